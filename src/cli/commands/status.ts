@@ -1,0 +1,24 @@
+import { sysrootStatus } from '../../engine/status.js';
+import { Sysroot } from '../../engine/sysroot.js';
+import { queryJsonPath } from '../../output/jsonpath.js';
+import { renderStatus } from '../../output/status-text.js';
+import { bool, str, type CommandContext } from '../context.js';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const jsonpath = str(ctx.argv, 'jsonpath');
+  const sysroot = Sysroot.load(ctx.sysroot);
+  const status = sysrootStatus(sysroot);
+  if (ctx.os) {
+    const os = sysroot.resolveOs(ctx.os);
+    status.deployments = status.deployments.filter((d) => d.osname === os);
+  }
+  if (bool(ctx.argv, 'booted')) status.deployments = status.deployments.filter((d) => d.booted);
+  if (jsonpath) {
+    process.stdout.write(JSON.stringify(queryJsonPath(status, jsonpath), null, 2) + '\n');
+  } else if (bool(ctx.argv, 'json')) {
+    process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+  } else {
+    process.stdout.write(renderStatus(status, { sysroot: sysroot.path, verbose: ctx.verbose }));
+  }
+  return 0;
+}

@@ -1,0 +1,137 @@
+/**
+ * Entry point. Read-only commands marked `fast` are parsed with node:util's parseArgs (free to
+ * load); everything else, and any fast command whose arguments parseArgs does not accept, goes
+ * through yargs, which owns help, usage errors and completion. Command modules are loaded only
+ * when their command runs.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { AptOstreeError, EXIT_ERROR, EXIT_OK } from '../errors.js';
+import { plainSink, Reporter } from '../output/reporter.js';
+import type { CommandContext } from './context.js';
+import { COMMANDS, GLOBAL_OPTIONS, type CommandSpec, type OptionSpec } from './spec.js';
+
+export async function main(args: string[]): Promise<void> {
+  let verbose = args.includes('-v') || args.includes('--verbose');
+  let code: number;
+  try {
+    const fast = fastParse(args);
+    code = fast ? await runCommand(fast.spec, fast.path, fast.argv, false) : await (await import('./yargs.js')).runYargs(args, runCommand);
+  } catch (err) {
+    code = reportError(err, verbose);
+  }
+  process.exitCode = code;
+}
+
+/** Run one command: build its context, load its module, return its exit code. */
+export async function runCommand(spec: CommandSpec, path: string, argv: Record<string, unknown>, richProgress = true): Promise<number> {
+  const quiet = argv.quiet === true;
+  const verbose = argv.verbose === true;
+  let reporter: Reporter;
+  if (richProgress && spec.mutating) {
+    reporter = await (await import('../output/reporter.js')).consoleReporter({ quiet, verbose });
+  } else {
+    reporter = new Reporter();
+    reporter.addSink(plainSink({ quiet, verbose, tty: false }));
+  }
+  const ctx: CommandContext = {
+    command: path,
+    argv,
+    sysroot: typeof argv.sysroot === 'string' && argv.sysroot ? argv.sysroot : '/',
+    os: typeof argv.os === 'string' ? argv.os : undefined,
+    quiet,
+    verbose,
+    reporter,
+  };
+  let dbus: { close(): Promise<void> } | undefined;
+  if (argv['dbus-compat'] === true) {
+    dbus = await (await import('../dbus/compat.js')).startDbusCompat(ctx);
+  }
+  try {
+    const mod = await spec.load!();
+    const code = await mod.run(ctx);
+    return typeof code === 'number' ? code : EXIT_OK;
+  } finally {
+    reporter.end();
+    await dbus?.close();
+  }
+}
+
+export function reportError(err: unknown, verbose: boolean): number {
+  const out = process.stderr;
+  if (err instanceof AptOstreeError) {
+    if (err.exitCode === EXIT_OK || err.exitCode === 77) {
+      // "Nothing changed" is news, not an error.
+      process.stdout.write(`${err.message}\n`);
+      return err.exitCode;
+    }
+    out.write(`error: ${err.message}\n`);
+    if (err.detail && (verbose || err.name === 'ToolError' || err.name === 'ScriptError')) out.write(indent(tail(err.detail, verbose ? 200 : 20)) + '\n');
+    if (err.hint) out.write(`${err.hint}\n`);
+    if (verbose && err.stack) out.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  out.write(`error: ${e?.message ?? String(err)}\n`);
+  if (verbose && e?.stack) out.write(`${e.stack}\n`);
+  else out.write('This is a bug in apt-ostree; run again with -v for details.\n');
+  return EXIT_ERROR;
+}
+
+function tail(text: string, n: number): string {
+  const lines = text.trimEnd().split('\n');
+  return (lines.length > n ? ['…', ...lines.slice(-n)] : lines).join('\n');
+}
+
+function indent(text: string): string {
+  return text.split('\n').map((l) => `  ${l}`).join('\n');
+}
+
+/**
+ * The fast path: a command marked `fast` whose arguments parseArgs accepts as they are.
+ * Returns undefined to let yargs handle it (help, completion, errors, everything else).
+ */
+function fastParse(args: string[]): { spec: CommandSpec; path: string; argv: Record<string, unknown> } | undefined {
+  if (args.some((a) => a === '--help' || a === '-h' || a === '--version' || a.startsWith('--get-yargs-completions'))) return undefined;
+  const name = firstPositional(args);
+  const spec = COMMANDS.find((c) => c.name === name || c.aliases?.includes(name ?? ''));
+  if (!spec?.fast || spec.subcommands) return undefined;
+  const all = [...GLOBAL_OPTIONS, ...(spec.options ?? [])];
+  const options: NonNullable<ParseArgsConfig['options']> = {};
+  for (const o of all) {
+    if (o.type === 'number') return undefined; // yargs converts and checks these
+    const short = o.alias?.find((a) => a.length === 1);
+    options[o.name] = { type: o.type === 'boolean' ? 'boolean' : 'string', multiple: o.type === 'array', ...(short ? { short } : {}) };
+    for (const a of o.alias ?? []) if (a.length > 1) options[a] = { type: o.type === 'boolean' ? 'boolean' : 'string' };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch {
+    return undefined;
+  }
+  const positionals = parsed.positionals.slice(1);
+  const posSpecs = spec.positionals ?? [];
+  if (positionals.length > posSpecs.length && !posSpecs.at(-1)?.variadic) return undefined;
+  const argv: Record<string, unknown> = {};
+  for (const o of all) {
+    const v = parsed.values[o.name] ?? o.alias?.map((a) => parsed.values[a]).find((x) => x !== undefined) ?? o.default;
+    if (v !== undefined) argv[o.name] = v;
+  }
+  posSpecs.forEach((p, i) => {
+    argv[p.name] = p.variadic ? positionals.slice(i) : positionals[i];
+  });
+  return { spec, path: spec.name, argv };
+}
+
+function firstPositional(args: string[]): string | undefined {
+  const takesValue = new Set(GLOBAL_OPTIONS.filter((o: OptionSpec) => o.type !== 'boolean').flatMap((o) => [`--${o.name}`, ...(o.alias ?? []).map((a) => (a.length === 1 ? `-${a}` : `--${a}`))]));
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (takesValue.has(a)) {
+      i++;
+      continue;
+    }
+    if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}

@@ -1,0 +1,98 @@
+/** The yargs command tree, built from the specs in spec.ts. */
+import { readFileSync } from 'node:fs';
+import yargs, { type Argv, type Options } from 'yargs';
+import { InputError } from '../errors.js';
+import { COMMANDS, GLOBAL_OPTIONS, type CommandSpec, type OptionSpec } from './spec.js';
+
+type Runner = (spec: CommandSpec, path: string, argv: Record<string, unknown>) => Promise<number>;
+
+export const FEATURES = ['compose', 'layering', 'overlay-transaction', 'dbus-compat', 'sysusers'];
+
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function versionText(): string {
+  return [`apt-ostree:`, ` Version: '${packageVersion()}'`, ` Features:`, ...FEATURES.map((f) => `  - ${f}`)].join('\n');
+}
+
+export function toYargsOption(o: OptionSpec): Options {
+  const opt: Options = { describe: o.describe, alias: o.alias };
+  if (o.type === 'array') opt.type = 'string', opt.array = true;
+  else opt.type = o.type;
+  if (o.default !== undefined) opt.default = o.default;
+  if (o.choices) opt.choices = o.choices;
+  if (o.type !== 'boolean') opt.requiresArg = o.name !== 'lock-wait';
+  return opt;
+}
+
+function commandString(spec: CommandSpec): string {
+  const pos = (spec.positionals ?? []).map((p) => {
+    const inner = `${p.name}${p.variadic ? '..' : ''}`;
+    return p.required ? `<${inner}>` : `[${inner}]`;
+  });
+  return [spec.name, ...pos].join(' ');
+}
+
+function addCommand(y: Argv, spec: CommandSpec, prefix: string, run: Runner, setResult: (p: Promise<number>) => void): Argv {
+  const path = `${prefix}${spec.name}`;
+  return y.command(
+    [commandString(spec), ...(spec.aliases ?? [])],
+    spec.describe,
+    (b: Argv) => {
+      for (const o of spec.options ?? []) b.option(o.name, toYargsOption(o));
+      for (const p of spec.positionals ?? []) b.positional(p.name, { describe: p.describe, type: 'string', array: p.variadic });
+      for (const [cmd, desc] of spec.examples ?? []) b.example(cmd, desc);
+      if (spec.subcommands) {
+        for (const sub of spec.subcommands) addCommand(b, sub, `${path} `, run, setResult);
+        b.demandCommand(1, `apt-ostree ${path} needs a subcommand: ${spec.subcommands.map((s) => s.name).join(', ')}.`);
+      }
+      return b;
+    },
+    spec.load
+      ? (argv: Record<string, unknown>) => {
+          // --lock-wait given without a value means: wait forever.
+          if ('lock-wait' in argv && (argv['lock-wait'] === undefined || Number.isNaN(argv['lock-wait']))) argv['lock-wait'] = Infinity;
+          setResult(run(spec, path, argv));
+        }
+      : undefined,
+  );
+}
+
+export async function runYargs(args: string[], run: Runner): Promise<number> {
+  let result: Promise<number> | undefined;
+  let y: Argv = yargs(args)
+    .scriptName('apt-ostree')
+    .usage('Usage: apt-ostree <command> [options]\n\nImage-based Debian with OSTree: atomic upgrades, rollback and apt package layering.')
+    .version(false)
+    .option('version', { type: 'boolean', describe: 'Print the version and the built-in features' })
+    .strict()
+    .recommendCommands()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .help('help')
+    .alias('help', 'h')
+    .completion('completion', 'Print a shell completion script (bash or zsh)')
+    .epilog('Exit status: 0 success, 1 error, 77 nothing changed (with --unchanged-exit-77).\nSee apt-ostree(8).')
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new InputError(msg ?? 'Invalid command line.', 'Run `apt-ostree --help` for the commands and options.');
+    });
+  for (const o of GLOBAL_OPTIONS) y = y.option(o.name, { ...toYargsOption(o), global: true });
+  for (const spec of COMMANDS) y = addCommand(y, spec, '', run, (p) => (result = p));
+  const parsed = await y.parseAsync();
+  if (result) return result;
+  if (parsed.version) {
+    process.stdout.write(versionText() + '\n');
+    return 0;
+  }
+  if (!parsed._.length && !args.some((a) => a.startsWith('--get-yargs-completions')) && !args.includes('completion')) {
+    y.showHelp();
+    throw new InputError('No command given.', 'Run `apt-ostree --help` for the list of commands.');
+  }
+  return 0;
+}

@@ -1,0 +1,142 @@
+/**
+ * GKeyFile ("INI") reading and writing, as ostree uses for origin files and remotes.
+ * Order of groups and keys, and comments, are kept, so that an origin we rewrite differs
+ * from the original only in what we changed.
+ */
+
+type Line = { kind: 'comment'; text: string } | { kind: 'entry'; key: string; value: string };
+
+export class KeyFile {
+  private groups = new Map<string, Line[]>();
+  private header: string[] = [];
+
+  static parse(text: string): KeyFile {
+    const kf = new KeyFile();
+    let current: Line[] | undefined;
+    for (const raw of text.split('\n')) {
+      const line = raw.replace(/\r$/, '');
+      const trimmed = line.trim();
+      const group = /^\[([^\]]+)\]$/.exec(trimmed);
+      if (group) {
+        current = kf.groups.get(group[1]!) ?? [];
+        kf.groups.set(group[1]!, current);
+      } else if (trimmed === '' || trimmed.startsWith('#')) {
+        if (current) current.push({ kind: 'comment', text: line });
+        else kf.header.push(line);
+      } else {
+        const eq = line.indexOf('=');
+        if (eq < 0 || !current) continue; // GKeyFile rejects these; be lenient when reading.
+        current.push({ kind: 'entry', key: line.slice(0, eq).trim(), value: line.slice(eq + 1).trimStart() });
+      }
+    }
+    return kf;
+  }
+
+  groupNames(): string[] {
+    return [...this.groups.keys()];
+  }
+
+  keys(group: string): string[] {
+    return (this.groups.get(group) ?? []).flatMap((l) => (l.kind === 'entry' ? [l.key] : []));
+  }
+
+  has(group: string, key: string): boolean {
+    return this.raw(group, key) !== undefined;
+  }
+
+  private raw(group: string, key: string): string | undefined {
+    const lines = this.groups.get(group);
+    if (!lines) return undefined;
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const l = lines[i]!;
+      if (l.kind === 'entry' && l.key === key) return l.value;
+    }
+    return undefined;
+  }
+
+  get(group: string, key: string): string | undefined {
+    const v = this.raw(group, key);
+    return v === undefined ? undefined : unescapeValue(v);
+  }
+
+  getBool(group: string, key: string): boolean {
+    return this.get(group, key)?.trim() === 'true';
+  }
+
+  getList(group: string, key: string): string[] {
+    const v = this.raw(group, key);
+    if (v === undefined) return [];
+    const items: string[] = [];
+    let cur = '';
+    for (let i = 0; i < v.length; i++) {
+      const c = v[i]!;
+      if (c === '\\' && i + 1 < v.length) {
+        cur += c + v[i + 1];
+        i++;
+      } else if (c === ';') {
+        items.push(unescapeValue(cur));
+        cur = '';
+      } else cur += c;
+    }
+    if (cur !== '') items.push(unescapeValue(cur));
+    return items;
+  }
+
+  set(group: string, key: string, value: string): void {
+    this.setRaw(group, key, escapeValue(value));
+  }
+
+  setBool(group: string, key: string, value: boolean): void {
+    this.setRaw(group, key, value ? 'true' : 'false');
+  }
+
+  setList(group: string, key: string, values: readonly string[]): void {
+    this.setRaw(group, key, values.map((v) => escapeValue(v).replace(/;/g, '\\;') + ';').join(''));
+  }
+
+  private setRaw(group: string, key: string, value: string): void {
+    let lines = this.groups.get(group);
+    if (!lines) {
+      lines = [];
+      this.groups.set(group, lines);
+    }
+    const existing = lines.find((l) => l.kind === 'entry' && l.key === key);
+    if (existing && existing.kind === 'entry') existing.value = value;
+    else lines.push({ kind: 'entry', key, value });
+  }
+
+  remove(group: string, key: string): void {
+    const lines = this.groups.get(group);
+    if (!lines) return;
+    this.groups.set(group, lines.filter((l) => !(l.kind === 'entry' && l.key === key)));
+    if (this.keys(group).length === 0) this.groups.delete(group);
+  }
+
+  removeGroup(group: string): void {
+    this.groups.delete(group);
+  }
+
+  toString(): string {
+    const out: string[] = [...this.header];
+    for (const [name, lines] of this.groups) {
+      out.push(`[${name}]`);
+      for (const l of lines) out.push(l.kind === 'comment' ? l.text : `${l.key}=${l.value}`);
+      if (out.at(-1) !== '') out.push('');
+    }
+    while (out.length > 1 && out.at(-1) === '' && out.at(-2) === '') out.pop();
+    return out.join('\n').replace(/\n*$/, '\n');
+  }
+}
+
+function unescapeValue(v: string): string {
+  return v.replace(/\\(.)/g, (_, c: string) => ({ s: ' ', n: '\n', t: '\t', r: '\r', '\\': '\\', ';': ';' })[c] ?? c);
+}
+
+function escapeValue(v: string): string {
+  return v
+    .replace(/\\/g, '\\\\')
+    .replace(/\n/g, '\\n')
+    .replace(/\t/g, '\\t')
+    .replace(/\r/g, '\\r')
+    .replace(/^ /, '\\s');
+}

@@ -1,0 +1,285 @@
+/**
+ * The sysroot model: the deployments of an OSTree sysroot as ostree itself sees them, read
+ * from the sysroot's own files (boot loader entries, boot.N symlinks, origin files, commit
+ * objects) so that read-only commands start no external program.
+ *
+ * Boot order: the entries of /boot/loader/entries sorted by their `version` field, highest
+ * first (ostree writes the default with the highest version). Each entry's `ostree=` argument
+ * names /ostree/boot.N/OS/BOOTCSUM/I, a symlink to deploy/OS/deploy/CHECKSUM.SERIAL.
+ */
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { AptOstreeError } from '../errors.js';
+import { readCommit, type CommitInfo } from '../ostree/commit.js';
+import { parseOrigin, type Origin } from './origin.js';
+
+export interface Deployment {
+  /** Position in boot order; 0 is the default for the next boot. */
+  index: number;
+  osname: string;
+  checksum: string;
+  serial: number;
+  bootcsum?: string;
+  /** Kernel arguments of its boot entry, without ostree=. */
+  kargs: string[];
+  /** The deployment's root directory. */
+  path: string;
+  originPath: string;
+  origin?: Origin;
+  booted: boolean;
+  staged: boolean;
+  pinned: boolean;
+  /** Path of the boot loader entry that boots it (undefined for a staged deployment). */
+  bootEntry?: string;
+}
+
+export class Sysroot {
+  readonly path: string;
+  readonly repoPath: string;
+  readonly deployments: Deployment[];
+  /** True when this sysroot is the running system's (`/` with /run/ostree-booted). */
+  readonly isBootedSystem: boolean;
+  private commits = new Map<string, CommitInfo>();
+
+  private constructor(path: string, deployments: Deployment[], isBooted: boolean) {
+    this.path = path;
+    this.repoPath = join(path, 'ostree', 'repo');
+    this.deployments = deployments;
+    this.isBootedSystem = isBooted;
+  }
+
+  static load(path: string): Sysroot {
+    const root = resolve(path);
+    if (!existsSync(join(root, 'ostree', 'repo'))) {
+      throw new AptOstreeError(`${root} is not an OSTree sysroot (it has no ostree/repo).`, {
+        hint: root === '/'
+          ? 'apt-ostree manages systems installed with OSTree; give --sysroot DIR to work on another sysroot.'
+          : 'Create one with `apt-ostree admin provision --sysroot DIR …`, or check the path.',
+      });
+    }
+    const liveRoot = root === '/' && existsSync('/run/ostree-booted');
+    const deployments = readBootOrder(root);
+    if (liveRoot) {
+      markBooted(deployments);
+      addStaged(root, deployments);
+    }
+    return new Sysroot(root, deployments, liveRoot);
+  }
+
+  get booted(): Deployment | undefined {
+    return this.deployments.find((d) => d.booted);
+  }
+
+  osnames(): string[] {
+    const dir = join(this.path, 'ostree', 'deploy');
+    try {
+      return readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  /** The stateroot commands act on: --os, else the booted one, else the default deployment's. */
+  resolveOs(os?: string): string {
+    if (os) {
+      if (!this.osnames().includes(os)) {
+        throw new AptOstreeError(`There is no stateroot named '${os}' in ${this.path}.`, {
+          hint: `Known stateroots: ${this.osnames().join(', ') || 'none'}.`,
+        });
+      }
+      return os;
+    }
+    const d = this.booted ?? this.deployments[0];
+    if (d) return d.osname;
+    const names = this.osnames();
+    if (names.length === 1) return names[0]!;
+    throw new AptOstreeError(`The sysroot ${this.path} has no deployment; cannot tell which stateroot to use.`, {
+      hint: 'Give --os NAME, or provision one first with `apt-ostree admin provision`.',
+    });
+  }
+
+  deploymentsOf(os: string): Deployment[] {
+    return this.deployments.filter((d) => d.osname === os);
+  }
+
+  /** The deployment the next boot starts for this stateroot (a staged one counts). */
+  defaultDeployment(os: string): Deployment | undefined {
+    return this.deploymentsOf(os)[0];
+  }
+
+  /** The deployment a rollback would return to: the first after the default that is not booted-and-default. */
+  rollbackDeployment(os: string): Deployment | undefined {
+    const list = this.deploymentsOf(os).filter((d) => !d.staged);
+    const booted = this.booted;
+    if (booted && booted.osname === os && list[0] !== booted) return booted;
+    return list[1];
+  }
+
+  /** The deployment whose state (origin, /etc, kargs) a new deployment starts from. */
+  mergeDeployment(os: string): Deployment | undefined {
+    return this.defaultDeployment(os) ?? (this.booted?.osname === os ? this.booted : undefined);
+  }
+
+  commit(checksum: string): CommitInfo | undefined {
+    let info = this.commits.get(checksum);
+    if (!info) {
+      try {
+        info = readCommit(this.repoPath, checksum);
+      } catch {
+        return undefined;
+      }
+      this.commits.set(checksum, info);
+    }
+    return info;
+  }
+
+  /** The commit a layered deployment was built on, or the deployment's own commit. */
+  baseChecksum(d: Deployment): string {
+    const base = this.commit(d.checksum)?.metadata['aptostree.base-checksum'];
+    return typeof base === 'string' && base ? base : d.checksum;
+  }
+
+  stateroot(os: string): string {
+    return join(this.path, 'ostree', 'deploy', os);
+  }
+}
+
+interface BootEntry {
+  file: string;
+  version: string;
+  options: string[];
+}
+
+function readBootOrder(root: string): Deployment[] {
+  let loaderDir: string;
+  try {
+    loaderDir = join(root, 'boot', readlinkSync(join(root, 'boot', 'loader')));
+  } catch {
+    return [];
+  }
+  const entriesDir = join(loaderDir, 'entries');
+  let files: string[];
+  try {
+    files = readdirSync(entriesDir).filter((f) => f.endsWith('.conf'));
+  } catch {
+    return [];
+  }
+  const entries: BootEntry[] = files.map((f) => parseBootEntry(join(entriesDir, f)));
+  entries.sort((a, b) => compareEntryVersion(b.version, a.version));
+  const deployments: Deployment[] = [];
+  for (const entry of entries) {
+    const ostreeArg = entry.options.find((o) => o.startsWith('ostree='));
+    if (!ostreeArg) continue;
+    const bootLink = ostreeArg.slice('ostree='.length);
+    const m = /^\/ostree\/boot\.\d+\/([^/]+)\/([0-9a-f]+)\/\d+$/.exec(bootLink);
+    let target: string;
+    try {
+      target = readlinkSync(join(root, bootLink));
+    } catch {
+      continue;
+    }
+    const dep = deploymentFromDir(root, resolve(join(root, bootLink, '..'), target));
+    if (!dep) continue;
+    dep.index = deployments.length;
+    dep.bootcsum = m?.[2];
+    dep.kargs = entry.options.filter((o) => !o.startsWith('ostree='));
+    dep.bootEntry = entry.file;
+    deployments.push(dep);
+  }
+  return deployments;
+}
+
+function parseBootEntry(file: string): BootEntry {
+  const entry: BootEntry = { file, version: '0', options: [] };
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^(\S+)\s+(.*)$/.exec(line.trim());
+    if (!m) continue;
+    if (m[1] === 'version') entry.version = m[2]!;
+    else if (m[1] === 'options') entry.options = m[2]!.split(/\s+/).filter(Boolean);
+  }
+  return entry;
+}
+
+function compareEntryVersion(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Build a deployment record from its directory (deploy/OS/deploy/CHECKSUM.SERIAL). */
+function deploymentFromDir(root: string, dir: string): Deployment | undefined {
+  const m = /^([0-9a-f]{64})\.(\d+)$/.exec(basename(dir));
+  const osname = basename(resolve(dir, '..', '..'));
+  if (!m) return undefined;
+  const originPath = `${dir}.origin`;
+  let origin: Origin | undefined;
+  try {
+    origin = parseOrigin(readFileSync(originPath, 'utf8'));
+  } catch {
+    origin = undefined;
+  }
+  return {
+    index: 0,
+    osname,
+    checksum: m[1]!,
+    serial: Number(m[2]),
+    kargs: [],
+    path: join(root, 'ostree', 'deploy', osname, 'deploy', basename(dir)),
+    originPath,
+    origin,
+    booted: false,
+    staged: false,
+    pinned: origin?.pinned ?? false,
+  };
+}
+
+function markBooted(deployments: Deployment[]): void {
+  let rootStat;
+  try {
+    rootStat = statSync('/');
+  } catch {
+    return;
+  }
+  for (const d of deployments) {
+    try {
+      const s = statSync(d.path);
+      if (s.dev === rootStat.dev && s.ino === rootStat.ino) d.booted = true;
+    } catch {
+      /* deployment directory missing: not booted */
+    }
+  }
+}
+
+/**
+ * A staged deployment (`ostree admin deploy --stage`) has a directory and an origin but no
+ * boot entry until it is finalized at shutdown; ostree lists it first.
+ */
+function addStaged(root: string, deployments: Deployment[]): void {
+  if (!existsSync('/run/ostree/staged-deployment')) return;
+  const known = new Set(deployments.map((d) => d.path));
+  const deployRoot = join(root, 'ostree', 'deploy');
+  let osnames: string[] = [];
+  try {
+    osnames = readdirSync(deployRoot);
+  } catch {
+    return;
+  }
+  for (const os of osnames) {
+    let dirs: string[] = [];
+    try {
+      dirs = readdirSync(join(deployRoot, os, 'deploy'));
+    } catch {
+      continue;
+    }
+    for (const name of dirs) {
+      const path = join(deployRoot, os, 'deploy', name);
+      if (known.has(path) || name.endsWith('.origin')) continue;
+      const dep = deploymentFromDir(root, path);
+      if (!dep || !existsSync(dep.originPath)) continue;
+      dep.staged = true;
+      deployments.unshift(dep);
+    }
+  }
+  deployments.forEach((d, i) => (d.index = i));
+}

@@ -1,0 +1,215 @@
+/**
+ * The one place that decides "atomic". A transaction:
+ *   1. refuses to start unless root;
+ *   2. takes the sysroot lock;
+ *   3. cleans up work left by a killed run;
+ *   4. runs the body with an AbortSignal that SIGINT/SIGTERM (or a DBus Cancel) fires;
+ *   5. on any failure or signal, runs the registered undo steps, newest first;
+ *   6. releases the lock on every path.
+ * The body registers an undo step right after each change it makes to the sysroot, and the
+ * last change it makes (the deploy) is the one that commits the transaction.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { AptOstreeError, CancelledError, EXIT_SIGINT, EXIT_SIGTERM } from '../errors.js';
+import type { Reporter } from '../output/reporter.js';
+import { acquireSysrootLock } from './lock.js';
+
+export interface TransactionOptions {
+  sysroot: string;
+  /** The command line as the user typed it, for the lock owner file and messages. */
+  command: string;
+  title: string;
+  reporter: Reporter;
+  lockWaitSeconds?: number;
+}
+
+type UndoStep = { what: string; fn: () => Promise<void> | void };
+
+/** Hooks for --dbus-compat: it sees transactions start and end, and can cancel them. */
+export const transactionHooks: {
+  onStart?: (tx: Transaction) => void;
+  onEnd?: (tx: Transaction, error?: unknown) => void;
+} = {};
+
+export class Transaction {
+  readonly sysroot: string;
+  readonly title: string;
+  readonly reporter: Reporter;
+  private readonly controller = new AbortController();
+  private undoSteps: UndoStep[] = [];
+  private cancelExit = EXIT_SIGINT;
+  private readonly workRoot: string;
+
+  private constructor(opts: TransactionOptions) {
+    this.sysroot = opts.sysroot;
+    this.title = opts.title;
+    this.reporter = opts.reporter;
+    this.workRoot = workRootOf(opts.sysroot);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Cancel the running transaction (signal handler, DBus Cancel); it unwinds cleanly. */
+  cancel(exitCode = EXIT_SIGINT): void {
+    this.cancelExit = exitCode;
+    this.controller.abort();
+  }
+
+  throwIfCancelled(): void {
+    if (this.signal.aborted) throw new CancelledError(this.cancelExit === EXIT_SIGTERM ? 'terminated' : 'cancelled', this.cancelExit);
+  }
+
+  /** Register how to undo a change just made. Steps run newest first on failure. */
+  onUndo(what: string, fn: () => Promise<void> | void): void {
+    this.undoSteps.push({ what, fn });
+  }
+
+  /** A fresh work directory on the sysroot's filesystem (so hardlinks and renames work). */
+  workDir(name: string): string {
+    const dir = join(this.workRoot, `${process.pid}-${name}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    this.onUndo(`remove ${dir}`, () => removeTree(dir));
+    return dir;
+  }
+
+  static async run<T>(opts: TransactionOptions, body: (tx: Transaction) => Promise<T>): Promise<T> {
+    requireRoot(opts.command);
+    const tx = new Transaction(opts);
+    const lock = await acquireSysrootLock(opts.sysroot, {
+      command: opts.command,
+      waitSeconds: opts.lockWaitSeconds,
+      warn: (t) => opts.reporter.warn(t),
+    });
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (tx.signal.aborted) {
+        opts.reporter.warn('still undoing the transaction; please wait');
+        return;
+      }
+      opts.reporter.warn(`${sig} received: stopping and undoing the transaction`);
+      tx.cancel(sig === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
+    try {
+      cleanupStaleWork(tx.workRoot, opts.reporter);
+      transactionHooks.onStart?.(tx);
+      const result = await body(tx);
+      tx.throwIfCancelled();
+      await tx.finish();
+      transactionHooks.onEnd?.(tx);
+      return result;
+    } catch (err) {
+      await tx.rollback();
+      const final = tx.signal.aborted && !(err instanceof CancelledError)
+        ? new CancelledError(tx.cancelExit === EXIT_SIGTERM ? 'terminated' : 'cancelled', tx.cancelExit)
+        : err;
+      transactionHooks.onEnd?.(tx, final);
+      throw final;
+    } finally {
+      await lock.release();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
+    }
+  }
+
+  /** Success: work directories go, undo steps are forgotten. */
+  private async finish(): Promise<void> {
+    const steps = this.undoSteps;
+    this.undoSteps = [];
+    // Work directories are removed on success too; other undo steps are simply dropped.
+    for (const s of steps.reverse()) if (s.what.startsWith('remove ')) await s.fn();
+  }
+
+  private async rollback(): Promise<void> {
+    const steps = this.undoSteps.reverse();
+    this.undoSteps = [];
+    for (const s of steps) {
+      try {
+        await s.fn();
+      } catch (e) {
+        this.reporter.warn(`while undoing (${s.what}): ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+export function requireRoot(command: string): void {
+  if (typeof process.geteuid === 'function' && process.geteuid() !== 0) {
+    throw new AptOstreeError(`apt-ostree ${command} changes the system and must run as root.`, {
+      hint: `Run it with sudo: sudo apt-ostree ${command}`,
+    });
+  }
+}
+
+export function workRootOf(sysroot: string): string {
+  return join(sysroot, 'ostree', 'apt-ostree', 'tmp');
+}
+
+/** Remove work directories of runs that were killed (their pid no longer exists). */
+function cleanupStaleWork(workRoot: string, reporter: Reporter): void {
+  let names: string[];
+  try {
+    names = readdirSync(workRoot);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.split('-')[0]);
+    if (pid === process.pid) continue;
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 0);
+        continue; // still running (cannot be: we hold the lock), leave it
+      } catch {
+        /* dead */
+      }
+    }
+    reporter.warn(`removing work left by an interrupted run: ${join(workRoot, name)}`);
+    removeTree(join(workRoot, name));
+  }
+}
+
+/**
+ * Remove a work tree. Unmounts anything still mounted below it first (a killed run may leave
+ * an overlay mount), and never follows symlinks.
+ */
+export function removeTree(dir: string): void {
+  unmountBelow(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function unmountBelow(dir: string): void {
+  let mounts: string[];
+  try {
+    mounts = readMountPoints().filter((m) => m === dir || m.startsWith(`${dir}/`));
+  } catch {
+    return;
+  }
+  // Deepest first.
+  for (const m of mounts.sort((a, b) => b.length - a.length)) {
+    try {
+      umount(m);
+    } catch {
+      /* best effort */
+    }
+  }
+}
+
+function readMountPoints(): string[] {
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((m): m is string => Boolean(m))
+    .map((m) => m.replace(/\\040/g, ' '));
+}
+
+function umount(path: string): void {
+  spawnSync('umount', ['-l', path], { stdio: 'ignore' });
+}

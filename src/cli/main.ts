@@ -8,7 +8,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AptOstreeError, EXIT_ERROR, EXIT_OK } from '../errors.js';
 import { plainSink, Reporter } from '../output/reporter.js';
 import type { CommandContext } from './context.js';
-import { COMMANDS, GLOBAL_OPTIONS, type CommandSpec, type OptionSpec } from './spec.js';
+import { GLOBAL_OPTIONS } from './options.js';
+import { COMMANDS, type CommandSpec, type OptionSpec } from './spec.js';
 
 export async function main(args: string[]): Promise<void> {
   let verbose = args.includes('-v') || args.includes('--verbose');

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv, type Options } from 'yargs';
 import { InputError } from '../errors.js';
-import { COMMANDS, GLOBAL_OPTIONS, type CommandSpec, type OptionSpec } from './spec.js';
+import { GLOBAL_OPTIONS } from './options.js';
+import { COMMANDS, type CommandSpec, type OptionSpec } from './spec.js';
 
 type Runner = (spec: CommandSpec, path: string, argv: Record<string, unknown>) => Promise<number>;
 

@@ -50,7 +50,12 @@ export class Sysroot {
 
   static load(path: string): Sysroot {
     const root = resolve(path);
-    if (!existsSync(join(root, 'ostree', 'repo'))) {
+    try {
+      statSync(join(root, 'ostree', 'repo'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EACCES') {
+        throw new AptOstreeError(`Cannot read the sysroot ${root}: permission denied.`, { hint: 'Run the command as a user who can read it, or with sudo.' });
+      }
       throw new AptOstreeError(`${root} is not an OSTree sysroot (it has no ostree/repo).`, {
         hint: root === '/'
           ? 'apt-ostree manages systems installed with OSTree; give --sysroot DIR to work on another sysroot.'

@@ -1,0 +1,22 @@
+/** Options shared by several commands (plain data; see spec.ts). */
+import type { OptionSpec } from './spec.js';
+
+export const GLOBAL_OPTIONS: OptionSpec[] = [
+  { name: 'sysroot', type: 'string', default: '/', valueName: 'PATH', describe: 'Operate on the OSTree sysroot at PATH instead of the running system' },
+  { name: 'os', alias: ['stateroot'], type: 'string', valueName: 'NAME', describe: 'Operate on stateroot NAME (default: the booted or default deployment\'s)' },
+  { name: 'quiet', alias: ['q'], type: 'boolean', describe: 'Print plain progress lines only, no spinners' },
+  { name: 'verbose', alias: ['v'], type: 'boolean', describe: 'Print more detail, and stack traces on errors' },
+  { name: 'dbus-compat', type: 'boolean', describe: 'Expose the org.projectatomic.aptostree1 DBus interface while the command runs' },
+];
+
+/** Options shared by commands that change the sysroot. */
+export const LOCK_OPTIONS: OptionSpec[] = [
+  { name: 'lock-wait', type: 'number', valueName: 'SECONDS', describe: 'Wait up to SECONDS for another apt-ostree command to finish instead of failing at once (no value: wait forever)' },
+];
+
+export const UNCHANGED_EXIT_77: OptionSpec = {
+  name: 'unchanged-exit-77', type: 'boolean', describe: 'Exit with status 77 when nothing changed',
+};
+
+export const REBOOT: OptionSpec = { name: 'reboot', alias: ['r'], type: 'boolean', describe: 'Reboot after the operation succeeds' };
+

@@ -1,0 +1,17 @@
+import type { CommandSpec } from '../spec.js';
+
+export const STATUS: CommandSpec = {
+  name: 'status',
+  describe: 'Show the deployments of the system',
+  fast: true,
+  options: [
+    { name: 'json', type: 'boolean', describe: 'Print the status as JSON (same shape as rpm-ostree status --json)' },
+    { name: 'jsonpath', alias: ['J'], type: 'string', valueName: 'EXPR', describe: 'Print the parts of the JSON status that EXPR selects (e.g. $.deployments[0].checksum)' },
+    { name: 'booted', alias: ['b'], type: 'boolean', describe: 'Show only the booted deployment' },
+  ],
+  examples: [
+    ['apt-ostree status', 'Show the deployments, default first'],
+    ['apt-ostree status --json', 'The same as JSON'],
+  ],
+  load: () => import('../commands/status.js'),
+};

@@ -1,0 +1,54 @@
+/**
+ * Run a program inside a bubblewrap sandbox rooted at a tree (maintainer scripts, dpkg,
+ * compose postprocess commands). No network, a minimal /dev, a fresh /proc, private /tmp
+ * and /run. Bind mounts create empty mount-point directories in the tree; the caller
+ * removes them afterwards (see bindMountPoints).
+ */
+import { run, type RunOptions, type RunResult } from './run.js';
+
+export interface Bind {
+  /** Path on the host. */
+  src: string;
+  /** Path inside the sandbox. */
+  dest: string;
+  readOnly?: boolean;
+}
+
+export interface SandboxOptions {
+  root: string;
+  binds?: Bind[];
+  /** Share the host network (needed by nothing we run; off by default). */
+  network?: boolean;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** The environment every sandboxed program starts with: nothing from the caller leaks in. */
+export const SANDBOX_ENV: Record<string, string> = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  HOME: '/root',
+  LANG: 'C.UTF-8',
+  DEBIAN_FRONTEND: 'noninteractive',
+  DEBCONF_NONINTERACTIVE_SEEN: 'true',
+  // Maintainer scripts must not try to start services in a tree that is not running.
+  DPKG_MAINTSCRIPT_DEBUG: '',
+};
+
+export function bwrapArgs(opts: SandboxOptions, argv: readonly string[]): string[] {
+  const args = ['--bind', opts.root, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/run', '--die-with-parent', '--new-session'];
+  if (!opts.network) args.push('--unshare-net');
+  args.push('--unshare-ipc', '--unshare-uts', '--unshare-pid');
+  for (const b of opts.binds ?? []) args.push(b.readOnly ? '--ro-bind' : '--bind', b.src, b.dest);
+  args.push('--clearenv');
+  for (const [k, v] of Object.entries({ ...SANDBOX_ENV, ...opts.env })) if (v !== '') args.push('--setenv', k, v);
+  args.push('--chdir', opts.cwd ?? '/');
+  args.push('--', ...argv);
+  return args;
+}
+
+export async function runInSandbox(opts: SandboxOptions, argv: readonly string[], runOpts: RunOptions = {}): Promise<RunResult> {
+  return run('bwrap', bwrapArgs(opts, argv), { what: `${argv[0]} in the sandbox`, ...runOpts });
+}
+
+/** The directories bwrap creates in the tree for its own mounts: remove them if empty. */
+export const SANDBOX_MOUNT_POINTS = ['proc', 'dev', 'tmp', 'run'];

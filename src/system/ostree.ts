@@ -1,0 +1,188 @@
+/** Typed wrappers around the `ostree` command line (2022.7 and newer). */
+import { run, type RunOptions } from './run.js';
+
+export type MetaValue = string | boolean | number | string[] | Array<string[]>;
+
+/** Serialize a metadata value in GVariant text format for `ostree commit --add-metadata`. */
+export function gvariantText(v: MetaValue): string {
+  const str = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  if (typeof v === 'string') return str(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') return `uint64 ${Math.trunc(v)}`;
+  if (v.length === 0) return '@as []';
+  if (Array.isArray(v[0])) {
+    const tuples = v as string[][];
+    return `[${tuples.map((t) => `(${t.map(str).join(', ')})`).join(', ')}]`;
+  }
+  return `[${(v as string[]).map(str).join(', ')}]`;
+}
+
+export interface CommitOptions {
+  repo: string;
+  branch?: string;
+  tree: string;
+  subject?: string;
+  body?: string;
+  parent?: string | 'none';
+  metadata?: Record<string, MetaValue>;
+  /** The tree is a hardlinked checkout: reuse the repository objects instead of re-hashing. */
+  linkCheckoutSpeedup?: boolean;
+  /** Delete the tree's files as they are committed (saves copying on the same filesystem). */
+  consume?: boolean;
+  timestamp?: Date;
+  /** Set every file's ownership/permissions (not used for OS trees). */
+  extraArgs?: string[];
+}
+
+export async function commit(opts: CommitOptions, runOpts: RunOptions = {}): Promise<string> {
+  const args = [`--repo=${opts.repo}`, 'commit', '--no-bindings', `--tree=dir=${opts.tree}`];
+  if (opts.branch) args.push(`--branch=${opts.branch}`);
+  else args.push('--orphan');
+  args.push(`--subject=${opts.subject ?? ''}`);
+  if (opts.body) args.push(`--body=${opts.body}`);
+  if (opts.parent) args.push(`--parent=${opts.parent}`);
+  if (opts.linkCheckoutSpeedup) args.push('--link-checkout-speedup');
+  if (opts.consume) args.push('--consume');
+  if (opts.timestamp) args.push(`--timestamp=${opts.timestamp.toISOString()}`);
+  for (const [k, v] of Object.entries(opts.metadata ?? {})) {
+    args.push(typeof v === 'string' ? `--add-metadata-string=${k}=${v}` : `--add-metadata=${k}=${gvariantText(v)}`);
+  }
+  args.push(...(opts.extraArgs ?? []));
+  const { stdout } = await run('ostree', args, { what: 'ostree commit', ...runOpts });
+  return stdout.trim();
+}
+
+export async function checkout(repo: string, rev: string, dest: string, opts: { hardlink?: boolean; subpath?: string } = {}, runOpts: RunOptions = {}): Promise<void> {
+  const args = [`--repo=${repo}`, 'checkout'];
+  if (opts.hardlink) args.push('--require-hardlinks');
+  else args.push('--force-copy');
+  if (opts.subpath) args.push(`--subpath=${opts.subpath}`);
+  args.push(rev, dest);
+  await run('ostree', args, { what: `ostree checkout of ${rev.slice(0, 12)}`, ...runOpts });
+}
+
+export async function revParse(repo: string, rev: string, runOpts: RunOptions = {}): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('ostree', [`--repo=${repo}`, 'rev-parse', rev], runOpts);
+    return stdout.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function initRepo(repo: string, mode: 'bare' | 'archive' | 'bare-user' = 'archive'): Promise<void> {
+  await run('ostree', [`--repo=${repo}`, 'init', `--mode=${mode}`], { what: `ostree init of ${repo}` });
+}
+
+export async function setRef(repo: string, ref: string, checksum: string | null, runOpts: RunOptions = {}): Promise<void> {
+  const args = [`--repo=${repo}`, 'refs'];
+  if (checksum) args.push('--force', `--create=${ref}`, checksum);
+  else args.push('--delete', ref);
+  await run('ostree', args, { what: `ostree refs ${ref}`, ...runOpts });
+}
+
+export async function listRefs(repo: string, prefix?: string): Promise<string[]> {
+  const { stdout } = await run('ostree', [`--repo=${repo}`, 'refs', ...(prefix ? [prefix] : [])]);
+  return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+export async function pull(opts: { repo: string; remote: string; refs: string[]; depth?: number; localRepo?: string; onLine?: RunOptions['onLine']; signal?: AbortSignal; commitOnly?: boolean }): Promise<void> {
+  const args = [`--repo=${opts.repo}`];
+  if (opts.localRepo) args.push('pull-local', ...(opts.depth !== undefined ? [`--depth=${opts.depth}`] : []), opts.localRepo, ...opts.refs);
+  else args.push('pull', ...(opts.depth !== undefined ? [`--depth=${opts.depth}`] : []), ...(opts.commitOnly ? ['--commit-metadata-only'] : []), opts.remote, ...opts.refs);
+  await run('ostree', args, { what: `ostree pull from ${opts.localRepo ?? opts.remote}`, onLine: opts.onLine, signal: opts.signal });
+}
+
+export async function remoteAdd(repo: string, name: string, url: string, opts: { gpgVerify?: boolean; force?: boolean } = {}): Promise<void> {
+  const args = [`--repo=${repo}`, 'remote', 'add'];
+  if (opts.force) args.push('--force');
+  if (!opts.gpgVerify) args.push('--no-gpg-verify');
+  args.push(name, url);
+  await run('ostree', args, { what: `ostree remote add ${name}` });
+}
+
+export async function remoteUrl(repo: string, name: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('ostree', [`--repo=${repo}`, 'remote', 'show-url', name]);
+    return stdout.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function configSet(repo: string, key: string, value: string): Promise<void> {
+  await run('ostree', [`--repo=${repo}`, 'config', 'set', key, value], { what: `ostree config set ${key}` });
+}
+
+export async function fsck(repo: string): Promise<void> {
+  await run('ostree', [`--repo=${repo}`, 'fsck', '--quiet'], { what: 'ostree fsck' });
+}
+
+export async function prune(repo: string, opts: { refsOnly?: boolean } = {}): Promise<string> {
+  const args = [`--repo=${repo}`, 'prune'];
+  if (opts.refsOnly !== false) args.push('--refs-only');
+  const { stdout } = await run('ostree', args, { what: 'ostree prune' });
+  return stdout.trim();
+}
+
+// ---- ostree admin ----
+
+function sysrootArgs(sysroot: string): string[] {
+  return sysroot === '/' ? [] : [`--sysroot=${sysroot}`];
+}
+
+export async function adminInitFs(sysroot: string): Promise<void> {
+  await run('ostree', ['admin', 'init-fs', sysroot], { what: 'ostree admin init-fs' });
+}
+
+export async function adminOsInit(sysroot: string, os: string): Promise<void> {
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'os-init', os], { what: `ostree admin os-init ${os}` });
+}
+
+export interface DeployOptions {
+  sysroot: string;
+  os: string;
+  revision: string;
+  originFile?: string;
+  kargs?: string[];
+  /** Do not import kernel arguments from the merge deployment (we pass the full set). */
+  kargsNone?: boolean;
+  stage?: boolean;
+  retain?: boolean;
+  notAsDefault?: boolean;
+  noPrune?: boolean;
+  signal?: AbortSignal;
+}
+
+export async function adminDeploy(o: DeployOptions): Promise<void> {
+  const args = ['admin', ...sysrootArgs(o.sysroot), 'deploy', `--os=${o.os}`];
+  if (o.originFile) args.push(`--origin-file=${o.originFile}`);
+  if (o.kargsNone) args.push('--karg-none');
+  for (const k of o.kargs ?? []) args.push(`--karg-append=${k}`);
+  if (o.stage) args.push('--stage');
+  if (o.retain) args.push('--retain');
+  if (o.notAsDefault) args.push('--not-as-default');
+  if (o.noPrune) args.push('--no-prune');
+  args.push(o.revision);
+  await run('ostree', args, {
+    what: 'ostree admin deploy',
+    signal: o.signal,
+  });
+}
+
+export async function adminUndeploy(sysroot: string, index: number): Promise<void> {
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'undeploy', String(index)], { what: `ostree admin undeploy ${index}` });
+}
+
+export async function adminCleanup(sysroot: string): Promise<void> {
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'cleanup'], { what: 'ostree admin cleanup' });
+}
+
+export async function adminStatus(sysroot: string): Promise<string> {
+  const { stdout } = await run('ostree', ['admin', ...sysrootArgs(sysroot), 'status'], { what: 'ostree admin status' });
+  return stdout;
+}
+
+export async function adminPin(sysroot: string, index: number, unpin = false): Promise<void> {
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'pin', ...(unpin ? ['--unpin'] : []), String(index)], { what: 'ostree admin pin' });
+}

@@ -39,6 +39,7 @@ export class ToolError extends AptOstreeError {
   readonly args: readonly string[];
   readonly exitStatus?: number;
   readonly stderr: string;
+  readonly stdout: string;
 
   constructor(tool: string, args: readonly string[], opts: { exitStatus?: number; stderr: string; stdout?: string; hint?: string; what?: string }) {
     const lastLine = lastMeaningfulLine(opts.stderr) ?? lastMeaningfulLine(opts.stdout ?? '');
@@ -53,6 +54,7 @@ export class ToolError extends AptOstreeError {
     this.args = args;
     this.exitStatus = opts.exitStatus;
     this.stderr = opts.stderr;
+    this.stdout = opts.stdout ?? '';
   }
 }
 

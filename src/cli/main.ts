@@ -66,7 +66,7 @@ export function reportError(err: unknown, verbose: boolean): number {
       return err.exitCode;
     }
     out.write(`error: ${err.message}\n`);
-    if (err.detail && (verbose || err.name === 'ToolError' || err.name === 'ScriptError')) out.write(indent(tail(err.detail, verbose ? 200 : 20)) + '\n');
+    if (err.detail) out.write(indent(tail(err.detail, verbose ? 200 : 20)) + '\n');
     if (err.hint) out.write(`${err.hint}\n`);
     if (verbose && err.stack) out.write(`${err.stack}\n`);
     return err.exitCode;

@@ -3,7 +3,7 @@ import type { OptionSpec } from './spec.js';
 
 export const GLOBAL_OPTIONS: OptionSpec[] = [
   { name: 'sysroot', type: 'string', default: '/', valueName: 'PATH', describe: 'Operate on the OSTree sysroot at PATH instead of the running system' },
-  { name: 'os', alias: ['stateroot'], type: 'string', valueName: 'NAME', describe: 'Operate on stateroot NAME (default: the booted or default deployment\'s)' },
+  { name: 'os', alias: ['stateroot'], type: 'string', valueName: 'NAME', complete: 'stateroots', describe: 'Operate on stateroot NAME (default: the booted or default deployment\'s)' },
   { name: 'quiet', alias: ['q'], type: 'boolean', describe: 'Print plain progress lines only, no spinners' },
   { name: 'verbose', alias: ['v'], type: 'boolean', describe: 'Print more detail, and stack traces on errors' },
   { name: 'dbus-compat', type: 'boolean', describe: 'Expose the org.projectatomic.aptostree1 DBus interface while the command runs' },

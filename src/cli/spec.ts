@@ -4,11 +4,29 @@
  * they cannot drift apart. Nothing here imports a library: loading it is free.
  */
 import type { CommandContext } from './context.js';
+import { INSTALL, UNINSTALL } from './specs/install.js';
+import { INFO, REFRESH_MD, SEARCH } from './specs/search.js';
+import { INITRAMFS, OVERRIDE, RESET } from './specs/override.js';
 import { STATUS } from './specs/status.js';
+import { DEPLOY, REBASE, UPGRADE } from './specs/upgrade.js';
+import { DB } from './specs/db.js';
+import { RELOAD } from './specs/reload.js';
+import { ROLLBACK } from './specs/rollback.js';
+import { CLEANUP } from './specs/cleanup.js';
+import { KARGS } from './specs/kargs.js';
+import { COMPOSE } from './specs/compose.js';
+import { ADMIN } from './specs/admin.js';
 
 export { GLOBAL_OPTIONS } from './options.js';
 
 export type OptionType = 'boolean' | 'string' | 'number' | 'array';
+
+/**
+ * What the shell completions offer for a value or positional: package names from the apt
+ * cache, the packages layered on the default deployment, the sysroot's stateroots, files,
+ * or directories.
+ */
+export type CompletionKind = 'available-packages' | 'layered-packages' | 'stateroots' | 'files' | 'directories';
 
 export interface OptionSpec {
   name: string;
@@ -19,6 +37,8 @@ export interface OptionSpec {
   choices?: string[];
   /** Shown in help as the value's name, e.g. PATH. */
   valueName?: string;
+  /** What shell completion offers for the value (default: directories for PATH/DIR, files for FILE). */
+  complete?: CompletionKind;
 }
 
 export interface PositionalSpec {
@@ -26,6 +46,8 @@ export interface PositionalSpec {
   describe: string;
   variadic?: boolean;
   required?: boolean;
+  /** What shell completion offers here (see CompletionKind). */
+  complete?: CompletionKind;
 }
 
 export interface CommandModule {
@@ -51,7 +73,7 @@ export interface CommandSpec {
  * The command list. Each command's spec lives in specs/<command>.ts (one file per command, so
  * that commands can be added without touching each other); add it here to register it.
  */
-export const COMMANDS: CommandSpec[] = [STATUS];
+export const COMMANDS: CommandSpec[] = [STATUS, UPGRADE, DEPLOY, REBASE, INSTALL, UNINSTALL, OVERRIDE, RESET, INITRAMFS, SEARCH, INFO, REFRESH_MD, RELOAD, DB, ROLLBACK, CLEANUP, KARGS, COMPOSE, ADMIN];
 
 /** All commands and subcommands with their full names ("compose tree"). */
 export function flattenCommands(specs: CommandSpec[] = COMMANDS, prefix = ''): Array<{ path: string; spec: CommandSpec }> {

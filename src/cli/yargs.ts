@@ -71,7 +71,7 @@ export async function runYargs(args: string[], run: Runner): Promise<number> {
     .scriptName('apt-ostree')
     .usage('Usage: apt-ostree <command> [options]\n\nImage-based Debian with OSTree: atomic upgrades, rollback and apt package layering.')
     .version(false)
-    .option('version', { type: 'boolean', describe: 'Print the version and the built-in features' })
+    .option('version', { type: 'boolean', global: false, describe: 'Print the version and the built-in features' })
     .strict()
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 100))

@@ -6,16 +6,12 @@
  * command can say who holds it. A lock whose holder pid no longer exists (kill -9, power loss)
  * is stale: it is taken over with a warning.
  */
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import { AptOstreeError } from '../errors.js';
+import { lockPaths, readLockOwner, type LockOwner } from './lock-owner.js';
 
-export interface LockOwner {
-  pid: number;
-  command: string;
-  started: string;
-}
+export { lockPaths, readLockOwner, type LockOwner };
 
 export interface SysrootLock {
   release(): Promise<void>;
@@ -27,19 +23,6 @@ export interface LockOptions {
   waitSeconds?: number;
   warn: (text: string) => void;
   signal?: AbortSignal;
-}
-
-export function lockPaths(sysroot: string): { dir: string; lock: string; owner: string } {
-  const dir = join(sysroot, 'ostree');
-  return { dir, lock: join(dir, 'apt-ostree.lock'), owner: join(dir, 'apt-ostree.lock.owner') };
-}
-
-export function readLockOwner(sysroot: string): LockOwner | undefined {
-  try {
-    return JSON.parse(readFileSync(lockPaths(sysroot).owner, 'utf8')) as LockOwner;
-  } catch {
-    return undefined;
-  }
 }
 
 function pidAlive(pid: number): boolean {

@@ -8,7 +8,8 @@
  *   [packages]  requested=a;b;                (layered packages, as the admin asked for them)
  *               requested-local=SHA256:NAME;  (local .deb files, stored in the stateroot)
  *   [overrides] remove=pkg;                   (base packages removed)
- *               replace-local=SHA256:NAME;
+ *               replace=pkg=VERSION;          (base packages replaced by another version from apt)
+ *               replace-local=SHA256:NAME;    (… or by a local .deb)
  *   [aptostree] regenerate-initramfs=true, initramfs-args=...
  *   [libostree-transient] pinned=true         (ostree admin pin)
  */
@@ -20,6 +21,8 @@ export interface Origin {
   requestedPackages: string[];
   requestedLocalPackages: string[];
   removedBasePackages: string[];
+  /** `name=version` requests replacing base packages from the apt sources. */
+  replacedPackages: string[];
   replacedLocalPackages: string[];
   regenerateInitramfs: boolean;
   initramfsArgs: string[];
@@ -37,6 +40,7 @@ export function parseOrigin(text: string): Origin {
     requestedPackages: kf.getList('packages', 'requested'),
     requestedLocalPackages: kf.getList('packages', 'requested-local'),
     removedBasePackages: kf.getList('overrides', 'remove'),
+    replacedPackages: kf.getList('overrides', 'replace'),
     replacedLocalPackages: kf.getList('overrides', 'replace-local'),
     regenerateInitramfs: kf.getBool('aptostree', 'regenerate-initramfs'),
     initramfsArgs: kf.getList('aptostree', 'initramfs-args'),
@@ -51,6 +55,7 @@ export function hasClientLayer(o: Origin): boolean {
     o.requestedPackages.length > 0 ||
     o.requestedLocalPackages.length > 0 ||
     o.removedBasePackages.length > 0 ||
+    o.replacedPackages.length > 0 ||
     o.replacedLocalPackages.length > 0 ||
     o.regenerateInitramfs
   );
@@ -66,6 +71,7 @@ export function serializeOrigin(o: Origin): string {
   setOrRemoveList(kf, 'packages', 'requested', o.requestedPackages);
   setOrRemoveList(kf, 'packages', 'requested-local', o.requestedLocalPackages);
   setOrRemoveList(kf, 'overrides', 'remove', o.removedBasePackages);
+  setOrRemoveList(kf, 'overrides', 'replace', o.replacedPackages);
   setOrRemoveList(kf, 'overrides', 'replace-local', o.replacedLocalPackages);
   if (o.regenerateInitramfs) kf.setBool('aptostree', 'regenerate-initramfs', true);
   else kf.remove('aptostree', 'regenerate-initramfs');

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLockOwner } from './lock.js';
+import { readLockOwner } from './lock-owner.js';
 import type { Deployment, Sysroot } from './sysroot.js';
 import { metadataString, metadataStrings } from '../ostree/commit.js';
 import type { GValue } from '../ostree/gvariant.js';

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'n
 import { basename, join, resolve } from 'node:path';
 import { AptOstreeError } from '../errors.js';
 import { readCommit, type CommitInfo } from '../ostree/commit.js';
+import { splitKernelArgs } from './kargs.js';
 import { parseOrigin, type Origin } from './origin.js';
 
 export interface Deployment {
@@ -200,7 +201,8 @@ function parseBootEntry(file: string): BootEntry {
     const m = /^(\S+)\s+(.*)$/.exec(line.trim());
     if (!m) continue;
     if (m[1] === 'version') entry.version = m[2]!;
-    else if (m[1] === 'options') entry.options = m[2]!.split(/\s+/).filter(Boolean);
+    // Split as ostree does: a quoted value with spaces (foo="a b") is one argument.
+    else if (m[1] === 'options') entry.options = splitKernelArgs(m[2]!);
   }
   return entry;
 }

@@ -39,7 +39,11 @@ export class Transaction {
   readonly reporter: Reporter;
   private readonly controller = new AbortController();
   private undoSteps: UndoStep[] = [];
+  /** Run at the end whatever happens (work directories), after the undo steps. */
+  private cleanupSteps: UndoStep[] = [];
   private cancelExit = EXIT_SIGINT;
+  /** Set once the change is being made for real (the deploy): signals no longer undo. */
+  private committing = false;
   private readonly workRoot: string;
 
   private constructor(opts: TransactionOptions) {
@@ -59,6 +63,19 @@ export class Transaction {
     this.controller.abort();
   }
 
+  /**
+   * From here on the transaction completes: the final step (ostree admin deploy) swaps the
+   * boot configuration atomically, and stopping it halfway would help nobody.
+   */
+  enterCommitPhase(): void {
+    this.throwIfCancelled();
+    this.committing = true;
+  }
+
+  get isCommitting(): boolean {
+    return this.committing;
+  }
+
   throwIfCancelled(): void {
     if (this.signal.aborted) throw new CancelledError(this.cancelExit === EXIT_SIGTERM ? 'terminated' : 'cancelled', this.cancelExit);
   }
@@ -73,7 +90,7 @@ export class Transaction {
     const dir = join(this.workRoot, `${process.pid}-${name}`);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    this.onUndo(`remove ${dir}`, () => removeTree(dir));
+    this.cleanupSteps.push({ what: `remove ${dir}`, fn: () => removeTree(dir) });
     return dir;
   }
 
@@ -86,6 +103,10 @@ export class Transaction {
       warn: (t) => opts.reporter.warn(t),
     });
     const onSignal = (sig: NodeJS.Signals) => {
+      if (tx.committing) {
+        opts.reporter.warn(`${sig} received while writing the new deployment; finishing it first`);
+        return;
+      }
       if (tx.signal.aborted) {
         opts.reporter.warn('still undoing the transaction; please wait');
         return;
@@ -100,13 +121,14 @@ export class Transaction {
       cleanupStaleWork(tx.workRoot, opts.reporter);
       transactionHooks.onStart?.(tx);
       const result = await body(tx);
-      tx.throwIfCancelled();
+      if (!tx.committing) tx.throwIfCancelled();
       await tx.finish();
       transactionHooks.onEnd?.(tx);
       return result;
     } catch (err) {
       await tx.rollback();
-      const final = tx.signal.aborted && !(err instanceof CancelledError)
+      // A signal's CancelledError from a child (run.ts) does not know which signal it was: rebuild it.
+      const final = tx.signal.aborted && (!(err instanceof CancelledError) || err.exitCode !== tx.cancelExit)
         ? new CancelledError(tx.cancelExit === EXIT_SIGTERM ? 'terminated' : 'cancelled', tx.cancelExit)
         : err;
       transactionHooks.onEnd?.(tx, final);
@@ -119,18 +141,22 @@ export class Transaction {
     }
   }
 
-  /** Success: work directories go, undo steps are forgotten. */
+  /** Success: undo steps are forgotten, work directories removed. */
   private async finish(): Promise<void> {
-    const steps = this.undoSteps;
     this.undoSteps = [];
-    // Work directories are removed on success too; other undo steps are simply dropped.
-    for (const s of steps.reverse()) if (s.what.startsWith('remove ')) await s.fn();
+    await this.runSteps(this.cleanupSteps);
+    this.cleanupSteps = [];
   }
 
   private async rollback(): Promise<void> {
-    const steps = this.undoSteps.reverse();
+    await this.runSteps(this.undoSteps);
     this.undoSteps = [];
-    for (const s of steps) {
+    await this.runSteps(this.cleanupSteps);
+    this.cleanupSteps = [];
+  }
+
+  private async runSteps(list: UndoStep[]): Promise<void> {
+    for (const s of [...list].reverse()) {
       try {
         await s.fn();
       } catch (e) {

@@ -3,6 +3,7 @@
  * terminal, plain timestamped lines elsewhere (journal, cron, pipes), and DBus signals with
  * --dbus-compat; all of them see the same events, so they never disagree.
  */
+import { fstatSync } from 'node:fs';
 
 export type ProgressEvent =
   | { type: 'task-begin'; text: string }
@@ -80,16 +81,18 @@ export function plainSink(opts: ConsoleOptions): Sink {
   const out = opts.stream ?? process.stderr;
   const started = new Map<string, number>();
   let lastPercentLine = '';
-  const stamp = () => new Date().toTimeString().slice(0, 8);
+  // The journal stamps every line itself; elsewhere (cron mail, pipes, CI logs) we do.
+  const journal = isJournalStream(out);
+  const stamp = () => (journal ? '' : `${new Date().toTimeString().slice(0, 8)} `);
   return (e) => {
     switch (e.type) {
       case 'task-begin':
         started.set(e.text, Date.now());
-        out.write(`${stamp()} ${e.text}...\n`);
+        out.write(`${stamp()}${e.text}...\n`);
         break;
       case 'task-end': {
         const ms = Date.now() - (started.get(e.text) ?? Date.now());
-        out.write(`${stamp()} ${e.text}: ${e.ok ? 'done' : 'failed'}${opts.verbose ? ` (${ms} ms)` : ''}\n`);
+        out.write(`${stamp()}${e.text}: ${e.ok ? 'done' : 'failed'}${opts.verbose ? ` (${ms} ms)` : ''}\n`);
         break;
       }
       case 'percent': {
@@ -97,17 +100,17 @@ export function plainSink(opts: ConsoleOptions): Sink {
         const line = `${e.text} ${Math.floor(e.percent / 25) * 25}%`;
         if (line !== lastPercentLine && (opts.verbose || e.percent % 25 === 0 || e.percent === 100)) {
           lastPercentLine = line;
-          out.write(`${stamp()} ${e.text}: ${e.percent}%\n`);
+          out.write(`${stamp()}${e.text}: ${e.percent}%\n`);
         }
         break;
       }
       case 'download':
-        if (opts.verbose) out.write(`${stamp()} ${e.text}: ${formatBytes(e.bytes)}\n`);
+        if (opts.verbose) out.write(`${stamp()}${e.text}: ${formatBytes(e.bytes)}\n`);
         break;
       case 'message':
         if (e.level === 'debug' && !opts.verbose) break;
         if (e.level === 'info' && opts.quiet) break;
-        out.write(`${stamp()} ${e.level === 'warn' ? 'warning: ' : ''}${e.text}\n`);
+        out.write(`${stamp()}${e.level === 'warn' ? 'warning: ' : ''}${e.text}\n`);
         break;
       case 'progress-end':
         break;
@@ -115,8 +118,26 @@ export function plainSink(opts: ConsoleOptions): Sink {
   };
 }
 
+/**
+ * Whether a stream is connected to the systemd journal: systemd sets JOURNAL_STREAM to the
+ * device and inode of the service's stdout/stderr socket (systemd.exec(5)).
+ */
+export function isJournalStream(stream: NodeJS.WritableStream): boolean {
+  const expected = process.env.JOURNAL_STREAM;
+  const fd = (stream as { fd?: unknown }).fd;
+  if (!expected || typeof fd !== 'number') return false;
+  try {
+    const st = fstatSync(fd);
+    return expected === `${st.dev}:${st.ino}`;
+  } catch {
+    return false;
+  }
+}
+
 /** An ora spinner on a terminal; ora is loaded only here, so commands without progress never pay for it. */
 export async function spinnerSink(opts: ConsoleOptions): Promise<Sink> {
+  // NO_COLOR (no-color.org): chalk reads only FORCE_COLOR, once, when it is first loaded.
+  if (process.env.NO_COLOR) process.env.FORCE_COLOR = '0';
   const { default: ora } = await import('ora');
   const { default: chalk } = await import('chalk');
   const stream = opts.stream ?? process.stderr;

@@ -16,6 +16,8 @@ export function renderStatus(status: SysrootStatus, opts: RenderOptions): string
     const v = String((cached as Record<string, unknown>).version ?? '');
     const c = String((cached as Record<string, unknown>).checksum ?? '');
     lines.push(`AvailableUpdate: ${v ? `${v} ` : ''}(${c.slice(0, 12)})`);
+    const diff = updateDiffSummary((cached as Record<string, unknown>)['package-diff']);
+    if (diff) lines.push(`           Diff: ${diff}`);
   }
   if (status.deployments.length === 0) {
     lines.push('Deployments: none');
@@ -58,4 +60,12 @@ function renderDeployment(d: DeploymentStatus, opts: RenderOptions): string[] {
 function localName(entry: string): string {
   const i = entry.indexOf(':');
   return i >= 0 ? entry.slice(i + 1) : entry;
+}
+
+/** "2 upgraded, 1 added" from a cached update's package-diff counts (see engine/cached-update.ts). */
+function updateDiffSummary(diff: unknown): string {
+  const counts = (diff as { counts?: Record<string, unknown> } | undefined)?.counts;
+  if (!counts) return '';
+  const parts = ['upgraded', 'downgraded', 'removed', 'added'].filter((k) => typeof counts[k] === 'number' && (counts[k] as number) > 0).map((k) => `${counts[k]} ${k}`);
+  return parts.length ? parts.join(', ') : 'no package changes';
 }

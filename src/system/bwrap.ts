@@ -17,6 +17,8 @@ export interface Bind {
 export interface SandboxOptions {
   root: string;
   binds?: Bind[];
+  /** Directories to create inside the sandbox's tmpfs mounts (e.g. under /run). */
+  dirs?: string[];
   /** Share the host network (needed by nothing we run; off by default). */
   network?: boolean;
   env?: Record<string, string>;
@@ -30,14 +32,13 @@ export const SANDBOX_ENV: Record<string, string> = {
   LANG: 'C.UTF-8',
   DEBIAN_FRONTEND: 'noninteractive',
   DEBCONF_NONINTERACTIVE_SEEN: 'true',
-  // Maintainer scripts must not try to start services in a tree that is not running.
-  DPKG_MAINTSCRIPT_DEBUG: '',
 };
 
 export function bwrapArgs(opts: SandboxOptions, argv: readonly string[]): string[] {
   const args = ['--bind', opts.root, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/run', '--die-with-parent', '--new-session'];
   if (!opts.network) args.push('--unshare-net');
   args.push('--unshare-ipc', '--unshare-uts', '--unshare-pid');
+  for (const d of opts.dirs ?? []) args.push('--dir', d);
   for (const b of opts.binds ?? []) args.push(b.readOnly ? '--ro-bind' : '--bind', b.src, b.dest);
   args.push('--clearenv');
   for (const [k, v] of Object.entries({ ...SANDBOX_ENV, ...opts.env })) if (v !== '') args.push('--setenv', k, v);

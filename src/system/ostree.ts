@@ -27,6 +27,11 @@ export interface CommitOptions {
   metadata?: Record<string, MetaValue>;
   /** The tree is a hardlinked checkout: reuse the repository objects instead of re-hashing. */
   linkCheckoutSpeedup?: boolean;
+  /**
+   * Stronger: trust that hardlinked files are unmodified objects (ostree -I). Only for trees
+   * where nothing wrote through a hardlink (our overlay guarantees it).
+   */
+  devinoCanonical?: boolean;
   /** Delete the tree's files as they are committed (saves copying on the same filesystem). */
   consume?: boolean;
   timestamp?: Date;
@@ -41,7 +46,8 @@ export async function commit(opts: CommitOptions, runOpts: RunOptions = {}): Pro
   args.push(`--subject=${opts.subject ?? ''}`);
   if (opts.body) args.push(`--body=${opts.body}`);
   if (opts.parent) args.push(`--parent=${opts.parent}`);
-  if (opts.linkCheckoutSpeedup) args.push('--link-checkout-speedup');
+  if (opts.devinoCanonical) args.push('--devino-canonical');
+  else if (opts.linkCheckoutSpeedup) args.push('--link-checkout-speedup');
   if (opts.consume) args.push('--consume');
   if (opts.timestamp) args.push(`--timestamp=${opts.timestamp.toISOString()}`);
   for (const [k, v] of Object.entries(opts.metadata ?? {})) {
@@ -167,6 +173,8 @@ export async function adminDeploy(o: DeployOptions): Promise<void> {
   await run('ostree', args, {
     what: 'ostree admin deploy',
     signal: o.signal,
+    // Deploying swaps the boot configuration atomically; a Ctrl-C must not stop it halfway.
+    detached: !o.signal,
   });
 }
 
@@ -185,4 +193,10 @@ export async function adminStatus(sysroot: string): Promise<string> {
 
 export async function adminPin(sysroot: string, index: number, unpin = false): Promise<void> {
   await run('ostree', ['admin', ...sysrootArgs(sysroot), 'pin', ...(unpin ? ['--unpin'] : []), String(index)], { what: 'ostree admin pin' });
+}
+
+/** The content of the file at `path` in commit `rev` (`ostree cat`), without checking it out. */
+export async function catFile(repo: string, rev: string, path: string, runOpts: RunOptions = {}): Promise<string> {
+  const { stdout } = await run('ostree', [`--repo=${repo}`, 'cat', rev, path], { what: `ostree cat ${path} of ${rev.slice(0, 12)}`, ...runOpts });
+  return stdout;
 }

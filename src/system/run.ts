@@ -19,6 +19,8 @@ export interface RunOptions {
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Inherit stdio (for interactive programs such as $EDITOR). */
   interactive?: boolean;
+  /** Run in its own process group, so a terminal's Ctrl-C does not reach it (commit steps). */
+  detached?: boolean;
   /** Exit codes that are not failures. */
   okCodes?: number[];
 }
@@ -44,6 +46,7 @@ export async function run(tool: string, args: readonly string[], opts: RunOption
     stderr: opts.interactive ? 'inherit' : 'pipe',
     // Children get SIGTERM with us; give them a moment before SIGKILL.
     forceKillAfterDelay: 5000,
+    detached: opts.detached,
     maxBuffer: 256 * 1024 * 1024,
   };
   const child = execa(tool, [...args], execaOpts);

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# apt-ostree in one command, on a fresh Debian 12 machine, as root:
+#
+#   sudo bash examples/demo.sh
+#
+# 1. installs what is missing (Debian packages, npm dependencies) and builds apt-ostree;
+# 2. composes examples/minimal-bookworm.yaml (Debian 12 minbase + apt) into ./demo/repo,
+#    an OSTree repository, keeping downloaded packages in ./demo/cache;
+# 3. provisions ./demo/sysroot: an OSTree sysroot with that image deployed;
+# 4. layers a package on top of it (a new deployment; the image itself stays unchanged);
+# 5. shows the deployments with `apt-ostree status`.
+#
+# Running it again is cheap: the compose finds nothing changed (same inputhash) and the
+# provisioning finds the same commit already deployed. DEMO_DIR=/path moves ./demo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ $EUID -ne 0 ]]; then
+  echo "The demo builds images and sysroots, which needs root: sudo bash examples/demo.sh" >&2
+  exit 1
+fi
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Installing what is missing and building apt-ostree (scripts/setup.sh)"
+bash scripts/setup.sh
+
+DEMO=${DEMO_DIR:-$PWD/demo}
+MANIFEST=examples/minimal-bookworm.yaml
+REF=$(sed -n 's/^ref:[[:space:]]*//p' "$MANIFEST")
+apt_ostree() { node bin/apt-ostree "$@"; }
+mkdir -p "$DEMO"
+
+step "Composing $MANIFEST into $DEMO/repo (ref $REF)"
+apt_ostree compose tree "$MANIFEST" --repo "$DEMO/repo" --cachedir "$DEMO/cache"
+
+step "Provisioning the sysroot $DEMO/sysroot"
+apt_ostree --sysroot "$DEMO/sysroot" admin provision --repo "$DEMO/repo" --ref "$REF" --os debian
+
+# ---------------------------------------------------------------------------------------------
+# LAYERING STEP (issue 4): layer a package onto the deployed image here, e.g.
+#   apt_ostree --sysroot "$DEMO/sysroot" install --idempotent <package>
+# ---------------------------------------------------------------------------------------------
+
+step "The deployments of $DEMO/sysroot"
+apt_ostree --sysroot "$DEMO/sysroot" status
+
+cat <<EOF
+
+Done. The image is in $DEMO/repo (ostree --repo=$DEMO/repo log $REF),
+the deployment under $DEMO/sysroot/ostree/deploy/debian/deploy/.
+ostree makes deployment directories immutable; to delete the demo:
+  chattr -R -i "$DEMO/sysroot" && rm -rf "$DEMO"
+EOF

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/**
+ * Writes the man pages, the shell completions and the example configuration from the compiled
+ * command specs and config schema (run by `npm run build` after tsc). The outputs are committed;
+ * `--check` only compares and exits 1 when a checked-in file differs from what the code renders.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { COMMANDS, GLOBAL_OPTIONS } = await import(join(root, 'lib/cli/spec.js'));
+const docs = await import(join(root, 'lib/cli/docs.js'));
+const { renderExampleConfig } = await import(join(root, 'lib/config/config.js'));
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+
+const outputs = {
+  'man/apt-ostree.8': docs.renderManPage(COMMANDS, GLOBAL_OPTIONS, version),
+  'man/apt-ostree.conf.5': docs.renderConfManPage(version),
+  'completions/apt-ostree.bash': docs.renderBashCompletion(COMMANDS, GLOBAL_OPTIONS),
+  'completions/_apt-ostree': docs.renderZshCompletion(COMMANDS, GLOBAL_OPTIONS),
+  'examples/apt-ostree.conf': renderExampleConfig(),
+};
+
+const check = process.argv.includes('--check');
+const stale = [];
+for (const [file, text] of Object.entries(outputs)) {
+  const path = join(root, file);
+  let old;
+  try {
+    old = readFileSync(path, 'utf8');
+  } catch {
+    old = undefined;
+  }
+  if (old === text) continue;
+  stale.push(file);
+  if (!check) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+}
+if (check && stale.length) {
+  console.error(`Out of date (run \`npm run build\`): ${stale.map((f) => relative(process.cwd(), join(root, f))).join(', ')}`);
+  process.exit(1);
+}
+if (!check && stale.length) console.error(`gen-docs: wrote ${stale.join(', ')}`);

@@ -1,0 +1,78 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InputError, UnchangedError } from '../../errors.js';
+import { DEFAULT_OS, DEFAULT_REMOTE, provision, validateProvisionNames } from '../../engine/provision.js';
+import { assertRef } from '../../image/refs.js';
+import { bool, str, strs, type CommandContext } from '../context.js';
+
+const USAGE = 'Usage: apt-ostree admin provision --sysroot DIR (--repo PATH | --url URL | --remote NAME=URL) --ref REF';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const ref = str(ctx.argv, 'ref');
+  if (!ref) throw new InputError('admin provision needs --ref.', USAGE);
+  assertRef(ref);
+  const { remote, url } = remoteAndUrl(str(ctx.argv, 'repo'), str(ctx.argv, 'url'), str(ctx.argv, 'remote'));
+  const sysroot = resolve(ctx.sysroot);
+  const os = ctx.os ?? DEFAULT_OS;
+  validateProvisionNames({ os, remote, sysroot });
+  const kargList = strs(ctx.argv, 'karg');
+  for (const k of kargList) if (!k || /\s/.test(k)) throw new InputError(`'${k}' is not one kernel argument.`, 'Give each argument with its own --karg (no spaces).');
+  const gpgImport = str(ctx.argv, 'gpg-import');
+  if (gpgImport && !existsSync(gpgImport)) throw new InputError(`The key file ${gpgImport} does not exist.`, 'Give the path of an exported GPG public key.');
+  const lockWait = ctx.argv['lock-wait'];
+
+  const r = await provision({
+    sysroot,
+    os,
+    remote,
+    url,
+    ref,
+    kargs: kargList.length ? kargList : undefined,
+    gpgVerify: bool(ctx.argv, 'gpg-verify'),
+    gpgImport: gpgImport ? resolve(gpgImport) : undefined,
+    command: ctx.command,
+    reporter: ctx.reporter,
+    lockWaitSeconds: typeof lockWait === 'number' ? lockWait : undefined,
+  });
+  const what = `${remote}:${ref} ${r.version ? `${r.version} ` : ''}(${r.checksum.slice(0, 12)})`;
+  if (!r.deployed && !r.changes.length) {
+    throw new UnchangedError(`Nothing to do: ${sysroot} already deploys ${what} in the stateroot ${os}.`, bool(ctx.argv, 'unchanged-exit-77'));
+  }
+  for (const c of r.changes) ctx.reporter.info(c);
+  process.stdout.write(r.deployed
+    ? `Provisioned ${sysroot}: stateroot ${os} deploys ${what}${r.kargs.length ? ` with kernel arguments: ${r.kargs.join(' ')}` : ''}.\nSee it with: apt-ostree --sysroot ${sysroot} status\n`
+    : `Updated ${sysroot}; the deployment of ${what} was already the default.\n`);
+  return 0;
+}
+
+/** Exactly one source: --repo PATH, --url URL, or --remote NAME=URL; --remote NAME alone names it. */
+function remoteAndUrl(repo: string | undefined, url: string | undefined, remoteArg: string | undefined): { remote: string; url: string } {
+  let remote = remoteArg ?? DEFAULT_REMOTE;
+  let remoteUrl: string | undefined;
+  const eq = remote.indexOf('=');
+  if (eq >= 0) {
+    remoteUrl = remote.slice(eq + 1);
+    remote = remote.slice(0, eq);
+  }
+  const given = [repo, url, remoteUrl].filter((x) => x !== undefined);
+  if (given.length !== 1) {
+    throw new InputError(given.length ? 'Give only one of --repo, --url and --remote NAME=URL.' : 'admin provision needs a repository to pull from.', USAGE);
+  }
+  if (repo !== undefined) {
+    if (!existsSync(resolve(repo, 'config')) || !existsSync(resolve(repo, 'objects'))) {
+      throw new InputError(`${repo} is not an OSTree repository.`, 'Give the directory of a repository made by apt-ostree compose (or ostree init).');
+    }
+    return { remote, url: `file://${realpathSync(repo)}` };
+  }
+  const u = (url ?? remoteUrl)!;
+  let parsed: URL;
+  try {
+    parsed = new URL(u);
+  } catch {
+    throw new InputError(`'${u}' is not a URL.`, 'Give an http://, https:// or file:// URL, or a local repository with --repo.');
+  }
+  if (!['http:', 'https:', 'file:'].includes(parsed.protocol)) {
+    throw new InputError(`'${u}' is not an http, https or file URL.`, 'ostree pulls over http(s) or from file:// paths.');
+  }
+  return { remote, url: u };
+}

@@ -1,0 +1,168 @@
+/**
+ * `cleanup`: free space. -p drops the pending deployment (on the running system), -r the
+ * rollback deployment(s), -b prunes unused refs/objects and downloaded packages, -m the apt
+ * lists. `ostree admin pin`-ned deployments are never removed.
+ *
+ * Removal cannot be undone, so the transaction is built so that no step can leave a broken
+ * state: every deployment removal is one `ostree admin undeploy` (an atomic boot
+ * configuration switch), the default and the booted deployment are never candidates, and
+ * pruning only removes what nothing references.
+ */
+import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../../errors.js';
+import { deploymentId, describeDeployment, undeployByPath } from '../../engine/deployments.js';
+import { cacheDirOf, LAYERED_REF_PREFIX } from '../../engine/layer-build.js';
+import { Sysroot, type Deployment } from '../../engine/sysroot.js';
+import { Transaction } from '../../engine/transaction.js';
+import { resolveRefFile } from '../../ostree/commit.js';
+import { formatBytes } from '../../output/reporter.js';
+import * as ostree from '../../system/ostree.js';
+import { bool, type CommandContext } from '../context.js';
+
+interface Usage {
+  bytes: number;
+  files: number;
+}
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const want = {
+    pending: bool(ctx.argv, 'pending'),
+    rollback: bool(ctx.argv, 'rollback'),
+    base: bool(ctx.argv, 'base'),
+    repomd: bool(ctx.argv, 'repomd'),
+  };
+  if (!Object.values(want).some(Boolean)) {
+    throw new InputError('cleanup needs to know what to remove.', 'Give at least one of -p/--pending, -r/--rollback, -b/--base, -m/--repomd.');
+  }
+  const lockWait = ctx.argv['lock-wait'];
+  const lines = await Transaction.run(
+    {
+      sysroot: ctx.sysroot,
+      command: ['apt-ostree', ...process.argv.slice(2)].join(' '),
+      title: 'cleanup',
+      reporter: ctx.reporter,
+      lockWaitSeconds: typeof lockWait === 'number' ? lockWait : undefined,
+    },
+    async (tx) => {
+      const sysroot = Sysroot.load(ctx.sysroot);
+      const os = sysroot.resolveOs(ctx.os);
+      const out: string[] = [];
+      const objectsDir = join(sysroot.repoPath, 'objects');
+      const repoBefore = diskUsage(objectsDir);
+
+      const doomed: Deployment[] = [];
+      const choose = (list: Deployment[], kind: string) => {
+        for (const d of list) {
+          if (d.pinned) out.push(`Keeping the ${kind} deployment ${describeDeployment(sysroot, d)}: it is pinned (ostree admin pin --unpin to allow removing it).`);
+          else doomed.push(d);
+        }
+        return list.length;
+      };
+      const mine = sysroot.deploymentsOf(os);
+      const booted = sysroot.booted?.osname === os ? sysroot.booted : undefined;
+      if (want.pending) {
+        // Pending: what the next boot would start instead of the running deployment.
+        const pending = booted ? mine.filter((d) => d.index < booted.index) : [];
+        if (choose(pending, 'pending') === 0) {
+          out.push(booted ? 'No pending deployment.' : `No pending deployment: ${sysroot.path} is not the running system, so nothing is staged or pending.`);
+        }
+      }
+      if (want.rollback) {
+        const anchor = booted ?? mine[0];
+        const rollback = anchor ? mine.filter((d) => d.index > anchor.index) : [];
+        if (choose(rollback, 'rollback') === 0) out.push('No rollback deployment.');
+      }
+      // Highest index first, so that removing one does not renumber the next.
+      for (const d of doomed.sort((a, b) => b.index - a.index)) {
+        tx.throwIfCancelled();
+        const label = describeDeployment(sysroot, d);
+        await tx.reporter.task(`Removing deployment ${label}`, () => undeployByPath(sysroot.path, d.path));
+        out.push(`Removed deployment ${label}.`);
+      }
+
+      let cacheFreed = 0;
+      if (want.base) {
+        tx.throwIfCancelled();
+        // Leftovers of interrupted deploys (deployment directories, old boot versions).
+        await tx.reporter.task('Removing unreferenced deployment leftovers', () => ostree.adminCleanup(sysroot.path));
+        const live = Sysroot.load(sysroot.path);
+        const used = new Set(live.deployments.map((d) => d.checksum));
+        const prefix = LAYERED_REF_PREFIX.replace(/\/$/, '');
+        for (const name of await ostree.listRefs(sysroot.repoPath, prefix)) {
+          const ref = `${prefix}/${name}`;
+          const target = resolveRefFile(sysroot.repoPath, ref);
+          if (target && used.has(target)) continue;
+          await ostree.setRef(sysroot.repoPath, ref, null);
+          out.push(`Removed the unused ref ${ref}.`);
+        }
+        await tx.reporter.task('Pruning unused objects', () => ostree.prune(sysroot.repoPath, { refsOnly: true }));
+        const archives = join(cacheDirOf(sysroot, os), 'archives');
+        cacheFreed += removeMatching(archives, (n) => n.endsWith('.deb'));
+        cacheFreed += removeMatching(join(archives, 'partial'), () => true);
+      }
+      if (want.repomd) {
+        const cacheDir = cacheDirOf(sysroot, os);
+        const lists = join(cacheDir, 'lists');
+        cacheFreed += diskUsage(lists).bytes;
+        rmSync(lists, { recursive: true, force: true });
+        cacheFreed += removeMatching(cacheDir, (n) => n.endsWith('.bin'));
+        out.push('Removed the cached package lists.');
+      }
+
+      const repoAfter = diskUsage(objectsDir);
+      const freedRepo = Math.max(0, repoBefore.bytes - repoAfter.bytes);
+      const freedObjects = Math.max(0, repoBefore.files - repoAfter.files);
+      const parts = [`${formatBytes(freedRepo)} from the repository (${freedObjects} object${freedObjects === 1 ? '' : 's'})`];
+      if (want.base || want.repomd) parts.push(`${formatBytes(cacheFreed)} of package cache`);
+      out.push(`Deployments removed: ${doomed.length}${doomed.length ? ` (${doomed.map(deploymentId).map((id) => id.slice(0, 12) + id.slice(64)).join(', ')})` : ''}`);
+      out.push(`Freed: ${parts.join(', ')}`);
+      return out;
+    },
+  );
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+/** `du`-style usage of a tree: allocated bytes (each inode once) and the number of files. */
+function diskUsage(dir: string): Usage {
+  const seen = new Set<string>();
+  let bytes = 0;
+  let files = 0;
+  const walk = (d: string) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        walk(p);
+        continue;
+      }
+      const st = lstatSync(p);
+      files++;
+      const key = `${st.dev}:${st.ino}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      bytes += st.blocks * 512;
+    }
+  };
+  walk(dir);
+  return { bytes, files };
+}
+
+/** Remove the plain files of `dir` whose names match; returns the bytes freed. */
+function removeMatching(dir: string, match: (name: string) => boolean): number {
+  if (!existsSync(dir)) return 0;
+  let freed = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (!e.isFile() || !match(e.name)) continue;
+    const p = join(dir, e.name);
+    freed += lstatSync(p).blocks * 512;
+    rmSync(p, { force: true });
+  }
+  return freed;
+}

@@ -1,0 +1,17 @@
+/** `apt-ostree db version REV…`: the dpkg database version (COUNT:HASH) of revisions. Read-only. */
+import { packageListVersion } from '../../engine/pkglist.js';
+import { Sysroot } from '../../engine/sysroot.js';
+import { bool, strs, type CommandContext } from '../context.js';
+import { describeRevision, requireRevision, resolveRange, revisionPackages, type Revision } from './db-common.js';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const sysroot = Sysroot.load(ctx.sysroot);
+  const revisions: Revision[] = strs(ctx.argv, 'revisions').flatMap((a) => resolveRange(sysroot, a, { os: ctx.os }) ?? [requireRevision(sysroot, a, { os: ctx.os })]);
+  const results = await Promise.all(revisions.map(async (r) => ({ r, v: packageListVersion((await revisionPackages(sysroot, r)).packages) })));
+  if (bool(ctx.argv, 'json')) {
+    process.stdout.write(JSON.stringify(results.map(({ r, v }) => ({ revision: r.desc, checksum: r.checksum, ...v })), null, 2) + '\n');
+    return 0;
+  }
+  process.stdout.write(results.map(({ r, v }) => `ostree commit: ${describeRevision(r)}\n  dpkg database version: ${v.version}\n`).join(''));
+  return 0;
+}

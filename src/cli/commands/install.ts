@@ -1,0 +1,6 @@
+import { strs, type CommandContext } from '../context.js';
+import { runLayerChange } from './layer-common.js';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  return runLayerChange(ctx, { install: strs(ctx.argv, 'packages'), uninstall: strs(ctx.argv, 'uninstall') });
+}

@@ -1,0 +1,71 @@
+import { InputError } from '../../errors.js';
+import { packageNameProblem, parsePackageArguments } from '../../debian/names.js';
+import { applyLayerChange } from '../../engine/layering.js';
+import { overrideRemove, overrideReplace, overrideReset, resetOrigin, setInitramfs } from '../../engine/overrides.js';
+import { bool, strs, type CommandContext } from '../context.js';
+import { runDeploymentChange } from './layer-common.js';
+
+function checkNames(names: string[]): void {
+  const bad = names.map((n) => packageNameProblem(n)).filter(Boolean);
+  if (bad.length) throw new InputError(`Not package names: ${bad.join('; ')}.`, 'Give the names of packages, such as nano.');
+}
+
+export async function runRemove(ctx: CommandContext): Promise<number> {
+  const names = strs(ctx.argv, 'packages');
+  checkNames(names);
+  return runDeploymentChange(ctx, (o, { base }) => overrideRemove(o, names, base));
+}
+
+export async function runReplace(ctx: CommandContext): Promise<number> {
+  const { requests, localDebs } = parsePackageArguments(strs(ctx.argv, 'packages'));
+  const notPinned = requests.filter((r) => !r.version);
+  if (notPinned.length) {
+    throw new InputError(`override replace needs a version or a .deb file: ${notPinned.map((r) => r.text).join(', ')}.`, 'Write NAME=VERSION (apt-ostree info NAME lists the versions), or give the path of a .deb file.');
+  }
+  return runDeploymentChange(
+    ctx,
+    (o, { base, locals }) => overrideReplace(o, requests.map((r) => r.text), locals.map((l) => ({ entry: l.entry, name: l.info.name })), base),
+    localDebs,
+  );
+}
+
+export async function runReset(ctx: CommandContext): Promise<number> {
+  const names = strs(ctx.argv, 'packages');
+  const all = bool(ctx.argv, 'all');
+  if (!names.length && !all) throw new InputError('override reset needs the names of overridden packages, or --all.', 'See the overrides with `apt-ostree status`.');
+  checkNames(names);
+  return runDeploymentChange(ctx, (o) => overrideReset(o, names, all));
+}
+
+export async function runResetAll(ctx: CommandContext): Promise<number> {
+  const install = strs(ctx.argv, 'install');
+  const { requests } = parsePackageArguments(install);
+  return runDeploymentChange(ctx, (o, { base }) => {
+    const reset = resetOrigin(o, { overlays: bool(ctx.argv, 'overlays'), overrides: bool(ctx.argv, 'overrides'), initramfs: bool(ctx.argv, 'initramfs') });
+    if (!requests.length) return reset;
+    const next = applyLayerChange(
+      { requested: reset.requestedPackages, requestedLocal: reset.requestedLocalPackages },
+      { install: requests.map((r) => r.text), uninstall: [], installLocal: [], idempotent: true },
+      new Set(base.map((p) => p.name)),
+    );
+    return { ...reset, requestedPackages: next.requested, requestedLocalPackages: next.requestedLocal };
+  });
+}
+
+export async function runInitramfs(ctx: CommandContext): Promise<number> {
+  const enable = bool(ctx.argv, 'enable');
+  const disable = bool(ctx.argv, 'disable');
+  const args = strs(ctx.argv, 'arg');
+  if (enable && disable) throw new InputError('--enable and --disable exclude each other.', 'Give one of them.');
+  if (args.length && !enable) throw new InputError('--arg goes with --enable.', 'Example: apt-ostree initramfs --enable --arg=--add=lvm');
+  if (!enable && !disable) {
+    // Without a change, say what the default deployment does (read-only).
+    const { Sysroot } = await import('../../engine/sysroot.js');
+    const sysroot = Sysroot.load(ctx.sysroot);
+    const d = sysroot.defaultDeployment(sysroot.resolveOs(ctx.os));
+    const o = d?.origin;
+    process.stdout.write(o?.regenerateInitramfs ? `Initramfs regeneration: enabled${o.initramfsArgs.length ? ` (arguments: ${o.initramfsArgs.join(' ')})` : ''}\n` : 'Initramfs regeneration: disabled (the image\'s initramfs is used)\n');
+    return 0;
+  }
+  return runDeploymentChange(ctx, (o) => setInitramfs(o, enable, args));
+}

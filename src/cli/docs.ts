@@ -1,0 +1,720 @@
+/**
+ * Man pages and shell completions rendered from the command specs (spec.ts, options.ts) and the
+ * configuration schema (config/config.ts): the same data yargs builds --help from, so the
+ * documentation cannot drift from the parser. scripts/gen-docs.mjs writes the results into
+ * man/ and completions/ on every build. Nothing here knows individual commands.
+ */
+import { allowedValues, CONFIG_PATH, CONFIG_SCHEMA, formatValue } from '../config/config.js';
+import type { CommandSpec, CompletionKind, OptionSpec, PositionalSpec } from './spec.js';
+
+/** Options yargs adds to every command (see yargs.ts): documented and completed like the others. */
+export const BUILTIN_OPTIONS: OptionSpec[] = [
+  { name: 'help', alias: ['h'], type: 'boolean', describe: 'Show the usage of apt-ostree or of one command, then exit' },
+];
+
+/** Options of apt-ostree without a command (yargs.ts). */
+export const TOP_LEVEL_OPTIONS: OptionSpec[] = [
+  { name: 'version', type: 'boolean', describe: 'Print the version and the built-in features, then exit' },
+];
+
+/** A command with its full name and the options it inherits from the commands above it (yargs options are global). */
+export interface CommandEntry {
+  path: string;
+  spec: CommandSpec;
+  inherited: OptionSpec[];
+}
+
+/** Every command and subcommand, in order (as flattenCommands), with the options it inherits. */
+export function commandEntries(commands: CommandSpec[], prefix = '', inherited: OptionSpec[] = []): CommandEntry[] {
+  return commands.flatMap((spec) => {
+    const path = `${prefix}${spec.name}`;
+    const own = spec.options ?? [];
+    const fromAbove = inherited.filter((o) => !own.some((x) => x.name === o.name));
+    return [{ path, spec, inherited: fromAbove }, ...commandEntries(spec.subcommands ?? [], `${path} `, [...fromAbove, ...own])];
+  });
+}
+
+/** How an option is written on the command line: --name, --alias, -a. */
+function optionForms(o: OptionSpec): string[] {
+  return [o.name, ...(o.alias ?? [])].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+}
+
+function takesValue(o: OptionSpec): boolean {
+  return o.type !== 'boolean';
+}
+
+function valueName(o: OptionSpec): string {
+  return o.valueName ?? (o.type === 'number' ? 'N' : 'VALUE');
+}
+
+function positionalName(p: PositionalSpec): string {
+  return p.name.toUpperCase().replace(/_/g, '-');
+}
+
+/** What completion offers for an option value or positional, explicit or implied by the value name. */
+export function completionKind(x: { complete?: CompletionKind; valueName?: string; name: string }): CompletionKind | undefined {
+  if (x.complete) return x.complete;
+  const hint = (x.valueName ?? x.name).toUpperCase();
+  if (/^(PATH|DIR|DIRECTORY|SYSROOT)S?$/.test(hint)) return 'directories';
+  if (/^(FILE|MANIFEST|DEB|TARBALL)S?$/.test(hint)) return 'files';
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// roff
+
+/**
+ * Escape text for roff: backslashes, minus signs (so options copy-paste), anything beyond ASCII.
+ * Long paths get break points after their slashes (the pages are not hyphenated).
+ */
+function esc(text: string): string {
+  const s = text
+    .replace(/\\/g, '\\e')
+    .replace(/-/g, '\\-')
+    .replace(/\S{40,}/g, (token) => token.replace(/\//g, '/\\:'));
+  let out = '';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    out += cp > 126 || (cp < 32 && ch !== '\t') ? `\\[u${cp.toString(16).toUpperCase().padStart(4, '0')}]` : ch;
+  }
+  return out;
+}
+
+/** Prose: `code` becomes bold. */
+function prose(text: string): string {
+  return text
+    .split('`')
+    .map((part, i) => (i % 2 ? `\\fB${esc(part)}\\fR` : esc(part)))
+    .join('');
+}
+
+/** A text line that roff will not take for a request. */
+function line(text: string): string {
+  return /^[.']/.test(text) ? `\\&${text}` : text;
+}
+
+function sentence(text: string): string {
+  const t = text.trim();
+  return /[.!?:]$/.test(t) ? t : `${t}.`;
+}
+
+function bold(text: string): string {
+  return `\\fB${esc(text)}\\fR`;
+}
+
+function italic(text: string): string {
+  return `\\fI${esc(text)}\\fR`;
+}
+
+/** The tag of an option in a .TP list: `\fB-q\fR, \fB--quiet\fR \fIVALUE\fR`. */
+function optionTag(o: OptionSpec): string {
+  const forms = optionForms(o).sort((a, b) => Number(b.length === 2) - Number(a.length === 2)).map(bold);
+  let tag = forms.join(', ');
+  if (takesValue(o)) {
+    const value = o.choices ? `{${o.choices.map(bold).join('|')}}` : italic(valueName(o));
+    tag += ` ${value}${o.type === 'array' ? '...' : ''}`;
+  }
+  return tag;
+}
+
+function optionBody(o: OptionSpec): string {
+  const parts = [sentence(o.describe)];
+  if (o.type === 'array' && !/repeat|more than once/i.test(o.describe)) parts.push('May be given more than once.');
+  if (o.default !== undefined && o.default !== false) parts.push(`Default: ${String(o.default)}.`);
+  return prose(parts.join(' '));
+}
+
+function optionList(options: OptionSpec[]): string[] {
+  return options.flatMap((o) => ['.TP', line(optionTag(o)), line(optionBody(o))]);
+}
+
+function synopsisArgs(spec: CommandSpec): string {
+  const parts = [`[${italic('OPTIONS')}]`];
+  if (spec.subcommands?.length) parts.push(italic('SUBCOMMAND'));
+  for (const p of spec.positionals ?? []) {
+    const name = `${italic(positionalName(p))}${p.variadic ? '...' : ''}`;
+    parts.push(p.required ? name : `[${name}]`);
+  }
+  return parts.join(' ');
+}
+
+function commandSection(e: CommandEntry): string[] {
+  const { spec, path } = e;
+  const own = spec.options ?? [];
+  const out = [`.SS "apt\\-ostree ${esc(path)}"`];
+  out.push(`.B apt\\-ostree ${esc(path)}`, line(synopsisArgs(spec)), '.PP', line(prose(sentence(spec.describe))));
+  const notes: string[] = [];
+  if (spec.aliases?.length) notes.push(`Also called ${spec.aliases.map(bold).join(', ')}.`);
+  if (spec.mutating) notes.push(esc('Changes the system: needs root and takes the sysroot lock; on failure or interruption everything it did is undone.'));
+  else if (!spec.subcommands?.length) notes.push(esc('Only reads: any user who can read the sysroot may run it.'));
+  if (spec.subcommands?.length) notes.push(`Subcommands: ${spec.subcommands.map((s) => bold(s.name)).join(', ')}.`);
+  if (notes.length) out.push('.PP', line(notes.join(' ')));
+  if (spec.positionals?.length) {
+    out.push('.PP', 'Arguments:');
+    for (const p of spec.positionals) {
+      const extra = [p.required ? '' : 'Optional.', p.variadic ? 'May be given more than once.' : ''].filter(Boolean).join(' ');
+      out.push('.TP', line(`${italic(positionalName(p))}${p.variadic ? '...' : ''}`), line(prose(`${sentence(p.describe)}${extra ? ` ${extra}` : ''}`)));
+    }
+  }
+  if (own.length || e.inherited.length) {
+    out.push('.PP', 'Options:');
+    out.push(...optionList(own));
+    out.push(...optionList(e.inherited));
+  }
+  if (spec.examples?.length) {
+    out.push('.PP', 'Examples:');
+    for (const [cmd, what] of spec.examples) out.push('.TP', line(bold(cmd)), line(prose(sentence(what))));
+  }
+  return out;
+}
+
+function section(title: string): string {
+  return /\s/.test(title) ? `.SH "${title}"` : `.SH ${title}`;
+}
+
+function paragraphs(texts: string[]): string[] {
+  return texts.flatMap((t, i) => [...(i ? ['.PP'] : []), line(prose(t))]);
+}
+
+function definitionList(items: Array<[string, string]>): string[] {
+  return items.flatMap(([tag, text]) => ['.TP', line(tag), line(prose(text))]);
+}
+
+const DESCRIPTION = [
+  'apt-ostree manages a Debian or Ubuntu system whose operating system is an OSTree commit: an image built once (on a server, or with `apt-ostree compose`) and deployed read-only. `/usr` comes from the image and cannot be changed in place; `/etc` is the administrator\'s and is carried over, merged three-way, into every new deployment; `/var` is shared by all deployments and never touched by updates.',
+  'Every change (an upgrade of the image, layered packages, kernel arguments) creates a new deployment beside the running one and makes it the default for the next boot. The running system is not modified; the change takes effect when you reboot. The boot loader lists the deployments, default first, so that the previous one can still be booted.',
+  'Layering: packages the image does not contain are installed with apt and dpkg on top of the base commit, into the new deployment. The packages you asked for are recorded in the deployment\'s origin file and installed again on top of every new base image, so upgrades keep them.',
+  'Rollback: the previous deployment stays on disk until it is cleaned up; `apt-ostree rollback` makes it the default again, and choosing it in the boot menu boots it once.',
+  'There is no daemon. Each command that changes the system must run as root; it takes a lock on the sysroot and runs its whole transaction in its own process. If it fails, or is interrupted with Ctrl-C or SIGTERM, everything it did is undone: the default deployment and its origin stay as they were. Commands that only read (such as `status`) work for any user who can read the sysroot. With `--sysroot DIR` every command works on another sysroot (an image being provisioned, a mounted disk) instead of the running system.',
+];
+
+const EXIT_STATUS: Array<[string, string]> = [
+  ['\\fB0\\fR', 'Success. Also returned when there was nothing to change, unless --unchanged-exit-77 was given.'],
+  ['\\fB1\\fR', 'Failure: bad arguments, options or configuration (found before any work is done), a missing privilege, a busy lock, or a failed step. One sentence says what went wrong and what to do next; with -v the details and a stack trace follow. A failed transaction is undone before apt-ostree exits.'],
+  ['\\fB77\\fR', 'Nothing changed, for commands given --unchanged-exit-77 (so scripts can tell "already up to date" from "updated").'],
+  ['\\fB130\\fR, \\fB143\\fR', 'Interrupted by SIGINT (Ctrl-C) or SIGTERM. Everything the transaction had done was undone; the system is as it was before the command started.'],
+];
+
+const FILES: Array<[string, string]> = [
+  [CONFIG_PATH, 'Configuration, see apt-ostree.conf(5). With --sysroot DIR it is read from the /etc of the default deployment of DIR. `apt-ostree reload` checks it.'],
+  ['/ostree/apt-ostree.lock', 'The lock held by a command that changes the sysroot (DIR/ostree/apt-ostree.lock with --sysroot DIR). apt-ostree.lock.owner beside it names the holder\'s process id and command; a lock left by a killed process is taken over with a warning.'],
+  ['/ostree/deploy/OS/deploy/CHECKSUM.SERIAL.origin', 'The origin file of each deployment: the refspec of its base image, the layered packages as requested, base packages removed or replaced. apt-ostree writes a new one with every deployment.'],
+  ['/ostree/deploy/OS/var/cache/apt-ostree', 'Downloaded packages and apt state of stateroot OS, kept between transactions and shared by its deployments.'],
+  ['/ostree/repo', 'The OSTree repository holding the commits of all deployments.'],
+  ['/boot/loader/entries', 'One boot loader entry per deployment; their order is the boot order.'],
+  ['/run/ostree-booted', 'Present when the running system was booted from an OSTree deployment.'],
+];
+
+const ENVIRONMENT: Array<[string, string]> = [
+  ['DBUS_SYSTEM_BUS_ADDRESS', 'The system bus that --dbus-compat connects to. sudo removes it from the environment by default; the standard system bus is used then.'],
+  ['NO_COLOR', 'When set to a non-empty value, no colour is used.'],
+  ['CI', 'When set, progress is printed as plain lines without spinners or colour even on a terminal (as it always is when stderr is not a terminal, e.g. in the journal).'],
+];
+
+const SEE_ALSO = ['apt-ostree.conf(5)', 'ostree(1)', 'ostree-admin(1)', 'rpm-ostree(1)', 'apt-get(8)', 'apt-cache(8)', 'dpkg(1)', 'bwrap(1)'];
+
+function seeAlso(pages: string[]): string[] {
+  return pages.map((p, i) => {
+    const m = /^(.*)\((\w+)\)$/.exec(p)!;
+    return `.BR ${esc(m[1]!)} (${m[2]})${i < pages.length - 1 ? ',' : ''}`;
+  });
+}
+
+function header(name: string, sectionNo: number, version: string, manual: string): string[] {
+  return [
+    `.\\" Generated by scripts/gen-docs.mjs from the command specs (src/cli/spec.ts); do not edit.`,
+    `.TH ${esc(name.toUpperCase())} ${sectionNo} "" "apt\\-ostree ${esc(version)}" "${manual}"`,
+    // No hyphenation, ragged right: commands and paths must stay copyable.
+    '.nh',
+    '.ad l',
+  ];
+}
+
+/** apt-ostree(8). */
+export function renderManPage(commands: CommandSpec[], globals: OptionSpec[], version: string): string {
+  const entries = commandEntries(commands);
+  const out: string[] = [...header('apt-ostree', 8, version, 'System Administration')];
+  out.push(section('NAME'), line(esc('apt-ostree - image-based Debian with OSTree: atomic upgrades, rollback and apt package layering')));
+  out.push(section('SYNOPSIS'), '.B apt\\-ostree', line(`[${italic('GLOBAL OPTIONS')}] ${italic('COMMAND')} [${italic('OPTIONS')}] [${italic('ARGUMENTS')}]`));
+  out.push('.br', '.B apt\\-ostree', line(`${bold('--help')} | ${bold('--version')}`));
+  out.push(section('DESCRIPTION'), ...paragraphs(DESCRIPTION));
+  out.push(section('COMMANDS'), line(prose('Global options may be given before or after the command. `apt-ostree COMMAND --help` shows the same as this section.')));
+  for (const e of entries) out.push(...commandSection(e));
+  out.push(section('OPTIONS'), line(esc('Without a command, apt-ostree takes the global options and:')), ...optionList(TOP_LEVEL_OPTIONS));
+  out.push(section('GLOBAL OPTIONS'), line(esc('These options apply to every command.')), ...optionList([...globals, ...BUILTIN_OPTIONS]));
+  out.push(section('EXIT STATUS'), ...EXIT_STATUS.flatMap(([tag, text]) => ['.TP', line(tag), line(prose(text))]));
+  out.push(section('FILES'), ...definitionList(FILES.map(([f, t]) => [italic(f), t])));
+  out.push(section('ENVIRONMENT'), ...definitionList(ENVIRONMENT.map(([v, t]) => [bold(v), t])));
+  const examples = entries.flatMap((e) => (e.spec.examples ?? []).slice(0, 1));
+  if (examples.length) {
+    out.push(section('EXAMPLES'), line(esc('One example per command; the COMMANDS section has more.')));
+    for (const [cmd, what] of examples) out.push('.TP', line(bold(cmd)), line(prose(sentence(what))));
+  }
+  out.push(section('SEE ALSO'), ...seeAlso(SEE_ALSO));
+  return out.join('\n') + '\n';
+}
+
+/** The example in apt-ostree.conf(5) (the tests check that it parses). */
+export const CONF_MAN_EXAMPLE = '[Daemon]\nAutomaticUpdatePolicy=check\nDisableRecommends=true\n';
+
+/** apt-ostree.conf(5), from the configuration schema the parser validates against. */
+export function renderConfManPage(version: string): string {
+  const out: string[] = [...header('apt-ostree.conf', 5, version, 'File Formats')];
+  out.push(section('NAME'), line(esc('apt-ostree.conf - configuration of apt-ostree')));
+  out.push(section('SYNOPSIS'), line(italic(CONFIG_PATH)));
+  out.push(
+    section('DESCRIPTION'),
+    ...paragraphs([
+      'apt-ostree reads this file each time a command starts (it has no daemon). It is optional: without it, every setting has its default.',
+      'The format is that of rpm-ostreed.conf: groups in brackets (`[Daemon]`), then `Key=value` lines; spaces around `=` are allowed; lines starting with `#` or `;` are comments. Group and key names are case-sensitive. Booleans are written true, false, yes, no, 1 or 0.',
+      `A group or key apt-ostree does not know is ignored with a warning naming the file, the line and the key. A value that is not allowed is an error: the command refuses to run (exit status 1) and names the file, the line, the key and the allowed values. \`apt-ostree reload\` checks the file and prints the settings in effect.`,
+      `On the running system the file is ${CONFIG_PATH}. With \`--sysroot DIR\` it is read from the /etc of the deployment the command acts on, the default deployment of DIR (DIR/ostree/deploy/OS/deploy/CHECKSUM.SERIAL/etc/apt-ostree/apt-ostree.conf). Like all of /etc, the file is carried over into every new deployment.`,
+    ]),
+  );
+  out.push(section('OPTIONS'));
+  for (const g of CONFIG_SCHEMA) {
+    out.push(`.SS "[${esc(g.group)}]"`, line(prose(g.describe)));
+    for (const k of g.keys) {
+      const values = k.type === 'enum' ? k.values.map(bold).join('|') : k.type === 'boolean' ? bold('true') + '|' + bold('false') : italic(k.unit ?? 'number');
+      out.push('.TP', line(`${bold(`${k.key}=`)}${values}`), line(prose(`${sentence(k.describe)} Allowed: ${allowedValues(k)}. Default: ${formatValue(k.default)}.`)));
+    }
+  }
+  out.push(section('EXAMPLE'), line(esc('Check for updates daily, and never layer recommended packages:')), '.PP', '.RS 4', '.nf');
+  out.push(...CONF_MAN_EXAMPLE.trimEnd().split('\n').map((l) => line(esc(l))), '.fi', '.RE');
+  out.push(
+    section('FILES'),
+    ...definitionList([
+      [italic(CONFIG_PATH), 'This file.'],
+      [italic('/usr/share/doc/apt-ostree/examples/apt-ostree.conf'), 'An example with every key, commented out, with its default.'],
+    ]),
+  );
+  out.push(section('SEE ALSO'), ...seeAlso(['apt-ostree(8)', 'rpm-ostreed.conf(5)', 'systemd.timer(5)']));
+  return out.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shell completions. Package names come from cheap reads only (the origin file of the default
+// deployment, apt-cache --no-generate); completion never needs root, a lock or the bus.
+
+/** A value for a shell's single-quoted string. */
+function sq(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** How a value is completed, encoded for the bash tables: "", a kind, or "choices:a,b". */
+function bashValueKind(o: OptionSpec): string {
+  if (o.choices) return `choices:${o.choices.join(',')}`;
+  return completionKind(o) ?? '';
+}
+
+function bashTables(entries: CommandEntry[], commands: CommandSpec[]): string[] {
+  const cases: string[] = [];
+  const add = (path: string, subs: CommandSpec[], options: OptionSpec[], positionals: PositionalSpec[]) => {
+    const subNames = subs.map((s) => s.name);
+    const subAliases = subs.flatMap((s) => (s.aliases ?? []).map((a) => `${a}=${s.name}`));
+    const opts = options.flatMap(optionForms);
+    const valued = options.filter(takesValue).flatMap((o) => optionForms(o).map((f) => `${f}:${bashValueKind(o)}`));
+    const pos = positionals.map((p) => `${completionKind(p) ?? '-'}${p.variadic ? '*' : ''}`);
+    cases.push(
+      `    ${sq(path)})`,
+      `      subs=${sq(subNames.join(' '))} subalias=${sq(subAliases.join(' '))}`,
+      `      opts=${sq(opts.join(' '))}`,
+      `      valued=${sq(valued.join(' '))} pos=${sq(pos.join(' '))} ;;`,
+    );
+  };
+  add('', commands, TOP_LEVEL_OPTIONS, []);
+  for (const e of entries) add(e.path, e.spec.subcommands ?? [], [...e.inherited, ...(e.spec.options ?? [])], e.spec.positionals ?? []);
+  return cases;
+}
+
+/**
+ * Shell code as written: a template tag that keeps backslashes and turns \${ (escaped so that
+ * TypeScript does not interpolate) back into the shell's ${.
+ */
+function shellText(s: TemplateStringsArray): string {
+  return s.raw.join('').replace(/\\\$\{/g, '${');
+}
+
+const BASH_HELPERS = shellText`
+# The packages layered on the default deployment: the [packages] requested= list of its origin
+# file. The default deployment is the one of the boot loader entry with the highest version.
+_apt_ostree_layered_packages() {
+  local root=\${1%/} os=$2 f key val best=-1 link= v l opt target origin group line it
+  local -a opts items
+  for f in "$root"/boot/loader/entries/*.conf; do
+    [[ -r $f ]] || continue
+    v= l=
+    while read -r key val; do
+      case $key in
+        version) v=$val ;;
+        options)
+          read -ra opts <<<"$val"
+          for opt in "\${opts[@]}"; do [[ $opt == ostree=* ]] && l=\${opt#ostree=}; done ;;
+      esac
+    done <"$f"
+    [[ $v =~ ^[0-9]+$ && -n $l ]] || continue
+    [[ -z $os || $l == /ostree/boot.*/"$os"/* ]] || continue
+    if ((v > best)); then best=$v link=$l; fi
+  done
+  if [[ -n $link ]]; then
+    target=$(cd -P -- "$root$link" 2>/dev/null && pwd -P) || return 0
+    origin=$target.origin
+  else
+    # No boot entries (a sysroot being built): the newest origin file.
+    for f in "$root"/ostree/deploy/\${os:-*}/deploy/*.origin; do
+      [[ -r $f && ( -z $origin || $f -nt $origin ) ]] && origin=$f
+    done
+  fi
+  [[ -r $origin ]] || return 0
+  while IFS= read -r line; do
+    case $line in
+      '['*']') group=$line ;;
+      requested=* | requested-local=*)
+        [[ $group == '[packages]' ]] || continue
+        IFS=';' read -ra items <<<"\${line#*=}"
+        for it in "\${items[@]}"; do
+          [[ $line == requested-local=* ]] && it=\${it#*:} # SHA256:NAME
+          [[ -n $it ]] && printf '%s\n' "$it"
+        done ;;
+    esac
+  done <"$origin"
+}
+
+_apt_ostree_stateroots() {
+  local d
+  for d in "\${1%/}"/ostree/deploy/*/; do
+    [[ -d $d ]] && d=\${d%/} && printf '%s\n' "\${d##*/}"
+  done
+}
+
+# COMPREPLY: the lines of stdin that start with the current word. (Not compgen -W: it expands
+# $(...) in its words, and these come from files of a sysroot that may not be trusted.)
+_apt_ostree_matching() {
+  local w
+  COMPREPLY=()
+  while IFS= read -r w; do
+    [[ -n $w && $w == "$cur"* ]] && COMPREPLY+=("$w")
+  done
+}
+
+# Complete the current word as a value of kind $1.
+_apt_ostree_complete_kind() {
+  local kind=$1 choices names
+  case $kind in
+    files)
+      if declare -F _filedir >/dev/null; then _filedir; else compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+    directories)
+      if declare -F _filedir >/dev/null; then _filedir -d; else compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); fi ;;
+    available-packages)
+      # A path is a local .deb file; anything else a package name from the apt cache.
+      if [[ $cur == */* || $cur == .* || $cur == '~'* ]]; then
+        if declare -F _filedir >/dev/null; then _filedir deb; else compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); fi
+      elif command -v apt-cache >/dev/null 2>&1; then
+        # The cache file when there is one; without one (apt configured not to keep it) the
+        # package lists are read into memory, which takes about a second.
+        names=$(apt-cache --no-generate pkgnames "$cur" 2>/dev/null) || names=$(apt-cache pkgnames "$cur" 2>/dev/null)
+        _apt_ostree_matching <<<"$names"
+      fi ;;
+    layered-packages)
+      _apt_ostree_matching < <(_apt_ostree_layered_packages "$sysroot" "$os") ;;
+    stateroots)
+      _apt_ostree_matching < <(_apt_ostree_stateroots "$sysroot") ;;
+    choices:*)
+      choices=\${kind#choices:}
+      COMPREPLY=($(compgen -W "\${choices//,/ }" -- "$cur")) ;;
+  esac
+}
+
+# The value kind of option $1 ("" when it takes a value with no completion); fails when it takes none.
+_apt_ostree_value_kind() {
+  local entry
+  local -a entries
+  read -ra entries <<<"$_apt_ostree_global_valued $valued"
+  for entry in "\${entries[@]}"; do
+    if [[ \${entry%%:*} == "$1" ]]; then
+      kind=\${entry#*:}
+      return 0
+    fi
+  done
+  return 1
+}
+`;
+
+const BASH_MAIN = shellText`
+_apt_ostree() {
+  local cur prev words cword split
+  if declare -F _init_completion >/dev/null; then
+    _init_completion -s || return
+  else
+    words=("\${COMP_WORDS[@]}") cword=$COMP_CWORD
+    cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
+  fi
+  local path= sysroot=/ os= npos=0 i w s a kind
+  local -a list kinds
+  local subs subalias opts valued pos
+  _apt_ostree_spec ''
+  for ((i = 1; i < cword; i++)); do
+    w=\${words[i]}
+    case $w in
+      --sysroot=*) sysroot=\${w#*=} ;;
+      --os=* | --stateroot=*) os=\${w#*=} ;;
+      --*=*) ;;
+      -*)
+        if _apt_ostree_value_kind "$w"; then
+          ((i++))
+          case $w in --sysroot) sysroot=\${words[i]} ;; --os | --stateroot) os=\${words[i]} ;; esac
+        fi ;;
+      *)
+        if ((npos == 0)) && [[ -n $subs ]]; then
+          read -ra list <<<"$subalias"
+          for a in "\${list[@]}"; do [[ $w == "\${a%%=*}" ]] && w=\${a#*=}; done
+          read -ra list <<<"$subs"
+          for s in "\${list[@]}"; do
+            if [[ $w == "$s" ]]; then
+              path=\${path:+$path }$s
+              _apt_ostree_spec "$path"
+              continue 2
+            fi
+          done
+        fi
+        ((npos++)) ;;
+    esac
+  done
+  if [[ $prev == -* ]] && _apt_ostree_value_kind "$prev"; then
+    _apt_ostree_complete_kind "$kind"
+    return
+  fi
+  [[ $split == true ]] && return
+  if [[ $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "$_apt_ostree_global_opts $opts" -- "$cur"))
+    return
+  fi
+  if ((npos == 0)) && [[ -n $subs ]]; then
+    local words_=$subs
+    read -ra list <<<"$subalias"
+    for a in "\${list[@]}"; do words_+=" \${a%%=*}"; done
+    COMPREPLY=($(compgen -W "$words_" -- "$cur"))
+    return
+  fi
+  read -ra kinds <<<"$pos" # (not an unquoted expansion: "files*" must not glob)
+  ((\${#kinds[@]})) || return
+  if ((npos < \${#kinds[@]})); then kind=\${kinds[npos]}
+  else kind=\${kinds[\${#kinds[@]}-1]}; [[ $kind == *'*' ]] || return; fi
+  kind=\${kind%'*'}
+  [[ $kind == - ]] || _apt_ostree_complete_kind "$kind"
+}
+complete -F _apt_ostree apt-ostree
+`;
+
+/** completions/apt-ostree.bash */
+export function renderBashCompletion(commands: CommandSpec[], globals: OptionSpec[]): string {
+  const entries = commandEntries(commands);
+  const all = [...globals, ...BUILTIN_OPTIONS];
+  const globalValued = all.filter(takesValue).flatMap((o) => optionForms(o).map((f) => `${f}:${bashValueKind(o)}`));
+  return [
+    '# bash completion for apt-ostree',
+    '# Generated by scripts/gen-docs.mjs from the command specs (src/cli/spec.ts); do not edit.',
+    '# shellcheck shell=bash disable=SC2207',
+    '',
+    `_apt_ostree_global_opts=${sq(all.flatMap(optionForms).join(' '))}`,
+    `_apt_ostree_global_valued=${sq(globalValued.join(' '))}`,
+    '',
+    '# Per command: subcommands, their aliases, options, options taking a value (FORM:KIND), positionals (KIND, * = repeated).',
+    '_apt_ostree_spec() {',
+    '  case $1 in',
+    ...bashTables(entries, commands),
+    "    *) subs='' subalias='' opts='' valued='' pos='' ;;",
+    '  esac',
+    '}',
+    BASH_HELPERS.trimEnd(),
+    BASH_MAIN.trimEnd(),
+    '',
+  ].join('\n');
+}
+
+// zsh
+
+/** Text inside an _arguments [description] or a _describe item. */
+function zshDesc(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/([\[\]])/g, '\\$1').replace(/\s+/g, ' ').trim();
+}
+
+function zshAction(kind: CompletionKind | undefined, choices?: string[]): string {
+  if (choices) return `(${choices.join(' ')})`;
+  switch (kind) {
+    case 'files':
+      return '_files';
+    case 'directories':
+      return '_files -/';
+    case 'available-packages':
+      return '_apt_ostree_available_packages';
+    case 'layered-packages':
+      return '_apt_ostree_layered_packages';
+    case 'stateroots':
+      return '_apt_ostree_stateroots';
+    default:
+      return ' ';
+  }
+}
+
+function zshOptionSpecs(o: OptionSpec): string[] {
+  const forms = optionForms(o);
+  const repeat = o.type === 'array';
+  const excl = repeat || forms.length < 2 ? '' : `(${forms.join(' ')})`;
+  const desc = `[${zshDesc(o.describe)}]`;
+  const value = takesValue(o) ? `:${zshDesc(valueName(o)).replace(/:/g, '\\:')}:${zshAction(completionKind(o), o.choices)}` : '';
+  return forms.map((f) => {
+    const form = takesValue(o) ? (f.length === 2 ? `${f}+` : `${f}=`) : f;
+    return sq(`${excl}${repeat ? '*' : ''}${form}${desc}${value}`);
+  });
+}
+
+function zshFunctionName(path: string): string {
+  return `_apt_ostree_cmd${path ? '_' + path.replace(/[^A-Za-z0-9]+/g, '_') : ''}`;
+}
+
+function zshCommandFunction(path: string, subs: CommandSpec[], options: OptionSpec[], positionals: PositionalSpec[]): string[] {
+  const args = ['"${_apt_ostree_global_args[@]}"', ...options.flatMap(zshOptionSpecs)];
+  const out = [`${zshFunctionName(path)}() {`];
+  if (subs.length) {
+    out.push('  local curcontext=$curcontext state state_descr line ret=1', '  local -A opt_args');
+    out.push(`  _arguments -C -s ${args.join(' \\\n    ')} \\\n    ': :->command' '*:: :->args' && ret=0`);
+    out.push('  case $state in', '    command)', '      local -a cmds=(');
+    for (const s of subs) {
+      for (const n of [s.name, ...(s.aliases ?? [])]) {
+        const desc = n === s.name ? s.describe : `${s.describe} (alias of ${s.name})`;
+        out.push(`        ${sq(`${n.replace(/:/g, '\\:')}:${zshDesc(desc)}`)}`);
+      }
+    }
+    out.push('      )', `      _describe -t commands ${sq(`apt-ostree ${path ? path + ' ' : ''}command`)} cmds && ret=0 ;;`, '    args)', '      case $words[1] in');
+    for (const s of subs) {
+      const names = [s.name, ...(s.aliases ?? [])].map((n) => sq(n)).join('|');
+      out.push(`        ${names}) ${zshFunctionName(path ? `${path} ${s.name}` : s.name)} && ret=0 ;;`);
+    }
+    out.push('      esac ;;', '  esac', '  return ret', '}');
+    return out;
+  }
+  const pos = positionals.map((p, i) => {
+    const action = zshAction(completionKind(p));
+    const msg = zshDesc(p.name).replace(/:/g, '\\:');
+    if (p.variadic) return sq(`*:${msg}:${action}`);
+    return sq(`${i + 1}:${p.required ? '' : ':'}${msg}:${action}`);
+  });
+  out.push(`  _arguments -s ${[...args, ...pos].join(' \\\n    ')}`, '}');
+  return out;
+}
+
+const ZSH_HELPERS = shellText`
+# The value of --sysroot/--os anywhere on the command line (saved before _arguments shifts $words).
+_apt_ostree_opt() {
+  local i w name
+  for ((i = 1; i <= $#_apt_ostree_words; i++)); do
+    w=$_apt_ostree_words[i]
+    for name in "$@"; do
+      [[ $w == $name=* ]] && { print -r -- \${w#*=}; return; }
+      [[ $w == $name ]] && { print -r -- $_apt_ostree_words[i+1]; return; }
+    done
+  done
+}
+
+# The packages layered on the default deployment: the [packages] requested= list of its origin
+# file. The default deployment is the one of the boot loader entry with the highest version.
+_apt_ostree_layered_packages() {
+  local root=$(_apt_ostree_opt --sysroot) os=$(_apt_ostree_opt --os --stateroot)
+  root=\${root%/}
+  local f key val best=-1 link= v l opt target origin= group line it expl
+  local -a pkgs items
+  for f in $root/boot/loader/entries/*.conf(N); do
+    [[ -r $f ]] || continue
+    v= l=
+    while read -r key val; do
+      case $key in
+        version) v=$val ;;
+        options) for opt in \${=val}; do [[ $opt == ostree=* ]] && l=\${opt#ostree=}; done ;;
+      esac
+    done <$f
+    [[ $v == <-> && -n $l ]] || continue
+    [[ -z $os || $l == /ostree/boot.*/$os/* ]] || continue
+    if ((v > best)); then best=$v link=$l; fi
+  done
+  if [[ -n $link ]]; then
+    target=$root$link
+    target=\${target:A}
+    origin=$target.origin
+  else
+    local -a origins=($root/ostree/deploy/\${os:-*}/deploy/*.origin(N.om))
+    origin=$origins[1]
+  fi
+  [[ -n $origin && -r $origin ]] || return 1
+  while IFS= read -r line; do
+    case $line in
+      '['*']') group=$line ;;
+      requested=*|requested-local=*)
+        [[ $group == '[packages]' ]] || continue
+        items=(\${(s:;:)\${line#*=}})
+        for it in $items; do
+          [[ $line == requested-local=* ]] && it=\${it#*:} # SHA256:NAME
+          [[ -n $it ]] && pkgs+=($it)
+        done ;;
+    esac
+  done <$origin
+  _wanted packages expl 'layered package' compadd -a pkgs
+}
+
+_apt_ostree_available_packages() {
+  local -a pkgs
+  local expl
+  # A path is a local .deb file; anything else a package name from the apt cache.
+  if [[ $PREFIX == */* || $PREFIX == .* || $PREFIX == '~'* ]]; then
+    _files -g '*.deb(-.)'
+    return
+  fi
+  (( $+commands[apt-cache] )) || return 1
+  local names
+  names=$(apt-cache --no-generate pkgnames $PREFIX 2>/dev/null) || names=$(apt-cache pkgnames $PREFIX 2>/dev/null)
+  pkgs=(\${(f)names})
+  _wanted packages expl 'package' compadd -a pkgs
+}
+
+_apt_ostree_stateroots() {
+  local root=$(_apt_ostree_opt --sysroot) expl
+  local -a names=(\${root%/}/ostree/deploy/*(N/:t))
+  _wanted stateroots expl 'stateroot' compadd -a names
+}
+`;
+
+/** completions/_apt-ostree (zsh; loads from $fpath, or when sourced after compinit). */
+export function renderZshCompletion(commands: CommandSpec[], globals: OptionSpec[]): string {
+  const entries = commandEntries(commands);
+  const globalArgs = [...globals, ...BUILTIN_OPTIONS].flatMap(zshOptionSpecs);
+  const out = [
+    '#compdef apt-ostree',
+    '# zsh completion for apt-ostree',
+    '# Generated by scripts/gen-docs.mjs from the command specs (src/cli/spec.ts); do not edit.',
+    '',
+    '_apt_ostree_global_args=(',
+    ...globalArgs.map((a) => `  ${a}`),
+    ')',
+    ZSH_HELPERS.trimEnd(),
+    '',
+    ...zshCommandFunction('', commands, TOP_LEVEL_OPTIONS, []),
+  ];
+  for (const e of entries) {
+    out.push('', ...zshCommandFunction(e.path, e.spec.subcommands ?? [], [...e.inherited, ...(e.spec.options ?? [])], e.spec.positionals ?? []));
+  }
+  out.push(
+    '',
+    '_apt-ostree() {',
+    '  _apt_ostree_words=("${words[@]}")',
+    '  _apt_ostree_cmd "$@"',
+    '}',
+    '',
+    'if [[ $zsh_eval_context[-1] == loadautofunc ]]; then',
+    '  _apt-ostree "$@"',
+    'else',
+    '  compdef _apt-ostree apt-ostree',
+    'fi',
+    '',
+  );
+  return out.join('\n');
+}

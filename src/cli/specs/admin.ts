@@ -1,0 +1,31 @@
+import { LOCK_OPTIONS, UNCHANGED_EXIT_77 } from '../options.js';
+import type { CommandSpec } from '../spec.js';
+
+export const ADMIN_PROVISION: CommandSpec = {
+  name: 'provision',
+  describe: 'Create (or reuse) a sysroot, pull an image into it and deploy it',
+  mutating: true,
+  options: [
+    { name: 'repo', type: 'string', valueName: 'DIR', describe: 'Pull from the OSTree repository at DIR (a file:// remote)' },
+    { name: 'url', type: 'string', valueName: 'URL', describe: 'Pull from the repository at URL (http, https or file)' },
+    { name: 'ref', type: 'string', valueName: 'REF', describe: 'The ref to deploy (e.g. debian/bookworm/x86_64/minimal)' },
+    { name: 'remote', type: 'string', valueName: 'NAME[=URL]', describe: 'Name of the remote that later upgrades pull from (default: origin); NAME=URL also gives its URL' },
+    { name: 'karg', type: 'array', valueName: 'ARG', describe: 'Kernel argument of the deployment (repeatable; default: the image\'s own, from its commit metadata)' },
+    { name: 'gpg-verify', type: 'boolean', describe: 'Check the remote\'s GPG signatures (import the keys with --gpg-import)' },
+    { name: 'gpg-import', type: 'string', valueName: 'FILE', describe: 'Import GPG keys from FILE for the remote (implies --gpg-verify)' },
+    UNCHANGED_EXIT_77,
+    ...LOCK_OPTIONS,
+  ],
+  examples: [
+    ['apt-ostree admin provision --sysroot /mnt/disk --repo ./repo --ref debian/bookworm/x86_64/minimal', 'Deploy an image from a local repository into a disk mounted at /mnt/disk'],
+    ['apt-ostree admin provision --sysroot ./sysroot --url https://images.example.org/repo --ref debian/bookworm/x86_64/minimal --os debian', 'Deploy from an HTTP server; later upgrades pull from it'],
+  ],
+  load: () => import('../commands/admin-provision.js'),
+};
+
+/** `admin`: commands that set up or repair sysroots (more may be added beside provision). */
+export const ADMIN: CommandSpec = {
+  name: 'admin',
+  describe: 'Set up and administer sysroots',
+  subcommands: [ADMIN_PROVISION],
+};

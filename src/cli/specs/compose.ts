@@ -1,0 +1,53 @@
+import { UNCHANGED_EXIT_77 } from '../options.js';
+import type { CommandSpec, OptionSpec } from '../spec.js';
+
+const REPO: OptionSpec = { name: 'repo', type: 'string', valueName: 'DIR', describe: 'The OSTree repository to commit to (created in archive mode if it does not exist)' };
+const WRITE_COMMITID: OptionSpec = { name: 'write-commitid-to', type: 'string', valueName: 'FILE', describe: 'Also write the commit checksum to FILE' };
+
+export const COMPOSE_TREE: CommandSpec = {
+  name: 'tree',
+  describe: 'Build a base image from a manifest: mmdebstrap, convert to the OSTree layout, commit',
+  positionals: [{ name: 'manifest', describe: 'The manifest (YAML or JSON); see examples/minimal-bookworm.yaml', required: true, complete: 'files' }],
+  mutating: true,
+  options: [
+    REPO,
+    { name: 'cachedir', type: 'string', valueName: 'DIR', describe: 'Keep downloaded packages and package lists in DIR between composes' },
+    { name: 'dry-run', alias: ['n'], type: 'boolean', describe: 'Resolve the package set and print it and the commit that would be made; build nothing' },
+    WRITE_COMMITID,
+    UNCHANGED_EXIT_77,
+  ],
+  examples: [
+    ['apt-ostree compose tree examples/minimal-bookworm.yaml --repo ./repo', 'Build the example image into ./repo'],
+    ['apt-ostree compose tree image.yaml --repo ./repo --cachedir ./cache', 'Rebuild, downloading only packages that are not in ./cache'],
+    ['apt-ostree compose tree image.yaml --repo ./repo --dry-run', 'Show the package set and whether a new commit would be made'],
+  ],
+  load: () => import('../commands/compose-tree.js'),
+};
+
+export const COMPOSE_COMMIT: CommandSpec = {
+  name: 'commit',
+  describe: 'Convert a root filesystem built by another tool (debootstrap, debos, a container export) to the OSTree layout and commit it',
+  positionals: [{ name: 'rootfs', describe: 'The directory holding the root filesystem; it is left unchanged unless --in-place is given', required: true, complete: 'directories' }],
+  mutating: true,
+  options: [
+    REPO,
+    { name: 'ref', type: 'string', valueName: 'REF', describe: 'The ref to commit to (e.g. debian/bookworm/x86_64/minimal)' },
+    { name: 'version', type: 'string', valueName: 'VERSION', describe: 'The version metadata of the commit' },
+    { name: 'metadata', type: 'array', valueName: 'KEY=VALUE', describe: 'Add a string to the commit metadata (repeatable)' },
+    { name: 'kernel', type: 'boolean', describe: 'Require a kernel and an initramfs in the tree (a bootable image)' },
+    { name: 'karg', type: 'array', valueName: 'ARG', describe: 'A default kernel argument for deployments of this image (repeatable)' },
+    { name: 'in-place', type: 'boolean', describe: 'Convert ROOTFS itself instead of a hardlinked copy (faster; the directory is changed)' },
+    WRITE_COMMITID,
+    UNCHANGED_EXIT_77,
+  ],
+  examples: [
+    ['apt-ostree compose commit ./rootfs --repo ./repo --ref debian/bookworm/x86_64/custom --version 1.0', 'Commit a tree made with debootstrap'],
+  ],
+  load: () => import('../commands/compose-commit.js'),
+};
+
+export const COMPOSE: CommandSpec = {
+  name: 'compose',
+  describe: 'Build base images as OSTree commits',
+  subcommands: [COMPOSE_TREE, COMPOSE_COMMIT],
+};

@@ -1,0 +1,49 @@
+import { LOCK_OPTIONS, REBOOT, UNCHANGED_EXIT_77 } from '../options.js';
+import type { CommandSpec, OptionSpec } from '../spec.js';
+
+const COMMON: OptionSpec[] = [
+  { name: 'dry-run', alias: ['n'], type: 'boolean', describe: 'Resolve and print what would change; change nothing' },
+  { name: 'assumeyes', alias: ['y'], type: 'boolean', describe: 'Do not ask for confirmation (apt-ostree never asks; accepted for scripts written for rpm-ostree)' },
+  { name: 'idempotent', type: 'boolean', describe: 'Do nothing, successfully, if a package is already (or not) requested' },
+  { name: 'cache-only', alias: ['C'], type: 'boolean', describe: 'Use only downloaded packages and package lists; never access the network' },
+  { name: 'download-only', type: 'boolean', describe: 'Download the packages into the cache and stop' },
+  UNCHANGED_EXIT_77,
+  REBOOT,
+  ...LOCK_OPTIONS,
+];
+
+export const INSTALL: CommandSpec = {
+  name: 'install',
+  describe: 'Layer packages (or local .deb files) on top of the image, as a new deployment',
+  positionals: [{ name: 'packages', describe: 'Packages as apt takes them (name, name=version, name/suite) or paths of .deb files', variadic: true, required: true, complete: 'available-packages' }],
+  mutating: true,
+  options: [
+    ...COMMON,
+    { name: 'allow-inactive', type: 'boolean', describe: 'Allow requesting a package that the base image already contains' },
+    { name: 'uninstall', type: 'array', valueName: 'PKG', complete: 'layered-packages', describe: 'Also remove this layered package, in the same transaction' },
+  ],
+  examples: [
+    ['apt-ostree install htop', 'Layer htop; it is there after the next boot'],
+    ['apt-ostree install ./vendor-tool_1.2_amd64.deb', 'Layer a local package file'],
+    ['apt-ostree install --dry-run htop', 'Show what would be installed'],
+  ],
+  load: () => import('../commands/install.js'),
+};
+
+export const UNINSTALL: CommandSpec = {
+  name: 'uninstall',
+  aliases: ['remove'],
+  describe: 'Remove layered packages, as a new deployment',
+  positionals: [{ name: 'packages', describe: 'Names of layered packages', variadic: true, complete: 'layered-packages' }],
+  mutating: true,
+  options: [
+    ...COMMON.filter((o) => o.name !== 'download-only'),
+    { name: 'all', type: 'boolean', describe: 'Remove every layered package' },
+    { name: 'install', type: 'array', valueName: 'PKG', complete: 'available-packages', describe: 'Also layer this package, in the same transaction' },
+  ],
+  examples: [
+    ['apt-ostree uninstall htop', 'Stop layering htop'],
+    ['apt-ostree uninstall --all', 'Return to the plain image'],
+  ],
+  load: () => import('../commands/uninstall.js'),
+};

@@ -1,0 +1,13 @@
+import type { CommandSpec } from '../spec.js';
+
+export const RELOAD: CommandSpec = {
+  name: 'reload',
+  describe: 'Check the configuration file and print the settings in effect',
+  fast: true,
+  options: [{ name: 'json', type: 'boolean', describe: 'Print the file, its settings and any warnings as JSON' }],
+  examples: [
+    ['apt-ostree reload', 'Check /etc/apt-ostree/apt-ostree.conf and show the effective settings'],
+    ['apt-ostree --sysroot /mnt/sysroot reload --json', "Check the configuration of another sysroot's default deployment"],
+  ],
+  load: () => import('../commands/reload.js'),
+};

@@ -1,0 +1,343 @@
+/**
+ * /etc/apt-ostree/apt-ostree.conf: the keys of rpm-ostreed.conf that apply to a program
+ * without a daemon. CONFIG_SCHEMA below is the one description of the file: the parser
+ * validates against it (with zod) and apt-ostree.conf(5) and examples/apt-ostree.conf are
+ * rendered from it, so the documentation cannot drift from what is accepted.
+ *
+ * The file is read from the /etc of the deployment a command acts on: /etc on the running
+ * system, DEPLOYMENT/etc for `--sysroot DIR` (provisioning, image builds, tests).
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { AptOstreeError, InputError } from '../errors.js';
+import { Sysroot } from '../engine/sysroot.js';
+
+/** The file's path inside an /etc directory. */
+export const CONFIG_RELATIVE_PATH = 'apt-ostree/apt-ostree.conf';
+export const CONFIG_PATH = `/etc/${CONFIG_RELATIVE_PATH}`;
+
+export interface AptOstreeConfig {
+  Daemon: {
+    AutomaticUpdatePolicy: 'none' | 'check' | 'stage';
+    LockLayering: boolean;
+    DisableRecommends: boolean;
+    MaxConcurrentDownloads: number;
+    /** Seconds. */
+    DownloadTimeout: number;
+  };
+  Experimental: {
+    Enabled: boolean;
+    LiveFs: boolean;
+  };
+}
+
+export type ConfigKeyDef =
+  | { key: string; type: 'enum'; values: readonly string[]; default: string; describe: string }
+  | { key: string; type: 'boolean'; default: boolean; describe: string }
+  | { key: string; type: 'integer'; min: number; max?: number; unit?: string; default: number; describe: string };
+
+export interface ConfigGroupDef {
+  group: string;
+  describe: string;
+  keys: ConfigKeyDef[];
+}
+
+/** Every group and key the file may hold, with its documentation (rendered into apt-ostree.conf(5)). */
+export const CONFIG_SCHEMA: ConfigGroupDef[] = [
+  {
+    group: 'Daemon',
+    describe:
+      'Settings of apt-ostree itself. The group keeps the name it has in rpm-ostreed.conf so that files can be shared; apt-ostree has no daemon and reads them each time a command starts.',
+    keys: [
+      {
+        key: 'AutomaticUpdatePolicy',
+        type: 'enum',
+        values: ['none', 'check', 'stage'],
+        default: 'none',
+        describe:
+          'What `apt-ostree upgrade --trigger-automatic-update-policy` does; apt-ostree-automatic.timer runs it daily. none: nothing. check: look for a newer base commit and record it, so that `apt-ostree status` shows it as the cached update. stage: also prepare the new deployment for the next boot. The system is never rebooted automatically.',
+      },
+      {
+        key: 'LockLayering',
+        type: 'boolean',
+        default: false,
+        describe:
+          'When true, commands refuse to layer new packages onto the base image (for locked-down fleets). Upgrading the base image and removing layered packages still work.',
+      },
+      {
+        key: 'DisableRecommends',
+        type: 'boolean',
+        default: false,
+        describe: 'When true, packages are layered without the packages they recommend, as with apt-get --no-install-recommends.',
+      },
+      {
+        key: 'MaxConcurrentDownloads',
+        type: 'integer',
+        min: 1,
+        max: 64,
+        default: 5,
+        describe: 'How many downloads (packages from apt repositories, objects from OSTree remotes) run at the same time.',
+      },
+      {
+        key: 'DownloadTimeout',
+        type: 'integer',
+        min: 1,
+        unit: 'seconds',
+        default: 300,
+        describe: 'Seconds after which a download that receives no data fails.',
+      },
+    ],
+  },
+  {
+    group: 'Experimental',
+    describe: 'Features that may change or go away in a later release.',
+    keys: [
+      {
+        key: 'Enabled',
+        type: 'boolean',
+        default: false,
+        describe: 'Turn on the experimental features.',
+      },
+      {
+        key: 'LiveFs',
+        type: 'boolean',
+        default: false,
+        describe: 'Allow applying changes to the running system without a reboot. Takes effect only together with Enabled=true.',
+      },
+    ],
+  },
+];
+
+/** Keys of rpm-ostreed.conf that mean nothing without a daemon: accepted with a warning, never an error. */
+const DAEMON_ONLY_KEYS: Record<string, string> = {
+  IdleExitTimeout: 'apt-ostree has no daemon that could exit when idle',
+};
+
+const BOOLEAN_TRUE = ['true', 'yes', '1'];
+const BOOLEAN_FALSE = ['false', 'no', '0'];
+
+/** A zod schema for one key's text value, producing the typed value. */
+function valueSchema(def: ConfigKeyDef): z.ZodType<string | number | boolean> {
+  switch (def.type) {
+    case 'boolean':
+      return z
+        .string()
+        .transform((s) => s.toLowerCase())
+        .pipe(z.enum([...BOOLEAN_TRUE, ...BOOLEAN_FALSE] as [string, ...string[]]))
+        .transform((s) => BOOLEAN_TRUE.includes(s));
+    case 'enum':
+      return z
+        .string()
+        .transform((s) => s.toLowerCase())
+        .pipe(z.enum(def.values as [string, ...string[]]));
+    case 'integer': {
+      let n = z.number().int().min(def.min);
+      if (def.max !== undefined) n = n.max(def.max);
+      return z.string().regex(/^\+?[0-9]{1,9}$/).transform(Number).pipe(n);
+    }
+  }
+}
+
+/** The values a key accepts, as the error messages and the man page say them. */
+export function allowedValues(def: ConfigKeyDef): string {
+  switch (def.type) {
+    case 'boolean':
+      return 'true, false, yes, no, 1 or 0';
+    case 'enum':
+      return def.values.length > 1 ? `${def.values.slice(0, -1).join(', ')} or ${def.values.at(-1)}` : def.values.join('');
+    case 'integer':
+      return def.max !== undefined
+        ? `a whole number from ${def.min} to ${def.max}${def.unit ? ` (${def.unit})` : ''}`
+        : `a whole number of ${def.min} or more${def.unit ? ` (${def.unit})` : ''}`;
+  }
+}
+
+export function defaultConfig(): AptOstreeConfig {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const g of CONFIG_SCHEMA) out[g.group] = Object.fromEntries(g.keys.map((k) => [k.key, k.default]));
+  return out as unknown as AptOstreeConfig;
+}
+
+export interface ParsedConfig {
+  config: AptOstreeConfig;
+  /** Settings the file gives, as "Group.Key". */
+  explicit: string[];
+  /** Unknown groups or keys and other harmless oddities, each naming file and line; the caller prints them. */
+  warnings: string[];
+}
+
+/**
+ * Parse and validate a config file's text. Unknown groups and keys are warnings; a bad value or
+ * a line that is not INI is an InputError naming the file, the line, the key and what is allowed.
+ */
+export function parseConfig(text: string, file: string): ParsedConfig {
+  const config = defaultConfig() as unknown as Record<string, Record<string, unknown>>;
+  const explicit: string[] = [];
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  const seen = new Map<string, number>();
+  let group: ConfigGroupDef | undefined;
+  let groupName: string | undefined;
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  lines.forEach((raw, i) => {
+    const n = i + 1;
+    const where = `${file} line ${n}`;
+    const line = raw.replace(/\r$/, '').trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
+    const header = /^\[([^\]]*)\]$/.exec(line);
+    if (header) {
+      groupName = header[1]!;
+      group = CONFIG_SCHEMA.find((g) => g.group === groupName);
+      if (!group) {
+        const near = CONFIG_SCHEMA.find((g) => g.group.toLowerCase() === groupName!.trim().toLowerCase());
+        warnings.push(
+          `${where}: unknown group [${groupName}] is ignored` +
+            (near ? ` (did you mean [${near.group}]?)` : ` (known groups: ${CONFIG_SCHEMA.map((g) => `[${g.group}]`).join(', ')})`),
+        );
+      }
+      return;
+    }
+    const eq = line.indexOf('=');
+    if (eq <= 0) {
+      errors.push(`${where}: '${shorten(line)}' is not a [Group] header, a Key=value setting or a # comment`);
+      return;
+    }
+    const key = line.slice(0, eq).trim();
+    const value = line.slice(eq + 1).trim();
+    if (groupName === undefined) {
+      errors.push(`${where}: ${key} is set before any [Group] header`);
+      return;
+    }
+    if (!group) return; // the unknown group was reported once at its header
+    const def = group.keys.find((k) => k.key === key);
+    if (!def) {
+      if (DAEMON_ONLY_KEYS[key] && group.group === 'Daemon') {
+        warnings.push(`${where}: ${key} has no effect (${DAEMON_ONLY_KEYS[key]})`);
+        return;
+      }
+      const near = group.keys.find((k) => k.key.toLowerCase() === key.toLowerCase());
+      warnings.push(
+        `${where}: unknown key ${key} in [${group.group}] is ignored` +
+          (near ? ` (did you mean ${near.key}?)` : ` (known keys: ${group.keys.map((k) => k.key).join(', ')})`),
+      );
+      return;
+    }
+    const id = `${group.group}.${def.key}`;
+    const parsed = valueSchema(def).safeParse(value);
+    if (!parsed.success) {
+      errors.push(`${where}: ${def.key}=${shorten(value)} in [${group.group}] is not valid; allowed: ${allowedValues(def)}`);
+      return;
+    }
+    const before = seen.get(id);
+    if (before !== undefined) warnings.push(`${where}: ${def.key} in [${group.group}] was already set on line ${before}; the last setting counts`);
+    seen.set(id, n);
+    config[group.group]![def.key] = parsed.data;
+    if (!explicit.includes(id)) explicit.push(id);
+  });
+  if (errors.length) {
+    throw new InputError(
+      errors.length === 1 ? `${errors[0]}.` : `${errors.length} errors in the configuration:\n  ${errors.join('\n  ')}`,
+      `Fix the file (see apt-ostree.conf(5)), then check it with \`apt-ostree reload\`.`,
+    );
+  }
+  const cfg = config as unknown as AptOstreeConfig;
+  if (cfg.Experimental.LiveFs && !cfg.Experimental.Enabled) {
+    warnings.push(`${file} line ${seen.get('Experimental.LiveFs')}: LiveFs=true has no effect unless Enabled=true in [Experimental]`);
+  }
+  return { config: cfg, explicit, warnings };
+}
+
+function shorten(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+export interface LoadedConfig extends ParsedConfig {
+  /** The file that was (or would have been) read; undefined when the target has no deployment yet. */
+  path?: string;
+  /** False when the file does not exist: then every setting has its default. */
+  exists: boolean;
+}
+
+/** The /etc of the deployment commands act on in a sysroot that is not the running system: the default deployment's. */
+export function deploymentEtcDir(sysroot: Sysroot, os?: string): string | undefined {
+  if (!os && !sysroot.deployments.length) return undefined; // nothing deployed yet: defaults apply
+  const d = sysroot.defaultDeployment(sysroot.resolveOs(os));
+  return d ? join(d.path, 'etc') : undefined;
+}
+
+/**
+ * Load the configuration that applies to a sysroot. On the running system (`/`) that is
+ * /etc/apt-ostree/apt-ostree.conf; for another sysroot it is read from `deploymentEtcDir`,
+ * or, when that is not given, from the default deployment of `os` (or of the default stateroot).
+ * A missing file means defaults. Warnings are returned, not printed.
+ */
+export function loadConfig(sysrootPath: string, deploymentEtc?: string, os?: string): LoadedConfig {
+  if (deploymentEtc) return readConfigFile(join(deploymentEtc, CONFIG_RELATIVE_PATH));
+  if (resolve(sysrootPath) === '/') return readConfigFile(CONFIG_PATH);
+  return loadSysrootConfig(Sysroot.load(sysrootPath), os);
+}
+
+/** The same for a Sysroot already loaded (inside a transaction): /etc on `/`, else the default deployment's of `os`. */
+export function loadSysrootConfig(sysroot: Sysroot, os?: string): LoadedConfig {
+  if (sysroot.path === '/') return readConfigFile(CONFIG_PATH);
+  const etc = deploymentEtcDir(sysroot, os);
+  return readConfigFile(etc ? join(etc, CONFIG_RELATIVE_PATH) : undefined);
+}
+
+/** Read and parse one file; a missing file (or no file at all) gives the defaults. */
+export function readConfigFile(path: string | undefined): LoadedConfig {
+  if (!path) return { config: defaultConfig(), explicit: [], warnings: [], exists: false };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { config: defaultConfig(), explicit: [], warnings: [], path, exists: false };
+    if (code === 'EACCES') {
+      throw new AptOstreeError(`Cannot read the configuration file ${path}: permission denied.`, { hint: 'Run the command with sudo, or make the file readable.' });
+    }
+    if (code === 'EISDIR') throw new InputError(`The configuration file ${path} is a directory.`, 'Replace it with a file (see apt-ostree.conf(5)) or remove it.');
+    throw new AptOstreeError(`Cannot read the configuration file ${path}: ${(e as Error).message}.`, { cause: e });
+  }
+  return { ...parseConfig(text, path), path, exists: true };
+}
+
+/**
+ * The example file shipped as examples/apt-ostree.conf: every key, commented out, with its
+ * default and documentation. Rendered from CONFIG_SCHEMA.
+ */
+export function renderExampleConfig(): string {
+  const out = [
+    '# apt-ostree configuration: /etc/apt-ostree/apt-ostree.conf (see apt-ostree.conf(5)).',
+    '# Every key is shown commented out with its default value. Uncomment and change what you need,',
+    '# then check the file with `apt-ostree reload`.',
+  ];
+  for (const g of CONFIG_SCHEMA) {
+    out.push('', `[${g.group}]`);
+    for (const k of g.keys) {
+      out.push(...wrapComment(`${k.describe} Allowed: ${allowedValues(k)}.`));
+      out.push(`#${k.key}=${formatValue(k.default)}`, '');
+    }
+    if (out.at(-1) === '') out.pop();
+  }
+  return out.join('\n') + '\n';
+}
+
+export function formatValue(v: string | number | boolean): string {
+  return String(v);
+}
+
+function wrapComment(text: string, width = 92): string[] {
+  const lines: string[] = [];
+  let cur = '#';
+  for (const word of text.split(/\s+/)) {
+    if (cur.length + 1 + word.length > width && cur !== '#') {
+      lines.push(cur);
+      cur = '#';
+    }
+    cur += ` ${word}`;
+  }
+  if (cur !== '#') lines.push(cur);
+  return lines;
+}

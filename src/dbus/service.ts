@@ -1,0 +1,601 @@
+/**
+ * The objects --dbus-compat exports while a command runs: the Sysroot, one OS per stateroot,
+ * and a Transaction while Transaction.run is inside its body. Property values are computed
+ * when the sysroot is (re)loaded — at start, on Reload, when a transaction starts and ends —
+ * and changes are announced with PropertiesChanged, as rpm-ostree's daemon does.
+ *
+ * Method calls are dispatched here rather than by dbus-next, because authorization needs the
+ * caller's bus name, which dbus-next does not hand to its method implementations.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import dbus from 'dbus-next';
+import type { Message as Msg, MessageBus } from 'dbus-next';
+import { AptOstreeError, EXIT_OK, EXIT_UNCHANGED } from '../errors.js';
+import { parseVersion } from '../debian/version.js';
+import { commitPackages, diffPackages, type PackageEntry } from '../engine/pkglist.js';
+import { readLockOwner } from '../engine/lock-owner.js';
+import { sysrootStatus, type SysrootStatus } from '../engine/status.js';
+import { Sysroot, type Deployment } from '../engine/sysroot.js';
+import { transactionHooks, type Transaction } from '../engine/transaction.js';
+import type { ProgressEvent, Reporter } from '../output/reporter.js';
+import { authorize } from './auth.js';
+import { BUS_NAME, ERRORS, methodForCommand, osObjectPath, SYSROOT_PATH, TRANSACTION_PATH } from './names.js';
+import { INTERFACES, OS_INTERFACE, signatureOf, SYSROOT_INTERFACE, TRANSACTION_INTERFACE, type InterfaceDef, type MethodDef } from './schema.js';
+import { deploymentDict, jsonDict, type VarDict } from './variant.js';
+
+const { Message, Variant, DBusError } = dbus;
+const NO_REPLY_EXPECTED = 1;
+
+/** rpm-ostree's package diff kinds (RpmOstreePackageDiffTypes). */
+const DIFF_ADDED = 0;
+const DIFF_REMOVED = 1;
+const DIFF_UPGRADED = 2;
+const DIFF_DOWNGRADED = 3;
+
+export interface ServiceOptions {
+  bus: MessageBus;
+  /** Our unique name on the bus (the sender of everything we start). */
+  uniqueName: string;
+  sysrootPath: string;
+  os?: string;
+  /** The command's name ("install"), for ActiveTransaction. */
+  command: string;
+  reporter: Reporter;
+  /** The AutomaticUpdatePolicy in force; called on every reload (ReloadConfig re-reads the file). */
+  readPolicy: (sysroot: Sysroot, os?: string) => string;
+}
+
+type Props = Record<string, unknown>;
+type ExportedIface = InstanceType<typeof dbus.interface.Interface>;
+
+interface Exported {
+  path: string;
+  def: InterfaceDef;
+  iface: ExportedIface;
+  props: Props;
+  osname?: string;
+}
+
+interface ActiveTransaction {
+  tx: Transaction;
+  path: string;
+  exported: Exported;
+  osPath: string;
+  removeSink: () => void;
+  progressOpen: boolean;
+  downloadStart?: number;
+}
+
+/** A DBus error to answer a call with. */
+class CallError extends Error {
+  constructor(readonly errorName: string, message: string) {
+    super(message);
+  }
+}
+
+/** One class per interface: dbus-next reads properties from the instance and introspects the class. */
+function interfaceClass(def: InterfaceDef) {
+  class Exported extends dbus.interface.Interface {
+    constructor(readonly values: () => Props) {
+      super(def.name);
+    }
+
+    /** dbus-next's own introspection leaves out argument names; ours has them, as rpm-ostree's does. */
+    $introspect() {
+      const named = (args: readonly (readonly [string, string])[], direction?: string) =>
+        args.map(([name, type]) => ({ $: { name, type, ...(direction ? { direction } : {}) } }));
+      return {
+        $: { name: def.name },
+        ...(def.properties.length ? { property: def.properties.map((p) => ({ $: { name: p.name, type: p.type, access: 'read' } })) } : {}),
+        ...(def.methods.length ? { method: def.methods.map((m) => ({ $: { name: m.name }, arg: [...named(m.in, 'in'), ...named(m.out, 'out')] })) } : {}),
+        ...(def.signals.length ? { signal: def.signals.map((s) => ({ $: { name: s.name }, arg: named(s.args) })) } : {}),
+      };
+    }
+  }
+  const proto = Exported.prototype as unknown as Record<string, unknown>;
+  for (const p of def.properties) {
+    Object.defineProperty(proto, p.name, {
+      get(this: Exported) {
+        const v = this.values()[p.name];
+        if (v === undefined) throw new DBusError(ERRORS.failed, `${p.name} is not available`);
+        return v;
+      },
+    });
+  }
+  // Methods are answered by CompatService.onMethodCall before dbus-next would call these.
+  for (const m of def.methods) proto[m.name] = () => {
+    throw new DBusError(ERRORS.failed, `${m.name} is not implemented`);
+  };
+  for (const s of def.signals) proto[s.name] = (...args: unknown[]) => args;
+  Exported.configureMembers({
+    properties: Object.fromEntries(def.properties.map((p) => [p.name, { signature: p.type, access: 'read' as const }])),
+    methods: Object.fromEntries(def.methods.map((m) => [m.name, { inSignature: signatureOf(m.in), outSignature: signatureOf(m.out) }])),
+    signals: Object.fromEntries(def.signals.map((s) => [s.name, { signature: signatureOf(s.args) }])),
+  });
+  return Exported;
+}
+
+const CLASSES = new Map(INTERFACES.map((def) => [def.name, interfaceClass(def)]));
+
+/** A stable text of a value (bigints and Variants included), to tell whether a property changed. */
+function fingerprint(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+}
+
+export class CompatService {
+  private readonly bus: MessageBus;
+  private readonly opts: ServiceOptions;
+  private readonly objects = new Map<string, Exported>();
+  private sysroot?: Sysroot;
+  private status?: SysrootStatus;
+  private policy = 'none';
+  private active?: ActiveTransaction;
+  private txCount = 0;
+  /** Clients that said RegisterClient, by bus name (rpm-ostree keeps them to decide when to exit; we only list them). */
+  readonly clients = new Map<string, string>();
+  private dead = false;
+  private onDead?: (err: unknown) => void;
+
+  constructor(opts: ServiceOptions) {
+    this.bus = opts.bus;
+    this.opts = opts;
+  }
+
+  start(onDead: (err: unknown) => void): void {
+    this.onDead = onDead;
+    this.reload(true);
+    this.exportObject(SYSROOT_PATH, SYSROOT_INTERFACE);
+    this.bus.addMethodHandler(this.onMethodCall);
+    transactionHooks.onStart = (tx) => this.guard(() => this.transactionStarted(tx));
+    transactionHooks.onEnd = (tx, error) => this.guard(() => this.transactionEnded(tx, error));
+  }
+
+  stop(): void {
+    if (transactionHooks.onStart) transactionHooks.onStart = undefined;
+    if (transactionHooks.onEnd) transactionHooks.onEnd = undefined;
+    this.active?.removeSink();
+    this.active = undefined;
+    this.bus.removeMethodHandler(this.onMethodCall);
+    for (const path of [...this.objects.keys()]) this.unexportObject(path);
+  }
+
+  /** The bus went away: stop talking to it; the command carries on. */
+  markDead(err: unknown): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.onDead?.(err);
+  }
+
+  /** DBus trouble must never break the command. */
+  private guard(fn: () => void): void {
+    if (this.dead) return;
+    try {
+      fn();
+    } catch (e) {
+      this.markDead(e);
+    }
+  }
+
+  // ---- state ----
+
+  /** Load the sysroot again and announce what changed. `quiet`: the first load, nothing to announce. */
+  reload(quiet = false): void {
+    try {
+      const sysroot = Sysroot.load(this.opts.sysrootPath);
+      this.sysroot = sysroot;
+      this.status = sysrootStatus(sysroot);
+    } catch {
+      // Not a sysroot (yet: provisioning), or caught half-written: keep what was known.
+    }
+    if (this.sysroot) {
+      try {
+        this.policy = this.opts.readPolicy(this.sysroot, this.opts.os);
+      } catch {
+        /* a broken config file: keep the last policy; the command itself reports the file */
+      }
+    }
+    // One OS object per stateroot; stateroots appear (provisioning) and never go away mid-command.
+    for (const osname of this.sysroot?.osnames() ?? []) {
+      const path = osObjectPath(osname);
+      if (!this.objects.has(path)) this.exportObject(path, OS_INTERFACE, osname);
+    }
+    for (const obj of this.objects.values()) {
+      const next = this.computeProps(obj);
+      const changed: VarDict = {};
+      for (const p of obj.def.properties) {
+        if (fingerprint(next[p.name]) !== fingerprint(obj.props[p.name]) && next[p.name] !== undefined) changed[p.name] = new Variant(p.type, next[p.name]);
+      }
+      obj.props = next;
+      if (!quiet && Object.keys(changed).length) this.emit(obj.path, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', 'sa{sv}as', [obj.def.name, changed, []]);
+    }
+  }
+
+  private computeProps(obj: Exported): Props {
+    const sysroot = this.sysroot;
+    const status = this.status;
+    if (obj.def === SYSROOT_INTERFACE) {
+      const booted = sysroot?.booted;
+      return {
+        Booted: booted ? osObjectPath(booted.osname) : '/',
+        Path: sysroot?.path ?? resolve(this.opts.sysrootPath),
+        ActiveTransaction: this.active ? [methodForCommand(this.opts.command), this.opts.uniqueName, this.active.osPath] : ['', '', ''],
+        ActiveTransactionPath: this.active?.path ?? '',
+        AutomaticUpdatePolicy: this.policy,
+        Deployments: sysroot && status ? status.deployments.map((d) => deploymentDict(d as unknown as Record<string, unknown>, sysroot.repoPath)) : [],
+      };
+    }
+    if (!sysroot || !status) return obj.props;
+    const dictOf = (d: Deployment | undefined): VarDict => {
+      if (!d) return {};
+      const st = status.deployments[d.index];
+      return st ? deploymentDict(st as unknown as Record<string, unknown>, sysroot.repoPath) : {};
+    };
+    if (obj.def === OS_INTERFACE) {
+      const os = obj.osname!;
+      const booted = sysroot.booted;
+      const cached = status['cached-update'];
+      return {
+        BootedDeployment: dictOf(booted?.osname === os ? booted : undefined),
+        DefaultDeployment: dictOf(sysroot.defaultDeployment(os)),
+        RollbackDeployment: dictOf(sysroot.rollbackDeployment(os)),
+        CachedUpdate: cached && (cached.osname === undefined || cached.osname === os) ? jsonDict(cached, { timestamp: 't' }) : {},
+        HasCachedUpdateRpmDiff: Boolean(this.cachedUpdateChecksum(os)),
+        Name: os,
+      };
+    }
+    return obj.props; // the Transaction's are fixed when it starts
+  }
+
+  private cachedUpdateChecksum(os: string): string | undefined {
+    const cached = this.status?.['cached-update'];
+    if (!cached || (cached.osname !== undefined && cached.osname !== os)) return undefined;
+    const checksum = typeof cached.checksum === 'string' ? cached.checksum : undefined;
+    return checksum && this.sysroot?.commit(checksum) ? checksum : undefined;
+  }
+
+  private exportObject(path: string, def: InterfaceDef, osname?: string, props: Props = {}): Exported {
+    const Cls = CLASSES.get(def.name)!;
+    const obj: Exported = { path, def, osname, props, iface: undefined as unknown as ExportedIface };
+    obj.iface = new Cls(() => obj.props);
+    if (def !== TRANSACTION_INTERFACE) obj.props = this.computeProps(obj);
+    this.bus.export(path, obj.iface);
+    this.objects.set(path, obj);
+    return obj;
+  }
+
+  private unexportObject(path: string): void {
+    const obj = this.objects.get(path);
+    if (!obj) return;
+    this.objects.delete(path);
+    try {
+      this.bus.unexport(path, obj.iface);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  // ---- signals ----
+
+  private emit(path: string, iface: string, member: string, signature: string, body: unknown[]): void {
+    if (this.dead) return;
+    try {
+      this.bus.send(Message.newSignal(path, iface, member, signature, body));
+    } catch (e) {
+      this.markDead(e);
+    }
+  }
+
+  private txSignal(member: string, body: unknown[] = []): void {
+    const a = this.active;
+    if (!a) return;
+    const def = TRANSACTION_INTERFACE.signals.find((s) => s.name === member)!;
+    this.emit(a.path, TRANSACTION_INTERFACE.name, member, signatureOf(def.args), body);
+  }
+
+  private endProgress(): void {
+    if (this.active?.progressOpen) {
+      this.active.progressOpen = false;
+      this.active.downloadStart = undefined;
+      this.txSignal('ProgressEnd');
+    }
+  }
+
+  /** The reporter's events as the Transaction's signals: the same stream ora and the log see. */
+  private onProgress = (e: ProgressEvent): void => {
+    const a = this.active;
+    if (!a || this.dead) return;
+    switch (e.type) {
+      case 'task-begin':
+        this.endProgress();
+        this.txSignal('TaskBegin', [e.text]);
+        break;
+      case 'task-end':
+        this.endProgress();
+        // rpm-ostree's clients print TaskBegin's text, then TaskEnd's ("done") on the same line.
+        this.txSignal('TaskEnd', [e.ok ? 'done' : 'failed']);
+        break;
+      case 'percent':
+        a.progressOpen = true;
+        this.txSignal('PercentProgress', [e.text, e.percent]);
+        break;
+      case 'download': {
+        a.progressOpen = true;
+        const now = Math.floor(Date.now() / 1000);
+        a.downloadStart ??= now;
+        const elapsed = Math.max(now - a.downloadStart, 0);
+        this.txSignal('DownloadProgress', [
+          [a.downloadStart, elapsed],
+          [0, 0],
+          [0, 0, 0],
+          [0, 0, 0, 0],
+          [e.objects ?? 0, e.totalObjects ?? 0],
+          [e.bytes, elapsed > 0 ? Math.floor(e.bytes / elapsed) : 0],
+        ]);
+        break;
+      }
+      case 'message':
+        if (e.level === 'debug') break; // tool output line by line: the console shows it with -v only
+        this.txSignal('Message', [e.level === 'warn' ? `warning: ${e.text}` : e.text]);
+        break;
+      case 'progress-end':
+        this.endProgress();
+        break;
+    }
+  };
+
+  // ---- transactions ----
+
+  private transactionStarted(tx: Transaction): void {
+    if (this.active) return; // nested transactions do not happen; keep the outer one
+    this.txCount++;
+    const path = `${TRANSACTION_PATH}/${this.txCount}`;
+    const exported = this.exportObject(path, TRANSACTION_INTERFACE, undefined, {
+      Title: tx.title,
+      InitiatingClientDescription: `apt-ostree ${process.argv.slice(2).join(' ')} (pid ${process.pid}, uid ${process.getuid?.() ?? 0}, bus name ${this.opts.uniqueName})`,
+    });
+    let osname: string | undefined;
+    try {
+      osname = this.sysroot?.resolveOs(this.opts.os);
+    } catch {
+      osname = undefined;
+    }
+    this.active = {
+      tx,
+      path,
+      exported,
+      osPath: osname ? osObjectPath(osname) : SYSROOT_PATH,
+      removeSink: tx.reporter.addSink(this.onProgress),
+      progressOpen: false,
+    };
+    this.reload();
+  }
+
+  private transactionEnded(tx: Transaction, error?: unknown): void {
+    const a = this.active;
+    if (!a || a.tx !== tx) return;
+    this.endProgress();
+    const unchanged = error instanceof AptOstreeError && (error.exitCode === EXIT_OK || error.exitCode === EXIT_UNCHANGED);
+    if (unchanged) this.txSignal('Message', [(error as Error).message]);
+    const success = !error || unchanged;
+    this.txSignal('Finished', [success, success ? '' : errorText(error)]);
+    a.removeSink();
+    this.active = undefined;
+    this.unexportObject(a.path);
+    try {
+      this.reload();
+    } catch {
+      /* the sysroot is unreadable after a failure: keep the last state */
+    }
+  }
+
+  // ---- method calls ----
+
+  private findMethod(msg: Msg): { obj: Exported; method: MethodDef } | undefined {
+    const obj = this.objects.get(msg.path);
+    if (!obj) return undefined;
+    if (msg.interface && msg.interface !== obj.def.name) return undefined;
+    const method = obj.def.methods.find((m) => m.name === msg.member);
+    return method ? { obj, method } : undefined;
+  }
+
+  /** dbus-next's method handler hook: true when the call is ours (answered later, asynchronously). */
+  private onMethodCall = (msg: Msg): boolean => {
+    const found = this.findMethod(msg);
+    if (!found) return false;
+    void this.dispatch(msg, found.obj, found.method);
+    return true;
+  };
+
+  private async dispatch(msg: Msg, obj: Exported, method: MethodDef): Promise<void> {
+    let reply: Msg;
+    try {
+      const expected = signatureOf(method.in);
+      if ((msg.signature ?? '') !== expected) {
+        throw new CallError(ERRORS.invalidArgs, `${method.name} takes arguments of type '${expected}', not '${msg.signature ?? ''}'`);
+      }
+      const body = msg.body ?? [];
+      const action = typeof method.auth === 'function' ? method.auth(body) : method.auth;
+      const decision = await authorize(this.bus, msg.sender, action, `${obj.def.name}.${method.name}`);
+      if (!decision.allowed) throw new CallError(ERRORS.accessDenied, decision.reason);
+      const out = await this.call(obj, method, body, msg.sender);
+      reply = Message.newMethodReturn(msg, signatureOf(method.out), out);
+    } catch (e) {
+      const [name, text] = e instanceof CallError ? [e.errorName, e.message] : [ERRORS.failed, errorText(e)];
+      reply = Message.newError(msg as unknown as string, name, text);
+    }
+    if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) return;
+    if (this.dead) return;
+    try {
+      this.bus.send(reply);
+    } catch (e) {
+      this.markDead(e);
+    }
+  }
+
+  private async call(obj: Exported, method: MethodDef, body: unknown[], sender: string): Promise<unknown[]> {
+    if (method.startsTransaction) throw this.busyError();
+    switch (`${obj.def.name === SYSROOT_INTERFACE.name ? 'Sysroot' : obj.def.name === OS_INTERFACE.name ? 'OS' : 'Transaction'}.${method.name}`) {
+      case 'Sysroot.RegisterClient': {
+        const opts = (body[0] ?? {}) as Record<string, { value?: unknown }>;
+        this.clients.set(sender, typeof opts.id?.value === 'string' ? opts.id.value : '');
+        return [];
+      }
+      case 'Sysroot.UnregisterClient':
+        this.clients.delete(sender);
+        return [];
+      case 'Sysroot.Reload':
+      case 'Sysroot.ReloadConfig':
+        this.reload();
+        return [];
+      case 'Sysroot.GetOS': {
+        const name = String(body[0] ?? '');
+        if (!name) return [this.objects.get(SYSROOT_PATH)!.props.Booted];
+        const path = osObjectPath(name);
+        if (!this.objects.has(path) || this.objects.get(path)!.osname !== name) throw new CallError(ERRORS.notFound, `OS name "${name}" not found`);
+        return [path];
+      }
+      case 'OS.GetDeploymentsRpmDiff':
+        return [await this.deploymentsDiff(String(body[0]), String(body[1]))];
+      case 'OS.GetCachedUpdateRpmDiff':
+        return this.cachedUpdateDiff(obj.osname!, String(body[0] ?? ''));
+      case 'OS.GetDeploymentBootConfig':
+        return [this.bootConfig(obj.osname!, String(body[0] ?? ''), body[1] === true)];
+      case 'OS.GetPackages':
+        return [await this.packages(obj.osname!, (body[0] ?? []) as string[])];
+      case 'Transaction.Cancel':
+        return this.cancel(obj, sender);
+      case 'Transaction.Start':
+        return [false]; // it was started by the command itself
+      default:
+        throw new CallError(ERRORS.unknownMethod, `${method.name} is not implemented`);
+    }
+  }
+
+  /** rpm-ostree's answer when a transaction holds the sysroot (G_IO_ERROR_BUSY). */
+  private busyError(): CallError {
+    if (this.active) {
+      return new CallError(
+        ERRORS.busy,
+        `Transaction in progress: ${this.active.tx.title}\n You can cancel the current transaction with the Cancel method of ${this.active.path}, or stop apt-ostree (pid ${process.pid}).`,
+      );
+    }
+    const owner = readLockOwner(this.opts.sysrootPath);
+    if (owner) return new CallError(ERRORS.busy, `Transaction in progress: ${owner.command}\n The sysroot is locked by apt-ostree (pid ${owner.pid}).`);
+    return new CallError(
+      ERRORS.busy,
+      `apt-ostree ${this.opts.command} is running and has the sysroot open; apt-ostree has no daemon to start transactions for other clients.\n Run the apt-ostree command itself once it has finished.`,
+    );
+  }
+
+  private cancel(obj: Exported, sender: string): unknown[] {
+    const a = this.active;
+    if (!a || a.exported !== obj) throw new CallError(ERRORS.failed, 'The transaction has already finished.');
+    if (a.tx.isCommitting) throw new CallError(ERRORS.failed, `${a.tx.title}: the new deployment is being written; it can no longer be cancelled.`);
+    if (!a.tx.signal.aborted) {
+      a.tx.reporter.warn(`cancel requested over DBus by ${sender}: stopping and undoing the transaction`);
+      a.tx.cancel();
+    }
+    return [];
+  }
+
+  private deploymentById(id: string): Deployment {
+    const i = this.status!.deployments.findIndex((d) => d.id === id);
+    if (i < 0) throw new CallError(ERRORS.notFound, `Deployment with id '${id}' not found`);
+    return this.sysroot!.deployments[i]!;
+  }
+
+  private async packagesOf(checksum: string, treeRoot?: string): Promise<PackageEntry[]> {
+    return (await commitPackages(this.sysroot!, checksum, { treeRoot })).packages;
+  }
+
+  private async deploymentsDiff(id0: string, id1: string): Promise<unknown[]> {
+    const [d0, d1] = [this.deploymentById(id0), this.deploymentById(id1)];
+    return rpmDiff(await this.packagesOf(d0.checksum, d0.path), await this.packagesOf(d1.checksum, d1.path));
+  }
+
+  private async cachedUpdateDiff(os: string, deployid: string): Promise<unknown[]> {
+    const cached = this.status?.['cached-update'];
+    const details = cached ? jsonDict(cached, { timestamp: 't' }) : {};
+    const checksum = this.cachedUpdateChecksum(os);
+    if (!checksum) return [[], details];
+    const from = deployid ? this.deploymentById(deployid) : (this.sysroot!.booted?.osname === os ? this.sysroot!.booted : this.sysroot!.defaultDeployment(os));
+    if (!from) return [[], details];
+    return [rpmDiff(await this.packagesOf(from.checksum, from.path), await this.packagesOf(checksum)), details];
+  }
+
+  private bootConfig(os: string, deployid: string, pending: boolean): VarDict {
+    const sysroot = this.sysroot!;
+    let d: Deployment | undefined;
+    if (!deployid) {
+      d = pending ? sysroot.defaultDeployment(os) : sysroot.booted?.osname === os ? sysroot.booted : sysroot.defaultDeployment(os);
+      if (!d) throw new CallError(ERRORS.failed, `No deployments found for os ${os}`);
+    } else if (/^\d+$/.test(deployid)) {
+      d = sysroot.deployments[Number(deployid)];
+      if (!d) throw new CallError(ERRORS.notFound, `Invalid deployment index ${deployid}`);
+    } else {
+      d = this.deploymentById(deployid);
+    }
+    const out: VarDict = { staged: new Variant('b', d.staged) };
+    if (d.staged || !d.bootEntry) {
+      out.options = new Variant('s', d.kargs.join(' '));
+      return out;
+    }
+    for (const line of readFileSync(d.bootEntry, 'utf8').split('\n')) {
+      const m = /^(title|linux|initrd|options|version)\s+(.*)$/.exec(line.trim());
+      if (m) out[m[1]!] = new Variant('s', m[2]!);
+    }
+    return out;
+  }
+
+  /** The packages of the stateroot's default deployment with the given names (rpm-ostree searches its repositories instead). */
+  private async packages(os: string, names: string[]): Promise<VarDict[]> {
+    const d = this.sysroot!.defaultDeployment(os);
+    if (!d) return [];
+    const pkgs = await this.packagesOf(d.checksum, d.path);
+    const out: VarDict[] = [];
+    for (const key of names) {
+      for (const p of pkgs.filter((x) => x.name === key)) {
+        let epoch = 0;
+        let version = p.version;
+        try {
+          const v = parseVersion(p.version, { strict: false });
+          epoch = v.epoch;
+          version = `${v.upstream}${v.revision ? `-${v.revision}` : ''}`;
+        } catch {
+          /* keep the text as it is */
+        }
+        out.push({
+          key: new Variant('s', key),
+          name: new Variant('s', p.name),
+          epoch: new Variant('t', epoch),
+          version: new Variant('s', version),
+          arch: new Variant('s', p.arch),
+          evr: new Variant('s', p.version),
+          nevra: new Variant('s', `${p.name}_${p.version}_${p.arch}`),
+        });
+      }
+    }
+    return out;
+  }
+}
+
+/** rpm-ostree's package diff (a(sua{sv})): by kind, then name. */
+export function rpmDiff(from: PackageEntry[], to: PackageEntry[]): unknown[] {
+  const pkg = (name: string, version: string, arch: string) => new Variant('(sss)', [name, version, arch]);
+  const d = diffPackages(from, to);
+  const rows: [string, number, VarDict][] = [
+    ...d.added.map((p): [string, number, VarDict] => [p.name, DIFF_ADDED, { NewPackage: pkg(p.name, p.version, p.arch) }]),
+    ...d.removed.map((p): [string, number, VarDict] => [p.name, DIFF_REMOVED, { PreviousPackage: pkg(p.name, p.version, p.arch) }]),
+    ...d.upgraded.map((c): [string, number, VarDict] => [c.name, DIFF_UPGRADED, { PreviousPackage: pkg(c.name, c.from, c.previousArch ?? c.arch), NewPackage: pkg(c.name, c.to, c.arch) }]),
+    ...d.downgraded.map((c): [string, number, VarDict] => [c.name, DIFF_DOWNGRADED, { PreviousPackage: pkg(c.name, c.from, c.previousArch ?? c.arch), NewPackage: pkg(c.name, c.to, c.arch) }]),
+  ];
+  return rows.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof AptOstreeError) return e.hint ? `${e.message} ${e.hint}` : e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export { BUS_NAME };

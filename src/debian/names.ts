@@ -1,0 +1,163 @@
+/**
+ * Package names and package requests as Debian policy and apt define them, checked before a
+ * transaction starts so that bad input fails at once with a message naming it.
+ *
+ *   name                  policy 5.6.1: [a-z0-9][a-z0-9+.-]+ (at least two characters)
+ *   name:arch             architecture qualifier (multi-arch)
+ *   name=version          a version (policy 5.6.12 syntax)
+ *   name/suite            a release: suite or codename (bookworm, stable, bookworm-backports)
+ *   name:arch=version, name:arch/suite
+ *
+ * This module imports zod for its schemas (manifests, config); only the command modules that
+ * validate input load it, never the CLI specs.
+ */
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+import { versionProblem } from './version.js';
+
+export const PACKAGE_NAME_RE = /^[a-z0-9][a-z0-9+.-]+$/;
+/** dpkg's architecture names: lowercase letters, digits and '-', starting with a letter or digit. */
+export const ARCHITECTURE_RE = /^[a-z0-9][a-z0-9-]*$/;
+/** Suites and codenames as they appear in Release files and apt's NAME/RELEASE syntax. */
+export const RELEASE_RE = /^[A-Za-z0-9][A-Za-z0-9.+~_-]*$/;
+
+const REQUEST_HINT =
+  'Give packages as NAME, NAME=VERSION, NAME/SUITE or NAME:ARCH (e.g. htop, curl=7.88.1-10, vim/bookworm-backports, libc6:i386), or a path to a .deb file.';
+
+export function isValidPackageName(name: string): boolean {
+  return PACKAGE_NAME_RE.test(name);
+}
+
+/** Why `name` is not a valid Debian package name, or undefined when it is one. */
+export function packageNameProblem(name: string): string | undefined {
+  if (name === '') return 'it is empty';
+  if (name.length < 2) return 'package names have at least two characters';
+  if (/[A-Z]/.test(name)) return 'package names are lowercase';
+  if (!/^[a-z0-9]/.test(name)) return 'package names start with a lowercase letter or a digit';
+  const bad = [...name].find((c) => !/[a-z0-9+.-]/.test(c));
+  if (bad !== undefined) return `package names contain only lowercase letters, digits and + - . (not '${bad}')`;
+  return undefined;
+}
+
+/** Throw an InputError unless `name` is a valid package name. */
+export function assertPackageName(name: string, what = 'package name'): string {
+  const problem = packageNameProblem(name);
+  if (problem) throw new InputError(`'${name}' is not a valid ${what}: ${problem}.`, 'Debian package names are lowercase letters, digits and + - . (at least two characters, starting with a letter or digit), e.g. htop or libssl3.');
+  return name;
+}
+
+export function isValidArchitecture(arch: string): boolean {
+  return ARCHITECTURE_RE.test(arch);
+}
+
+/** Split `name:arch` into its parts (no validation). */
+export function splitArchQualifier(text: string): { name: string; arch?: string } {
+  const colon = text.indexOf(':');
+  return colon < 0 ? { name: text } : { name: text.slice(0, colon), arch: text.slice(colon + 1) };
+}
+
+/** A package as apt-get install takes it, parsed and validated. */
+export interface PackageRequest {
+  /** The argument as given. */
+  text: string;
+  name: string;
+  arch?: string;
+  version?: string;
+  /** Target release (NAME/RELEASE): a suite or codename. */
+  release?: string;
+}
+
+/** Why `text` is not a package request apt takes, or undefined when it is one. */
+function requestProblem(text: string): { problem?: string; request?: PackageRequest } {
+  const eq = text.indexOf('=');
+  const slash = text.indexOf('/');
+  let head = text;
+  let version: string | undefined;
+  let release: string | undefined;
+  if (eq >= 0 && (slash < 0 || eq < slash)) {
+    head = text.slice(0, eq);
+    version = text.slice(eq + 1);
+    if (version.includes('/') || version.includes('=')) return { problem: 'give either =VERSION or /SUITE, not both' };
+    const vp = versionProblem(version);
+    if (vp) return { problem: `${vp} in the version '${version}'` };
+  } else if (slash >= 0) {
+    head = text.slice(0, slash);
+    release = text.slice(slash + 1);
+    if (release.includes('=')) return { problem: 'give either =VERSION or /SUITE, not both' };
+    if (!RELEASE_RE.test(release)) return { problem: `'${release}' is not a suite or codename (letters, digits and . + ~ _ -)` };
+  }
+  const { name, arch } = splitArchQualifier(head);
+  const np = packageNameProblem(name);
+  if (np) return { problem: np };
+  if (arch !== undefined && !isValidArchitecture(arch)) return { problem: `'${arch}' is not an architecture name (lowercase letters, digits and -)` };
+  const request: PackageRequest = { text, name };
+  if (arch !== undefined) request.arch = arch;
+  if (version !== undefined) request.version = version;
+  if (release !== undefined) request.release = release;
+  return { request };
+}
+
+/** Parse one package argument; throws an InputError naming it and the accepted forms. */
+export function parsePackageRequest(text: string): PackageRequest {
+  const { problem, request } = requestProblem(text);
+  if (request) return request;
+  throw new InputError(`'${text}' is not a valid package: ${problem}.`, REQUEST_HINT);
+}
+
+/** The request as apt-get takes it again (name[:arch][=version|/release]). */
+export function formatPackageRequest(r: Pick<PackageRequest, 'name' | 'arch' | 'version' | 'release'>): string {
+  return `${r.name}${r.arch ? `:${r.arch}` : ''}${r.version ? `=${r.version}` : r.release ? `/${r.release}` : ''}`;
+}
+
+/**
+ * A local .deb file rather than a package name: ends with .deb and is a path (has a '/') or
+ * names a file that exists, as apt-get install ./foo.deb expects.
+ */
+export function isLocalDebPath(text: string): boolean {
+  return text.endsWith('.deb') && (text.includes('/') || existsSync(text));
+}
+
+/**
+ * Sort the arguments of install-like commands into package requests and local .deb paths.
+ * Every bad argument is reported in one InputError, not only the first.
+ */
+export function parsePackageArguments(args: readonly string[]): { requests: PackageRequest[]; localDebs: string[] } {
+  const requests: PackageRequest[] = [];
+  const localDebs: string[] = [];
+  const bad: string[] = [];
+  for (const a of args) {
+    if (isLocalDebPath(a)) {
+      localDebs.push(a);
+      continue;
+    }
+    const { problem, request } = requestProblem(a);
+    if (request) requests.push(request);
+    else bad.push(`'${a}' (${problem})`);
+  }
+  if (bad.length === 1) throw new InputError(`Not a valid package: ${bad[0]}.`, REQUEST_HINT);
+  if (bad.length > 1) throw new InputError(`Not valid packages: ${bad.join(', ')}.`, REQUEST_HINT);
+  return { requests, localDebs };
+}
+
+// ---- zod schemas (manifests, config files, DBus arguments) ----
+
+export const packageNameSchema = z.string().refine((s) => isValidPackageName(s), {
+  error: (iss) => `'${String(iss.input)}' is not a valid Debian package name: ${packageNameProblem(String(iss.input)) ?? 'invalid'}`,
+});
+
+export const architectureSchema = z.string().regex(ARCHITECTURE_RE, { error: 'not a Debian architecture name (lowercase letters, digits and -)' });
+
+export const debianVersionSchema = z.string().refine((s) => versionProblem(s) === undefined, {
+  error: (iss) => `'${String(iss.input)}' is not a valid Debian version: ${versionProblem(String(iss.input)) ?? 'invalid'}`,
+});
+
+/** A package request string, parsed into a PackageRequest. */
+export const packageRequestSchema = z.string().transform((s, ctx): PackageRequest => {
+  const { problem, request } = requestProblem(s);
+  if (!request) {
+    ctx.issues.push({ code: 'custom', message: `'${s}' is not a valid package: ${problem}`, input: s });
+    return z.NEVER;
+  }
+  return request;
+});

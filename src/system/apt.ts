@@ -1,0 +1,167 @@
+/**
+ * apt-get, driven from the host against a tree that is not the running system: resolution
+ * and downloads. An APT_CONFIG file we write points every apt directory at the right place:
+ * the target deployment's /etc/apt (sources, keyrings, preferences, apt.conf.d), the base
+ * tree's dpkg database, and apt-ostree's cache of lists and .debs. The host's own apt
+ * configuration is never read.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AptOstreeError } from '../errors.js';
+import { run, type RunOptions } from './run.js';
+
+export interface AptDirs {
+  /** The target's /etc/apt directory (merged /etc of the deployment). */
+  etcApt: string;
+  /** dpkg status file of the tree packages are resolved against. */
+  statusFile: string;
+  /** Persistent cache: lists/, archives/, state/. */
+  cacheDir: string;
+  /** Scratch directory for this run (logs, the config file itself). */
+  workDir: string;
+  architecture: string;
+  foreignArchitectures?: string[];
+  installRecommends?: boolean;
+}
+
+export interface AptConfig {
+  file: string;
+  dirs: AptDirs;
+  archivesDir: string;
+  listsDir: string;
+}
+
+function q(s: string): string {
+  if (/["\n]/.test(s)) throw new AptOstreeError(`Unusable path for apt: ${s}`);
+  return `"${s}"`;
+}
+
+export function writeAptConfig(d: AptDirs): AptConfig {
+  const archivesDir = join(d.cacheDir, 'archives');
+  const listsDir = join(d.cacheDir, 'lists');
+  const lines = [
+    `Dir "/";`,
+    `Dir::Etc ${q(d.etcApt + '/')};`,
+    `Dir::State ${q(join(d.cacheDir, 'state') + '/')};`,
+    `Dir::State::lists ${q(listsDir + '/')};`,
+    `Dir::State::status ${q(d.statusFile)};`,
+    `Dir::State::extended_states ${q(join(d.workDir, 'extended_states'))};`,
+    `Dir::Cache ${q(d.cacheDir + '/')};`,
+    `Dir::Cache::archives ${q(archivesDir + '/')};`,
+    `Dir::Cache::pkgcache "";`,
+    `Dir::Cache::srcpkgcache "";`,
+    `Dir::Log ${q(join(d.workDir, 'log') + '/')};`,
+    `APT::Architecture ${q(d.architecture)};`,
+    `APT::Architectures { ${[d.architecture, ...(d.foreignArchitectures ?? [])].map(q).join('; ')}; };`,
+    `APT::Install-Recommends ${d.installRecommends === false ? '"false"' : '"true"'};`,
+    `APT::Sandbox::User "root";`,
+    `Acquire::Languages "none";`,
+    `Dpkg::Use-Pty "false";`,
+  ];
+  const file = join(d.workDir, 'apt.conf');
+  writeFileSync(file, lines.join('\n') + '\n');
+  return { file, dirs: d, archivesDir, listsDir };
+}
+
+function aptEnv(cfg: AptConfig): Record<string, string> {
+  return { APT_CONFIG: cfg.file, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C.UTF-8' };
+}
+
+export async function aptUpdate(cfg: AptConfig, opts: RunOptions = {}): Promise<void> {
+  await run('apt-get', ['update'], {
+    env: aptEnv(cfg),
+    what: 'apt-get update',
+    hint: 'Check the apt sources of the deployment (/etc/apt/sources.list*) and the network, or use --cache-only.',
+    ...opts,
+  });
+}
+
+export interface PlannedPackage {
+  name: string;
+  version: string;
+  architecture: string;
+  /** Installed version it replaces, if any. */
+  oldVersion?: string;
+}
+
+export interface AptPlan {
+  install: PlannedPackage[];
+  remove: Array<{ name: string; version?: string }>;
+}
+
+/** What apt would do for `apt-get install REQUESTS`, from its simulation. */
+export async function aptSimulate(cfg: AptConfig, requests: string[], opts: RunOptions = {}): Promise<AptPlan> {
+  let out;
+  try {
+    // Downgrades are allowed here and judged by the caller (overrides may ask for them).
+    out = await run('apt-get', ['install', '--simulate', '--yes', '--quiet', '--allow-downgrades', ...requests], { env: aptEnv(cfg), what: 'apt-get (resolving)', ...opts });
+  } catch (e) {
+    throw translateResolveError(e);
+  }
+  return parseSimulation(out.stdout);
+}
+
+export function parseSimulation(stdout: string): AptPlan {
+  const plan: AptPlan = { install: [], remove: [] };
+  for (const line of stdout.split('\n')) {
+    const inst = /^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*?)(?: \[(\S+)\])?\)/.exec(line);
+    if (inst) {
+      plan.install.push({ name: inst[1]!, oldVersion: inst[2], version: inst[3]!, architecture: inst[5] ?? 'all' });
+      continue;
+    }
+    const remv = /^(?:Remv|Purg) (\S+)(?: \[(\S+)\])?/.exec(line);
+    if (remv) plan.remove.push({ name: remv[1]!, version: remv[2] });
+  }
+  return plan;
+}
+
+/** Turn apt's resolution errors into one message listing every unknown package. */
+function translateResolveError(e: unknown): unknown {
+  const err = e as { stdout?: string; stderr?: string };
+  const text = `${err.stdout ?? ''}\n${err.stderr ?? ''}`;
+  const missing = [...text.matchAll(/Unable to locate package (\S+)/g)].map((m) => m[1]!);
+  const noCandidate = [...text.matchAll(/Package '?(\S+?)'? has no installation candidate/g)].map((m) => m[1]!);
+  const badVersion = [...text.matchAll(/Version '([^']+)' for '([^']+)' was not found/g)].map((m) => `${m[2]}=${m[1]}`);
+  const badRelease = [...text.matchAll(/Release '([^']+)' for '([^']+)' was not found/g)].map((m) => `${m[2]}/${m[1]}`);
+  const unknown = [...new Set([...missing, ...noCandidate, ...badVersion, ...badRelease])];
+  if (unknown.length) {
+    return new AptOstreeError(`Package${unknown.length > 1 ? 's' : ''} not found in the apt repositories: ${unknown.join(', ')}.`, {
+      hint: 'Check the names (apt-ostree search TERM), the apt sources of the deployment, or refresh without --cache-only.',
+    });
+  }
+  const unmet = /The following packages have unmet dependencies:([\s\S]*?)(?:\nE:|$)/.exec(text);
+  const essential = /WARNING: The following essential packages will be removed[\s\S]*?\n((?:  .*\n?)+)/.exec(text);
+  if (unmet || essential || /held broken packages|essential packages|pkgProblemResolver/.test(text)) {
+    return new AptOstreeError('apt cannot satisfy the request without breaking the base image.', {
+      detail: (unmet?.[1] ?? essential?.[1] ?? text).trim(),
+      hint: 'The packages conflict with packages of the base image (apt will not remove essential ones) or with each other.',
+    });
+  }
+  return e;
+}
+
+/** Download every package of the plan into the archives cache (no-op for cached ones). */
+export async function aptDownload(cfg: AptConfig, requests: string[], opts: RunOptions = {}): Promise<void> {
+  await run('apt-get', ['install', '--download-only', '--yes', '--quiet', '--allow-downgrades', ...requests], {
+    env: aptEnv(cfg),
+    what: 'apt-get (downloading)',
+    hint: 'Check the network and the apt sources, or use --cache-only with packages already downloaded.',
+    ...opts,
+  });
+}
+
+/** The file name apt gives a downloaded package: name_version_arch.deb, ':' escaped. */
+export function archiveFileName(p: { name: string; version: string; architecture: string }): string {
+  return `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.architecture}.deb`;
+}
+
+/** Search the cached package lists (apt-cache search) for `search`. */
+export async function aptCacheSearch(cfg: AptConfig, terms: string[], namesOnly = false): Promise<string> {
+  const { stdout } = await run('apt-cache', ['search', ...(namesOnly ? ['--names-only'] : []), '--', ...terms], { env: aptEnv(cfg), what: 'apt-cache search' });
+  return stdout;
+}
+
+export async function aptCacheShow(cfg: AptConfig, names: string[]): Promise<string> {
+  const { stdout } = await run('apt-cache', ['show', '--no-all-versions', '--', ...names], { env: aptEnv(cfg), what: 'apt-cache show' });
+  return stdout;
+}

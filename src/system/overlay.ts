@@ -1,0 +1,132 @@
+/**
+ * An overlay mount over a hardlinked ostree checkout, so that nothing run in the tree can
+ * write through a hardlink into a repository object: every write lands in the upper dir.
+ * After the work, `applyUpper` moves the upper layer's changes onto the checkout by
+ * directory-entry operations (rename, unlink, mkdir) that never touch an object's inode.
+ *
+ * Mount options: redirect_dir=off (a directory rename copies instead of leaving a redirect
+ * xattr we would have to interpret), metacopy=off (copy-ups carry data, not just metadata),
+ * index=off and xino=off (nothing persistent beyond this mount).
+ */
+import { lstat, mkdir, readdir, rename, rm, chmod, lchown, lutimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from './run.js';
+
+export interface OverlayDirs {
+  lower: string;
+  upper: string;
+  work: string;
+  merged: string;
+}
+
+export async function mountOverlay(d: OverlayDirs, signal?: AbortSignal): Promise<void> {
+  await Promise.all([d.upper, d.work, d.merged].map((p) => mkdir(p, { recursive: true })));
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${d.lower},upperdir=${d.upper},workdir=${d.work},redirect_dir=off,metacopy=off,index=off,xino=off`, d.merged], {
+    what: 'mounting the overlay over the checkout',
+    hint: 'apt-ostree needs overlayfs (modprobe overlay) and must run as root.',
+    signal,
+  });
+}
+
+export async function unmount(path: string): Promise<void> {
+  await run('umount', [path], { what: `unmounting ${path}` });
+}
+
+/** Overlay's own bookkeeping xattrs, which must not end up in a commit. */
+const OVERLAY_XATTR = /^trusted\.overlay\./;
+
+/**
+ * Move the changes recorded in `upper` onto `lower` (the overlay must be unmounted).
+ * Whiteouts delete, opaque directories replace, new and copied-up files are renamed in
+ * (which replaces the checkout's hardlink, leaving the repository object untouched).
+ */
+export async function applyUpper(upper: string, lower: string): Promise<{ files: number; removed: number }> {
+  const overlayXattrs = await listOverlayXattrs(upper);
+  await stripFileXattrs(overlayXattrs);
+  const stats = { files: 0, removed: 0 };
+  await applyDir(upper, lower, overlayXattrs, stats);
+  return stats;
+}
+
+async function applyDir(up: string, low: string, xattrs: Map<string, string[]>, stats: { files: number; removed: number }): Promise<void> {
+  for (const name of await readdir(up)) {
+    const src = join(up, name);
+    const dst = join(low, name);
+    const st = await lstat(src);
+    const existing = await lstat(dst).catch(() => undefined);
+    if (st.isCharacterDevice() && st.rdev === 0) {
+      // Whiteout: the file or directory was deleted.
+      if (existing) {
+        await rm(dst, { recursive: true, force: true });
+        stats.removed++;
+      }
+      continue;
+    }
+    if (st.isDirectory()) {
+      const opaque = (xattrs.get(src) ?? []).includes('trusted.overlay.opaque');
+      if (existing && (!existing.isDirectory() || opaque)) {
+        await rm(dst, { recursive: true, force: true });
+      }
+      if (!existing || !existing.isDirectory() || opaque) await mkdir(dst);
+      await applyDir(src, dst, xattrs, stats);
+      await chmod(dst, st.mode & 0o7777);
+      await lchown(dst, st.uid, st.gid);
+      await lutimes(dst, st.atime, st.mtime);
+      continue;
+    }
+    // Regular file, symlink, fifo, device: move it in, replacing what the checkout had.
+    if (existing?.isDirectory()) await rm(dst, { recursive: true, force: true });
+    await rename(src, dst);
+    stats.files++;
+  }
+}
+
+/** Path → names of trusted.overlay.* xattrs, for everything in the upper dir that has any. */
+async function listOverlayXattrs(upper: string): Promise<Map<string, string[]>> {
+  const { stdout } = await run('getfattr', ['--absolute-names', '--recursive', '--physical', '--no-dereference', '--match=^trusted\\.overlay\\.', upper], {
+    what: 'reading overlay attributes',
+    hint: 'Install the attr package (getfattr/setfattr).',
+    okCodes: [1],
+  });
+  const map = new Map<string, string[]>();
+  let current: string | undefined;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('# file: ')) {
+      current = unescapeGetfattr(line.slice('# file: '.length));
+      map.set(current, []);
+    } else if (current && line.includes('=')) {
+      const name = line.slice(0, line.indexOf('='));
+      if (OVERLAY_XATTR.test(name)) map.get(current)!.push(name);
+    } else if (current && OVERLAY_XATTR.test(line.trim())) {
+      map.get(current)!.push(line.trim());
+    }
+  }
+  return map;
+}
+
+/** Copied-up files carry trusted.overlay.origin: remove it (one setfattr per attribute name). */
+async function stripFileXattrs(xattrs: Map<string, string[]>): Promise<void> {
+  const byName = new Map<string, string[]>();
+  for (const [path, names] of xattrs) {
+    if ((await lstat(path)).isDirectory()) continue; // directories are recreated, not moved
+    for (const n of names) byName.set(n, [...(byName.get(n) ?? []), path]);
+  }
+  for (const [name, paths] of byName) {
+    for (let i = 0; i < paths.length; i += 500) {
+      await run('setfattr', ['--no-dereference', `--remove=${name}`, '--', ...paths.slice(i, i + 500)], { what: 'removing overlay attributes' });
+    }
+  }
+}
+
+/** getfattr escapes unusual bytes in file names as \ooo octal. */
+function unescapeGetfattr(name: string): string {
+  if (!name.includes('\\')) return name;
+  const bytes: number[] = [];
+  for (let i = 0; i < name.length; i++) {
+    if (name[i] === '\\' && /^[0-7]{3}$/.test(name.slice(i + 1, i + 4))) {
+      bytes.push(parseInt(name.slice(i + 1, i + 4), 8));
+      i += 3;
+    } else bytes.push(...Buffer.from(name[i]!));
+  }
+  return Buffer.from(bytes).toString();
+}

@@ -1,0 +1,255 @@
+/**
+ * Package layering against a real minbase sysroot and a loopback apt repository: the real
+ * apt, dpkg, bwrap and ostree, maintainer scripts that do real work.
+ */
+import { execa } from 'execa';
+import { existsSync, readFileSync, readdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDeb } from '../fixtures/debs.js';
+import { BIN, fsckClean, sh } from '../fixtures/env.js';
+import { makeLayeringBed, type LayeringBed } from '../fixtures/layering.js';
+import { makeTemp, removeTemp } from '../fixtures/tmp.js';
+
+interface Dep { checksum: string; serial: number; 'requested-packages': string[]; packages: string[]; 'requested-local-packages': string[]; 'base-checksum'?: string }
+
+async function status(bed: LayeringBed): Promise<{ deployments: Dep[] }> {
+  const r = await bed.run(['status', '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+async function originOf(bed: LayeringBed): Promise<string> {
+  return readFileSync(`${await bed.defaultDeployment()}.origin`, 'utf8');
+}
+
+/** Everything a failed transaction must leave as it was. */
+async function snapshot(bed: LayeringBed) {
+  const st = await status(bed);
+  return { ids: st.deployments.map((d) => `${d.checksum}.${d.serial}`), origin: await originOf(bed) };
+}
+
+async function expectNothingLeft(bed: LayeringBed): Promise<void> {
+  const work = join(bed.sysroot, 'ostree', 'apt-ostree', 'tmp');
+  expect(existsSync(work) ? readdirSync(work) : []).toEqual([]);
+  expect(existsSync(join(bed.sysroot, 'ostree', 'apt-ostree.lock'))).toBe(false);
+  expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(bed.sysroot);
+  await fsckClean(bed.repo);
+}
+
+describe('install and uninstall', () => {
+  let tmp: string;
+  let bed: LayeringBed;
+  beforeAll(async () => {
+    tmp = makeTemp('install-');
+    bed = await makeLayeringBed(tmp);
+  });
+  afterAll(async () => {
+    await bed?.close();
+    await removeTemp(tmp);
+  });
+
+  it('--dry-run resolves and changes nothing', async () => {
+    const before = await snapshot(bed);
+    const r = await bed.run(['install', '--dry-run', 'hello-ao']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Would install:\n(.*\n)*\s+dep-ao 2\.0/);
+    expect(r.stdout).toMatch(/hello-ao 1\.0/);
+    expect(await snapshot(bed)).toEqual(before);
+    await expectNothingLeft(bed);
+  });
+
+  it('layers a package with a dependency and a postinst that writes files, in place included', async () => {
+    const before = await status(bed);
+    const baseChecksum = before.deployments[0]!.checksum;
+    const r = await bed.run(['install', 'hello-ao']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Added:\n(\s+.*\n)*\s+dep-ao 2\.0/);
+    expect(r.stdout).toMatch(/systemctl reboot/);
+    const st = await status(bed);
+    const d = st.deployments[0]!;
+    expect(d['requested-packages']).toEqual(['hello-ao']);
+    expect(d.packages).toEqual(['hello-ao']);
+    expect(d['base-checksum']).toBe(baseChecksum);
+    expect(st.deployments[1]!.checksum).toBe(baseChecksum); // the previous default is the rollback
+    const root = await bed.defaultDeployment();
+    expect(readFileSync(join(root, 'usr/bin/hello-ao'), 'utf8')).toMatch(/hello from a layered package/);
+    expect(readFileSync(join(root, 'usr/share/base-files/motd'), 'utf8')).toMatch(/appended by hello-ao/);
+    expect(readFileSync(join(root, 'usr/etc/debian_version'), 'utf8')).toMatch(/touched by hello-ao/);
+    expect(readFileSync(join(root, 'etc/debian_version'), 'utf8')).toMatch(/touched by hello-ao/);
+    // The base commit's own files are untouched (no write went through a hardlink).
+    const baseMotd = await sh('ostree', [`--repo=${bed.repo}`, 'cat', baseChecksum, '/usr/share/base-files/motd']);
+    expect(baseMotd).not.toMatch(/appended by hello-ao/);
+    // The dpkg database of the new deployment knows the packages; /var is empty in the commit.
+    expect(readFileSync(join(root, 'usr/share/dpkg/database/status'), 'utf8')).toMatch(/Package: hello-ao\nStatus: install ok installed/);
+    const origin = await originOf(bed);
+    expect(origin).toMatch(/baserefspec=/);
+    expect(origin).toMatch(/\[packages\]\nrequested=hello-ao;/);
+    await expectNothingLeft(bed);
+  });
+
+  it('db diff between the base and the layered deployment lists exactly the layered packages', async () => {
+    const r = await bed.run(['db', 'diff', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const diff = JSON.parse(r.stdout);
+    expect(diff.added.map((p: { name: string }) => p.name).sort()).toEqual(['dep-ao', 'hello-ao']);
+    expect(diff.removed).toEqual([]);
+    expect(diff.upgraded).toEqual([]);
+    expect(diff.downgraded).toEqual([]);
+  });
+
+  it('keeps a user created by a postinst and a user the admin added locally, with distinct ids', async () => {
+    const root = await bed.defaultDeployment();
+    appendFileSync(join(root, 'etc/passwd'), 'localadmin:x:999:999:Local admin:/var/home/localadmin:/bin/bash\n');
+    appendFileSync(join(root, 'etc/group'), 'localadmin:x:999:\n');
+    const r = await bed.run(['install', 'svc-ao']);
+    expect(r.code, r.stderr).toBe(0);
+    const next = await bed.defaultDeployment();
+    const imagePasswd = readFileSync(join(next, 'usr/etc/passwd'), 'utf8');
+    const svc = /^svc-ao:x:(\d+):(\d+):/m.exec(imagePasswd);
+    expect(svc).not.toBeNull();
+    expect(svc![1]).not.toBe('999');
+    expect(imagePasswd).not.toMatch(/localadmin/); // the admin's users stay out of the image
+    const sysusers = readFileSync(join(next, 'usr/lib/sysusers.d/apt-ostree-layer.conf'), 'utf8');
+    expect(sysusers).toContain(`u svc-ao ${svc![1]}:${svc![2]}`);
+    // After the /etc merge the admin's user is still there (their edited /etc/passwd wins).
+    expect(readFileSync(join(next, 'etc/passwd'), 'utf8')).toMatch(/^localadmin:x:999:/m);
+    expect((await status(bed)).deployments[0]!['requested-packages']).toEqual(['hello-ao', 'svc-ao']);
+    await expectNothingLeft(bed);
+  });
+
+  it('installs a conffile under /etc, files under /var and /opt', async () => {
+    const r = await bed.run(['install', 'conf-ao']);
+    expect(r.code, r.stderr).toBe(0);
+    const root = await bed.defaultDeployment();
+    expect(readFileSync(join(root, 'usr/etc/conf-ao.conf'), 'utf8')).toBe('setting = 1\n');
+    expect(readFileSync(join(root, 'etc/conf-ao.conf'), 'utf8')).toBe('setting = 1\n');
+    expect(readdirSync(join(root, 'var'))).toEqual([]); // /var is empty in a deployment's tree
+    const tmpfiles = readdirSync(join(root, 'usr/lib/tmpfiles.d')).map((f) => readFileSync(join(root, 'usr/lib/tmpfiles.d', f), 'utf8')).join('\n');
+    expect(tmpfiles).toMatch(/\/var\/lib\/conf-ao\/data/);
+    expect(tmpfiles).toMatch(/L \/var\/opt\/conf-ao - - - - \/usr\/lib\/opt\/conf-ao/);
+    expect(readFileSync(join(root, 'usr/lib/opt/conf-ao/bin/tool'), 'utf8')).toMatch(/tool from \/opt/);
+    await expectNothingLeft(bed);
+  });
+
+  it('--idempotent and --unchanged-exit-77 for a package already requested', async () => {
+    const before = await snapshot(bed);
+    const again = await bed.run(['install', 'hello-ao']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/'hello-ao' is already requested/);
+    const idem = await bed.run(['install', '--idempotent', 'hello-ao']);
+    expect(idem.code, idem.stderr).toBe(0);
+    const idem77 = await bed.run(['install', '--idempotent', '--unchanged-exit-77', 'hello-ao']);
+    expect(idem77.code).toBe(77);
+    expect(await snapshot(bed)).toEqual(before);
+  });
+
+  it('refuses bad input before any work: invalid names, unknown packages listed together, base packages', async () => {
+    const before = await snapshot(bed);
+    const bad = await bed.run(['install', 'Bad_Name', 'x']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/Bad_Name/);
+    const unknown = await bed.run(['install', 'no-such-pkg-one', 'no-such-pkg-two']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/not found.*no-such-pkg-one, no-such-pkg-two/);
+    const baseRemoval = await bed.run(['uninstall', 'dpkg']);
+    expect(baseRemoval.code).toBe(1);
+    expect(baseRemoval.stderr).toMatch(/override remove dpkg/);
+    const conflict = await bed.run(['install', 'conflict-ao']);
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr).toMatch(/remove packages of the base image: tzdata/);
+    const essential = await bed.run(['install', 'essential-conflict-ao']);
+    expect(essential.code).toBe(1);
+    expect(essential.stderr).toMatch(/without breaking the base image/);
+    expect(essential.stderr).toMatch(/bash/);
+    expect(await snapshot(bed)).toEqual(before);
+    await expectNothingLeft(bed);
+  });
+
+  it('a failing postinst leaves everything as it was, with the script output shown', async () => {
+    const before = await snapshot(bed);
+    const r = await bed.run(['install', 'fail-ao']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/fail-ao: the configuration step is broken/);
+    expect(r.stderr).toMatch(/Nothing was changed/);
+    expect(await snapshot(bed)).toEqual(before);
+    await expectNothingLeft(bed);
+  });
+
+  it('layers a local .deb and keeps it for later transactions', async () => {
+    const deb = await buildDeb({ name: 'local-ao', version: '3.1', files: { '/usr/share/local-ao/README': 'local\n' } }, tmp);
+    const r = await bed.run(['install', deb]);
+    expect(r.code, r.stderr).toBe(0);
+    const d = (await status(bed)).deployments[0]!;
+    expect(d['requested-local-packages']).toEqual([expect.stringMatching(/^[0-9a-f]{64}:local-ao_3\.1_all$/)]);
+    expect(existsSync(join(await bed.defaultDeployment(), 'usr/share/local-ao/README'))).toBe(true);
+    // A later transaction rebuilds from the base and must re-apply the local package.
+    const u = await bed.run(['uninstall', 'conf-ao']);
+    expect(u.code, u.stderr).toBe(0);
+    expect(existsSync(join(await bed.defaultDeployment(), 'usr/share/local-ao/README'))).toBe(true);
+    expect(existsSync(join(await bed.defaultDeployment(), 'usr/etc/conf-ao.conf'))).toBe(false);
+    await expectNothingLeft(bed);
+  });
+
+  it('uninstall --all returns to the base commit', async () => {
+    const r = await bed.run(['uninstall', '--all']);
+    expect(r.code, r.stderr).toBe(0);
+    const d = (await status(bed)).deployments[0]!;
+    expect(d['requested-packages']).toEqual([]);
+    expect(d['base-checksum']).toBeUndefined();
+    expect(await originOf(bed)).toMatch(/^refspec=/m);
+    await expectNothingLeft(bed);
+  });
+
+  it('two installs at once: one runs, the other fails at once naming the holder', async () => {
+    const [a, b] = await Promise.all([bed.run(['install', 'hello-ao']), bed.run(['install', 'svc-ao'])]);
+    const codes = [a.code, b.code].sort();
+    expect(codes).toEqual([0, 1]);
+    const loser = a.code === 1 ? a : b;
+    expect(loser.stderr).toMatch(/locked by 'install .*' \(pid \d+/);
+    await expectNothingLeft(bed);
+  });
+
+  it('SIGKILL during dpkg, then a successful install: the leftovers are cleaned up', async () => {
+    const before = await snapshot(bed);
+    const child = execa(process.execPath, [BIN, '--sysroot', bed.sysroot, 'install', 'sleep-ao'], { reject: false });
+    await waitForOutput(child, /Installing \d+ package/);
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGKILL');
+    await child;
+    expect(await snapshot(bed)).toEqual(before);
+    const r = await bed.run(['install', 'conf-ao']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/stale lock/);
+    expect(r.stderr).toMatch(/removing work left by an interrupted run/);
+    await expectNothingLeft(bed);
+  });
+
+  it('SIGTERM during dpkg undoes everything and releases the lock', async () => {
+    const before = await snapshot(bed);
+    const child = execa(process.execPath, [BIN, '--sysroot', bed.sysroot, 'install', 'sleep-ao'], { reject: false });
+    await waitForOutput(child, /Installing \d+ package/);
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    const res = await child;
+    expect(res.exitCode).toBe(143);
+    expect(await snapshot(bed)).toEqual(before);
+    await expectNothingLeft(bed);
+  });
+});
+
+function waitForOutput(child: ReturnType<typeof execa>, re: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; output: ${seen}`)), 60_000);
+    const on = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (re.test(seen)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+  });
+}

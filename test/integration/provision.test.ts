@@ -1,0 +1,216 @@
+/**
+ * `apt-ostree admin provision`: a sysroot from nothing, from a local repository path and from
+ * an HTTP URL on 127.0.0.1, checked against `ostree admin status` and `apt-ostree status`;
+ * re-running changes nothing; failures leave nothing behind.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
+import { cli, fsckClean, sh } from '../fixtures/env.js';
+import { minbaseRepo, minbaseSysroot, type CachedRepo } from '../fixtures/minbase.js';
+import { writeSyntheticTree } from '../fixtures/sysroot.js';
+import { makeTemp, removeTemp } from '../fixtures/tmp.js';
+
+/** Deployments as `ostree admin status` prints them, with their origin refspec. */
+function parseOstreeStatus(text: string): Array<{ os: string; id: string; refspec?: string }> {
+  const out: Array<{ os: string; id: string; refspec?: string }> = [];
+  for (const line of text.split('\n')) {
+    const m = /^[* ] (\S+) ([0-9a-f]{64}\.\d+)/.exec(line);
+    if (m) out.push({ os: m[1]!, id: m[2]! });
+    const o = /origin refspec: (\S+)/.exec(line);
+    if (o && out.length) out.at(-1)!.refspec = o[1];
+  }
+  return out;
+}
+
+async function statusJson(sysroot: string): Promise<{ deployments: Array<Record<string, unknown>> }> {
+  const r = await cli(['--sysroot', sysroot, 'status', '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+async function bootEntries(sysroot: string): Promise<string[]> {
+  const dir = join(sysroot, 'boot', 'loader', 'entries');
+  return readdirSync(dir).sort().map((f) => readFileSync(join(dir, f), 'utf8'));
+}
+
+describe('admin provision from a local repository path', () => {
+  let tmp: string;
+  let mb: CachedRepo;
+  let sysroot: string;
+  let first: Awaited<ReturnType<typeof cli>>;
+  beforeAll(async () => {
+    tmp = makeTemp('provision-');
+    mb = await minbaseRepo();
+    sysroot = join(tmp, 'sysroot');
+    first = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', mb.ref]);
+  });
+  afterAll(async () => removeTemp(tmp));
+
+  it('creates the sysroot and deploys the ref with origin refspec origin:REF', async () => {
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`origin:${mb.ref}`);
+    const ostree = parseOstreeStatus(await sh('ostree', ['admin', `--sysroot=${sysroot}`, 'status']));
+    expect(ostree).toEqual([{ os: 'debian', id: `${mb.checksum}.0`, refspec: `origin:${mb.ref}` }]);
+    const st = await statusJson(sysroot);
+    expect(st.deployments).toHaveLength(1);
+    expect(st.deployments[0]).toMatchObject({ osname: 'debian', checksum: mb.checksum, origin: `origin:${mb.ref}`, version: '12.0' });
+    expect((await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'remote', 'show-url', 'origin'])).trim()).toBe(`file://${mb.repo}`);
+    expect((await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'config', 'get', 'sysroot.bootloader'])).trim()).toBe('none');
+    await fsckClean(join(sysroot, 'ostree', 'repo'));
+  });
+
+  it('gives a deployment whose /etc is the image\'s /usr/etc', () => {
+    const dep = join(sysroot, 'ostree/deploy/debian/deploy', `${mb.checksum}.0`);
+    expect(readFileSync(join(dep, 'etc/passwd'), 'utf8')).toContain('_apt:x:42:');
+    expect(readFileSync(join(dep, 'usr/lib/tmpfiles.d/apt-ostree-base.conf'), 'utf8')).toContain('L /var/lib/dpkg');
+  });
+
+  it('changes nothing when run again with the same commit (exit 77 with --unchanged-exit-77)', async () => {
+    const entries = await bootEntries(sysroot);
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', mb.ref]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Nothing to do/);
+    const r77 = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', mb.ref, '--unchanged-exit-77']);
+    expect(r77.code, r77.stderr).toBe(77);
+    expect(await bootEntries(sysroot)).toEqual(entries);
+    expect((await statusJson(sysroot)).deployments).toHaveLength(1);
+  });
+
+  it('leaves an existing sysroot as it was when the ref does not exist', async () => {
+    const entries = await bootEntries(sysroot);
+    const refsBefore = await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'refs']);
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', 'debian/no/such/ref', '--remote', 'other']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no ref debian\/no\/such\/ref|No such/);
+    expect(await bootEntries(sysroot)).toEqual(entries);
+    expect(await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'refs'])).toBe(refsBefore);
+    expect((await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'remote', 'list'])).trim()).toBe('origin');
+    await fsckClean(join(sysroot, 'ostree', 'repo'));
+  });
+});
+
+describe('admin provision from an HTTP URL', () => {
+  let tmp: string;
+  let mb: CachedRepo;
+  let server: StaticServer;
+  beforeAll(async () => {
+    tmp = makeTemp('provision-http-');
+    mb = await minbaseRepo();
+    server = await serveDirectory(mb.repo);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await removeTemp(tmp);
+  });
+
+  it('pulls over HTTP and configures the remote for later upgrades', async () => {
+    const sysroot = join(tmp, 'sysroot');
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--url', server.url, '--ref', mb.ref, '--os', 'bookworm', '--remote', 'images']);
+    expect(r.code, r.stderr).toBe(0);
+    const ostree = parseOstreeStatus(await sh('ostree', ['admin', `--sysroot=${sysroot}`, 'status']));
+    expect(ostree).toEqual([{ os: 'bookworm', id: `${mb.checksum}.0`, refspec: `images:${mb.ref}` }]);
+    const st = await statusJson(sysroot);
+    expect(st.deployments).toHaveLength(1);
+    expect(st.deployments[0]).toMatchObject({ osname: 'bookworm', checksum: mb.checksum, origin: `images:${mb.ref}` });
+    expect((await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'remote', 'show-url', 'images'])).trim()).toBe(server.url);
+  });
+
+  it('accepts --remote NAME=URL as the source', async () => {
+    const sysroot = join(tmp, 'sysroot2');
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--remote', `srv=${server.url}`, '--ref', mb.ref]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseOstreeStatus(await sh('ostree', ['admin', `--sysroot=${sysroot}`, 'status']))[0]!.refspec).toBe(`srv:${mb.ref}`);
+  });
+});
+
+describe('admin provision: kernel arguments, new commits, bad input', () => {
+  let tmp: string;
+  let repo: string;
+  const ref = 'test/provision';
+  beforeAll(async () => {
+    tmp = makeTemp('provision-misc-');
+    repo = join(tmp, 'repo');
+    const tree = join(tmp, 'tree');
+    writeSyntheticTree(tree, { marker: 'v1' });
+    const r = await cli(['compose', 'commit', tree, '--in-place', '--repo', repo, '--ref', ref, '--version', '1', '--karg', 'console=ttyS0', '--karg', 'rw']);
+    if (r.code !== 0) throw new Error(r.stderr);
+  });
+  afterAll(async () => removeTemp(tmp));
+
+  it('deploys with the image\'s default kernel arguments, or the ones given', async () => {
+    const a = join(tmp, 'a');
+    expect((await cli(['--sysroot', a, 'admin', 'provision', '--repo', repo, '--ref', ref])).code).toBe(0);
+    expect((await statusJson(a)).deployments).toHaveLength(1);
+    expect((await bootEntries(a)).join('')).toMatch(/options .*console=ttyS0 rw/);
+    const b = join(tmp, 'b');
+    expect((await cli(['--sysroot', b, 'admin', 'provision', '--repo', repo, '--ref', ref, '--karg', 'root=/dev/vda', '--karg', 'quiet'])).code).toBe(0);
+    const entry = (await bootEntries(b)).join('');
+    expect(entry).toMatch(/options .*root=\/dev\/vda quiet/);
+    expect(entry).not.toContain('console=ttyS0');
+  });
+
+  it('deploys a new commit of the ref as the new default, keeping the old one', async () => {
+    const a = join(tmp, 'a');
+    const tree = join(tmp, 'tree2');
+    writeSyntheticTree(tree, { marker: 'v2' });
+    expect((await cli(['compose', 'commit', tree, '--in-place', '--repo', repo, '--ref', ref, '--version', '2', '--karg', 'console=ttyS0', '--karg', 'rw'])).code).toBe(0);
+    const r = await cli(['--sysroot', a, 'admin', 'provision', '--repo', repo, '--ref', ref]);
+    expect(r.code, r.stderr).toBe(0);
+    const st = await statusJson(a);
+    expect(st.deployments.map((d) => d.version)).toEqual(['2', '1']);
+  });
+
+  it('creates nothing when it fails on a new sysroot', async () => {
+    const c = join(tmp, 'c');
+    const r = await cli(['--sysroot', c, 'admin', 'provision', '--repo', repo, '--ref', 'test/missing']);
+    expect(r.code).toBe(1);
+    expect(existsSync(c)).toBe(false);
+    const d = join(tmp, 'd-empty');
+    mkdirSync(d);
+    expect((await cli(['--sysroot', d, 'admin', 'provision', '--repo', repo, '--ref', 'test/missing'])).code).toBe(1);
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  it('refuses bad arguments before touching anything', async () => {
+    const e = join(tmp, 'e');
+    const notRepo = join(tmp, 'not-a-repo');
+    mkdirSync(notRepo);
+    writeFileSync(join(notRepo, 'file'), 'x');
+    const cases: Array<[string[], RegExp]> = [
+      [['--sysroot', e, 'admin', 'provision', '--repo', repo], /needs --ref/],
+      [['--sysroot', e, 'admin', 'provision', '--ref', ref], /needs a repository/],
+      [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--url', 'http://127.0.0.1:1/', '--ref', ref], /only one of/],
+      [['--sysroot', e, 'admin', 'provision', '--repo', notRepo, '--ref', ref], /not an OSTree repository/],
+      [['--sysroot', e, 'admin', 'provision', '--url', 'ftp://example.org/repo', '--ref', ref], /not an http, https or file URL/],
+      [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', '../etc'], /not a valid OSTree ref/],
+      [['--sysroot', e, '--os', 'bad/name', 'admin', 'provision', '--repo', repo, '--ref', ref], /not a valid stateroot name/],
+      [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', ref, '--karg', 'a b'], /not one kernel argument/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(re);
+    }
+    expect(existsSync(e)).toBe(false);
+    const r = await cli(['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', ref], { uid: 65534 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/must run as root/);
+  });
+});
+
+describe('the minbaseSysroot fixture', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = makeTemp('provision-fixture-');
+  });
+  afterAll(async () => removeTemp(tmp));
+
+  it('provisions a sysroot with an empty apt sources list', async () => {
+    const s = await minbaseSysroot(join(tmp, 'sr'), { privateRepo: true });
+    expect(readFileSync(join(s.deployment, 'etc/apt/sources.list'), 'utf8')).toBe('');
+    expect(s.repo.repo).toBe(join(tmp, 'srv-repo'));
+    expect(existsSync(join(dirname(s.deployment), `${s.repo.checksum}.0.origin`))).toBe(true);
+  });
+});

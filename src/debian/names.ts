@@ -8,11 +8,9 @@
  *   name/suite            a release: suite or codename (bookworm, stable, bookworm-backports)
  *   name:arch=version, name:arch/suite
  *
- * This module imports zod for its schemas (manifests, config); only the command modules that
- * validate input load it, never the CLI specs.
+ * The zod schemas of the same rules are in schemas.ts (this module stays free of zod).
  */
 import { existsSync } from 'node:fs';
-import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { versionProblem } from './version.js';
 
@@ -69,7 +67,7 @@ export interface PackageRequest {
 }
 
 /** Why `text` is not a package request apt takes, or undefined when it is one. */
-function requestProblem(text: string): { problem?: string; request?: PackageRequest } {
+export function requestProblem(text: string): { problem?: string; request?: PackageRequest } {
   const eq = text.indexOf('=');
   const slash = text.indexOf('/');
   let head = text;
@@ -139,25 +137,3 @@ export function parsePackageArguments(args: readonly string[]): { requests: Pack
   if (bad.length > 1) throw new InputError(`Not valid packages: ${bad.join(', ')}.`, REQUEST_HINT);
   return { requests, localDebs };
 }
-
-// ---- zod schemas (manifests, config files, DBus arguments) ----
-
-export const packageNameSchema = z.string().refine((s) => isValidPackageName(s), {
-  error: (iss) => `'${String(iss.input)}' is not a valid Debian package name: ${packageNameProblem(String(iss.input)) ?? 'invalid'}`,
-});
-
-export const architectureSchema = z.string().regex(ARCHITECTURE_RE, { error: 'not a Debian architecture name (lowercase letters, digits and -)' });
-
-export const debianVersionSchema = z.string().refine((s) => versionProblem(s) === undefined, {
-  error: (iss) => `'${String(iss.input)}' is not a valid Debian version: ${versionProblem(String(iss.input)) ?? 'invalid'}`,
-});
-
-/** A package request string, parsed into a PackageRequest. */
-export const packageRequestSchema = z.string().transform((s, ctx): PackageRequest => {
-  const { problem, request } = requestProblem(s);
-  if (!request) {
-    ctx.issues.push({ code: 'custom', message: `'${s}' is not a valid package: ${problem}`, input: s });
-    return z.NEVER;
-  }
-  return request;
-});

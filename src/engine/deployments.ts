@@ -82,6 +82,8 @@ export interface NewDeploymentRequest {
   origin: Origin;
   /** The complete kernel argument list, in order (written with --karg-none + --karg-append). */
   kargs: string[];
+  /** Keep every existing deployment (default), so that undoing the step is exact. */
+  retain?: boolean;
 }
 
 export interface NewDeployment {
@@ -104,7 +106,7 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
   const staged = sysroot.isBootedSystem;
   tx.enterCommitPhase();
   await tx.reporter.task(staged ? 'Staging the new deployment' : 'Writing the new deployment', () =>
-    ostree.adminDeploy({ sysroot: sysroot.path, os: req.os, revision: req.revision, originFile, kargsNone: true, kargs: req.kargs, retain: !staged, stage: staged }),
+    ostree.adminDeploy({ sysroot: sysroot.path, os: req.os, revision: req.revision, originFile, kargsNone: true, kargs: req.kargs, retain: !staged && req.retain !== false, stage: staged }),
   );
   const { sysroot: after, added } = adoptNewDeployment(tx, sysroot, sysroot.path);
   // ostree rebuilds the list from --karg-none/--karg-append: check it wrote exactly ours.
@@ -141,8 +143,9 @@ export async function dropSuperseded(tx: Transaction, before: Sysroot, result: N
 
 /**
  * The usual end of a transaction: `revision` with `origin` becomes the new default, keeping
- * the current default's kernel arguments unless others are given; then what a plain deploy
- * would have dropped is dropped.
+ * the current default's kernel arguments unless others are given. A plain deploy (ostree drops
+ * the old rollback in the same atomic swap): it is the last step, so nothing after it needs
+ * the exact undo that --retain gives kargs, and one boot configuration write is half the cost.
  */
 export async function deployAsDefault(
   tx: Transaction,
@@ -151,7 +154,5 @@ export async function deployAsDefault(
   req: { revision: string; origin: Origin; kargs?: string[] },
 ): Promise<NewDeployment> {
   const kargs = req.kargs ?? sysroot.mergeDeployment(os)?.kargs ?? [];
-  const result = await deployNew(tx, sysroot, { os, revision: req.revision, origin: req.origin, kargs });
-  await dropSuperseded(tx, sysroot, result, os);
-  return result;
+  return deployNew(tx, sysroot, { os, revision: req.revision, origin: req.origin, kargs, retain: false });
 }

@@ -38,6 +38,8 @@ export interface LayerBuildInput {
   sysroot: Sysroot;
   os: string;
   baseChecksum: string;
+  /** The base commit's dpkg status file, when the caller already read it. */
+  baseStatus?: string;
   /** The deployment whose /etc (apt sources, users) the new one will merge from. */
   mergeDeployment: Deployment;
   requested: string[];
@@ -99,6 +101,11 @@ export function localDebDirOf(sysroot: Sysroot, os: string): string {
   return join(sysroot.stateroot(os), 'var', 'lib', 'apt-ostree', 'local');
 }
 
+/** The dpkg status file of a commit in the apt-ostree layout. */
+export async function readBaseStatus(repo: string, checksum: string): Promise<string> {
+  return (await run('ostree', [`--repo=${repo}`, 'cat', checksum, '/usr/share/dpkg/database/status'], { what: 'reading the base image\'s dpkg database' })).stdout;
+}
+
 /** What an origin asks the layer build for (packages, local .debs, overrides, initramfs). */
 export function layerInputsOf(
   origin: Origin,
@@ -144,7 +151,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
 
   // Resolution needs only the base's dpkg status, not a checkout.
   const baseStatusFile = join(work, 'base-status');
-  const baseStatus = (await run('ostree', [`--repo=${repo}`, 'cat', input.baseChecksum, '/usr/share/dpkg/database/status'], { what: 'reading the base image\'s dpkg database' })).stdout;
+  const baseStatus = input.baseStatus ?? (await readBaseStatus(repo, input.baseChecksum));
   writeFileSync(baseStatusFile, baseStatus);
   const basePackages = installedPackages(baseStatus);
   const arch = nativeArchitecture(basePackages);

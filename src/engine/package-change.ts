@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { AptOstreeError, UnchangedError } from '../errors.js';
 import { installedPackages, type DpkgPackage } from '../debian/deb822.js';
 import { readDebInfo, type DebInfo } from '../system/dpkg.js';
-import { run } from '../system/run.js';
 import type { Reporter } from '../output/reporter.js';
 import { deployAsDefault } from './deployments.js';
-import { buildLayeredCommit, layerInputsOf, localDebDirOf, sha256File, type LayerBuildResult } from './layer-build.js';
+import { buildLayeredCommit, layerInputsOf, localDebDirOf, readBaseStatus, sha256File, type LayerBuildResult } from './layer-build.js';
 import { hasClientLayer, serializeOrigin, type Origin } from './origin.js';
 import { commitPackages, diffPackages, packagesFromStatus, type PackageDiff, type PackageEntry } from './pkglist.js';
 import { Sysroot, type Deployment } from './sysroot.js';
+import { transactionSettings } from './settings.js';
 import { Transaction } from './transaction.js';
 
 /** A local .deb given on the command line, with the origin entry that refers to it. */
@@ -75,8 +75,18 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
       throw new AptOstreeError(`The stateroot '${os}' has no deployment with an origin to change.`, { hint: 'Provision it first with `apt-ostree admin provision`.' });
     }
     const baseChecksum = sysroot.baseChecksum(merge);
-    const baseStatus = (await run('ostree', [`--repo=${sysroot.repoPath}`, 'cat', baseChecksum, '/usr/share/dpkg/database/status'], { what: 'reading the base image\'s dpkg database' })).stdout;
+    const baseStatus = await readBaseStatus(sysroot.repoPath, baseChecksum);
     const origin = opts.change(merge.origin, { base: installedPackages(baseStatus), locals });
+    const settings = await transactionSettings(sysroot, os, opts.reporter);
+    if (settings.lockLayering) {
+      const had = new Set([...merge.origin.requestedPackages, ...merge.origin.requestedLocalPackages]);
+      const added = [...origin.requestedPackages, ...origin.requestedLocalPackages].filter((r) => !had.has(r));
+      if (added.length) {
+        throw new AptOstreeError(`Package layering is locked on this system (LockLayering=true in ${settings.file}); cannot layer ${added.map((a) => a.slice(a.indexOf(':') + 1)).join(', ')}.`, {
+          hint: 'Ask the administrator of the image, or set LockLayering=false in that file.',
+        });
+      }
+    }
     if (serializeOrigin(origin) === serializeOrigin(merge.origin)) {
       throw new UnchangedError('No change: the deployment already is as asked.', Boolean(opts.unchangedExit77));
     }
@@ -99,10 +109,10 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
     let after: PackageEntry[] = packagesFromStatus(baseStatus);
     if (hasClientLayer(origin)) {
       const build = await buildLayeredCommit({
-        tx, sysroot, os, baseChecksum, mergeDeployment: merge,
+        tx, sysroot, os, baseChecksum, baseStatus, mergeDeployment: merge,
         ...layerInputsOf(origin, localDir, locals),
         dryRun: opts.dryRun, cacheOnly: opts.cacheOnly, downloadOnly: opts.downloadOnly,
-        installRecommends: opts.installRecommends, reporter: opts.reporter,
+        installRecommends: opts.installRecommends ?? settings.installRecommends, reporter: opts.reporter,
       });
       result.build = build;
       if (!build.commit) return result;

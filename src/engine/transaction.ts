@@ -208,7 +208,9 @@ function cleanupStaleWork(workRoot: string, reporter: Reporter): void {
  */
 export function removeTree(dir: string): void {
   unmountBelow(dir);
-  rmSync(dir, { recursive: true, force: true });
+  // rm(1) removes a checkout of thousands of files about twice as fast as fs.rmSync.
+  const r = spawnSync('rm', ['-rf', '--', dir], { stdio: 'ignore' });
+  if (r.status !== 0) rmSync(dir, { recursive: true, force: true });
 }
 
 function unmountBelow(dir: string): void {

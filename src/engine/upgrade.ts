@@ -12,6 +12,7 @@ import { buildLayeredCommit, layerInputsOf, localDebDirOf } from './layer-build.
 import { hasClientLayer, splitRefspec, type Origin } from './origin.js';
 import { commitPackages, diffPackages, isEmptyDiff, type PackageDiff, type PackageEntry } from './pkglist.js';
 import { Sysroot, type Deployment } from './sysroot.js';
+import { transactionSettings } from './settings.js';
 import { Transaction } from './transaction.js';
 import type { AptPlan } from '../system/apt.js';
 
@@ -133,6 +134,7 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
         tx, sysroot, os, baseChecksum: newBase, mergeDeployment: merge,
         ...layerInputsOf(newOrigin, localDebDirOf(sysroot, os)),
         cacheOnly: opts.cacheOnly, reporter: opts.reporter,
+        installRecommends: (await transactionSettings(sysroot, os, opts.reporter)).installRecommends,
       };
       if (newBase === oldBase && t.kind === 'upgrade') {
         // Same base: is there anything new in the apt repositories for the layer?

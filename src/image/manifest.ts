@@ -23,7 +23,8 @@ import { readFileSync } from 'node:fs';
 import { isMap, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { architectureSchema, packageRequestSchema, RELEASE_RE } from '../debian/names.js';
+import { RELEASE_RE } from '../debian/names.js';
+import { architectureSchema, packageRequestSchema } from '../debian/schemas.js';
 import { checkMetadataKey, METADATA_KEY_RE, refProblem } from './refs.js';
 
 export const VARIANTS = ['custom', 'essential', 'apt', 'required', 'minbase', 'buildd', 'important', 'debootstrap', 'standard'] as const;

@@ -3,7 +3,7 @@
  * apt, dpkg, bwrap and ostree, maintainer scripts that do real work.
  */
 import { execa } from 'execa';
-import { existsSync, readFileSync, readdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDeb } from '../fixtures/debs.js';
@@ -199,6 +199,21 @@ describe('install and uninstall', () => {
     expect(d['base-checksum']).toBeUndefined();
     expect(await originOf(bed)).toMatch(/^refspec=/m);
     await expectNothingLeft(bed);
+  });
+
+  it('LockLayering=true in apt-ostree.conf refuses new layered packages', async () => {
+    const etc = join(await bed.defaultDeployment(), 'etc', 'apt-ostree');
+    mkdirSync(etc, { recursive: true });
+    writeFileSync(join(etc, 'apt-ostree.conf'), '[Daemon]\nLockLayering=true\n');
+    try {
+      const before = await snapshot(bed);
+      const r = await bed.run(['install', 'svc-ao']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/layering is locked.*LockLayering=true.*svc-ao/);
+      expect(await snapshot(bed)).toEqual(before);
+    } finally {
+      rmSync(join(etc, 'apt-ostree.conf'));
+    }
   });
 
   it('two installs at once: one runs, the other fails at once naming the holder', async () => {

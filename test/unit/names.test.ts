@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import {
-  architectureSchema, assertPackageName, debianVersionSchema, formatPackageRequest, isLocalDebPath, isValidPackageName,
-  packageNameProblem, packageNameSchema, packageRequestSchema, parsePackageArguments, parsePackageRequest, splitArchQualifier,
+  assertPackageName, formatPackageRequest, isLocalDebPath, isValidPackageName,
+  packageNameProblem, parsePackageArguments, parsePackageRequest, splitArchQualifier,
 } from '../../src/debian/names.js';
+import { architectureSchema, debianVersionSchema, packageNameSchema, packageRequestSchema } from '../../src/debian/schemas.js';
 
 describe('package names', () => {
   it('accepts policy-conforming names', () => {

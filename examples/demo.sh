@@ -37,10 +37,10 @@ apt_ostree compose tree "$MANIFEST" --repo "$DEMO/repo" --cachedir "$DEMO/cache"
 step "Provisioning the sysroot $DEMO/sysroot"
 apt_ostree --sysroot "$DEMO/sysroot" admin provision --repo "$DEMO/repo" --ref "$REF" --os debian
 
-# ---------------------------------------------------------------------------------------------
-# LAYERING STEP (issue 4): layer a package onto the deployed image here, e.g.
-#   apt_ostree --sysroot "$DEMO/sysroot" install --idempotent <package>
-# ---------------------------------------------------------------------------------------------
+step "Layering the package 'hello' from Debian's archive (a new deployment; the image stays as it is)"
+apt_ostree --sysroot "$DEMO/sysroot" install --idempotent hello
+DEFAULT=$(apt_ostree --sysroot "$DEMO/sysroot" status --jsonpath '$.deployments[0].id' | sed -n 's/.*"debian-\([0-9a-f]*\.[0-9]*\)".*/\1/p')
+echo "The new default deployment has it: $(ls "$DEMO/sysroot/ostree/deploy/debian/deploy/$DEFAULT/usr/bin/hello")"
 
 step "The deployments of $DEMO/sysroot"
 apt_ostree --sysroot "$DEMO/sysroot" status

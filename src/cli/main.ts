@@ -1,7 +1,7 @@
 /**
  * Entry point. Read-only commands marked `fast` are parsed with node:util's parseArgs (free to
  * load); everything else, and any fast command whose arguments parseArgs does not accept, goes
- * through yargs, which owns help, usage errors and completion. Command modules are loaded only
+ * through yargs, which owns help and usage errors. Command modules are loaded only
  * when their command runs.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -89,10 +89,10 @@ function indent(text: string): string {
 
 /**
  * The fast path: a command marked `fast` whose arguments parseArgs accepts as they are.
- * Returns undefined to let yargs handle it (help, completion, errors, everything else).
+ * Returns undefined to let yargs handle it (help, errors, everything else).
  */
 function fastParse(args: string[]): { spec: CommandSpec; path: string; argv: Record<string, unknown> } | undefined {
-  if (args.some((a) => a === '--help' || a === '-h' || a === '--version' || a.startsWith('--get-yargs-completions'))) return undefined;
+  if (args.some((a) => a === '--help' || a === '-h' || a === '--version')) return undefined;
   const name = firstPositional(args);
   const spec = COMMANDS.find((c) => c.name === name || c.aliases?.includes(name ?? ''));
   if (!spec?.fast || spec.subcommands) return undefined;

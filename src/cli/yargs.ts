@@ -77,7 +77,6 @@ export async function runYargs(args: string[], run: Runner): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .help('help')
     .alias('help', 'h')
-    .completion('completion', 'Print a shell completion script (bash or zsh)')
     .epilog('Exit status: 0 success, 1 error, 77 nothing changed (with --unchanged-exit-77).\nSee apt-ostree(8).')
     .fail((msg, err) => {
       if (err) throw err;
@@ -91,7 +90,7 @@ export async function runYargs(args: string[], run: Runner): Promise<number> {
     process.stdout.write(versionText() + '\n');
     return 0;
   }
-  if (!parsed._.length && !args.some((a) => a.startsWith('--get-yargs-completions')) && !args.includes('completion')) {
+  if (!parsed._.length) {
     y.showHelp();
     throw new InputError('No command given.', 'Run `apt-ostree --help` for the list of commands.');
   }

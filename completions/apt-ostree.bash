@@ -117,13 +117,17 @@ _apt_ostree_spec() {
       opts='--repo --ref --version --metadata --kernel --karg --in-place --write-commitid-to --unchanged-exit-77'
       valued='--repo:directories --ref: --version: --metadata: --karg: --write-commitid-to:files' pos='directories' ;;
     'admin')
-      subs='provision' subalias=''
+      subs='provision image' subalias=''
       opts=''
       valued='' pos='' ;;
     'admin provision')
       subs='' subalias=''
       opts='--repo --url --ref --remote --karg --gpg-verify --gpg-import --unchanged-exit-77 --lock-wait'
       valued='--repo:directories --url: --ref: --remote: --karg: --gpg-import:files --lock-wait:' pos='' ;;
+    'admin image')
+      subs='' subalias=''
+      opts='--output -o --size --label --force'
+      valued='--output:files -o:files --size: --label:' pos='' ;;
     *) subs='' subalias='' opts='' valued='' pos='' ;;
   esac
 }

@@ -181,18 +181,28 @@ function gzip(buf) {
 
 /** What is not needed at run time: documentation, tests, TypeScript sources and declarations, maps. */
 function pruneNodeModules(dir) {
-  const dropDirs = new Set(['.bin', '.github', 'test', 'tests', '__tests__', 'docs', 'doc', 'example', 'examples', 'benchmark', 'benchmarks', '.vscode']);
+  // Only directories that are never code: a module's doc/ or test/ may well be (yaml/dist/doc is).
+  const dropDirs = new Set(['.bin', '.github', '.vscode', '__tests__']);
   const dropFile = (name) =>
     /\.(md|markdown|map|d\.ts|d\.mts|d\.cts|tsbuildinfo|html|gif|png|jpe?g|svg)$/i.test(name) ||
     // Licenses are collected into /usr/share/doc/apt-ostree/copyright.
     /^(license|licence|copying|notice|authors|contributors|changelog|history)([.-][\w.-]+)?$/i.test(name) ||
     /^\.(npmignore|gitignore|gitattributes|eslintrc.*|prettierrc.*|editorconfig|travis\.yml|jshintrc|airtap\.yml|nycrc)$/i.test(name) ||
     /\.(ts|mts|cts)$/.test(name);
+  // test/ at the top of a module, when its entry points (main, exports, bin…) do not lead into it.
+  const isModuleTestDir = (d, name) => {
+    if (name !== 'test' && name !== 'tests') return false;
+    const manifest = join(d, 'package.json');
+    if (!existsSync(manifest)) return false;
+    const m = JSON.parse(readFileSync(manifest, 'utf8'));
+    const entries = JSON.stringify([m.main, m.module, m.exports, m.bin, m.browser, m.imports]);
+    return !entries.includes(`${name}/`);
+  };
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) {
-        if (dropDirs.has(e.name)) rmSync(p, { recursive: true, force: true });
+        if (dropDirs.has(e.name) || isModuleTestDir(d, e.name)) rmSync(p, { recursive: true, force: true });
         else walk(p);
       } else if (dropFile(e.name)) rmSync(p, { force: true });
     }

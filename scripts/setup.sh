@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # The Debian packages apt-ostree and its tests use. Keep this list in one place.
 DEBIAN_PACKAGES=(
   ostree bubblewrap mmdebstrap apt-utils dpkg-dev fakeroot dbus e2fsprogs attr
-  ca-certificates groff-base man-db zsh bash-completion lintian
+  ca-certificates groff-base man-db zsh bash-completion lintian systemd
+  qemu-system-x86
 )
 
 missing=()

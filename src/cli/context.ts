@@ -27,3 +27,30 @@ export function strs(argv: Record<string, unknown>, key: string): string[] {
 export function bool(argv: Record<string, unknown>, key: string): boolean {
   return argv[key] === true;
 }
+
+/** --lock-wait as seconds (Infinity when given without a value), or undefined: fail at once. */
+export function lockWaitOf(argv: Record<string, unknown>): number | undefined {
+  const v = argv['lock-wait'];
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** The command line as typed, for the lock owner file ("locked by '…'"). */
+export function commandLine(): string {
+  return ['apt-ostree', ...process.argv.slice(2)].join(' ');
+}
+
+/** -r/--reboot: reboot into the new default, only when the sysroot is the running system. */
+export async function rebootIfAsked(ctx: CommandContext): Promise<void> {
+  if (!bool(ctx.argv, 'reboot')) return;
+  const [{ maybeReboot }, { Sysroot }] = await Promise.all([import('../engine/reboot.js'), import('../engine/sysroot.js')]);
+  await maybeReboot(ctx, Sysroot.load(ctx.sysroot));
+}
+
+/** A short title for the transaction, as rpm-ostree shows it ("install htop"). */
+export function commandTitle(ctx: CommandContext): string {
+  const words = ctx.command.split(' ');
+  const argv = process.argv.slice(2);
+  const at = argv.indexOf(words.at(-1)!);
+  const rest = at >= 0 ? argv.slice(at + 1).filter((a) => !a.startsWith('-')) : [];
+  return [ctx.command, ...rest].join(' ');
+}

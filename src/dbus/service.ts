@@ -20,7 +20,7 @@ import { Sysroot, type Deployment } from '../engine/sysroot.js';
 import { transactionHooks, type Transaction } from '../engine/transaction.js';
 import type { ProgressEvent, Reporter } from '../output/reporter.js';
 import { authorize } from './auth.js';
-import { BUS_NAME, ERRORS, methodForCommand, osObjectPath, SYSROOT_PATH, TRANSACTION_PATH } from './names.js';
+import { ERRORS, methodForCommand, osObjectPath, SYSROOT_PATH, TRANSACTION_PATH } from './names.js';
 import { INTERFACES, OS_INTERFACE, signatureOf, SYSROOT_INTERFACE, TRANSACTION_INTERFACE, type InterfaceDef, type MethodDef } from './schema.js';
 import { deploymentDict, jsonDict, type VarDict } from './variant.js';
 
@@ -183,8 +183,8 @@ export class CompatService {
   reload(quiet = false): void {
     try {
       const sysroot = Sysroot.load(this.opts.sysrootPath);
-      this.sysroot = sysroot;
-      this.status = sysrootStatus(sysroot);
+      const status = sysrootStatus(sysroot);
+      [this.sysroot, this.status] = [sysroot, status];
     } catch {
       // Not a sysroot (yet: provisioning), or caught half-written: keep what was known.
     }
@@ -499,14 +499,21 @@ export class CompatService {
     return [];
   }
 
+  /** The sysroot as last loaded; queries need one (there is none before `admin provision` made it). */
+  private loaded(): Sysroot {
+    if (!this.sysroot) throw new CallError(ERRORS.failed, `${this.opts.sysrootPath} is not an OSTree sysroot (yet).`);
+    return this.sysroot;
+  }
+
   private deploymentById(id: string): Deployment {
-    const i = this.status!.deployments.findIndex((d) => d.id === id);
+    const sysroot = this.loaded();
+    const i = this.status?.deployments.findIndex((d) => d.id === id) ?? -1;
     if (i < 0) throw new CallError(ERRORS.notFound, `Deployment with id '${id}' not found`);
-    return this.sysroot!.deployments[i]!;
+    return sysroot.deployments[i]!;
   }
 
   private async packagesOf(checksum: string, treeRoot?: string): Promise<PackageEntry[]> {
-    return (await commitPackages(this.sysroot!, checksum, { treeRoot })).packages;
+    return (await commitPackages(this.loaded(), checksum, { treeRoot })).packages;
   }
 
   private async deploymentsDiff(id0: string, id1: string): Promise<unknown[]> {
@@ -519,13 +526,14 @@ export class CompatService {
     const details = cached ? jsonDict(cached, { timestamp: 't' }) : {};
     const checksum = this.cachedUpdateChecksum(os);
     if (!checksum) return [[], details];
-    const from = deployid ? this.deploymentById(deployid) : (this.sysroot!.booted?.osname === os ? this.sysroot!.booted : this.sysroot!.defaultDeployment(os));
+    const sysroot = this.loaded();
+    const from = deployid ? this.deploymentById(deployid) : sysroot.booted?.osname === os ? sysroot.booted : sysroot.defaultDeployment(os);
     if (!from) return [[], details];
     return [rpmDiff(await this.packagesOf(from.checksum, from.path), await this.packagesOf(checksum)), details];
   }
 
   private bootConfig(os: string, deployid: string, pending: boolean): VarDict {
-    const sysroot = this.sysroot!;
+    const sysroot = this.loaded();
     let d: Deployment | undefined;
     if (!deployid) {
       d = pending ? sysroot.defaultDeployment(os) : sysroot.booted?.osname === os ? sysroot.booted : sysroot.defaultDeployment(os);
@@ -550,7 +558,7 @@ export class CompatService {
 
   /** The packages of the stateroot's default deployment with the given names (rpm-ostree searches its repositories instead). */
   private async packages(os: string, names: string[]): Promise<VarDict[]> {
-    const d = this.sysroot!.defaultDeployment(os);
+    const d = this.loaded().defaultDeployment(os);
     if (!d) return [];
     const pkgs = await this.packagesOf(d.checksum, d.path);
     const out: VarDict[] = [];
@@ -598,4 +606,3 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export { BUS_NAME };

@@ -40,6 +40,8 @@ export interface DeploymentChangeOptions {
   sysroot: string;
   os?: string;
   command: string;
+  /** Short title of the transaction ("install htop"); defaults to the command. */
+  title?: string;
   reporter: Reporter;
   change: OriginChange;
   /** Local .deb files given on the command line (read and checked before the lock). */
@@ -67,7 +69,7 @@ export interface DeploymentChangeResult {
 
 export async function changeDeployment(opts: DeploymentChangeOptions): Promise<DeploymentChangeResult> {
   const locals = await Promise.all((opts.localDebs ?? []).map(readLocalDeb));
-  return Transaction.run({ sysroot: opts.sysroot, command: opts.command, title: opts.command, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds }, async (tx) => {
+  return Transaction.run({ sysroot: opts.sysroot, command: opts.command, title: opts.title ?? opts.command, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds }, async (tx) => {
     const sysroot = Sysroot.load(opts.sysroot);
     const os = sysroot.resolveOs(opts.os);
     const merge = sysroot.mergeDeployment(os);

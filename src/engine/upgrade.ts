@@ -25,6 +25,8 @@ export interface UpgradeOptions {
   sysroot: string;
   os?: string;
   command: string;
+  /** Short title of the transaction ("install htop"); defaults to the command. */
+  title?: string;
   reporter: Reporter;
   target: UpgradeTarget;
   check?: boolean;
@@ -53,7 +55,7 @@ export interface UpgradeResult {
 }
 
 export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeResult> {
-  return Transaction.run({ sysroot: opts.sysroot, command: opts.command, title: opts.command, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds }, async (tx) => {
+  return Transaction.run({ sysroot: opts.sysroot, command: opts.command, title: opts.title ?? opts.command, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds }, async (tx) => {
     const sysroot = Sysroot.load(opts.sysroot);
     const os = sysroot.resolveOs(opts.os);
     const merge = sysroot.mergeDeployment(os);

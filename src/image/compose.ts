@@ -23,9 +23,10 @@ import type { Reporter } from '../output/reporter.js';
 import { removeTree } from '../engine/transaction.js';
 import { aptSimulate, aptUpdate, archiveFileName, writeAptConfig, type AptConfig } from '../system/apt.js';
 import { runInSandbox } from '../system/bwrap.js';
-import { CACHE_IN_HOOK, CACHE_OUT_HOOK, mmdebstrap } from '../system/mmdebstrap.js';
+import { CACHE_IN_HOOK, CACHE_OUT_HOOK, FILES_HOOK, mmdebstrap } from '../system/mmdebstrap.js';
 import * as ostree from '../system/ostree.js';
 import { run } from '../system/run.js';
+import { installAptGuard } from './apt-guard.js';
 import { BASE_CONF_NAME, convertRootfs, DPKG_DATABASE, type ConvertResult } from './layout.js';
 import { canonicalJson, expandVersion, inputHash, readManifest, resolveManifest, type ResolvedManifest, type ResolvedPackage } from './manifest.js';
 
@@ -203,14 +204,7 @@ export async function composeCommit(o: CommitRootfsOptions): Promise<CommitTreeR
     let tree = rootfs;
     if (!o.inPlace) tree = await o.reporter.task('Making a working copy of the tree', () => workingCopy(rootfs, signal));
     try {
-      const convert = await o.reporter.task('Converting to the OSTree layout', async () =>
-        convertRootfs(tree, {
-          tmpfilesName: BASE_CONF_NAME,
-          sysusersName: BASE_CONF_NAME,
-          kernel: o.kernel ? 'required' : 'placeholder',
-          warn: (t) => o.reporter.warn(t),
-        }),
-      );
+      const convert = await o.reporter.task('Converting to the OSTree layout', async () => convertImage(tree, Boolean(o.kernel), o.reporter));
       if (convert.kernel?.placeholder) o.reporter.info('The tree has no kernel: added a placeholder so that it can be deployed (not booted); use --kernel to require one.');
       const result = await o.reporter.task(`Committing to ${o.ref}`, () =>
         commitTree({ repo: o.repo, ref: o.ref, tree, version: o.version, metadata: o.metadata, kargs: o.kargs, skipIfUnchanged: true, signal }),
@@ -223,6 +217,21 @@ export async function composeCommit(o: CommitRootfsOptions): Promise<CommitTreeR
 }
 
 /** sha256 of text, hex. */
+/**
+ * The conversion every image gets: the apt-ostree layout, and the guard that stops plain
+ * apt/dpkg from writing to the read-only /usr of a booted system (src/image/apt-guard.ts).
+ */
+function convertImage(tree: string, kernelRequired: boolean, reporter: Reporter): ConvertResult {
+  const result = convertRootfs(tree, {
+    tmpfilesName: BASE_CONF_NAME,
+    sysusersName: BASE_CONF_NAME,
+    kernel: kernelRequired ? 'required' : 'placeholder',
+    warn: (t) => reporter.warn(t),
+  });
+  installAptGuard(tree);
+  return result;
+}
+
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -316,6 +325,23 @@ function scratchApt(m: ResolvedManifest, cacheDir: string, work: string): AptCon
   });
 }
 
+/** dracut's configuration for images with a kernel (the manifest's own `files` can override it). */
+export const DRACUT_CONF_PATH = '/etc/dracut.conf.d/10-apt-ostree.conf';
+export const DRACUT_CONF = [
+  '# Written by apt-ostree compose (kernel: true). The image is built in a chroot, so its',
+  '# initramfs must hold what any machine needs, not what the build host has.',
+  'hostonly="no"',
+  '',
+].join('\n');
+
+/**
+ * The files written into the tree before the packages are installed: the manifest's `files`,
+ * and for `kernel: true` dracut's configuration for a generic initramfs.
+ */
+export function earlyFiles(m: Pick<ResolvedManifest, 'files' | 'kernel'>): Record<string, string> {
+  return { ...(m.kernel ? { [DRACUT_CONF_PATH]: DRACUT_CONF } : {}), ...(m.files ?? {}) };
+}
+
 function debsIn(dir: string): Set<string> {
   try {
     return new Set(readdirSync(dir).filter((n) => n.endsWith('.deb')));
@@ -385,6 +411,12 @@ async function composeTreeLocked(o: ComposeTreeOptions, m: ResolvedManifest, pre
       const tree = join(work, 'rootfs');
       const debsDir = join(cacheDir, 'archives');
       const before = debsIn(debsDir);
+      const early = earlyFiles(m);
+      const filesDir = join(work, 'files');
+      for (const [path, content] of Object.entries(early)) {
+        mkdirSync(dirname(join(filesDir, path)), { recursive: true, mode: 0o755 });
+        writeFileSync(join(filesDir, path), content, { mode: 0o644 });
+      }
       await o.reporter.task(`Bootstrapping ${packages.length} packages with mmdebstrap`, () =>
         mmdebstrap(
           {
@@ -400,8 +432,9 @@ async function composeTreeLocked(o: ComposeTreeOptions, m: ResolvedManifest, pre
             // (mmdebstrap's /dev device nodes are removed by the conversion: no --skip avoids them in directory mode.)
             skip: ['update', 'essential/unlink'],
             setupHooks: [CACHE_IN_HOOK],
+            essentialHooks: Object.keys(early).length ? [FILES_HOOK] : [],
             customizeHooks: [CACHE_OUT_HOOK],
-            env: { APT_OSTREE_DEBS: debsDir, APT_OSTREE_LISTS: apt.listsDir },
+            env: { APT_OSTREE_DEBS: debsDir, APT_OSTREE_LISTS: apt.listsDir, APT_OSTREE_FILES: filesDir },
           },
           { signal, onLine: (line) => o.reporter.debug(line) },
         ),
@@ -426,9 +459,7 @@ async function composeTreeLocked(o: ComposeTreeOptions, m: ResolvedManifest, pre
           }
         });
       }
-      const convert = await o.reporter.task('Converting to the OSTree layout', async () =>
-        convertRootfs(tree, { tmpfilesName: BASE_CONF_NAME, sysusersName: BASE_CONF_NAME, kernel: m.kernel ? 'required' : 'placeholder', warn: (t) => o.reporter.warn(t) }),
-      );
+      const convert = await o.reporter.task('Converting to the OSTree layout', async () => convertImage(tree, Boolean(m.kernel), o.reporter));
       if (convert.kernel?.placeholder) o.reporter.debug('no kernel in the image: added the placeholder kernel (kernel: false)');
       const committed = await o.reporter.task(`Committing ${m.ref}`, () =>
         commitTree({

@@ -14,6 +14,7 @@
  *   kernel: false                            true: a kernel and initramfs must be in the image
  *   kargs: []                                default kernel arguments of deployments
  *   metadata: {key: value}                   extra string metadata of the commit
+ *   files: {/etc/PATH: content}              files written before the packages are installed
  *   postprocess: [shell commands]            run inside the tree, in a bwrap sandbox
  *   version: YYYYMMDD.N                      literal, or a template (see expandVersion)
  *   apt-options: []                          extra apt configuration lines for the build
@@ -71,6 +72,7 @@ export const manifestSchema = z
         z.string(),
       )
       .default({}),
+    files: z.record(z.string().refine((p) => filePathProblem(p) === undefined, { error: (i) => `'${String(i.input)}': ${filePathProblem(String(i.input))}` }), z.string()).optional(),
     postprocess: z.array(z.string().min(1, 'a postprocess command is empty')).default([]),
     version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.+~_:-]*$/, 'versions are letters, digits and . + ~ _ : -').default(DEFAULT_VERSION_TEMPLATE),
     'apt-options': z.array(noNewline('an apt option')).default([]),
@@ -81,6 +83,18 @@ export const manifestSchema = z
   });
 
 export type Manifest = z.output<typeof manifestSchema>;
+
+/**
+ * Why PATH cannot be a `files` entry, or undefined. Files go into the versioned parts of the
+ * image (/etc, /usr), as absolute, normalized paths.
+ */
+export function filePathProblem(p: string): string | undefined {
+  if (!/^\/(etc|usr)\/./.test(p)) return 'files are absolute paths under /etc or /usr';
+  if (/[\0\n\r]/.test(p)) return 'a path must be one line';
+  if (p.endsWith('/') || p.split('/').slice(1).some((c) => c === '' || c === '.' || c === '..')) return 'not a normalized path (no //, ., .. or trailing /)';
+  if (p.split('/').some((c) => Buffer.byteLength(c) > 255)) return 'a path component is longer than 255 bytes';
+  return undefined;
+}
 
 /** The manifest with every default filled in: what is hashed and stored in the commit. */
 export interface ResolvedManifest extends Omit<Manifest, 'architecture' | 'components' | 'mirror' | 'sources'> {

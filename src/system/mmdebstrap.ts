@@ -67,3 +67,11 @@ export const CACHE_OUT_HOOK = [
   'set -e',
   'for f in "$1"/var/cache/apt/archives/*.deb; do [ -f "$f" ] || continue; t="$APT_OSTREE_DEBS/${f##*/}"; [ -e "$t" ] && continue; ln "$f" "$t" 2>/dev/null || cp "$f" "$t"; done',
 ].join('\n');
+
+/**
+ * Essential hook: copy the staged `files` of a manifest ($APT_OSTREE_FILES, a directory tree)
+ * into the new tree after the essential packages and before the others are installed, so that
+ * package scripts see them (e.g. dracut's configuration before the kernel's postinst builds the
+ * initramfs). Existing directories keep their owner and mode.
+ */
+export const FILES_HOOK = ['set -e', 'tar -C "$APT_OSTREE_FILES" -cf - . | tar -C "$1" -xf - --no-overwrite-dir --no-same-owner'].join('\n');

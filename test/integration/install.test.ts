@@ -221,7 +221,7 @@ describe('install and uninstall', () => {
     const codes = [a.code, b.code].sort();
     expect(codes).toEqual([0, 1]);
     const loser = a.code === 1 ? a : b;
-    expect(loser.stderr).toMatch(/locked by 'install .*' \(pid \d+/);
+    expect(loser.stderr).toMatch(/locked by 'apt-ostree .*install .*' \(pid \d+/);
     await expectNothingLeft(bed);
   });
 

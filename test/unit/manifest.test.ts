@@ -145,3 +145,39 @@ describe('refs and metadata arguments', () => {
     expect(() => parseMetadataArgs(['bad key=1'])).toThrow(/KEY=VALUE/);
   });
 });
+
+describe('files written before the packages are installed', () => {
+  it('accepts absolute paths under /etc and /usr, and leaves the key out of the inputhash when absent', async () => {
+    const { earlyFiles, DRACUT_CONF_PATH } = await import('../../src/image/compose.js');
+    const m = parseManifest(`${BASE}files:\n  /etc/dracut.conf.d/20-small.conf: |\n    hostonly="no"\n`);
+    expect(m.files).toEqual({ '/etc/dracut.conf.d/20-small.conf': 'hostonly="no"\n' });
+    expect(parseManifest(BASE).files).toBeUndefined();
+    expect(canonicalJson(resolveManifest(parseManifest(BASE), 'amd64'))).not.toMatch(/files/);
+    // kernel: true adds dracut's generic configuration; the manifest's own files come on top.
+    expect(Object.keys(earlyFiles({ kernel: false, files: undefined }))).toEqual([]);
+    expect(earlyFiles({ kernel: true, files: undefined })[DRACUT_CONF_PATH]).toMatch(/^hostonly="no"$/m);
+    expect(earlyFiles({ kernel: true, files: { [DRACUT_CONF_PATH]: 'mine\n' } })[DRACUT_CONF_PATH]).toBe('mine\n');
+  });
+
+  it('refuses paths outside /etc and /usr, relative and unnormalized ones', () => {
+    for (const bad of ['etc/x', '/var/lib/x', '/etc/', '/etc/../root/x', '/etc//x', '/usr/./x', '/etc']) {
+      expect(problems(`${BASE}files:\n  "${bad}": x\n`), bad).toMatch(/m\.yaml:5: files/);
+    }
+    expect(problems(`${BASE}files:\n  /etc/x: [1]\n`)).toMatch(/files\.\/etc\/x/);
+  });
+
+  it('reads the bootable example: a kernel, the ostree dracut module, a trimmed initramfs', () => {
+    const m = parseManifest(readFileSync(new URL('../../examples/bootable-bookworm.yaml', import.meta.url), 'utf8'));
+    expect(m.kernel).toBe(true);
+    expect(m.packages).toEqual(expect.arrayContaining(['linux-image-amd64', 'dracut', 'ostree-boot', 'systemd-sysv']));
+    expect(Object.values(m.files ?? {}).join('')).toMatch(/drivers\+=" virtio_blk/);
+  });
+});
+
+describe('mmdebstrap files hook', () => {
+  it('takes the staged files from the environment and keeps existing directories', async () => {
+    const { FILES_HOOK } = await import('../../src/system/mmdebstrap.js');
+    expect(FILES_HOOK).toContain('"$APT_OSTREE_FILES"');
+    expect(FILES_HOOK).toContain('--no-overwrite-dir');
+  });
+});

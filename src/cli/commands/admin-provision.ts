@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
 import { DEFAULT_OS, DEFAULT_REMOTE, provision, validateProvisionNames } from '../../engine/provision.js';
 import { assertRef } from '../../image/refs.js';
-import { bool, str, strs, type CommandContext } from '../context.js';
+import { bool, lockWaitOf, str, strs, type CommandContext } from '../context.js';
 
 const USAGE = 'Usage: apt-ostree admin provision --sysroot DIR (--repo PATH | --url URL | --remote NAME=URL) --ref REF';
 
@@ -19,7 +19,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   for (const k of kargList) if (!k || /\s/.test(k)) throw new InputError(`'${k}' is not one kernel argument.`, 'Give each argument with its own --karg (no spaces).');
   const gpgImport = str(ctx.argv, 'gpg-import');
   if (gpgImport && !existsSync(gpgImport)) throw new InputError(`The key file ${gpgImport} does not exist.`, 'Give the path of an exported GPG public key.');
-  const lockWait = ctx.argv['lock-wait'];
 
   const r = await provision({
     sysroot,
@@ -32,7 +31,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     gpgImport: gpgImport ? resolve(gpgImport) : undefined,
     command: ctx.command,
     reporter: ctx.reporter,
-    lockWaitSeconds: typeof lockWait === 'number' ? lockWait : undefined,
+    lockWaitSeconds: lockWaitOf(ctx.argv),
   });
   const what = `${remote}:${ref} ${r.version ? `${r.version} ` : ''}(${r.checksum.slice(0, 12)})`;
   if (!r.deployed && !r.changes.length) {

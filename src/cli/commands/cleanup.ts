@@ -18,7 +18,7 @@ import { Transaction } from '../../engine/transaction.js';
 import { resolveRefFile } from '../../ostree/commit.js';
 import { formatBytes } from '../../output/reporter.js';
 import * as ostree from '../../system/ostree.js';
-import { bool, type CommandContext } from '../context.js';
+import { bool, commandLine, lockWaitOf, type CommandContext } from '../context.js';
 
 interface Usage {
   bytes: number;
@@ -35,14 +35,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (!Object.values(want).some(Boolean)) {
     throw new InputError('cleanup needs to know what to remove.', 'Give at least one of -p/--pending, -r/--rollback, -b/--base, -m/--repomd.');
   }
-  const lockWait = ctx.argv['lock-wait'];
   const lines = await Transaction.run(
     {
       sysroot: ctx.sysroot,
-      command: ['apt-ostree', ...process.argv.slice(2)].join(' '),
+      command: commandLine(),
       title: 'cleanup',
       reporter: ctx.reporter,
-      lockWaitSeconds: typeof lockWait === 'number' ? lockWait : undefined,
+      lockWaitSeconds: lockWaitOf(ctx.argv),
     },
     async (tx) => {
       const sysroot = Sysroot.load(ctx.sysroot);

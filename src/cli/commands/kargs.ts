@@ -15,7 +15,7 @@ import { maybeReboot } from '../../engine/reboot.js';
 import { Sysroot, type Deployment } from '../../engine/sysroot.js';
 import { Transaction } from '../../engine/transaction.js';
 import { readGVariant, vardictToObject } from '../../ostree/gvariant.js';
-import { bool, str, strs, type CommandContext } from '../context.js';
+import { bool, commandLine, lockWaitOf, str, strs, type CommandContext } from '../context.js';
 
 interface KargsArgs {
   edits: KargEdits;
@@ -118,14 +118,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
 
-  const lockWait = ctx.argv['lock-wait'];
   const result = await Transaction.run(
     {
       sysroot: ctx.sysroot,
-      command: ['apt-ostree', ...process.argv.slice(2)].join(' '),
+      command: commandLine(),
       title: 'kargs',
       reporter: ctx.reporter,
-      lockWaitSeconds: typeof lockWait === 'number' ? lockWait : undefined,
+      lockWaitSeconds: lockWaitOf(ctx.argv),
     },
     async (tx) => {
       const sysroot = Sysroot.load(ctx.sysroot);

@@ -4,7 +4,7 @@ import { parsePackageArguments } from '../../debian/names.js';
 import { changeDeployment, type DeploymentChangeResult, type OriginChange } from '../../engine/package-change.js';
 import { applyLayerChange, localName, requestName, type LayerChange } from '../../engine/layering.js';
 import { renderDiffBlocks } from '../../output/package-diff.js';
-import { bool, type CommandContext } from '../context.js';
+import { bool, commandLine, commandTitle, lockWaitOf, rebootIfAsked, type CommandContext } from '../context.js';
 
 export interface LayerArgs {
   install: string[];
@@ -36,16 +36,16 @@ export async function runLayerChange(ctx: CommandContext, args: LayerArgs): Prom
     );
     return { ...origin, requestedPackages: next.requested, requestedLocalPackages: next.requestedLocal };
   };
-  return runDeploymentChange(ctx, originChange, localDebs, `${ctx.command} ${[...args.install, ...args.uninstall].join(' ')}`.trim());
+  return runDeploymentChange(ctx, originChange, localDebs);
 }
 
 /** Run a change of the deployment's origin as a transaction, print the summary, reboot if asked. */
-export async function runDeploymentChange(ctx: CommandContext, change: OriginChange, localDebs: string[] = [], command = ctx.command): Promise<number> {
-  const lockWait = ctx.argv['lock-wait'];
+export async function runDeploymentChange(ctx: CommandContext, change: OriginChange, localDebs: string[] = []): Promise<number> {
   const result = await changeDeployment({
     sysroot: ctx.sysroot,
     os: ctx.os,
-    command,
+    command: commandLine(),
+    title: commandTitle(ctx),
     reporter: ctx.reporter,
     change,
     localDebs,
@@ -53,14 +53,11 @@ export async function runDeploymentChange(ctx: CommandContext, change: OriginCha
     cacheOnly: bool(ctx.argv, 'cache-only'),
     downloadOnly: bool(ctx.argv, 'download-only'),
     unchangedExit77: bool(ctx.argv, 'unchanged-exit-77'),
-    lockWaitSeconds: typeof lockWait === 'number' ? lockWait : undefined,
+    lockWaitSeconds: lockWaitOf(ctx.argv),
   });
   ctx.reporter.end();
   process.stdout.write(renderSummary(result));
-  if (!result.dryRun && !result.downloadOnly && bool(ctx.argv, 'reboot')) {
-    const [{ maybeReboot }, { Sysroot }] = await Promise.all([import('../../engine/reboot.js'), import('../../engine/sysroot.js')]);
-    await maybeReboot(ctx, Sysroot.load(ctx.sysroot));
-  }
+  if (!result.dryRun && !result.downloadOnly) await rebootIfAsked(ctx);
   return 0;
 }
 

@@ -1,12 +1,11 @@
 import { aptUpdate } from '../../system/apt.js';
 import { withDeploymentApt } from '../../engine/package-lists.js';
 import { Transaction } from '../../engine/transaction.js';
-import type { CommandContext } from '../context.js';
+import { lockWaitOf, type CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
-  const lockWait = ctx.argv['lock-wait'];
   await Transaction.run(
-    { sysroot: ctx.sysroot, command: 'refresh-md', title: 'refresh-md', reporter: ctx.reporter, lockWaitSeconds: typeof lockWait === 'number' ? lockWait : undefined },
+    { sysroot: ctx.sysroot, command: 'refresh-md', title: 'refresh-md', reporter: ctx.reporter, lockWaitSeconds: lockWaitOf(ctx.argv) },
     async (tx) => {
       await withDeploymentApt(ctx.sysroot, ctx.os, { create: true, workDir: tx.workDir('refresh-md') }, (apt) =>
         ctx.reporter.task('Updating package lists', () => aptUpdate(apt, { signal: tx.signal })),

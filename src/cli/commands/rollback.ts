@@ -10,17 +10,16 @@ import { deploymentId, describeDeployment } from '../../engine/deployments.js';
 import { maybeReboot } from '../../engine/reboot.js';
 import { Sysroot } from '../../engine/sysroot.js';
 import { Transaction } from '../../engine/transaction.js';
-import { bool, type CommandContext } from '../context.js';
+import { bool, commandLine, lockWaitOf, type CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
-  const lockWait = ctx.argv['lock-wait'];
   const result = await Transaction.run(
     {
       sysroot: ctx.sysroot,
-      command: ['apt-ostree', ...process.argv.slice(2)].join(' '),
+      command: commandLine(),
       title: 'rollback',
       reporter: ctx.reporter,
-      lockWaitSeconds: typeof lockWait === 'number' ? lockWait : undefined,
+      lockWaitSeconds: lockWaitOf(ctx.argv),
     },
     async (tx) => {
       const sysroot = Sysroot.load(ctx.sysroot);

@@ -1,7 +1,7 @@
 import { upgradeDeployment, type UpgradeResult, type UpgradeTarget } from '../../engine/upgrade.js';
 import { renderDiffBlocks } from '../../output/package-diff.js';
 import { InputError } from '../../errors.js';
-import { bool, str, type CommandContext } from '../context.js';
+import { bool, commandLine, commandTitle, lockWaitOf, rebootIfAsked, str, type CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   if (bool(ctx.argv, 'trigger-automatic-update-policy')) return automatic(ctx);
@@ -20,15 +20,14 @@ async function automatic(ctx: CommandContext): Promise<number> {
   // Automatic updates never reboot: a staged deployment waits for the admin's reboot.
   if (bool(ctx.argv, 'reboot')) ctx.reporter.warn('--reboot is ignored with --trigger-automatic-update-policy: automatic updates never reboot.');
   const { runAutomaticUpdate, describeNonePolicy } = await import('../../engine/auto-update.js');
-  const lockWait = ctx.argv['lock-wait'];
   const outcome = await runAutomaticUpdate({
     sysroot: ctx.sysroot,
     os: ctx.os,
-    command: ctx.command,
+    command: commandLine(),
     reporter: ctx.reporter,
     cacheOnly: bool(ctx.argv, 'cache-only'),
     unchangedExit77: bool(ctx.argv, 'unchanged-exit-77'),
-    lockWaitSeconds: typeof lockWait === 'number' ? lockWait : undefined,
+    lockWaitSeconds: lockWaitOf(ctx.argv),
   });
   ctx.reporter.end();
   if (!outcome.result) {
@@ -49,11 +48,11 @@ export async function runRebase(ctx: CommandContext): Promise<number> {
 }
 
 async function move(ctx: CommandContext, target: UpgradeTarget): Promise<number> {
-  const lockWait = ctx.argv['lock-wait'];
   const result = await upgradeDeployment({
     sysroot: ctx.sysroot,
     os: ctx.os,
-    command: ctx.command,
+    command: commandLine(),
+    title: commandTitle(ctx),
     reporter: ctx.reporter,
     target,
     check: bool(ctx.argv, 'check'),
@@ -62,14 +61,11 @@ async function move(ctx: CommandContext, target: UpgradeTarget): Promise<number>
     downloadOnly: bool(ctx.argv, 'download-only'),
     allowDowngrade: bool(ctx.argv, 'allow-downgrade'),
     unchangedExit77: bool(ctx.argv, 'unchanged-exit-77'),
-    lockWaitSeconds: typeof lockWait === 'number' ? lockWait : undefined,
+    lockWaitSeconds: lockWaitOf(ctx.argv),
   });
   ctx.reporter.end();
   process.stdout.write(renderUpgrade(result));
-  if (!result.checkOnly && !result.downloadOnly && bool(ctx.argv, 'reboot')) {
-    const [{ maybeReboot }, { Sysroot }] = await Promise.all([import('../../engine/reboot.js'), import('../../engine/sysroot.js')]);
-    await maybeReboot(ctx, Sysroot.load(ctx.sysroot));
-  }
+  if (!result.checkOnly && !result.downloadOnly) await rebootIfAsked(ctx);
   return 0;
 }
 

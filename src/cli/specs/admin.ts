@@ -23,9 +23,24 @@ export const ADMIN_PROVISION: CommandSpec = {
   load: () => import('../commands/admin-provision.js'),
 };
 
+export const ADMIN_IMAGE: CommandSpec = {
+  name: 'image',
+  describe: 'Make a raw disk image (one ext4 file system) holding a sysroot',
+  options: [
+    { name: 'output', alias: ['o'], type: 'string', valueName: 'FILE', describe: 'The disk image to write (refused if it exists, unless --force)', complete: 'files' },
+    { name: 'size', type: 'string', valueName: 'SIZE', default: '4G', describe: 'Size of the image, e.g. 4G or 2048M (a sparse file: unused space takes no room)' },
+    { name: 'label', type: 'string', valueName: 'LABEL', describe: 'ext4 volume label (for root=LABEL=… on the kernel command line)' },
+    { name: 'force', type: 'boolean', describe: 'Replace FILE if it exists' },
+  ],
+  examples: [
+    ['apt-ostree admin image --sysroot ./sysroot --output disk.img', 'Make a 4 GiB disk image of a sysroot made by admin provision (boot it with root=/dev/vda)'],
+  ],
+  load: () => import('../commands/admin-image.js'),
+};
+
 /** `admin`: commands that set up or repair sysroots (more may be added beside provision). */
 export const ADMIN: CommandSpec = {
   name: 'admin',
   describe: 'Set up and administer sysroots',
-  subcommands: [ADMIN_PROVISION],
+  subcommands: [ADMIN_PROVISION, ADMIN_IMAGE],
 };

@@ -4,6 +4,7 @@
  * through yargs, which owns help and usage errors. Command modules are loaded only
  * when their command runs.
  */
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AptOstreeError, EXIT_ERROR, EXIT_OK } from '../errors.js';
 import { plainSink, Reporter } from '../output/reporter.js';
@@ -37,7 +38,8 @@ export async function runCommand(spec: CommandSpec, path: string, argv: Record<s
   const ctx: CommandContext = {
     command: path,
     argv,
-    sysroot: typeof argv.sysroot === 'string' && argv.sysroot ? argv.sysroot : '/',
+    // Absolute: the path ends up in files other programs read (apt's configuration, origins).
+    sysroot: resolve(typeof argv.sysroot === 'string' && argv.sysroot ? argv.sysroot : '/'),
     os: typeof argv.os === 'string' ? argv.os : undefined,
     quiet,
     verbose,

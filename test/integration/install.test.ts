@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSyn
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDeb } from '../fixtures/debs.js';
-import { BIN, fsckClean, sh } from '../fixtures/env.js';
+import { BIN, cli, fsckClean, sh } from '../fixtures/env.js';
 import { makeLayeringBed, type LayeringBed } from '../fixtures/layering.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -57,6 +57,13 @@ describe('install and uninstall', () => {
     expect(r.stdout).toMatch(/hello-ao 1\.0/);
     expect(await snapshot(bed)).toEqual(before);
     await expectNothingLeft(bed);
+  });
+
+  it('works with a relative --sysroot (apt sees the base packages as installed)', async () => {
+    const r = await cli(['--sysroot', 'sr', 'install', '--dry-run', 'hello-ao'], { cwd: tmp });
+    expect(r.code, r.stderr).toBe(0);
+    const planned = /Would install:\n((?:  .*\n)*)/.exec(r.stdout)![1]!.trim().split('\n').map((l) => l.trim().split(' ')[0]);
+    expect(planned.sort()).toEqual(['dep-ao', 'hello-ao']);
   });
 
   it('layers a package with a dependency and a postinst that writes files, in place included', async () => {

@@ -1,7 +1,7 @@
 /**
- * Entry point. Read-only commands marked `fast` are parsed with node:util's parseArgs (free to
- * load); everything else, and any fast command whose arguments parseArgs does not accept, goes
- * through yargs, which owns help and usage errors. Command modules are loaded only
+ * Entry point. Command lines are parsed with node:util's parseArgs (free to load) from the
+ * specs; help, and any command line parseArgs does not accept, go through yargs, which owns
+ * help and usage errors. Command modules are loaded only
  * when their command runs.
  */
 import { resolve } from 'node:path';
@@ -17,7 +17,7 @@ export async function main(args: string[]): Promise<void> {
   let code: number;
   try {
     const fast = fastParse(args);
-    code = fast ? await runCommand(fast.spec, fast.path, fast.argv, false) : await (await import('./yargs.js')).runYargs(args, runCommand);
+    code = fast ? await runCommand(fast.spec, fast.path, fast.argv) : await (await import('./yargs.js')).runYargs(args, runCommand);
   } catch (err) {
     code = reportError(err, verbose);
   }
@@ -25,11 +25,11 @@ export async function main(args: string[]): Promise<void> {
 }
 
 /** Run one command: build its context, load its module, return its exit code. */
-export async function runCommand(spec: CommandSpec, path: string, argv: Record<string, unknown>, richProgress = true): Promise<number> {
+export async function runCommand(spec: CommandSpec, path: string, argv: Record<string, unknown>): Promise<number> {
   const quiet = argv.quiet === true;
   const verbose = argv.verbose === true;
   let reporter: Reporter;
-  if (richProgress && spec.mutating) {
+  if (spec.mutating) {
     reporter = await (await import('../output/reporter.js')).consoleReporter({ quiet, verbose });
   } else {
     reporter = new Reporter();
@@ -90,21 +90,28 @@ function indent(text: string): string {
 }
 
 /**
- * The fast path: a command marked `fast` whose arguments parseArgs accepts as they are.
- * Returns undefined to let yargs handle it (help, errors, everything else).
+ * The fast path: any command whose arguments node:util's parseArgs accepts as they are, with
+ * the options its spec declares. Loading yargs costs more than the rest of a read-only command,
+ * so yargs is kept for what only it does: help, and the messages for bad command lines.
+ * Returns undefined to let yargs handle it.
  */
 function fastParse(args: string[]): { spec: CommandSpec; path: string; argv: Record<string, unknown> } | undefined {
   if (args.some((a) => a === '--help' || a === '-h' || a === '--version')) return undefined;
-  const name = firstPositional(args);
-  const spec = COMMANDS.find((c) => c.name === name || c.aliases?.includes(name ?? ''));
-  if (!spec?.fast || spec.subcommands) return undefined;
+  const words = leadingPositionals(args, 2);
+  let spec = COMMANDS.find((c) => c.name === words[0] || c.aliases?.includes(words[0] ?? ''));
+  const path = [spec?.name];
+  if (spec?.subcommands) {
+    spec = spec.subcommands.find((c) => c.name === words[1] || c.aliases?.includes(words[1] ?? ''));
+    path.push(spec?.name);
+  }
+  if (!spec?.load) return undefined;
   const all = [...GLOBAL_OPTIONS, ...(spec.options ?? [])];
   const options: NonNullable<ParseArgsConfig['options']> = {};
   for (const o of all) {
-    if (o.type === 'number') return undefined; // yargs converts and checks these
+    const type = o.type === 'boolean' ? 'boolean' : 'string';
     const short = o.alias?.find((a) => a.length === 1);
-    options[o.name] = { type: o.type === 'boolean' ? 'boolean' : 'string', multiple: o.type === 'array', ...(short ? { short } : {}) };
-    for (const a of o.alias ?? []) if (a.length > 1) options[a] = { type: o.type === 'boolean' ? 'boolean' : 'string' };
+    options[o.name] = { type, multiple: o.type === 'array', ...(short ? { short } : {}) };
+    for (const a of o.alias ?? []) if (a.length > 1) options[a] = { type, multiple: o.type === 'array' };
   }
   let parsed;
   try {
@@ -112,29 +119,42 @@ function fastParse(args: string[]): { spec: CommandSpec; path: string; argv: Rec
   } catch {
     return undefined;
   }
-  const positionals = parsed.positionals.slice(1);
+  const positionals = parsed.positionals.slice(path.length);
   const posSpecs = spec.positionals ?? [];
   if (positionals.length > posSpecs.length && !posSpecs.at(-1)?.variadic) return undefined;
   const argv: Record<string, unknown> = {};
   for (const o of all) {
-    const v = parsed.values[o.name] ?? o.alias?.map((a) => parsed.values[a]).find((x) => x !== undefined) ?? o.default;
-    if (v !== undefined) argv[o.name] = v;
+    const values = [parsed.values[o.name], ...(o.alias ?? []).map((a) => parsed.values[a])].filter((x) => x !== undefined);
+    let v: unknown = o.type === 'array' ? (values.length ? values.flat() : undefined) : values[0];
+    if (v === undefined) v = o.default;
+    if (v === undefined) continue;
+    if (o.type === 'number') {
+      v = Number(v);
+      if (Number.isNaN(v)) return undefined;
+    }
+    if (o.choices && !o.choices.includes(String(v))) return undefined;
+    argv[o.name] = v;
   }
-  posSpecs.forEach((p, i) => {
-    argv[p.name] = p.variadic ? positionals.slice(i) : positionals[i];
-  });
-  return { spec, path: spec.name, argv };
+  for (const [i, p] of posSpecs.entries()) {
+    const value = p.variadic ? positionals.slice(i) : positionals[i];
+    if (p.required && (value === undefined || (Array.isArray(value) && !value.length))) return undefined;
+    argv[p.name] = value;
+  }
+  return { spec, path: path.join(' '), argv };
 }
 
-function firstPositional(args: string[]): string | undefined {
+/** The first `n` words that are not options (nor values of global options): command, subcommand. */
+function leadingPositionals(args: string[], n: number): string[] {
   const takesValue = new Set(GLOBAL_OPTIONS.filter((o: OptionSpec) => o.type !== 'boolean').flatMap((o) => [`--${o.name}`, ...(o.alias ?? []).map((a) => (a.length === 1 ? `-${a}` : `--${a}`))]));
-  for (let i = 0; i < args.length; i++) {
+  const out: string[] = [];
+  for (let i = 0; i < args.length && out.length < n; i++) {
     const a = args[i]!;
     if (takesValue.has(a)) {
       i++;
       continue;
     }
-    if (!a.startsWith('-')) return a;
+    if (a === '--') break;
+    if (!a.startsWith('-')) out.push(a);
   }
-  return undefined;
+  return out;
 }

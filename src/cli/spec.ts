@@ -1,6 +1,6 @@
 /**
  * Every command and option of apt-ostree, as plain data. One source for the yargs parser,
- * the fast path of read-only commands, the man pages and the shell completions, so that
+ * the fast path of main.ts, the man pages and the shell completions, so that
  * they cannot drift apart. Nothing here imports a library: loading it is free.
  */
 import type { CommandContext } from './context.js';
@@ -62,8 +62,6 @@ export interface CommandSpec {
   options?: OptionSpec[];
   /** Changes the sysroot: needs root and takes the lock. */
   mutating?: boolean;
-  /** Parsed without loading yargs (read-only commands whose start-up time matters). */
-  fast?: boolean;
   examples?: Array<[string, string]>;
   subcommands?: CommandSpec[];
   load?: () => Promise<CommandModule>;

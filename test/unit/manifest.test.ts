@@ -172,6 +172,12 @@ describe('files written before the packages are installed', () => {
     expect(m.packages).toEqual(expect.arrayContaining(['linux-image-amd64', 'dracut', 'ostree-boot', 'systemd-sysv']));
     expect(Object.values(m.files ?? {}).join('')).toMatch(/drivers\+=" virtio_blk/);
   });
+
+  it('reads the bootable trixie example, which has nodejs for apt-ostree\'s own .deb', () => {
+    const m = parseManifest(readFileSync(new URL('../../examples/bootable-trixie.yaml', import.meta.url), 'utf8'));
+    expect(m).toMatchObject({ suite: 'trixie', kernel: true });
+    expect(m.packages).toEqual(expect.arrayContaining(['linux-image-amd64', 'dracut', 'ostree-boot', 'nodejs']));
+  });
 });
 
 describe('mmdebstrap files hook', () => {

@@ -3,7 +3,6 @@ import type { CommandSpec } from '../spec.js';
 export const RELOAD: CommandSpec = {
   name: 'reload',
   describe: 'Check the configuration file and print the settings in effect',
-  fast: true,
   options: [{ name: 'json', type: 'boolean', describe: 'Print the file, its settings and any warnings as JSON' }],
   examples: [
     ['apt-ostree reload', 'Check /etc/apt-ostree/apt-ostree.conf and show the effective settings'],

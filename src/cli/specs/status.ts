@@ -3,7 +3,6 @@ import type { CommandSpec } from '../spec.js';
 export const STATUS: CommandSpec = {
   name: 'status',
   describe: 'Show the deployments of the system',
-  fast: true,
   options: [
     { name: 'json', type: 'boolean', describe: 'Print the status as JSON (same shape as rpm-ostree status --json)' },
     { name: 'jsonpath', alias: ['J'], type: 'string', valueName: 'EXPR', describe: 'Print the parts of the JSON status that EXPR selects (e.g. $.deployments[0].checksum)' },

@@ -102,3 +102,22 @@ function spawnSyncQuiet(cmd, args) {
     /* best effort */
   }
 }
+
+/**
+ * The baseline the layering benchmarks compare with: apt-get in bwrap on a hardlinked checkout
+ * and `ostree commit`, with the tools alone (no overlay, no checks, no undo). Returns the commit.
+ */
+export function handLayer(tree, repo, aptUrl, pkgs) {
+  // A new file, not a write through the checkout's hardlink into the repository object.
+  rmSync(join(tree, 'usr/etc/apt/sources.list'), { force: true });
+  writeFileSync(join(tree, 'usr/etc/apt/sources.list'), `deb [trusted=yes] ${aptUrl} ./\n`);
+  for (const d of ['var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/log/apt', 'var/cache/debconf']) mkdirSync(join(tree, d), { recursive: true });
+  sh('ln', ['-sfn', '../../usr/share/dpkg/database', join(tree, 'var/lib/dpkg')]);
+  sh('bwrap', ['--bind', tree, '/', '--bind', join(tree, 'usr/etc'), '/etc', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/run',
+    '--setenv', 'DEBIAN_FRONTEND', 'noninteractive', 'sh', '-c', `apt-get update -q && apt-get install -y -q --no-install-recommends ${pkgs.join(' ')}`]);
+  rmSync(join(tree, 'etc'), { recursive: true, force: true });
+  rmSync(join(tree, 'var'), { recursive: true, force: true });
+  mkdirSync(join(tree, 'var'));
+  const commit = sh('ostree', [`--repo=${repo}`, 'commit', '--orphan', '--no-bindings', '--link-checkout-speedup', `--tree=dir=${tree}`]).trim();
+  return commit;
+}

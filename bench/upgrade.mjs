@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from './lib.mjs';
-import { BIN, setupBench, sh } from './setup.mjs';
+import { BIN, handLayer, setupBench, sh } from './setup.mjs';
 
 const runs = Number(process.env.RUNS ?? 3);
 const bench = await setupBench('upgrade');
@@ -40,16 +40,7 @@ function handPipeline() {
   const t0 = process.hrtime.bigint();
   sh('ostree', [`--repo=${repo}`, 'pull', 'origin', 'debian/bench']);
   sh('ostree', [`--repo=${repo}`, 'checkout', '--require-hardlinks', newBase, tree]);
-  rmSync(join(tree, 'usr/etc/apt/sources.list'), { force: true });
-  writeFileSync(join(tree, 'usr/etc/apt/sources.list'), `deb [trusted=yes] ${aptUrl} ./\n`);
-  for (const d of ['var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/log/apt', 'var/cache/debconf']) mkdirSync(join(tree, d), { recursive: true });
-  sh('ln', ['-sfn', '../../usr/share/dpkg/database', join(tree, 'var/lib/dpkg')]);
-  sh('bwrap', ['--bind', tree, '/', '--bind', join(tree, 'usr/etc'), '/etc', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/run',
-    '--setenv', 'DEBIAN_FRONTEND', 'noninteractive', 'sh', '-c', `apt-get update -q && apt-get install -y -q --no-install-recommends ${pkgs.join(' ')}`]);
-  rmSync(join(tree, 'etc'), { recursive: true, force: true });
-  rmSync(join(tree, 'var'), { recursive: true, force: true });
-  mkdirSync(join(tree, 'var'));
-  const commit = sh('ostree', [`--repo=${repo}`, 'commit', '--orphan', '--no-bindings', '--link-checkout-speedup', `--tree=dir=${tree}`]).trim();
+  const commit = handLayer(tree, repo, aptUrl, pkgs);
   sh('ostree', ['admin', `--sysroot=${sysroot}`, 'deploy', '--os=debian', '--retain', commit]);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   rmSync(work, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { AptOstreeError, EXIT_ERROR, EXIT_OK } from '../errors.js';
+import { AptOstreeError, EXIT_ERROR, EXIT_OK, InputError } from '../errors.js';
 import { plainSink, Reporter } from '../output/reporter.js';
 import type { CommandContext } from './context.js';
 import { GLOBAL_OPTIONS } from './options.js';
@@ -16,6 +16,7 @@ export async function main(args: string[]): Promise<void> {
   let verbose = args.includes('-v') || args.includes('--verbose');
   let code: number;
   try {
+    args = lockWaitWithValue(args);
     const fast = fastParse(args);
     code = fast ? await runCommand(fast.spec, fast.path, fast.argv) : await (await import('./yargs.js')).runYargs(args, runCommand);
   } catch (err) {
@@ -141,6 +142,40 @@ function fastParse(args: string[]): { spec: CommandSpec; path: string; argv: Rec
     argv[p.name] = value;
   }
   return { spec, path: path.join(' '), argv };
+}
+
+/**
+ * --lock-wait takes an optional value: a bare `--lock-wait` (last, or followed by an option or a
+ * word that is not a number, such as a package name) means "wait forever". Both parsers would
+ * take the next word as its value, so spell it out for them. A value that is not a number of
+ * seconds is an error.
+ */
+export function lockWaitWithValue(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (a === '--lock-wait') {
+      const next = args[i + 1];
+      if (next !== undefined && isSeconds(next)) {
+        out.push(`--lock-wait=${next}`);
+        i++;
+      } else out.push('--lock-wait=Infinity');
+      continue;
+    }
+    if (a.startsWith('--lock-wait=') && !isSeconds(a.slice('--lock-wait='.length))) {
+      throw new InputError(`--lock-wait needs a number of seconds, not '${a.slice('--lock-wait='.length)}'.`, 'Give seconds (--lock-wait=60), or no value to wait as long as it takes.');
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+function isSeconds(s: string): boolean {
+  return /^(\d+(\.\d+)?|Infinity)$/.test(s);
 }
 
 /** The first `n` words that are not options (nor values of global options): command, subcommand. */

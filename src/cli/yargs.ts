@@ -28,7 +28,7 @@ export function toYargsOption(o: OptionSpec): Options {
   else opt.type = o.type;
   if (o.default !== undefined) opt.default = o.default;
   if (o.choices) opt.choices = o.choices;
-  if (o.type !== 'boolean') opt.requiresArg = o.name !== 'lock-wait';
+  if (o.type !== 'boolean') opt.requiresArg = true;
   return opt;
 }
 
@@ -57,8 +57,6 @@ function addCommand(y: Argv, spec: CommandSpec, prefix: string, run: Runner, set
     },
     spec.load
       ? (argv: Record<string, unknown>) => {
-          // --lock-wait given without a value means: wait forever.
-          if ('lock-wait' in argv && (argv['lock-wait'] === undefined || Number.isNaN(argv['lock-wait']))) argv['lock-wait'] = Infinity;
           setResult(run(spec, path, argv));
         }
       : undefined,

@@ -19,7 +19,7 @@ import { basename, join } from 'node:path';
 import { AptOstreeError } from '../errors.js';
 import { installedPackages, type DpkgPackage as InstalledPackage } from '../debian/deb822.js';
 import { compareVersions } from '../debian/version.js';
-import { aptDownload, aptSimulate, aptUpdate, archiveFileName, writeAptConfig, type AptConfig, type AptPlan, type PlannedPackage } from '../system/apt.js';
+import { aptCopyFromFileRepos, aptDownload, aptSimulate, aptUpdate, archiveFileName, writeAptConfig, type AptConfig, type AptPlan, type PlannedPackage } from '../system/apt.js';
 import { runInSandbox } from '../system/bwrap.js';
 import * as ostree from '../system/ostree.js';
 import { run } from '../system/run.js';
@@ -186,6 +186,8 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   const missing = () => plan.install.filter((p) => !existsSync(join(apt.archivesDir, archiveFileName(p))));
   if (!input.cacheOnly && missing().length) {
     await reporter.task(`Downloading ${missing().length} package${missing().length === 1 ? '' : 's'}`, () => aptDownload(apt, requests, { signal: tx.signal }));
+    // Packages of file: repositories are still missing: apt used them in place.
+    if (missing().length) await aptCopyFromFileRepos(apt, requests, { signal: tx.signal });
   }
   const stillMissing = missing();
   if (stillMissing.length) {

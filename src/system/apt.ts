@@ -5,8 +5,10 @@
  * tree's dpkg database, and apt-ostree's cache of lists and .debs. The host's own apt
  * configuration is never read.
  */
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AptOstreeError } from '../errors.js';
 import { run, type RunOptions } from './run.js';
 
@@ -148,6 +150,37 @@ export async function aptDownload(cfg: AptConfig, requests: string[], opts: RunO
     hint: 'Check the network and the apt sources, or use --cache-only with packages already downloaded.',
     ...opts,
   });
+}
+
+/** apt's hash names in --print-uris output → node:crypto's. */
+const HASHES: Record<string, string> = { MD5Sum: 'md5', SHA1: 'sha1', SHA256: 'sha256', SHA512: 'sha512' };
+
+/**
+ * Copy the packages of the plan that come from file: repositories into the archives cache.
+ * apt reads such packages in place and never copies them there, but the install run only
+ * sees the cache. Each copy is checked against the size and hash of the repository's index.
+ * Returns how many were copied.
+ */
+export async function aptCopyFromFileRepos(cfg: AptConfig, requests: string[], opts: RunOptions = {}): Promise<number> {
+  const { stdout } = await run('apt-get', ['install', '--print-uris', '--yes', '-qq', '--allow-downgrades', ...requests], { env: aptEnv(cfg), what: 'apt-get --print-uris', ...opts });
+  let copied = 0;
+  for (const line of stdout.split('\n')) {
+    // 'file:/srv/repo/./hello_2.10-3_amd64.deb' hello_2.10-3_amd64.deb 53080 SHA256:…
+    const m = /^'(file:[^']+)' (\S+) (\d+) (\w+):([0-9a-f]+)$/.exec(line.trim());
+    if (!m) continue;
+    const [, uri, name, size, hashName, hash] = m as unknown as [string, string, string, string, string, string];
+    if (name.includes('/')) continue;
+    const data = readFileSync(fileURLToPath(uri));
+    const algorithm = HASHES[hashName];
+    if (data.length !== Number(size) || (algorithm && createHash(algorithm).update(data).digest('hex') !== hash)) {
+      throw new AptOstreeError(`${fileURLToPath(uri)} does not match its repository's index (size or ${hashName}).`, { hint: 'Regenerate the Packages index of that file: repository, then run apt-ostree again.' });
+    }
+    const dest = join(cfg.archivesDir, name);
+    writeFileSync(`${dest}.partial`, data);
+    renameSync(`${dest}.partial`, dest);
+    copied++;
+  }
+  return copied;
 }
 
 /** The file name apt gives a downloaded package: name_version_arch.deb, ':' escaped. */

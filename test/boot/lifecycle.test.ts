@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAptRepo, type AptRepo } from '../fixtures/apt-repo.js';
-import { boot, BOOT_KARGS, bootImage, consoleTail, defaultBootEntry, makeDisk, type BootImage, type BootResult } from '../fixtures/boot.js';
+import { boot, BOOKWORM, BOOT_KARGS, bootImage, consoleTail, defaultBootEntry, makeDisk, type BootImage, type BootResult } from '../fixtures/boot.js';
 import { cli, sh } from '../fixtures/env.js';
 import { setDeploymentSources } from '../fixtures/layering.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
@@ -54,7 +54,7 @@ describe('booting apt-ostree deployments under QEMU', () => {
     const t0 = Date.now();
     await makeDisk(sysroot, disk);
     const diskSeconds = (Date.now() - t0) / 1000;
-    const r = await boot(sysroot, disk, { check, name });
+    const r = await boot(defaultBootEntry(sysroot), disk, { check, name });
     times.push(`${name}: disk ${diskSeconds.toFixed(1)} s, boot ${r.seconds.toFixed(1)} s`);
     console.log(`[boot] ${times.at(-1)}`);
     try {
@@ -78,7 +78,7 @@ describe('booting apt-ostree deployments under QEMU', () => {
 
   beforeAll(async () => {
     tmp = makeTemp('boot-');
-    image = await bootImage();
+    image = await bootImage(BOOKWORM);
     if (image.composeSeconds) times.push(`compose of the boot image: ${image.composeSeconds.toFixed(0)} s`);
     // The server repository: a hardlinked copy of the cached image, which the upgrade case commits to.
     srv = join(tmp, 'srv-repo');

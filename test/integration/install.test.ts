@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeAptRepo } from '../fixtures/apt-repo.js';
 import { buildDeb } from '../fixtures/debs.js';
 import { BIN, cli, fsckClean, sh } from '../fixtures/env.js';
 import { makeLayeringBed, type LayeringBed } from '../fixtures/layering.js';
@@ -195,6 +196,25 @@ describe('install and uninstall', () => {
     expect(u.code, u.stderr).toBe(0);
     expect(existsSync(join(await bed.defaultDeployment(), 'usr/share/local-ao/README'))).toBe(true);
     expect(existsSync(join(await bed.defaultDeployment(), 'usr/etc/conf-ao.conf'))).toBe(false);
+    await expectNothingLeft(bed);
+  });
+
+  it('installs from a file: repository (apt reads those in place; the copy is checked against the index)', async () => {
+    const fileRepo = await makeAptRepo(join(tmp, 'file-repo'), [{ name: 'file-ao', version: '1.2', files: { '/usr/share/file-ao/README': 'from a file: repository\n' } }]);
+    appendFileSync(join(await bed.defaultDeployment(), 'etc/apt/sources.list'), `deb [trusted=yes] file:${fileRepo.dir} ./\n`);
+    // A package that no longer matches the index is refused (by apt's own check, before ours).
+    const deb = join(fileRepo.dir, 'pool', 'file-ao_1.2_all.deb');
+    const good = readFileSync(deb);
+    appendFileSync(deb, 'tampered');
+    const before = await snapshot(bed);
+    const bad = await bed.run(['install', 'file-ao']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/Hash Sum mismatch[\s\S]*file-ao_1\.2_all\.deb|file-ao_1\.2_all\.deb[\s\S]*Hash Sum mismatch/);
+    expect(await snapshot(bed)).toEqual(before);
+    writeFileSync(deb, good);
+    const r = await bed.run(['install', 'file-ao']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(await bed.defaultDeployment(), 'usr/share/file-ao/README'), 'utf8')).toBe('from a file: repository\n');
     await expectNothingLeft(bed);
   });
 

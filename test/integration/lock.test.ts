@@ -89,6 +89,14 @@ describe('sysroot lock', () => {
     await fsckClean(s.repo);
   });
 
+  it('--lock-wait with a value that is not seconds fails before any work', async () => {
+    const before = await ids(s.sysroot);
+    const r = await cli(['--sysroot', s.sysroot, 'kargs', '--append', 'x=1', '--lock-wait=abc']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--lock-wait needs a number of seconds, not 'abc'/);
+    expect(await ids(s.sysroot)).toEqual(before);
+  });
+
   it('recovers a stale lock left by a kill -9, with a warning', async () => {
     const before = await ids(s.sysroot);
     const ed = sleepyEditor(tmp, 'killed', 60);

@@ -1,0 +1,160 @@
+/**
+ * apt-ostree running inside a booted OSTree system: a trixie image (whose nodejs runs
+ * apt-ostree) with apt-ostree's own .deb layered on it from the host, booted under QEMU.
+ * Inside the VM `apt-ostree install` stages a deployment on the booted system from a file:
+ * apt repository in /var, the shutdown finalizes it, the next boot runs it, and
+ * `apt-ostree rollback` plus one more boot bring the previous deployment back.
+ *
+ * One disk for the whole story: what the VM changed stays on it, and each boot reads the
+ * default boot entry back from the disk (debugfs), as a boot loader would.
+ */
+import { execa } from 'execa';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeAptRepo } from '../fixtures/apt-repo.js';
+import type { DebSpec } from '../fixtures/debs.js';
+import { boot, BOOT_KARGS, bootImage, consoleTail, defaultBootEntry, diskBootEntry, makeDisk, TRIXIE, type BootEntryFiles, type BootImage, type BootResult } from '../fixtures/boot.js';
+import { cli, PROJECT_ROOT } from '../fixtures/env.js';
+import { setDeploymentSources } from '../fixtures/layering.js';
+import { makeTemp, removeTemp } from '../fixtures/tmp.js';
+
+/** Where the VM finds its apt repository: the stateroot's /var, shared by every deployment. */
+const VM_REPO = '/var/lib/apt-ostree-test/apt';
+
+const PACKAGES: DebSpec[] = [
+  { name: 'vm-dep-ao', version: '1.0', files: { '/usr/share/vm-dep-ao/greeting': 'hello from a staged deployment\n' } },
+  { name: 'vm-hello-ao', version: '2.1', depends: 'vm-dep-ao (>= 1.0)', files: { '/usr/bin/vm-hello-ao': '#!/bin/sh\ncat /usr/share/vm-dep-ao/greeting\n' } },
+];
+
+const times: string[] = [];
+
+describe('apt-ostree inside a booted trixie VM', () => {
+  let tmp: string;
+  let image: BootImage;
+  let sysroot: string;
+  let disk: string;
+  /** The deployment with apt-ostree layered, which the first VM boot runs. */
+  let firstDeployment = '';
+  /** The deployment the VM staged with `apt-ostree install`. */
+  let stagedDeployment = '';
+
+  /** Boot the disk with its own default entry; attach the report and console log to a failed expectation. */
+  async function bootCase(name: string, check: string, expectations: (r: BootResult, entry: BootEntryFiles) => void): Promise<BootResult> {
+    const entry = await diskBootEntry(disk, join(tmp, 'boot-files'));
+    const r = await boot(entry, disk, { check, name, timeoutSeconds: 900 });
+    times.push(`${name}: ${r.seconds.toFixed(1)} s`);
+    console.log(`[boot] ${times.at(-1)}`);
+    try {
+      expect(r.report['ostree-booted']).toBe('yes');
+      expect(r.report['failed-units']).toBe('');
+      expectations(r, entry);
+    } catch (e) {
+      (e as Error).message += `\n\nReport:\n${r.reportText}\nConsole log (last lines):\n${consoleTail(r.console)}`;
+      throw e;
+    }
+    return r;
+  }
+
+  beforeAll(async () => {
+    tmp = makeTemp('boot-vm-');
+    image = await bootImage(TRIXIE);
+    if (image.composeSeconds) times.push(`compose of the trixie image: ${image.composeSeconds.toFixed(0)} s`);
+    let t0 = Date.now();
+    const built = await execa(process.execPath, [join(PROJECT_ROOT, 'scripts/build-deb.mjs'), '--out', join(tmp, 'dist')], { reject: false, all: true });
+    if (built.exitCode !== 0) throw new Error(`build-deb failed:\n${built.all}`);
+    const deb = String(built.stdout).trim().split('\n').at(-1)!;
+    times.push(`apt-ostree .deb: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    sysroot = join(tmp, 'sysroot');
+    const p = await cli(['admin', 'provision', '--sysroot', sysroot, '--repo', image.repo, '--ref', image.ref, ...BOOT_KARGS.map((k) => `--karg=${k}`)]);
+    expect(p.code, p.stderr).toBe(0);
+    // The repository of the test packages, for the host (its path here) and for the VM (a copy in /var).
+    const apt = await makeAptRepo(join(tmp, 'apt'), PACKAGES);
+    const deployDir = (id: string) => join(sysroot, 'ostree/deploy/debian/deploy', id);
+    setDeploymentSources(deployDir(defaultBootEntry(sysroot).deployment), `deb [trusted=yes] file:${apt.dir} ./`);
+
+    // apt-ostree's own package, layered from the host like any local .deb (its dependencies are in the base).
+    t0 = Date.now();
+    const r = await cli(['--sysroot', sysroot, 'install', deb]);
+    expect(r.code, r.stderr).toBe(0);
+    times.push(`layering apt-ostree from the host: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    firstDeployment = defaultBootEntry(sysroot).deployment;
+    expect(existsSync(join(deployDir(firstDeployment), 'usr/lib/apt-ostree/lib/cli/main.js'))).toBe(true);
+    setDeploymentSources(deployDir(firstDeployment), `deb [trusted=yes] file:${VM_REPO} ./`);
+    cpSync(apt.dir, join(sysroot, 'ostree/deploy/debian', VM_REPO), { recursive: true });
+
+    disk = join(tmp, 'disk.img');
+    t0 = Date.now();
+    await makeDisk(sysroot, disk);
+    times.push(`disk: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    mkdirSync(join(tmp, 'boot-files'));
+  }, 1_800_000);
+
+  afterAll(async () => {
+    console.log(`[boot] timings:\n  ${times.join('\n  ')}`);
+    if (tmp) await removeTemp(tmp);
+  });
+
+  it('status shows the booted deployment with ●, and install stages a new deployment on the booted system', async () => {
+    const check = `
+echo "status-booted=$(apt-ostree status | grep '^●')"
+echo "status-booted-id=$(apt-ostree status -v | grep -A 14 '^●' | sed -n 's/^ *Id: //p')"
+start=$(date +%s)
+apt-ostree install vm-hello-ao >/tmp/install.log 2>&1
+echo "install-exit=$?"
+echo "install-seconds=$(( $(date +%s) - start ))"
+sed 's/^/install: /' /tmp/install.log | tail -n 40
+echo "staged=$(ostree admin status | grep -c '(staged)')"
+echo "status-staged=$(apt-ostree status | grep -c 'Staged: yes')"
+echo "usr-untouched=$(test -e /usr/bin/vm-hello-ao && echo no || echo yes)"
+`;
+    const r = await bootCase('in the VM: status and install', check, (b, entry) => {
+      expect(entry.deployment).toBe(firstDeployment);
+      expect(b.report.deployment).toBe(firstDeployment);
+      expect(b.report['status-booted']).toMatch(/^● debian:/);
+      expect(b.report['status-booted-id']).toBe(`debian-${firstDeployment}`);
+      expect(b.report['install-exit']).toBe('0');
+      expect(b.report.staged).toBe('1');
+      expect(b.report['status-staged']).toBe('1');
+      expect(b.report['usr-untouched']).toBe('yes');
+    });
+    times.push(`  apt-ostree install inside the VM: ${r.report['install-seconds']} s`);
+    // The shutdown finalized the staged deployment: it is the disk's default entry now.
+    stagedDeployment = (await diskBootEntry(disk, join(tmp, 'boot-files'))).deployment;
+    expect(stagedDeployment).not.toBe(firstDeployment);
+  });
+
+  it('the next boot runs the staged deployment with the package; rollback makes the previous one the default', async () => {
+    expect(stagedDeployment).not.toBe('');
+    const check = `
+echo "hello=$(vm-hello-ao)"
+echo "layered=$(apt-ostree status | grep -A 12 '^●' | sed -n 's/^ *LayeredPackages: //p')"
+apt-ostree rollback >/tmp/rollback.log 2>&1
+echo "rollback-exit=$?"
+sed 's/^/rollback: /' /tmp/rollback.log
+`;
+    await bootCase('in the VM: staged deployment and rollback', check, (b, entry) => {
+      expect(entry.deployment).toBe(stagedDeployment);
+      expect(b.report.deployment).toBe(stagedDeployment);
+      expect(b.report.hello).toBe('hello from a staged deployment');
+      expect(b.report.layered).toBe('vm-hello-ao');
+      expect(b.report['rollback-exit']).toBe('0');
+    });
+    expect((await diskBootEntry(disk, join(tmp, 'boot-files'))).deployment).toBe(firstDeployment);
+  });
+
+  it('after the rollback the previous deployment runs again, without the package', async () => {
+    expect(stagedDeployment).not.toBe('');
+    const check = `
+echo "hello=$(command -v vm-hello-ao || echo absent)"
+echo "status-booted=$(apt-ostree status | grep '^●')"
+`;
+    await bootCase('in the VM: after rollback', check, (b, entry) => {
+      expect(entry.deployment).toBe(firstDeployment);
+      expect(b.report.deployment).toBe(firstDeployment);
+      expect(b.report.hello).toBe('absent');
+      expect(b.report['status-booted']).toMatch(/^● debian:/);
+    });
+  });
+});

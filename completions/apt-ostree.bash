@@ -122,8 +122,8 @@ _apt_ostree_spec() {
       valued='' pos='' ;;
     'admin provision')
       subs='' subalias=''
-      opts='--repo --url --ref --remote --karg --gpg-verify --gpg-import --unchanged-exit-77 --lock-wait'
-      valued='--repo:directories --url: --ref: --remote: --karg: --gpg-import:files --lock-wait:' pos='' ;;
+      opts='--repo --url --ref --remote --karg --gpg-verify --gpg-import --image --image-size --unchanged-exit-77 --lock-wait'
+      valued='--repo:directories --url: --ref: --remote: --karg: --gpg-import:files --image:files --image-size: --lock-wait:' pos='' ;;
     'admin image')
       subs='' subalias=''
       opts='--output -o --size --label --force'

@@ -50,16 +50,22 @@ export function checkDiskImageArgs(o: Pick<DiskImageOptions, 'sysroot' | 'output
   if (!existsSync(join(sysroot, 'ostree', 'repo', 'config')) || !existsSync(join(sysroot, 'ostree', 'deploy'))) {
     throw new InputError(`${o.sysroot} is not an OSTree sysroot (no ostree/repo and ostree/deploy in it).`, 'Give a sysroot made by apt-ostree admin provision (--sysroot DIR).');
   }
+  checkImageOutput(o);
+}
+
+/** The image's own arguments (the sysroot may not exist yet: admin provision --image), FLAG naming the output option. */
+export function checkImageOutput(o: Pick<DiskImageOptions, 'sysroot' | 'output' | 'force' | 'label'>, flag = '--output'): void {
+  const sysroot = resolve(o.sysroot);
   if (sysroot === '/') throw new InputError('Refusing to make a disk image of the running system (/).', 'Give a sysroot directory made by apt-ostree admin provision.');
   const output = resolve(o.output);
   if (output === sysroot || output.startsWith(`${sysroot}/`)) {
     throw new InputError(`The image ${o.output} would be inside the sysroot it is made from.`, 'Write the image outside the sysroot directory.');
   }
   if (existsSync(output)) {
-    if (!o.force) throw new InputError(`${o.output} already exists.`, 'Give another --output, or --force to replace it.');
+    if (!o.force) throw new InputError(`${o.output} already exists.`, flag === '--output' ? 'Give another --output, or --force to replace it.' : `Give another ${flag}, or remove the file first.`);
     if (!statSync(output).isFile()) throw new InputError(`${o.output} exists and is not a regular file.`, 'Give the path of a new image file.');
   }
-  if (!existsSync(dirname(output))) throw new InputError(`The directory of ${o.output} does not exist.`, 'Create it first, or give another --output.');
+  if (!existsSync(dirname(output))) throw new InputError(`The directory of ${o.output} does not exist.`, `Create it first, or give another ${flag}.`);
   if (o.label !== undefined && (Buffer.byteLength(o.label) > 16 || !/^[A-Za-z0-9._-]+$/.test(o.label))) {
     throw new InputError(`'${o.label}' is not a valid ext4 label.`, 'Use at most 16 letters, digits and . _ -.');
   }

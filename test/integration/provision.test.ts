@@ -78,6 +78,21 @@ describe('admin provision from a local repository path', () => {
     expect((await statusJson(sysroot)).deployments).toHaveLength(1);
   });
 
+  it('--image also writes the sysroot into a disk image (even when the sysroot is unchanged)', async () => {
+    const disk = join(tmp, 'disk.img');
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', mb.ref, '--image', disk, '--image-size', '2G']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Wrote .*disk\.img: an ext4 file system of 2048 MiB/);
+    const entries = readdirSync(join(sysroot, 'boot/loader/entries'));
+    expect(entries).toHaveLength(1);
+    const inImage = await sh('debugfs', ['-R', `cat /boot/loader/entries/${entries[0]}`, disk]);
+    expect(inImage).toBe(readFileSync(join(sysroot, 'boot/loader/entries', entries[0]!), 'utf8').replace(/\n$/, ''));
+    // An existing image is refused before any work.
+    const again = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', mb.ref, '--image', disk]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/disk\.img already exists[\s\S]*another --image/);
+  });
+
   it('leaves an existing sysroot as it was when the ref does not exist', async () => {
     const entries = await bootEntries(sysroot);
     const refsBefore = await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'refs']);
@@ -187,6 +202,8 @@ describe('admin provision: kernel arguments, new commits, bad input', () => {
       [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', '../etc'], /not a valid OSTree ref/],
       [['--sysroot', e, '--os', 'bad/name', 'admin', 'provision', '--repo', repo, '--ref', ref], /not a valid stateroot name/],
       [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', ref, '--karg', 'a b'], /not one kernel argument/],
+      [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', ref, '--image', join(tmp, 'x.img'), '--image-size', '1K'], /too small/],
+      [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', ref, '--image', join(e, 'disk.img')], /inside the sysroot/],
     ];
     for (const [args, re] of cases) {
       const r = await cli(args);

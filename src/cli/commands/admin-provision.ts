@@ -19,6 +19,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   for (const k of kargList) if (!k || /\s/.test(k)) throw new InputError(`'${k}' is not one kernel argument.`, 'Give each argument with its own --karg (no spaces).');
   const gpgImport = str(ctx.argv, 'gpg-import');
   if (gpgImport && !existsSync(gpgImport)) throw new InputError(`The key file ${gpgImport} does not exist.`, 'Give the path of an exported GPG public key.');
+  const image = str(ctx.argv, 'image');
+  let imageSize = 0;
+  if (image) {
+    const disk = await import('../../image/disk.js');
+    disk.checkImageOutput({ sysroot, output: image, force: false }, '--image');
+    imageSize = disk.parseSize(str(ctx.argv, 'image-size') ?? disk.DEFAULT_IMAGE_SIZE);
+  }
 
   const r = await provision({
     sysroot,
@@ -34,13 +41,22 @@ export async function run(ctx: CommandContext): Promise<number> {
     lockWaitSeconds: lockWaitOf(ctx.argv),
   });
   const what = `${remote}:${ref} ${r.version ? `${r.version} ` : ''}(${r.checksum.slice(0, 12)})`;
-  if (!r.deployed && !r.changes.length) {
+  if (!r.deployed && !r.changes.length && !image) {
     throw new UnchangedError(`Nothing to do: ${sysroot} already deploys ${what} in the stateroot ${os}.`, bool(ctx.argv, 'unchanged-exit-77'));
   }
   for (const c of r.changes) ctx.reporter.info(c);
   process.stdout.write(r.deployed
-    ? `Provisioned ${sysroot}: stateroot ${os} deploys ${what}${r.kargs.length ? ` with kernel arguments: ${r.kargs.join(' ')}` : ''}.\nSee it with: apt-ostree --sysroot ${sysroot} status\n`
-    : `Updated ${sysroot}; the deployment of ${what} was already the default.\n`);
+    ? `Provisioned ${sysroot}: stateroot ${os} deploys ${what}${r.kargs.length ? ` with kernel arguments: ${r.kargs.join(' ')}` : ''}.\n`
+    : `${r.changes.length ? 'Updated' : 'Nothing to change in'} ${sysroot}; the deployment of ${what} was already the default.\n`);
+  if (image) {
+    // The sysroot is provisioned: a failed image leaves it as it is (and no image file).
+    const { makeDiskImage } = await import('../../image/disk.js');
+    const { withCancellation } = await import('../../image/compose.js');
+    const d = await withCancellation(ctx.reporter, (signal) => makeDiskImage({ sysroot, output: image, sizeBytes: imageSize, force: false, reporter: ctx.reporter, signal }));
+    process.stdout.write(`Wrote ${d.output}: an ext4 file system of ${Math.round(d.sizeBytes / 1024 ** 2)} MiB holding the sysroot.\n`);
+  } else if (r.deployed) {
+    process.stdout.write(`See it with: apt-ostree --sysroot ${sysroot} status\n`);
+  }
   return 0;
 }
 

@@ -13,12 +13,15 @@ export const ADMIN_PROVISION: CommandSpec = {
     { name: 'karg', type: 'array', valueName: 'ARG', describe: 'Kernel argument of the deployment (repeatable; default: the image\'s own, from its commit metadata)' },
     { name: 'gpg-verify', type: 'boolean', describe: 'Check the remote\'s GPG signatures (import the keys with --gpg-import)' },
     { name: 'gpg-import', type: 'string', valueName: 'FILE', describe: 'Import GPG keys from FILE for the remote (implies --gpg-verify)' },
+    { name: 'image', type: 'string', valueName: 'FILE', describe: 'Then write the sysroot into FILE, a raw disk image (as admin image does; refused if FILE exists)', complete: 'files' },
+    { name: 'image-size', type: 'string', valueName: 'SIZE', default: '4G', describe: 'Size of the --image, e.g. 4G or 2048M (a sparse file)' },
     UNCHANGED_EXIT_77,
     ...LOCK_OPTIONS,
   ],
   examples: [
     ['apt-ostree admin provision --sysroot /mnt/disk --repo ./repo --ref debian/bookworm/x86_64/minimal', 'Deploy an image from a local repository into a disk mounted at /mnt/disk'],
     ['apt-ostree admin provision --sysroot ./sysroot --url https://images.example.org/repo --ref debian/bookworm/x86_64/minimal --os debian', 'Deploy from an HTTP server; later upgrades pull from it'],
+    ['apt-ostree admin provision --sysroot ./sysroot --repo ./repo --ref debian/bookworm/x86_64/bootable --karg root=/dev/vda --karg rw --image disk.img', 'Deploy a bootable image and write the sysroot into a disk image'],
   ],
   load: () => import('../commands/admin-provision.js'),
 };

@@ -99,7 +99,7 @@ describe('apt-ostree inside a booted trixie VM', () => {
   it('status shows the booted deployment with ●, and install stages a new deployment on the booted system', async () => {
     const check = `
 echo "status-booted=$(apt-ostree status | grep '^●')"
-echo "status-booted-id=$(apt-ostree status -v | grep -A 14 '^●' | sed -n 's/^ *Id: //p')"
+echo "status-booted-id=$(apt-ostree status -v | sed -n '/^●/,/^$/s/^ *Id: //p')"
 start=$(date +%s)
 apt-ostree install vm-hello-ao >/tmp/install.log 2>&1
 echo "install-exit=$?"
@@ -108,6 +108,7 @@ sed 's/^/install: /' /tmp/install.log | tail -n 40
 echo "staged=$(ostree admin status | grep -c '(staged)')"
 echo "status-staged=$(apt-ostree status | grep -c 'Staged: yes')"
 echo "usr-untouched=$(test -e /usr/bin/vm-hello-ao && echo no || echo yes)"
+echo "pending-diff=$(apt-ostree db diff --format=diff | grep '^[-+!]' | sort | tr '\\n' ' ')"
 `;
     const r = await bootCase('in the VM: status and install', check, (b, entry) => {
       expect(entry.deployment).toBe(firstDeployment);
@@ -118,6 +119,8 @@ echo "usr-untouched=$(test -e /usr/bin/vm-hello-ao && echo no || echo yes)"
       expect(b.report.staged).toBe('1');
       expect(b.report['status-staged']).toBe('1');
       expect(b.report['usr-untouched']).toBe('yes');
+      // db diff on a booted system with a staged deployment: booted → pending.
+      expect(b.report['pending-diff']).toBe('+vm-dep-ao 1.0 +vm-hello-ao 2.1');
     });
     times.push(`  apt-ostree install inside the VM: ${r.report['install-seconds']} s`);
     // The shutdown finalized the staged deployment: it is the disk's default entry now.
@@ -125,11 +128,20 @@ echo "usr-untouched=$(test -e /usr/bin/vm-hello-ao && echo no || echo yes)"
     expect(stagedDeployment).not.toBe(firstDeployment);
   });
 
-  it('the next boot runs the staged deployment with the package; rollback makes the previous one the default', async () => {
+  it('the next boot runs the staged deployment with the package; kargs stages, cleanup -p unstages; rollback makes the previous one the default', async () => {
     expect(stagedDeployment).not.toBe('');
     const check = `
 echo "hello=$(vm-hello-ao)"
-echo "layered=$(apt-ostree status | grep -A 12 '^●' | sed -n 's/^ *LayeredPackages: //p')"
+echo "layered=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *LayeredPackages: //p')"
+echo "local=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *LocalPackages: //p')"
+apt-ostree kargs --append=apt-ostree.test=1 >/tmp/kargs.log 2>&1
+echo "kargs-exit=$?"
+sed 's/^/kargs: /' /tmp/kargs.log
+echo "kargs-staged=$(ostree admin status | grep -c '(staged)')"
+apt-ostree cleanup -p >/tmp/cleanup.log 2>&1
+echo "cleanup-exit=$?"
+sed 's/^/cleanup: /' /tmp/cleanup.log
+echo "cleanup-staged=$(ostree admin status | grep -c '(staged)')"
 apt-ostree rollback >/tmp/rollback.log 2>&1
 echo "rollback-exit=$?"
 sed 's/^/rollback: /' /tmp/rollback.log
@@ -139,22 +151,36 @@ sed 's/^/rollback: /' /tmp/rollback.log
       expect(b.report.deployment).toBe(stagedDeployment);
       expect(b.report.hello).toBe('hello from a staged deployment');
       expect(b.report.layered).toBe('vm-hello-ao');
+      expect(b.report.local).toMatch(/^apt-ostree_[0-9.]+_all$/);
+      // kargs stages a deployment on the booted system; cleanup -p drops it before it is finalized.
+      expect(b.report['kargs-exit']).toBe('0');
+      expect(b.report['kargs-staged']).toBe('1');
+      expect(b.report['cleanup-exit']).toBe('0');
+      expect(b.report['cleanup-staged']).toBe('0');
       expect(b.report['rollback-exit']).toBe('0');
     });
     expect((await diskBootEntry(disk, join(tmp, 'boot-files'))).deployment).toBe(firstDeployment);
   });
 
-  it('after the rollback the previous deployment runs again, without the package', async () => {
+  it('after the rollback the previous deployment runs again, without the package; cleanup -r removes the other one', async () => {
     expect(stagedDeployment).not.toBe('');
     const check = `
 echo "hello=$(command -v vm-hello-ao || echo absent)"
 echo "status-booted=$(apt-ostree status | grep '^●')"
+apt-ostree cleanup -r >/tmp/cleanup.log 2>&1
+echo "cleanup-exit=$?"
+sed 's/^/cleanup: /' /tmp/cleanup.log
+echo "deployments=$(ostree admin status | grep -c '^[* ] debian ')"
 `;
     await bootCase('in the VM: after rollback', check, (b, entry) => {
       expect(entry.deployment).toBe(firstDeployment);
       expect(b.report.deployment).toBe(firstDeployment);
       expect(b.report.hello).toBe('absent');
+      expect(b.report.cmdline).not.toContain('apt-ostree.test=1');
       expect(b.report['status-booted']).toMatch(/^● debian:/);
+      // The deployment rolled back from is the rollback deployment now: cleanup -r removes it.
+      expect(b.report['cleanup-exit']).toBe('0');
+      expect(b.report.deployments).toBe('1');
     });
   });
 });

@@ -48,7 +48,6 @@ export async function run(ctx: CommandContext): Promise<number> {
       const os = sysroot.resolveOs(ctx.os);
       const out: string[] = [];
       const objectsDir = join(sysroot.repoPath, 'objects');
-      const repoBefore = diskUsage(objectsDir);
 
       const doomed: Deployment[] = [];
       const choose = (list: Deployment[], kind: string) => {
@@ -72,6 +71,9 @@ export async function run(ctx: CommandContext): Promise<number> {
         const rollback = anchor ? mine.filter((d) => d.index > anchor.index) : [];
         if (choose(rollback, 'rollback') === 0) out.push('No rollback deployment.');
       }
+      // What the repository frees is measured only when objects can go: walking every object
+      // takes a while on a real system, and -m alone never touches the repository.
+      const repoBefore = doomed.length || want.base ? diskUsage(objectsDir) : undefined;
       // Highest index first, so that removing one does not renumber the next.
       for (const d of doomed.sort((a, b) => b.index - a.index)) {
         tx.throwIfCancelled();
@@ -109,13 +111,15 @@ export async function run(ctx: CommandContext): Promise<number> {
         out.push('Removed the cached package lists.');
       }
 
-      const repoAfter = diskUsage(objectsDir);
-      const freedRepo = Math.max(0, repoBefore.bytes - repoAfter.bytes);
-      const freedObjects = Math.max(0, repoBefore.files - repoAfter.files);
-      const parts = [`${formatBytes(freedRepo)} from the repository (${freedObjects} object${freedObjects === 1 ? '' : 's'})`];
+      const parts: string[] = [];
+      if (repoBefore) {
+        const repoAfter = diskUsage(objectsDir);
+        const freedObjects = Math.max(0, repoBefore.files - repoAfter.files);
+        parts.push(`${formatBytes(Math.max(0, repoBefore.bytes - repoAfter.bytes))} from the repository (${freedObjects} object${freedObjects === 1 ? '' : 's'})`);
+      }
       if (want.base || want.repomd) parts.push(`${formatBytes(cacheFreed)} of package cache`);
       out.push(`Deployments removed: ${doomed.length}${doomed.length ? ` (${doomed.map(deploymentId).map((id) => id.slice(0, 12) + id.slice(64)).join(', ')})` : ''}`);
-      out.push(`Freed: ${parts.join(', ')}`);
+      if (parts.length) out.push(`Freed: ${parts.join(', ')}`);
       return out;
     },
   );

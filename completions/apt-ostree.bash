@@ -9,7 +9,7 @@ _apt_ostree_global_valued='--sysroot:directories --os:stateroots --stateroot:sta
 _apt_ostree_spec() {
   case $1 in
     '')
-      subs='status upgrade deploy rebase install uninstall override reset initramfs search info refresh-md reload db rollback cleanup kargs compose admin' subalias='update=upgrade remove=uninstall'
+      subs='status upgrade deploy rebase install uninstall override reset initramfs search info refresh-md reload db rollback cleanup kargs usroverlay compose admin' subalias='update=upgrade remove=uninstall unlock=usroverlay'
       opts='--version'
       valued='' pos='' ;;
     'status')
@@ -104,6 +104,10 @@ _apt_ostree_spec() {
       subs='' subalias=''
       opts='--append --append-if-missing --delete --delete-if-present --replace --editor --deploy-index --import-proc-cmdline --unchanged-exit-77 --reboot -r --lock-wait'
       valued='--append: --append-if-missing: --delete: --delete-if-present: --replace: --deploy-index: --lock-wait:' pos='' ;;
+    'usroverlay')
+      subs='' subalias=''
+      opts='--hotfix --transient --lock-wait'
+      valued='--lock-wait:' pos='' ;;
     'compose')
       subs='tree commit' subalias=''
       opts=''

@@ -16,6 +16,7 @@ import { CLEANUP } from './specs/cleanup.js';
 import { KARGS } from './specs/kargs.js';
 import { COMPOSE } from './specs/compose.js';
 import { ADMIN } from './specs/admin.js';
+import { USROVERLAY } from './specs/usroverlay.js';
 
 export { GLOBAL_OPTIONS } from './options.js';
 
@@ -71,7 +72,7 @@ export interface CommandSpec {
  * The command list. Each command's spec lives in specs/<command>.ts (one file per command, so
  * that commands can be added without touching each other); add it here to register it.
  */
-export const COMMANDS: CommandSpec[] = [STATUS, UPGRADE, DEPLOY, REBASE, INSTALL, UNINSTALL, OVERRIDE, RESET, INITRAMFS, SEARCH, INFO, REFRESH_MD, RELOAD, DB, ROLLBACK, CLEANUP, KARGS, COMPOSE, ADMIN];
+export const COMMANDS: CommandSpec[] = [STATUS, UPGRADE, DEPLOY, REBASE, INSTALL, UNINSTALL, OVERRIDE, RESET, INITRAMFS, SEARCH, INFO, REFRESH_MD, RELOAD, DB, ROLLBACK, CLEANUP, KARGS, USROVERLAY, COMPOSE, ADMIN];
 
 /** All commands and subcommands with their full names ("compose tree"). */
 export function flattenCommands(specs: CommandSpec[] = COMMANDS, prefix = ''): Array<{ path: string; spec: CommandSpec }> {

@@ -27,6 +27,8 @@ export interface Origin {
   regenerateInitramfs: boolean;
   initramfsArgs: string[];
   pinned: boolean;
+  /** `unlocked=hotfix` of a deployment cloned by `ostree admin unlock --hotfix`. */
+  unlocked?: string;
   /** Everything else in the file, kept as it was. */
   keyfile: KeyFile;
 }
@@ -45,6 +47,7 @@ export function parseOrigin(text: string): Origin {
     regenerateInitramfs: kf.getBool('aptostree', 'regenerate-initramfs'),
     initramfsArgs: kf.getList('aptostree', 'initramfs-args'),
     pinned: kf.getBool('libostree-transient', 'pinned'),
+    unlocked: kf.get('origin', 'unlocked') || undefined,
     keyfile: kf,
   };
 }
@@ -65,6 +68,8 @@ export function serializeOrigin(o: Origin): string {
   const kf = KeyFile.parse(o.keyfile.toString());
   kf.remove('origin', 'refspec');
   kf.remove('origin', 'baserefspec');
+  // A new deployment starts locked, whatever the one it came from was.
+  kf.remove('origin', 'unlocked');
   kf.set('origin', hasClientLayer(o) ? 'baserefspec' : 'refspec', o.refspec);
   if (o.overrideCommit) kf.set('origin', 'override-commit', o.overrideCommit);
   else kf.remove('origin', 'override-commit');

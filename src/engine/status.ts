@@ -63,7 +63,7 @@ export function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentSta
     booted: d.booted,
     staged: d.staged,
     pinned: d.pinned,
-    unlocked: 'none',
+    unlocked: d.unlocked,
     'requested-packages': o?.requestedPackages ?? [],
     'requested-local-packages': o?.requestedLocalPackages ?? [],
     packages: layered && commit ? metadataStrings(commit, 'aptostree.packages') : [],

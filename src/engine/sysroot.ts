@@ -30,6 +30,8 @@ export interface Deployment {
   booted: boolean;
   staged: boolean;
   pinned: boolean;
+  /** /usr unlocked by `ostree admin unlock` (apt-ostree usroverlay); 'none' normally. */
+  unlocked: 'none' | 'development' | 'transient' | 'hotfix';
   /** Path of the boot loader entry that boots it (undefined for a staged deployment). */
   bootEntry?: string;
 }
@@ -68,6 +70,7 @@ export class Sysroot {
     if (liveRoot) {
       markBooted(deployments);
       addStaged(root, deployments);
+      markUnlocked(deployments);
     }
     return new Sysroot(root, deployments, liveRoot);
   }
@@ -238,7 +241,17 @@ function deploymentFromDir(root: string, dir: string): Deployment | undefined {
     booted: false,
     staged: false,
     pinned: origin?.pinned ?? false,
+    unlocked: origin?.unlocked === 'hotfix' ? 'hotfix' : 'none',
   };
+}
+
+/** ostree keeps the unlock state of the running system's deployments under /run (until reboot). */
+function markUnlocked(deployments: Deployment[]): void {
+  for (const d of deployments) {
+    const state = `/run/ostree/deployment-state/${d.checksum}.${d.serial}`;
+    if (existsSync(`${state}/unlocked-development`)) d.unlocked = 'development';
+    else if (existsSync(`${state}/unlocked-transient`)) d.unlocked = 'transient';
+  }
 }
 
 function markBooted(deployments: Deployment[]): void {

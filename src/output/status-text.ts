@@ -49,6 +49,7 @@ function renderDeployment(d: DeploymentStatus, opts: RenderOptions): string[] {
   if (d['requested-local-packages'].length) row('LocalPackages', d['requested-local-packages'].map(localName).join(' '));
   if (d['regenerate-initramfs']) row('Initramfs', d['initramfs-args'].length ? `regenerate ${d['initramfs-args'].join(' ')}` : 'regenerate');
   if (d.pinned) row('Pinned', 'yes');
+  if (d.unlocked !== 'none') row('Unlocked', d.unlocked);
   if (opts.verbose) {
     row('Id', d.id);
     if (d.kargs.length) row('KernelArguments', d.kargs.join(' '));

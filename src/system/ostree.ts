@@ -186,6 +186,12 @@ export async function adminCleanup(sysroot: string): Promise<void> {
   await run('ostree', ['admin', ...sysrootArgs(sysroot), 'cleanup'], { what: 'ostree admin cleanup' });
 }
 
+/** `ostree admin unlock` of the booted deployment: an overlay on /usr (see usroverlay). */
+export async function adminUnlock(sysroot: string, mode: 'development' | 'hotfix' | 'transient'): Promise<void> {
+  const flag = mode === 'hotfix' ? ['--hotfix'] : mode === 'transient' ? ['--transient'] : [];
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'unlock', ...flag], { what: 'ostree admin unlock' });
+}
+
 export async function adminStatus(sysroot: string): Promise<string> {
   const { stdout } = await run('ostree', ['admin', ...sysrootArgs(sysroot), 'status'], { what: 'ostree admin status' });
   return stdout;

@@ -162,7 +162,7 @@ sed 's/^/rollback: /' /tmp/rollback.log
     expect((await diskBootEntry(disk, join(tmp, 'boot-files'))).deployment).toBe(firstDeployment);
   });
 
-  it('after the rollback the previous deployment runs again, without the package; cleanup -r removes the other one', async () => {
+  it('after the rollback the previous deployment runs again, without the package; cleanup -r removes the other one; usroverlay makes /usr writable', async () => {
     expect(stagedDeployment).not.toBe('');
     const check = `
 echo "hello=$(command -v vm-hello-ao || echo absent)"
@@ -171,6 +171,12 @@ apt-ostree cleanup -r >/tmp/cleanup.log 2>&1
 echo "cleanup-exit=$?"
 sed 's/^/cleanup: /' /tmp/cleanup.log
 echo "deployments=$(ostree admin status | grep -c '^[* ] debian ')"
+echo "usr-locked=$(touch /usr/share/apt-ostree-usroverlay-test 2>/dev/null && echo no || echo yes)"
+apt-ostree usroverlay >/tmp/usroverlay.log 2>&1
+echo "usroverlay-exit=$?"
+sed 's/^/usroverlay: /' /tmp/usroverlay.log
+echo "usr-writable=$(touch /usr/share/apt-ostree-usroverlay-test 2>/dev/null && echo yes || echo no)"
+echo "unlocked=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *Unlocked: //p')"
 `;
     await bootCase('in the VM: after rollback', check, (b, entry) => {
       expect(entry.deployment).toBe(firstDeployment);
@@ -181,6 +187,11 @@ echo "deployments=$(ostree admin status | grep -c '^[* ] debian ')"
       // The deployment rolled back from is the rollback deployment now: cleanup -r removes it.
       expect(b.report['cleanup-exit']).toBe('0');
       expect(b.report.deployments).toBe('1');
+      // usroverlay: a writable overlay on /usr until the next reboot, shown by status.
+      expect(b.report['usr-locked']).toBe('yes');
+      expect(b.report['usroverlay-exit']).toBe('0');
+      expect(b.report['usr-writable']).toBe('yes');
+      expect(b.report.unlocked).toBe('development');
     });
   });
 });

@@ -5,13 +5,15 @@
  *   resolve   host apt-get against the base's dpkg database and the target deployment's
  *             /etc/apt (APT_CONFIG of our own), into a cache under the stateroot's /var
  *   download  the same, --download-only (skipped with --cache-only)
- *   checkout  `ostree checkout --require-hardlinks` of the base (cheap: hardlinks)
+ *   checkout  `ostree checkout --require-hardlinks` of the base (cheap: hardlinks), while
+ *             resolve and download run
  *   overlay   an overlay mount over the checkout: maintainer scripts may write anywhere,
  *             in place included, and no write can reach a repository object
  *   install   apt-get in a bwrap sandbox rooted at the overlay, no network, local .debs only
  *   finish    users → sysusers.d, /var → tmpfiles.d, /opt and /usr/local relocated, the
  *             overlay's upper layer moved onto the checkout, `ostree commit` reusing every
- *             unchanged object (--link-checkout-speedup)
+ *             unchanged object (--link-checkout-speedup); the work directory is then deleted
+ *             in the background while the caller deploys
  */
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -22,6 +24,7 @@ import { compareVersions } from '../debian/version.js';
 import { aptCopyFromFileRepos, aptDownload, aptSimulate, aptUpdate, archiveFileName, writeAptConfig, type AptConfig, type AptPlan, type PlannedPackage } from '../system/apt.js';
 import { runInSandbox } from '../system/bwrap.js';
 import * as ostree from '../system/ostree.js';
+import { readCommitFile } from '../ostree/tree.js';
 import { run } from '../system/run.js';
 import { applyUpper, mountOverlay, unmount } from '../system/overlay.js';
 import type { Reporter } from '../output/reporter.js';
@@ -56,6 +59,11 @@ export interface LayerBuildInput {
   downloadOnly?: boolean;
   dryRun?: boolean;
   installRecommends?: boolean;
+  /**
+   * Called with the checked plan before anything is downloaded or built, with the base's
+   * packages; it may throw to stop there (upgrade: nothing new for the layer).
+   */
+  onPlan?: (plan: AptPlan, basePackages: InstalledPackage[]) => void;
   reporter: Reporter;
 }
 
@@ -103,7 +111,10 @@ export function localDebDirOf(sysroot: Sysroot, os: string): string {
 
 /** The dpkg status file of a commit in the apt-ostree layout. */
 export async function readBaseStatus(repo: string, checksum: string): Promise<string> {
-  return (await run('ostree', [`--repo=${repo}`, 'cat', checksum, '/usr/share/dpkg/database/status'], { what: 'reading the base image\'s dpkg database' })).stdout;
+  const path = '/usr/share/dpkg/database/status';
+  const direct = readCommitFile(repo, checksum, path);
+  if (direct) return direct.toString('utf8');
+  return (await run('ostree', [`--repo=${repo}`, 'cat', checksum, path], { what: 'reading the base image\'s dpkg database' })).stdout;
 }
 
 /** What an origin asks the layer build for (packages, local .debs, overrides, initramfs). */
@@ -175,30 +186,45 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     replace: new Set([...replacements.map(requestName), ...replacementArchives.map((p) => p.name)]),
   };
 
-  if (!input.cacheOnly) {
-    await reporter.task('Updating package lists', () => aptUpdate(apt, { signal: tx.signal }));
-  }
-  const plan = await reporter.task('Resolving packages', () => aptSimulate(apt, requests, { signal: tx.signal }));
-  checkPlan(plan, basePackages, overrides);
-  const upgradedBase = plan.install.filter((p) => p.oldVersion !== undefined);
-  if (input.dryRun) return { plan, upgradedBase, packages: basePackages };
-
-  const missing = () => plan.install.filter((p) => !existsSync(join(apt.archivesDir, archiveFileName(p))));
-  if (!input.cacheOnly && missing().length) {
-    await reporter.task(`Downloading ${missing().length} package${missing().length === 1 ? '' : 's'}`, () => aptDownload(apt, requests, { signal: tx.signal }));
-    // Packages of file: repositories are still missing: apt used them in place.
-    if (missing().length) await aptCopyFromFileRepos(apt, requests, { signal: tx.signal });
-  }
-  const stillMissing = missing();
-  if (stillMissing.length) {
-    throw new AptOstreeError(`Not in the package cache: ${stillMissing.map((p) => `${p.name}=${p.version}`).join(', ')}.`, {
-      hint: input.cacheOnly ? 'Run again without --cache-only to download them.' : 'The apt repository did not provide them; check its contents.',
-    });
-  }
-  if (input.downloadOnly) return { plan, upgradedBase, packages: basePackages };
-
+  // The checkout does not depend on the resolution: it runs meanwhile. Not for runs that stop
+  // before building (dry run, download only) or may stop once they see the plan (onPlan).
   const tree = join(work, 'tree');
-  await reporter.task('Checking out the base', () => ostree.checkout(repo, input.baseChecksum, tree, { hardlink: true }, { signal: tx.signal }));
+  const earlyCheckout = input.dryRun || input.downloadOnly || input.onPlan
+    ? undefined
+    : ostree.checkout(repo, input.baseChecksum, tree, { hardlink: true }, { signal: tx.signal });
+  earlyCheckout?.catch(() => undefined); // its failure is reported where it is awaited
+  let plan: AptPlan;
+  let upgradedBase: PlannedPackage[];
+  try {
+    if (!input.cacheOnly) {
+      await reporter.task('Updating package lists', () => aptUpdate(apt, { signal: tx.signal }));
+    }
+    plan = await reporter.task('Resolving packages', () => aptSimulate(apt, requests, { signal: tx.signal }));
+    checkPlan(plan, basePackages, overrides);
+    input.onPlan?.(plan, basePackages);
+    upgradedBase = plan.install.filter((p) => p.oldVersion !== undefined);
+    if (input.dryRun) return { plan, upgradedBase, packages: basePackages };
+
+    const missing = () => plan.install.filter((p) => !existsSync(join(apt.archivesDir, archiveFileName(p))));
+    if (!input.cacheOnly && missing().length) {
+      await reporter.task(`Downloading ${missing().length} package${missing().length === 1 ? '' : 's'}`, () => aptDownload(apt, requests, { signal: tx.signal }));
+      // Packages of file: repositories are still missing: apt used them in place.
+      if (missing().length) await aptCopyFromFileRepos(apt, requests, { signal: tx.signal });
+    }
+    const stillMissing = missing();
+    if (stillMissing.length) {
+      throw new AptOstreeError(`Not in the package cache: ${stillMissing.map((p) => `${p.name}=${p.version}`).join(', ')}.`, {
+        hint: input.cacheOnly ? 'Run again without --cache-only to download them.' : 'The apt repository did not provide them; check its contents.',
+      });
+    }
+    if (input.downloadOnly) return { plan, upgradedBase, packages: basePackages };
+  } catch (e) {
+    // Nothing may still write into the work directory when the transaction removes it.
+    await earlyCheckout?.catch(() => undefined);
+    throw e;
+  }
+
+  await reporter.task('Checking out the base', () => earlyCheckout ?? ostree.checkout(repo, input.baseChecksum, tree, { hardlink: true }, { signal: tx.signal }));
   const ov = { lower: tree, upper: join(work, 'upper'), work: join(work, 'ovl-work'), merged: join(work, 'merged') };
   await mountOverlay(ov, tx.signal);
   let mounted = true;
@@ -227,8 +253,8 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   await unmount(ov.merged);
   mounted = false;
   await reporter.task('Applying changes to the tree', async () => {
+    // What applyUpper leaves of the upper dir (directories) goes with the work directory.
     await applyUpper(ov.upper, tree);
-    rmSync(ov.upper, { recursive: true, force: true });
     postprocessLayeredTree(tree, (t) => reporter.warn(t));
   });
 
@@ -267,6 +293,8 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     ),
   );
   tx.onUndo(`restore the ref ${ref}`, () => ostree.setRef(repo, ref, previousRef ?? null));
+  // The checkout is committed: delete it while the transaction deploys.
+  tx.discardWorkDir(work);
   return { commit, plan, upgradedBase, packages };
 }
 

@@ -9,7 +9,7 @@
  * The body registers an undo step right after each change it makes to the sysroot, and the
  * last change it makes (the deploy) is the one that commits the transaction.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, CancelledError, EXIT_SIGINT, EXIT_SIGTERM } from '../errors.js';
@@ -45,6 +45,9 @@ export class Transaction {
   /** Set once the change is being made for real (the deploy): signals no longer undo. */
   private committing = false;
   private readonly workRoot: string;
+  /** Work directories handed out, and those being removed in the background (discardWorkDir). */
+  private readonly workDirs = new Set<string>();
+  private readonly removals = new Map<string, Promise<void>>();
 
   private constructor(opts: TransactionOptions) {
     this.sysroot = opts.sysroot;
@@ -87,11 +90,23 @@ export class Transaction {
 
   /** A fresh work directory on the sysroot's filesystem (so hardlinks and renames work). */
   workDir(name: string): string {
-    const dir = join(this.workRoot, `${process.pid}-${name}`);
+    // A second directory of the same name gets its own: the first may still be being removed.
+    let dir = join(this.workRoot, `${process.pid}-${name}`);
+    for (let i = 2; this.workDirs.has(dir); i++) dir = join(this.workRoot, `${process.pid}-${name}-${i}`);
+    this.workDirs.add(dir);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    this.cleanupSteps.push({ what: `remove ${dir}`, fn: () => removeTree(dir) });
+    this.cleanupSteps.push({ what: `remove ${dir}`, fn: () => this.removals.get(dir) ?? removeTree(dir) });
     return dir;
+  }
+
+  /**
+   * Start removing a work directory whose content is no longer needed, in the background (a
+   * checkout of thousands of files takes a while to delete; the next steps need not wait).
+   * The end of the transaction, success or failure, waits for it.
+   */
+  discardWorkDir(dir: string): void {
+    if (!this.removals.has(dir)) this.removals.set(dir, removeTreeInBackground(dir));
   }
 
   static async run<T>(opts: TransactionOptions, body: (tx: Transaction) => Promise<T>): Promise<T> {
@@ -211,6 +226,30 @@ export function removeTree(dir: string): void {
   // rm(1) removes a checkout of thousands of files about twice as fast as fs.rmSync.
   const r = spawnSync('rm', ['-rf', '--', dir], { stdio: 'ignore' });
   if (r.status !== 0) rmSync(dir, { recursive: true, force: true });
+}
+
+/** removeTree without blocking the event loop: rm(1) runs while the transaction goes on. */
+function removeTreeInBackground(dir: string): Promise<void> {
+  unmountBelow(dir);
+  const removal = new Promise<void>((resolve, reject) => {
+    let done = false;
+    const end = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      try {
+        if (!ok) rmSync(dir, { recursive: true, force: true });
+        resolve();
+      } catch (e) {
+        reject(e as Error);
+      }
+    };
+    const rm = spawn('rm', ['-rf', '--', dir], { stdio: 'ignore' });
+    rm.on('error', () => end(false));
+    rm.on('close', (code) => end(code === 0));
+  });
+  // Awaited (and a failure reported) by the cleanup step at the end of the transaction.
+  removal.catch(() => undefined);
+  return removal;
 }
 
 function unmountBelow(dir: string): void {

@@ -15,6 +15,7 @@ import { Sysroot, type Deployment } from './sysroot.js';
 import { transactionSettings } from './settings.js';
 import { Transaction } from './transaction.js';
 import type { AptPlan } from '../system/apt.js';
+import type { DpkgPackage } from '../debian/deb822.js';
 
 export type UpgradeTarget =
   | { kind: 'upgrade' }
@@ -138,13 +139,15 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
         cacheOnly: opts.cacheOnly, reporter: opts.reporter,
         installRecommends: (await transactionSettings(sysroot, os, opts.reporter)).installRecommends,
       };
-      if (newBase === oldBase && t.kind === 'upgrade') {
-        // Same base: is there anything new in the apt repositories for the layer?
-        const dry = await buildLayeredCommit({ ...input, dryRun: true });
-        const predicted = applyPlan(dry.packages.map((p) => ({ name: p.name, version: p.version, arch: p.architecture })), dry.plan);
-        if (isEmptyDiff(diffPackages(current, predicted))) throw new UnchangedError('No upgrade available.', Boolean(opts.unchangedExit77));
-      }
-      const build = await buildLayeredCommit({ ...input, downloadOnly: opts.downloadOnly });
+      // Same base: is there anything new in the apt repositories for the layer? Decided from
+      // the build's own resolution, before anything is downloaded or built.
+      const onPlan = newBase === oldBase && t.kind === 'upgrade'
+        ? (plan: AptPlan, base: DpkgPackage[]) => {
+            const predicted = applyPlan(base.map((p) => ({ name: p.name, version: p.version, arch: p.architecture })), plan);
+            if (isEmptyDiff(diffPackages(current, predicted))) throw new UnchangedError('No upgrade available.', Boolean(opts.unchangedExit77));
+          }
+        : undefined;
+      const build = await buildLayeredCommit({ ...input, onPlan, downloadOnly: opts.downloadOnly });
       if (!build.commit) return result;
       deployRev = build.commit;
       after = build.packages.map((p) => ({ name: p.name, version: p.version, arch: p.architecture }));

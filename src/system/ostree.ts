@@ -1,4 +1,6 @@
 /** Typed wrappers around the `ostree` command line (2022.7 and newer). */
+import { resolveRefFile } from '../ostree/commit.js';
+import { readCommitFile } from '../ostree/tree.js';
 import { run, type RunOptions } from './run.js';
 
 export type MetaValue = string | boolean | number | string[] | Array<string[]>;
@@ -68,6 +70,12 @@ export async function checkout(repo: string, rev: string, dest: string, opts: { 
 }
 
 export async function revParse(repo: string, rev: string, runOpts: RunOptions = {}): Promise<string | undefined> {
+  // A plain ref is a file under refs/ holding the checksum: read it instead of starting ostree.
+  // Anything else (checksum prefixes, `ref^`, a ref found only on some remote) asks ostree.
+  if (/^[\w.-]+(?::[\w.-]+)?(?:\/[\w.-]+)*$/.test(rev) && !rev.split(/[/:]/).some((p) => p === '.' || p === '..')) {
+    const checksum = resolveRefFile(repo, rev);
+    if (checksum && /^[0-9a-f]{64}$/.test(checksum)) return checksum;
+  }
   try {
     const { stdout } = await run('ostree', [`--repo=${repo}`, 'rev-parse', rev], runOpts);
     return stdout.trim();
@@ -203,6 +211,8 @@ export async function adminPin(sysroot: string, index: number, unpin = false): P
 
 /** The content of the file at `path` in commit `rev` (`ostree cat`), without checking it out. */
 export async function catFile(repo: string, rev: string, path: string, runOpts: RunOptions = {}): Promise<string> {
+  const direct = readCommitFile(repo, rev, path);
+  if (direct) return direct.toString('utf8');
   const { stdout } = await run('ostree', [`--repo=${repo}`, 'cat', rev, path], { what: `ostree cat ${path} of ${rev.slice(0, 12)}`, ...runOpts });
   return stdout;
 }

@@ -1,8 +1,8 @@
 /**
  * The one place that starts external programs. Arguments are always an array handed to
- * execve (execa with shell: false): no user string is ever parsed by a shell.
+ * execve (child_process.spawn, no shell): no user string is ever parsed by a shell.
  */
-import { execa, type Options } from 'execa';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { CancelledError, ToolError } from '../errors.js';
 
 export interface RunOptions {
@@ -31,45 +31,118 @@ export interface RunResult {
   exitCode: number;
 }
 
+/** Output kept per stream; a program printing more is stopped (a runaway, not a result). */
+const MAX_BUFFER = 256 * 1024 * 1024;
+/** After SIGTERM (cancel), a child gets this long before SIGKILL. */
+const FORCE_KILL_AFTER_MS = 5000;
+
+/**
+ * node:child_process directly: a process manager library (execa) cost 100 to 250 ms of module
+ * loading on every command, more than most of the programs we start take to run.
+ */
 export async function run(tool: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   if (opts.signal?.aborted) throw new CancelledError();
-  const execaOpts: Options = {
-    cwd: opts.cwd,
-    env: opts.env,
-    extendEnv: !opts.cleanEnv,
-    input: opts.input,
-    cancelSignal: opts.signal,
-    reject: false,
-    stripFinalNewline: false,
-    stdin: opts.input !== undefined ? undefined : opts.interactive ? 'inherit' : 'ignore',
-    stdout: opts.interactive ? 'inherit' : 'pipe',
-    stderr: opts.interactive ? 'inherit' : 'pipe',
-    // Children get SIGTERM with us; give them a moment before SIGKILL.
-    forceKillAfterDelay: 5000,
-    detached: opts.detached,
-    maxBuffer: 256 * 1024 * 1024,
-  };
-  const child = execa(tool, [...args], execaOpts);
-  if (opts.onLine && !opts.interactive) {
-    attachLineReader(child.stdout, (l) => opts.onLine!(l, 'stdout'));
-    attachLineReader(child.stderr, (l) => opts.onLine!(l, 'stderr'));
-  }
-  const result = await child;
-  const stdout = String(result.stdout ?? '');
-  const stderr = String(result.stderr ?? '');
-  if (result.isCanceled || opts.signal?.aborted) throw new CancelledError();
-  const code = result.exitCode;
+  const interactive = Boolean(opts.interactive);
+  const stdio: StdioOptions = [
+    opts.input !== undefined ? 'pipe' : interactive ? 'inherit' : 'ignore',
+    interactive ? 'inherit' : 'pipe',
+    interactive ? 'inherit' : 'pipe',
+  ];
+  const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: NodeJS.ErrnoException; stdout: string; stderr: string; canceled: boolean }>((resolve) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(tool, [...args], {
+        cwd: opts.cwd,
+        // Keys set to undefined are left out by spawn: { FOO: undefined } unsets FOO.
+        env: opts.cleanEnv ? { ...opts.env } : { ...process.env, ...opts.env },
+        stdio,
+        detached: opts.detached,
+      });
+    } catch (e) {
+      resolve({ code: null, signal: null, error: e as NodeJS.ErrnoException, stdout: '', stderr: '', canceled: false });
+      return;
+    }
+    const out = collect(child.stdout, opts.onLine && ((l) => opts.onLine!(l, 'stdout')), () => stop('SIGTERM'));
+    const err = collect(child.stderr, opts.onLine && ((l) => opts.onLine!(l, 'stderr')), () => stop('SIGTERM'));
+    if (opts.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined); // a program that does not read its input
+      child.stdin.end(opts.input);
+    }
+    let canceled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    function stop(sig: NodeJS.Signals): void {
+      child.kill(sig);
+      killTimer ??= setTimeout(() => child.kill('SIGKILL'), FORCE_KILL_AFTER_MS);
+      killTimer.unref();
+    }
+    const onAbort = () => {
+      canceled = true;
+      stop('SIGTERM');
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // Children die with us (as execa's cleanup did), except detached commit steps.
+    if (!opts.detached) liveChildren.add(child);
+    ensureExitHook();
+    let spawnError: NodeJS.ErrnoException | undefined;
+    let settled = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
+      if (killTimer) clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      liveChildren.delete(child);
+      resolve({ code, signal, error: spawnError, stdout: out.text(), stderr: err.text(), canceled });
+    };
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      spawnError ??= e;
+      // A failed spawn (ENOENT, EACCES) has no pid and never emits 'close'.
+      if (child.pid === undefined) finish(null, null);
+    });
+    child.on('close', (code, signal) => finish(code, signal));
+  });
+  const { stdout, stderr } = outcome;
+  if (outcome.canceled || opts.signal?.aborted) throw new CancelledError();
+  const code = outcome.code ?? undefined;
   if (code === undefined || (code !== 0 && !(opts.okCodes ?? []).includes(code))) {
-    const notFound = (result as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(result.message ?? ''));
+    const notFound = outcome.error?.code === 'ENOENT';
     throw new ToolError(tool, args, {
       exitStatus: code,
-      stderr: notFound ? `${tool} is not installed` : stderr || String(result.signal ? `killed by ${result.signal}` : ''),
+      stderr: notFound
+        ? `${tool} is not installed`
+        : stderr || (outcome.signal ? `killed by ${outcome.signal}` : outcome.error ? outcome.error.message : ''),
       stdout,
       what: opts.what,
       hint: notFound ? `Install it with: apt-get install ${packageFor(tool)}` : opts.hint,
     });
   }
   return { stdout, stderr, exitCode: code };
+}
+
+const liveChildren = new Set<ChildProcess>();
+let exitHooked = false;
+
+function ensureExitHook(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', () => {
+    for (const c of liveChildren) c.kill('SIGTERM');
+  });
+}
+
+/** Gather a child's output stream (and hand out its lines); `tooMuch` stops a runaway. */
+function collect(stream: NodeJS.ReadableStream | null | undefined, onLine: ((line: string) => void) | undefined, tooMuch: () => void): { text(): string } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  if (stream) {
+    if (onLine) attachLineReader(stream, onLine);
+    stream.on('data', (chunk: Buffer) => {
+      if (size > MAX_BUFFER) return;
+      size += chunk.length;
+      if (size > MAX_BUFFER) tooMuch();
+      else chunks.push(chunk);
+    });
+  }
+  return { text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
 function attachLineReader(stream: NodeJS.ReadableStream | null | undefined, cb: (line: string) => void): void {

@@ -3,24 +3,28 @@
  * apt-ostree) with apt-ostree's own .deb layered on it from the host, booted under QEMU.
  * Inside the VM `apt-ostree install` stages a deployment on the booted system from a file:
  * apt repository in /var, the shutdown finalizes it, the next boot runs it, and
- * `apt-ostree rollback` plus one more boot bring the previous deployment back.
+ * `apt-ostree rollback` plus one more boot bring the previous deployment back; then
+ * `apt-ostree upgrade` inside the VM moves to a new base (from an OSTree repository in /var)
+ * with the layer re-applied, and the last boot runs it.
  *
  * One disk for the whole story: what the VM changed stays on it, and each boot reads the
  * default boot entry back from the disk (debugfs), as a boot loader would.
  */
 import { execa } from 'execa';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAptRepo } from '../fixtures/apt-repo.js';
 import type { DebSpec } from '../fixtures/debs.js';
 import { boot, BOOT_KARGS, bootImage, consoleTail, defaultBootEntry, diskBootEntry, makeDisk, TRIXIE, type BootEntryFiles, type BootImage, type BootResult } from '../fixtures/boot.js';
-import { cli, PROJECT_ROOT } from '../fixtures/env.js';
+import { cli, PROJECT_ROOT, sh } from '../fixtures/env.js';
 import { setDeploymentSources } from '../fixtures/layering.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
 /** Where the VM finds its apt repository: the stateroot's /var, shared by every deployment. */
 const VM_REPO = '/var/lib/apt-ostree-test/apt';
+/** Where the VM finds its OSTree "update server": a bare repository in /var, objects hardlinked. */
+const VM_OSTREE_REPO = '/var/lib/apt-ostree-test/ostree';
 
 const PACKAGES: DebSpec[] = [
   { name: 'vm-dep-ao', version: '1.0', files: { '/usr/share/vm-dep-ao/greeting': 'hello from a staged deployment\n' } },
@@ -38,6 +42,9 @@ describe('apt-ostree inside a booted trixie VM', () => {
   let firstDeployment = '';
   /** The deployment the VM staged with `apt-ostree install`. */
   let stagedDeployment = '';
+  /** The deployment the VM staged with `apt-ostree upgrade`, and the new base commit. */
+  let upgradedDeployment = '';
+  let newBase = '';
 
   /** Boot the disk with its own default entry; attach the report and console log to a failed expectation. */
   async function bootCase(name: string, check: string, expectations: (r: BootResult, entry: BootEntryFiles) => void): Promise<BootResult> {
@@ -83,6 +90,22 @@ describe('apt-ostree inside a booted trixie VM', () => {
     expect(existsSync(join(deployDir(firstDeployment), 'usr/lib/apt-ostree/lib/cli/main.js'))).toBe(true);
     setDeploymentSources(deployDir(firstDeployment), `deb [trusted=yes] file:${VM_REPO} ./`);
     cpSync(apt.dir, join(sysroot, 'ostree/deploy/debian', VM_REPO), { recursive: true });
+
+    // The update server for `upgrade` inside the VM: a bare repository in /var holding the
+    // image (hardlinks to the sysroot's objects: no copy) and a new commit of its ref, which
+    // the sysroot's remote points at by its path inside the VM.
+    const sysrootRepo = join(sysroot, 'ostree/repo');
+    const server = join(sysroot, 'ostree/deploy/debian', VM_OSTREE_REPO);
+    mkdirSync(server, { recursive: true });
+    await sh('ostree', [`--repo=${server}`, 'init', '--mode=bare']);
+    await sh('ostree', [`--repo=${server}`, 'pull-local', sysrootRepo, image.checksum]);
+    const extra = join(tmp, 'extra');
+    mkdirSync(join(extra, 'usr/share/apt-ostree-test'), { recursive: true });
+    writeFileSync(join(extra, 'usr/share/apt-ostree-test/version'), '2.0\n');
+    newBase = (
+      await sh('ostree', [`--repo=${server}`, 'commit', `--branch=${image.ref}`, `--parent=${image.checksum}`, `--tree=ref=${image.checksum}`, `--tree=dir=${extra}`, '--add-metadata-string=version=2.0', '--keep-metadata=aptostree.dpkg.pkglist', '--keep-metadata=aptostree.kargs', '--no-bindings'])
+    ).trim();
+    await sh('ostree', [`--repo=${sysrootRepo}`, 'config', 'set', 'remote "origin".url', `file://${VM_OSTREE_REPO}`]);
 
     disk = join(tmp, 'disk.img');
     t0 = Date.now();
@@ -162,7 +185,7 @@ sed 's/^/rollback: /' /tmp/rollback.log
     expect((await diskBootEntry(disk, join(tmp, 'boot-files'))).deployment).toBe(firstDeployment);
   });
 
-  it('after the rollback the previous deployment runs again, without the package; cleanup -r removes the other one; usroverlay makes /usr writable', async () => {
+  it('after the rollback the previous deployment runs again, without the package; cleanup -r removes the other one; usroverlay makes /usr writable; upgrade stages a new base', async () => {
     expect(stagedDeployment).not.toBe('');
     const check = `
 echo "hello=$(command -v vm-hello-ao || echo absent)"
@@ -171,6 +194,10 @@ apt-ostree cleanup -r >/tmp/cleanup.log 2>&1
 echo "cleanup-exit=$?"
 sed 's/^/cleanup: /' /tmp/cleanup.log
 echo "deployments=$(ostree admin status | grep -c '^[* ] debian ')"
+apt-ostree upgrade >/tmp/upgrade.log 2>&1
+echo "upgrade-exit=$?"
+sed 's/^/upgrade: /' /tmp/upgrade.log
+echo "upgrade-staged=$(ostree admin status | grep -c '(staged)')"
 echo "usr-locked=$(touch /usr/share/apt-ostree-usroverlay-test 2>/dev/null && echo no || echo yes)"
 apt-ostree usroverlay >/tmp/usroverlay.log 2>&1
 echo "usroverlay-exit=$?"
@@ -192,6 +219,32 @@ echo "unlocked=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *Unlocked: //p')"
       expect(b.report['usroverlay-exit']).toBe('0');
       expect(b.report['usr-writable']).toBe('yes');
       expect(b.report.unlocked).toBe('development');
+      // upgrade on the running system: a new base from the remote, staged for the next boot.
+      expect(b.report['upgrade-exit']).toBe('0');
+      expect(b.report['upgrade-staged']).toBe('1');
+    });
+    upgradedDeployment = (await diskBootEntry(disk, join(tmp, 'boot-files'))).deployment;
+    expect(upgradedDeployment).not.toBe(firstDeployment);
+  });
+
+  it('the upgrade staged inside the VM boots: new base, the layered apt-ostree kept and working', async () => {
+    expect(upgradedDeployment).not.toBe('');
+    const check = `
+echo "base-version=$(cat /usr/share/apt-ostree-test/version 2>/dev/null || echo none)"
+echo "base-commit=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *BaseCommit: //p')"
+echo "local=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *LocalPackages: //p')"
+echo "unlocked=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *Unlocked: //p')"
+echo "usroverlay-file=$(test -e /usr/share/apt-ostree-usroverlay-test && echo kept || echo gone)"
+`;
+    await bootCase('in the VM: after upgrade', check, (b, entry) => {
+      expect(entry.deployment).toBe(upgradedDeployment);
+      expect(b.report.deployment).toBe(upgradedDeployment);
+      expect(b.report['base-version']).toBe('2.0');
+      expect(b.report['base-commit']).toBe(newBase);
+      expect(b.report.local).toMatch(/^apt-ostree_[0-9.]+_all$/);
+      // The development overlay of the previous boot is gone with the reboot.
+      expect(b.report.unlocked).toBe('');
+      expect(b.report['usroverlay-file']).toBe('gone');
     });
   });
 });

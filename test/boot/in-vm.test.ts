@@ -31,6 +31,10 @@ const PACKAGES: DebSpec[] = [
   { name: 'vm-hello-ao', version: '2.1', depends: 'vm-dep-ao (>= 1.0)', files: { '/usr/bin/vm-hello-ao': '#!/bin/sh\ncat /usr/share/vm-dep-ao/greeting\n' } },
 ];
 
+/** Shell helper for the check scripts: FIELD of the booted deployment in `apt-ostree status`. */
+const CHECK_PRELUDE = `booted_field() { apt-ostree status | sed -n "/^●/,/^\\$/s/^ *$1: //p"; }
+`;
+
 const times: string[] = [];
 
 describe('apt-ostree inside a booted trixie VM', () => {
@@ -49,7 +53,7 @@ describe('apt-ostree inside a booted trixie VM', () => {
   /** Boot the disk with its own default entry; attach the report and console log to a failed expectation. */
   async function bootCase(name: string, check: string, expectations: (r: BootResult, entry: BootEntryFiles) => void): Promise<BootResult> {
     const entry = await diskBootEntry(disk, join(tmp, 'boot-files'));
-    const r = await boot(entry, disk, { check, name, timeoutSeconds: 900 });
+    const r = await boot(entry, disk, { check: CHECK_PRELUDE + check, name, timeoutSeconds: 900 });
     times.push(`${name}: ${r.seconds.toFixed(1)} s`);
     console.log(`[boot] ${times.at(-1)}`);
     try {
@@ -155,8 +159,8 @@ echo "pending-diff=$(apt-ostree db diff --format=diff | grep '^[-+!]' | sort | t
     expect(stagedDeployment).not.toBe('');
     const check = `
 echo "hello=$(vm-hello-ao)"
-echo "layered=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *LayeredPackages: //p')"
-echo "local=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *LocalPackages: //p')"
+echo "layered=$(booted_field LayeredPackages)"
+echo "local=$(booted_field LocalPackages)"
 apt-ostree kargs --append=apt-ostree.test=1 >/tmp/kargs.log 2>&1
 echo "kargs-exit=$?"
 sed 's/^/kargs: /' /tmp/kargs.log
@@ -203,7 +207,7 @@ apt-ostree usroverlay >/tmp/usroverlay.log 2>&1
 echo "usroverlay-exit=$?"
 sed 's/^/usroverlay: /' /tmp/usroverlay.log
 echo "usr-writable=$(touch /usr/share/apt-ostree-usroverlay-test 2>/dev/null && echo yes || echo no)"
-echo "unlocked=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *Unlocked: //p')"
+echo "unlocked=$(booted_field Unlocked)"
 `;
     await bootCase('in the VM: after rollback', check, (b, entry) => {
       expect(entry.deployment).toBe(firstDeployment);
@@ -231,9 +235,9 @@ echo "unlocked=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *Unlocked: //p')"
     expect(upgradedDeployment).not.toBe('');
     const check = `
 echo "base-version=$(cat /usr/share/apt-ostree-test/version 2>/dev/null || echo none)"
-echo "base-commit=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *BaseCommit: //p')"
-echo "local=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *LocalPackages: //p')"
-echo "unlocked=$(apt-ostree status | sed -n '/^●/,/^$/s/^ *Unlocked: //p')"
+echo "base-commit=$(booted_field BaseCommit)"
+echo "local=$(booted_field LocalPackages)"
+echo "unlocked=$(booted_field Unlocked)"
 echo "usroverlay-file=$(test -e /usr/share/apt-ostree-usroverlay-test && echo kept || echo gone)"
 `;
     await bootCase('in the VM: after upgrade', check, (b, entry) => {

@@ -17,10 +17,15 @@ export function lockPaths(sysroot: string): { dir: string; lock: string; owner: 
 }
 
 export function readLockOwner(sysroot: string): LockOwner | undefined {
+  let owner: Partial<LockOwner>;
   try {
-    return JSON.parse(readFileSync(lockPaths(sysroot).owner, 'utf8')) as LockOwner;
+    owner = JSON.parse(readFileSync(lockPaths(sysroot).owner, 'utf8')) as Partial<LockOwner>;
   } catch {
     return undefined;
   }
+  // A damaged file names nobody; a pid below 2 would make kill(pid, 0) probe a process group.
+  const ok =
+    Number.isInteger(owner?.pid) && owner.pid! > 1 && typeof owner.command === 'string' && typeof owner.started === 'string';
+  return ok ? (owner as LockOwner) : undefined;
 }
 

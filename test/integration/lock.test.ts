@@ -3,7 +3,7 @@
  * transaction by an $EDITOR script (`kargs --editor`) that records its pid and sleeps.
  */
 import { execa, type ResultPromise } from 'execa';
-import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cli, ensureDir, fsckClean, sh } from '../fixtures/env.js';
@@ -19,12 +19,16 @@ function kargsNow(s: TestSysroot): Promise<string> {
   return cli(['--sysroot', s.sysroot, 'kargs']).then((r) => r.stdout.trim());
 }
 
-/** An editor that writes its pid to `pidFile`, sleeps, then (if it gets there) appends `extra`. */
+/**
+ * An editor that writes its pid to `pidFile`, sleeps, then (if it gets there) appends `extra`.
+ * The pid file appears only once complete (written aside, then renamed): a test that sees it
+ * empty would read pid 0, and signalling pid 0 hits the test runner's whole process group.
+ */
 function sleepyEditor(dir: string, name: string, seconds: number, extra?: string): { path: string; pidFile: string } {
   const path = join(dir, `${name}.sh`);
   const pidFile = join(dir, `${name}.pid`);
   const tail = extra ? `sleep ${seconds}\nprintf '%s\\n' '${extra}' >> "$1"\n` : `exec sleep ${seconds}\n`;
-  writeFileSync(path, `#!/bin/sh\necho $$ > '${pidFile}'\n${tail}`);
+  writeFileSync(path, `#!/bin/sh\necho $$ > '${pidFile}.new'\nmv '${pidFile}.new' '${pidFile}'\n${tail}`);
   chmodSync(path, 0o755);
   return { path, pidFile };
 }
@@ -36,6 +40,14 @@ function startEditorRun(s: TestSysroot, editor: string): ResultPromise {
     stdin: 'ignore',
     env: { EDITOR: editor, VISUAL: '' },
   });
+}
+
+/** The pid in a pid file, refusing anything that is not a single process's pid. */
+function readPid(pidFile: string): number {
+  const text = readFileSync(pidFile, 'utf8').trim();
+  const pid = Number(text);
+  if (!/^\d+$/.test(text) || pid <= 1) throw new Error(`${pidFile} holds '${text}', not a pid`);
+  return pid;
 }
 
 async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
@@ -103,7 +115,7 @@ describe('sysroot lock', () => {
     const victim = startEditorRun(s, ed.path);
     await waitFor(() => existsSync(ed.pidFile), 'the editor of the run to kill');
     process.kill(victim.pid!, 'SIGKILL');
-    process.kill(Number(readFileSync(ed.pidFile, 'utf8')), 'SIGKILL'); // the orphaned editor
+    process.kill(readPid(ed.pidFile), 'SIGKILL'); // the orphaned editor
     const v = await victim;
     expect(v.signal).toBe('SIGKILL');
     expect(existsSync(join(s.sysroot, 'ostree', 'apt-ostree.lock'))).toBe(true); // left behind
@@ -133,10 +145,23 @@ describe('sysroot lock', () => {
     expect(existsSync(join(s.sysroot, 'ostree', 'apt-ostree.lock'))).toBe(false);
     expect(readdirSync(join(s.sysroot, 'ostree', 'apt-ostree', 'tmp'))).toEqual([]);
     // The editor was stopped with it.
-    expect(() => process.kill(Number(readFileSync(ed.pidFile, 'utf8')), 0)).toThrow();
+    expect(() => process.kill(readPid(ed.pidFile), 0)).toThrow(/ESRCH/);
     const next = await cli(['--sysroot', s.sysroot, 'kargs', '--append', 'after-term=1']);
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).not.toMatch(/stale/);
     await fsckClean(s.repo);
+  });
+
+  it('treats a lock whose owner file is damaged (pid 0) as a stale lock with no owner', async () => {
+    const lockDir = join(s.sysroot, 'ostree', 'apt-ostree.lock');
+    mkdirSync(lockDir);
+    const old = new Date(Date.now() - 20_000); // older than our 5 s, younger than proper-lockfile's own 60 s
+    utimesSync(lockDir, old, old);
+    writeFileSync(`${lockDir}.owner`, JSON.stringify({ pid: 0, command: 'x', started: old.toISOString() }));
+    const r = await cli(['--sysroot', s.sysroot, 'kargs', '--append', 'after-damage=1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/removing a stale lock with no owner/);
+    expect(await kargsNow(s)).toMatch(/after-damage=1$/);
+    expect(existsSync(lockDir)).toBe(false);
   });
 });

@@ -14,7 +14,7 @@ _apt_ostree_spec() {
       valued='' pos='' ;;
     'status')
       subs='' subalias=''
-      opts='--json --jsonpath -J --booted -b'
+      opts='--json --jsonpath -J --booted -b --pending-exit-77'
       valued='--jsonpath: -J:' pos='' ;;
     'upgrade')
       subs='' subalias=''

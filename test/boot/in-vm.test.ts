@@ -127,6 +127,7 @@ describe('apt-ostree inside a booted trixie VM', () => {
     const check = `
 echo "status-booted=$(apt-ostree status | grep '^●')"
 echo "status-booted-id=$(apt-ostree status -v | sed -n '/^●/,/^$/s/^ *Id: //p')"
+apt-ostree status --pending-exit-77 >/dev/null; echo "pending-exit-before=$?"
 start=$(date +%s)
 apt-ostree install vm-hello-ao >/tmp/install.log 2>&1
 echo "install-exit=$?"
@@ -134,6 +135,7 @@ echo "install-seconds=$(( $(date +%s) - start ))"
 sed 's/^/install: /' /tmp/install.log | tail -n 40
 echo "staged=$(ostree admin status | grep -c '(staged)')"
 echo "status-staged=$(apt-ostree status | grep -c 'Staged: yes')"
+apt-ostree status --pending-exit-77 >/dev/null; echo "pending-exit-after=$?"
 echo "usr-untouched=$(test -e /usr/bin/vm-hello-ao && echo no || echo yes)"
 echo "pending-diff=$(apt-ostree db diff --format=diff | grep '^[-+!]' | sort | tr '\\n' ' ')"
 `;
@@ -145,6 +147,8 @@ echo "pending-diff=$(apt-ostree db diff --format=diff | grep '^[-+!]' | sort | t
       expect(b.report['install-exit']).toBe('0');
       expect(b.report.staged).toBe('1');
       expect(b.report['status-staged']).toBe('1');
+      expect(b.report['pending-exit-before']).toBe('0');
+      expect(b.report['pending-exit-after']).toBe('77');
       expect(b.report['usr-untouched']).toBe('yes');
       // db diff on a booted system with a staged deployment: booted → pending.
       expect(b.report['pending-diff']).toBe('+vm-dep-ao 1.0 +vm-hello-ao 2.1');

@@ -94,6 +94,12 @@ describe('status on a real sysroot', () => {
     expect(bad.stderr).toMatch(/Invalid --jsonpath/);
   });
 
+  it('--pending-exit-77 exits 0 on a sysroot that is not the running system, whatever it holds (booted systems: test/boot/in-vm)', async () => {
+    const r = await cli(['--sysroot', s.sysroot, 'status', '--pending-exit-77']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Deployments:/);
+  });
+
   it('works for a non-root user who can read the sysroot', async () => {
     const r = await cli(['--sysroot', s.sysroot, 'status', '--json'], { uid: 65534 });
     expect(r.code, r.stderr).toBe(0);

@@ -8,6 +8,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const jsonpath = str(ctx.argv, 'jsonpath');
   const sysroot = Sysroot.load(ctx.sysroot);
   const status = sysrootStatus(sysroot);
+  // rpm-ostree's pending deployment: the running system will boot another one next.
+  const booted = sysroot.booted;
+  const pending = booted !== undefined && sysroot.defaultDeployment(booted.osname) !== booted;
   if (ctx.os) {
     const os = sysroot.resolveOs(ctx.os);
     status.deployments = status.deployments.filter((d) => d.osname === os);
@@ -20,5 +23,5 @@ export async function run(ctx: CommandContext): Promise<number> {
   } else {
     process.stdout.write(renderStatus(status, { sysroot: sysroot.path, verbose: ctx.verbose }));
   }
-  return 0;
+  return pending && bool(ctx.argv, 'pending-exit-77') ? 77 : 0;
 }

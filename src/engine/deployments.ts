@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError } from '../errors.js';
 import * as ostree from '../system/ostree.js';
+import { basesOf, setBaseRefs } from './base-refs.js';
 import { serializeOrigin, type Origin } from './origin.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 import type { Transaction } from './transaction.js';
@@ -104,6 +105,9 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
   // serializeOrigin also drops [libostree-transient]: a new deployment starts unpinned.
   writeFileSync(originFile, serializeOrigin(req.origin));
   const staged = sysroot.isBootedSystem;
+  // Before the deploy prunes the repository: keep every layered deployment's base, this one's too.
+  const restoreBaseRefs = await setBaseRefs(sysroot.repoPath, basesOf(sysroot, [...sysroot.deployments.map((d) => d.checksum), req.revision]));
+  tx.onUndo('put back the base refs', restoreBaseRefs);
   tx.enterCommitPhase();
   await tx.reporter.task(staged ? 'Staging the new deployment' : 'Writing the new deployment', () =>
     ostree.adminDeploy({ sysroot: sysroot.path, os: req.os, revision: req.revision, originFile, kargsNone: true, kargs: req.kargs, retain: !staged && req.retain !== false, stage: staged }),

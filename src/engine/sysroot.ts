@@ -144,8 +144,13 @@ export class Sysroot {
 
   /** The commit a layered deployment was built on, or the deployment's own commit. */
   baseChecksum(d: Deployment): string {
-    const base = this.commit(d.checksum)?.metadata['aptostree.base-checksum'];
-    return typeof base === 'string' && base ? base : d.checksum;
+    return this.baseOf(d.checksum);
+  }
+
+  /** The base image commit a commit was layered on; the commit itself when it is not layered. */
+  baseOf(checksum: string): string {
+    const base = this.commit(checksum)?.metadata['aptostree.base-checksum'];
+    return typeof base === 'string' && base ? base : checksum;
   }
 
   stateroot(os: string): string {

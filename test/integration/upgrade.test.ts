@@ -2,6 +2,7 @@
  * upgrade, deploy and rebase over HTTP from a loopback-served archive repository, with
  * layered packages carried onto the new base.
  */
+import { execa } from 'execa';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +94,30 @@ describe('upgrade, deploy, rebase', () => {
     expect(existsSync(join(root, 'usr/bin/hello-ao'))).toBe(true);
     expect(existsSync(join(root, 'usr/etc/conf-ao.conf'))).toBe(true);
     expect(readFileSync(`${root}.origin`, 'utf8')).toMatch(/baserefspec=origin:/);
+    await fsckClean(bed.repo);
+  });
+
+  it('keeps the base commit of every layered deployment, so that the rollback one can still be changed', async () => {
+    // The upgrade moved the ref to 2.0: only apt-ostree's base refs keep the old base from prune.
+    await sh('ostree', [`--repo=${bed.repo}`, 'prune', '--refs-only']);
+    const refs = (await sh('ostree', [`--repo=${bed.repo}`, 'refs', 'aptostree/base'])).split('\n').filter(Boolean);
+    const targets = await Promise.all(refs.map((r) => sh('ostree', [`--repo=${bed.repo}`, 'rev-parse', `aptostree/base/${r}`]).then((c) => c.trim())));
+    expect(targets.sort()).toEqual([commits.base!, commits['2.0']!].sort());
+    const before = await statusJson();
+    expect((await bed.run(['rollback'])).code).toBe(0);
+    // Planning a change of the old deployment reads its base's package database.
+    const plan = await bed.run(['uninstall', '--dry-run', 'conf-ao']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/Would install:[^]*hello-ao/); // the layer rebuilt on the old base, without conf-ao
+    expect(plan.stdout).not.toMatch(/conf-ao/);
+    expect((await bed.run(['rollback'])).code).toBe(0);
+    expect((await statusJson()).deployments).toEqual(before.deployments);
+    // cleanup -r drops the old deployment, and its base with it (no ref keeps it any more).
+    const clean = await bed.run(['cleanup', '-r']);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect((await sh('ostree', [`--repo=${bed.repo}`, 'refs', 'aptostree/base'])).trim()).toBe('0');
+    expect((await sh('ostree', [`--repo=${bed.repo}`, 'rev-parse', 'aptostree/base/0'])).trim()).toBe(commits['2.0']);
+    expect((await execa('ostree', [`--repo=${bed.repo}`, 'show', commits.base!], { reject: false })).exitCode).not.toBe(0);
     await fsckClean(bed.repo);
   });
 

@@ -12,6 +12,7 @@ import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../errors.js';
 import { deploymentId, describeDeployment, undeployByPath } from '../../engine/deployments.js';
+import { basesOf, setBaseRefs } from '../../engine/base-refs.js';
 import { cacheDirOf, LAYERED_REF_PREFIX } from '../../engine/layer-build.js';
 import { Sysroot, type Deployment } from '../../engine/sysroot.js';
 import { Transaction } from '../../engine/transaction.js';
@@ -70,6 +71,11 @@ export async function run(ctx: CommandContext): Promise<number> {
         const anchor = booted ?? mine[0];
         const rollback = anchor ? mine.filter((d) => d.index > anchor.index) : [];
         if (choose(rollback, 'rollback') === 0) out.push('No rollback deployment.');
+      }
+      if (doomed.length || want.base) {
+        // Before anything prunes: keep the bases of the layered deployments that stay, and no others.
+        const staying = sysroot.deployments.filter((d) => !doomed.includes(d)).map((d) => d.checksum);
+        tx.onUndo('put back the base refs', await setBaseRefs(sysroot.repoPath, basesOf(sysroot, staying)));
       }
       // What the repository frees is measured only when objects can go: walking every object
       // takes a while on a real system, and -m alone never touches the repository.

@@ -9,8 +9,9 @@
  * new one's) and before cleanup prunes; a base whose deployment went away is freed by the next
  * prune after that. Nothing is written when the set is already right.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolveRefFile } from '../ostree/commit.js';
 import * as ostree from '../system/ostree.js';
 import type { Sysroot } from './sysroot.js';
 
@@ -29,12 +30,15 @@ export function basesOf(sysroot: Sysroot, commits: Iterable<string>): string[] {
   return [...bases].sort();
 }
 
-/** ref name → commit, as the repository has them now (loose refs, as ostree writes them). */
+/** ref name → commit, as the repository has them now (read from the ref files, no ostree start). */
 function currentBaseRefs(repo: string): Map<string, string> {
   const dir = join(repo, 'refs', 'heads', BASE_REF_PREFIX);
   const refs = new Map<string, string>();
-  if (!existsSync(dir)) return refs;
-  for (const name of readdirSync(dir)) refs.set(`${BASE_REF_PREFIX}/${name}`, readFileSync(join(dir, name), 'utf8').trim());
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    const ref = `${BASE_REF_PREFIX}/${name}`;
+    const commit = resolveRefFile(repo, ref);
+    if (commit) refs.set(ref, commit);
+  }
   return refs;
 }
 

@@ -1,4 +1,6 @@
 /** What a command's run() receives: parsed options plus the shared services. */
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Reporter } from '../output/reporter.js';
 
 export interface CommandContext {
@@ -53,4 +55,21 @@ export function commandTitle(ctx: CommandContext): string {
   const at = argv.indexOf(words.at(-1)!);
   const rest = at >= 0 ? argv.slice(at + 1).filter((a) => !a.startsWith('-')) : [];
   return [ctx.command, ...rest].join(' ');
+}
+
+/**
+ * --sysroot as an absolute path with every symlink resolved, once, before any work: the path
+ * ends up in files other programs read (apt's configuration, origins), and is compared with
+ * the kernel's view (/proc/self/mounts, /proc/locks), which knows only real paths. A sysroot
+ * reached through a symlink (as /ostree is on a booted system) is then the same everywhere.
+ * A path that does not exist yet (admin provision creates it) keeps its missing tail.
+ */
+export function resolveSysrootPath(path: string): string {
+  const abs = resolve(path);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(resolveSysrootPath(parent), basename(abs));
+  }
 }

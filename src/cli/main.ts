@@ -4,11 +4,10 @@
  * help and usage errors. Command modules are loaded only
  * when their command runs.
  */
-import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AptOstreeError, EXIT_ERROR, EXIT_OK, InputError } from '../errors.js';
 import { plainSink, Reporter } from '../output/reporter.js';
-import type { CommandContext } from './context.js';
+import { resolveSysrootPath, type CommandContext } from './context.js';
 import { GLOBAL_OPTIONS } from './options.js';
 import { COMMANDS, type CommandSpec, type OptionSpec } from './spec.js';
 
@@ -39,8 +38,7 @@ export async function runCommand(spec: CommandSpec, path: string, argv: Record<s
   const ctx: CommandContext = {
     command: path,
     argv,
-    // Absolute: the path ends up in files other programs read (apt's configuration, origins).
-    sysroot: resolve(typeof argv.sysroot === 'string' && argv.sysroot ? argv.sysroot : '/'),
+    sysroot: resolveSysrootPath(typeof argv.sysroot === 'string' && argv.sysroot ? argv.sysroot : '/'),
     os: typeof argv.os === 'string' ? argv.os : undefined,
     quiet,
     verbose,

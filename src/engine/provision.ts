@@ -75,7 +75,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   // Set once we hold the lock: a run that fails to get it must not clean up another's sysroot.
   let entered = false;
   try {
-    return await Transaction.run({ sysroot: o.sysroot, command: o.command, title: 'provision', reporter: o.reporter, lockWaitSeconds: o.lockWaitSeconds }, async (tx) => {
+    return await Transaction.run({ sysroot: o.sysroot, command: o.command, title: 'provision', reporter: o.reporter, lockWaitSeconds: o.lockWaitSeconds, createSysroot: true }, async (tx) => {
       entered = true;
       const changes: string[] = [];
       if (!existsSync(join(repo, 'config'))) {

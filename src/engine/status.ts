@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLockOwner } from './lock-owner.js';
+import { readLockOwner, sysrootLockHeld } from './lock-owner.js';
 import type { Deployment, Sysroot } from './sysroot.js';
 import { metadataString, metadataStrings } from '../ostree/commit.js';
 import type { GValue } from '../ostree/gvariant.js';
@@ -81,7 +81,8 @@ export function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentSta
 }
 
 export function sysrootStatus(sysroot: Sysroot): SysrootStatus {
-  const owner = readLockOwner(sysroot.path);
+  // Busy only while the lock is held: an owner file left by a dead run names nobody.
+  const owner = sysrootLockHeld(sysroot.path) ? readLockOwner(sysroot.path) : undefined;
   return {
     deployments: sysroot.deployments.map((d) => deploymentStatus(sysroot, d)),
     transaction: owner ? [owner.command, `pid ${owner.pid}`, ''] : null,

@@ -9,12 +9,13 @@
  * The body registers an undo step right after each change it makes to the sysroot, and the
  * last change it makes (the deploy) is the one that commits the transaction.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, CancelledError, EXIT_SIGINT, EXIT_SIGTERM } from '../errors.js';
 import type { Reporter } from '../output/reporter.js';
+import { run, runSync } from '../system/run.js';
 import { acquireSysrootLock } from './lock.js';
+import { flockHeld } from './lock-owner.js';
 
 export interface TransactionOptions {
   sysroot: string;
@@ -23,6 +24,8 @@ export interface TransactionOptions {
   title: string;
   reporter: Reporter;
   lockWaitSeconds?: number;
+  /** Only `admin provision` makes a sysroot; every other transaction refuses a path that is not one. */
+  createSysroot?: boolean;
 }
 
 type UndoStep = { what: string; fn: () => Promise<void> | void };
@@ -42,6 +45,8 @@ export class Transaction {
   /** Run at the end whatever happens (work directories), after the undo steps. */
   private cleanupSteps: UndoStep[] = [];
   private cancelExit = EXIT_SIGINT;
+  /** Steps already started that cannot be undone (cleanup's removals), for a truthful report. */
+  private readonly irreversibleSteps: string[] = [];
   /** Set once the change is being made for real (the deploy): signals no longer undo. */
   private committing = false;
   private readonly workRoot: string;
@@ -80,7 +85,22 @@ export class Transaction {
   }
 
   throwIfCancelled(): void {
-    if (this.signal.aborted) throw new CancelledError(this.cancelExit === EXIT_SIGTERM ? 'terminated' : 'cancelled', this.cancelExit);
+    if (this.signal.aborted) throw this.cancelledError();
+  }
+
+  /**
+   * Say that a step that cannot be undone starts now (removing a deployment, pruning). An
+   * interruption or failure after it reports what was done instead of "left as it was".
+   */
+  irreversible(what: string): void {
+    this.irreversibleSteps.push(what);
+  }
+
+  private cancelledError(): CancelledError {
+    const reason = this.cancelExit === EXIT_SIGTERM ? 'terminated' : 'cancelled';
+    const e = new CancelledError(reason, this.cancelExit);
+    if (this.irreversibleSteps.length) e.message = `Transaction ${reason} after ${this.irreversibleSteps.join(', ')} had started; that cannot be undone, and nothing after it was done.`;
+    return e;
   }
 
   /** Register how to undo a change just made. Steps run newest first on failure. */
@@ -111,6 +131,8 @@ export class Transaction {
 
   static async run<T>(opts: TransactionOptions, body: (tx: Transaction) => Promise<T>): Promise<T> {
     requireRoot(opts.command);
+    if (opts.createSysroot) mkdirSync(join(opts.sysroot, 'ostree'), { recursive: true });
+    else requireSysroot(opts.sysroot);
     const tx = new Transaction(opts);
     const lock = await acquireSysrootLock(opts.sysroot, {
       command: opts.command,
@@ -134,6 +156,7 @@ export class Transaction {
     process.on('SIGHUP', onSignal);
     try {
       cleanupStaleWork(tx.workRoot, opts.reporter);
+      removeStagingLeftovers(join(opts.sysroot, 'ostree', 'repo'));
       transactionHooks.onStart?.(tx);
       const result = await body(tx);
       if (!tx.committing) tx.throwIfCancelled();
@@ -142,10 +165,12 @@ export class Transaction {
       return result;
     } catch (err) {
       await tx.rollback();
-      // A signal's CancelledError from a child (run.ts) does not know which signal it was: rebuild it.
-      const final = tx.signal.aborted && (!(err instanceof CancelledError) || err.exitCode !== tx.cancelExit)
-        ? new CancelledError(tx.cancelExit === EXIT_SIGTERM ? 'terminated' : 'cancelled', tx.cancelExit)
-        : err;
+      // A signal's CancelledError from a child (run.ts) does not know which signal it was, nor
+      // what was done before: rebuild it.
+      const final = tx.signal.aborted ? tx.cancelledError() : err;
+      if (!tx.signal.aborted && tx.irreversibleSteps.length) {
+        opts.reporter.warn(`${tx.irreversibleSteps.join(', ')} had started before this failure and cannot be undone; the steps after it were not done.`);
+      }
       transactionHooks.onEnd?.(tx, final);
       throw final;
     } finally {
@@ -193,7 +218,19 @@ export function workRootOf(sysroot: string): string {
   return join(sysroot, 'ostree', 'apt-ostree', 'tmp');
 }
 
-/** Remove work directories of runs that were killed (their pid no longer exists). */
+/** Refuse a path that is not an OSTree sysroot before anything is created in it. */
+function requireSysroot(sysroot: string): void {
+  if (existsSync(join(sysroot, 'ostree', 'repo', 'config')) && existsSync(join(sysroot, 'ostree', 'deploy'))) return;
+  throw new AptOstreeError(`${sysroot} is not an OSTree sysroot (it has no ostree/repo and ostree/deploy).`, {
+    hint: sysroot === '/' ? 'This machine was not booted from an OSTree deployment; give --sysroot DIR to work on a sysroot directory.' : 'Check the --sysroot path, or create a sysroot with `apt-ostree admin provision`.',
+  });
+}
+
+/**
+ * Remove work directories of runs that were killed. We hold the lock, and every process of a
+ * transaction holds it while it runs, so no other run is using any of them: whatever is there
+ * and not ours is left over (a pid in the name may have been reused since, even after a reboot).
+ */
 function cleanupStaleWork(workRoot: string, reporter: Reporter): void {
   let names: string[];
   try {
@@ -202,18 +239,36 @@ function cleanupStaleWork(workRoot: string, reporter: Reporter): void {
     return;
   }
   for (const name of names) {
-    const pid = Number(name.split('-')[0]);
-    if (pid === process.pid) continue;
-    if (Number.isInteger(pid) && pid > 0) {
-      try {
-        process.kill(pid, 0);
-        continue; // still running (cannot be: we hold the lock), leave it
-      } catch {
-        /* dead */
-      }
-    }
+    if (name.startsWith(`${process.pid}-`)) continue;
     reporter.warn(`removing work left by an interrupted run: ${join(workRoot, name)}`);
     removeTree(join(workRoot, name));
+  }
+}
+
+/**
+ * An ostree commit or pull killed halfway leaves its staging directory in repo/tmp
+ * (staging-BOOTID-XXXXXX, beside a -lock file that ostree flocks while it uses it). Remove
+ * those nobody holds.
+ */
+function removeStagingLeftovers(repo: string): void {
+  const tmp = join(repo, 'tmp');
+  let names: string[];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith('staging-') || name.endsWith('-lock')) continue;
+    const lock = join(tmp, `${name}-lock`);
+    if (flockHeld(lock)) continue;
+    try {
+      if (!statSync(join(tmp, name)).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    removeTree(join(tmp, name));
+    rmSync(lock, { force: true });
   }
 }
 
@@ -224,29 +279,16 @@ function cleanupStaleWork(workRoot: string, reporter: Reporter): void {
 export function removeTree(dir: string): void {
   unmountBelow(dir);
   // rm(1) removes a checkout of thousands of files about twice as fast as fs.rmSync.
-  const r = spawnSync('rm', ['-rf', '--', dir], { stdio: 'ignore' });
-  if (r.status !== 0) rmSync(dir, { recursive: true, force: true });
+  if (runSync('rm', ['-rf', '--', dir]).status !== 0) rmSync(dir, { recursive: true, force: true });
 }
 
 /** removeTree without blocking the event loop: rm(1) runs while the transaction goes on. */
 function removeTreeInBackground(dir: string): Promise<void> {
   unmountBelow(dir);
-  const removal = new Promise<void>((resolve, reject) => {
-    let done = false;
-    const end = (ok: boolean) => {
-      if (done) return;
-      done = true;
-      try {
-        if (!ok) rmSync(dir, { recursive: true, force: true });
-        resolve();
-      } catch (e) {
-        reject(e as Error);
-      }
-    };
-    const rm = spawn('rm', ['-rf', '--', dir], { stdio: 'ignore' });
-    rm.on('error', () => end(false));
-    rm.on('close', (code) => end(code === 0));
-  });
+  const removal = run('rm', ['-rf', '--', dir], { what: `removing ${dir}` }).then(
+    () => undefined,
+    () => rmSync(dir, { recursive: true, force: true }),
+  );
   // Awaited (and a failure reported) by the cleanup step at the end of the transaction.
   removal.catch(() => undefined);
   return removal;
@@ -255,7 +297,10 @@ function removeTreeInBackground(dir: string): Promise<void> {
 function unmountBelow(dir: string): void {
   let mounts: string[];
   try {
-    mounts = readMountPoints().filter((m) => m === dir || m.startsWith(`${dir}/`));
+    // /proc/self/mounts names mount points by their real path: compare with the real path of
+    // dir, or an overlay under a sysroot reached through a symlink would never be found.
+    const real = realpathSync(dir);
+    mounts = readMountPoints().filter((m) => m === real || m.startsWith(`${real}/`));
   } catch {
     return;
   }
@@ -278,5 +323,5 @@ function readMountPoints(): string[] {
 }
 
 function umount(path: string): void {
-  spawnSync('umount', ['-l', path], { stdio: 'ignore' });
+  runSync('umount', ['-l', path]);
 }

@@ -9,7 +9,7 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AptOstreeError, InputError } from '../errors.js';
-import { lockPaths, readLockOwner } from '../engine/lock-owner.js';
+import { readLockOwner, sysrootLockHeld } from '../engine/lock-owner.js';
 import type { Reporter } from '../output/reporter.js';
 import { run } from '../system/run.js';
 
@@ -78,8 +78,8 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
   // A transaction changing the sysroot while it is copied would give an inconsistent image (and
   // the lock files would be copied into it): refuse while one runs.
   const busy = () => {
-    const owner = readLockOwner(sysroot);
-    if (owner || existsSync(lockPaths(sysroot).lock)) {
+    if (sysrootLockHeld(sysroot)) {
+      const owner = readLockOwner(sysroot);
       throw new AptOstreeError(`The sysroot ${o.sysroot} is locked by a running transaction${owner ? ` ('${owner.command}', pid ${owner.pid})` : ''}.`, {
         hint: 'Wait for it to finish, then make the image again.',
       });

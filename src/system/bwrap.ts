@@ -48,7 +48,7 @@ export function bwrapArgs(opts: SandboxOptions, argv: readonly string[]): string
 }
 
 export async function runInSandbox(opts: SandboxOptions, argv: readonly string[], runOpts: RunOptions = {}): Promise<RunResult> {
-  return run('bwrap', bwrapArgs(opts, argv), { what: `${argv[0]} in the sandbox`, ...runOpts });
+  return run('bwrap', bwrapArgs(opts, argv), { what: `${argv[0]} in the sandbox`, ...runOpts, withoutLock: true });
 }
 
 /** The directories bwrap creates in the tree for its own mounts: remove them if empty. */

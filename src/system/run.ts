@@ -2,7 +2,7 @@
  * The one place that starts external programs. Arguments are always an array handed to
  * execve (child_process.spawn, no shell): no user string is ever parsed by a shell.
  */
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { CancelledError, ToolError } from '../errors.js';
 
 export interface RunOptions {
@@ -23,6 +23,11 @@ export interface RunOptions {
   detached?: boolean;
   /** Exit codes that are not failures. */
   okCodes?: number[];
+  /**
+   * Leave out the sysroot lock's descriptor (see inheritLockFd). For the sandbox: bwrap dies
+   * with us (--die-with-parent) and the sandboxed programs have no business holding a host file.
+   */
+  withoutLock?: boolean;
 }
 
 export interface RunResult {
@@ -47,6 +52,7 @@ export async function run(tool: string, args: readonly string[], opts: RunOption
     opts.input !== undefined ? 'pipe' : interactive ? 'inherit' : 'ignore',
     interactive ? 'inherit' : 'pipe',
     interactive ? 'inherit' : 'pipe',
+    ...(lockFd !== undefined && !opts.withoutLock ? [lockFd] : []),
   ];
   const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: NodeJS.ErrnoException; stdout: string; stderr: string; canceled: boolean }>((resolve) => {
     let child: ChildProcess;
@@ -116,6 +122,28 @@ export async function run(tool: string, args: readonly string[], opts: RunOption
     });
   }
   return { stdout, stderr, exitCode: code };
+}
+
+/**
+ * The descriptor of the sysroot lock (an flock held by its open file description) while a
+ * transaction holds it. Every program started meanwhile inherits it as fd 3, so the lock stays
+ * held for as long as any of them runs: a detached `ostree admin deploy` that outlives a
+ * SIGKILLed apt-ostree still keeps the next command out until it is done.
+ */
+let lockFd: number | undefined;
+
+export function inheritLockFd(fd: number | undefined): void {
+  lockFd = fd;
+}
+
+/**
+ * A short program run to its end, blocking (rm, umount, flock): its exit status, or undefined
+ * when it could not be started. `fds` are handed to it as fd 3, 4, … (flock locks fd 3).
+ */
+export function runSync(tool: string, args: readonly string[], opts: { fds?: number[]; withoutLock?: boolean } = {}): { status?: number; stderr: string } {
+  const extra = opts.fds ?? (lockFd !== undefined && !opts.withoutLock ? [lockFd] : []);
+  const r = spawnSync(tool, [...args], { stdio: ['ignore', 'ignore', 'pipe', ...extra] });
+  return { status: r.error || r.status === null ? undefined : r.status, stderr: r.stderr?.toString() ?? '' };
 }
 
 const liveChildren = new Set<ChildProcess>();

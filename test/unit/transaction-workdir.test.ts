@@ -1,7 +1,8 @@
 // Work directories of a transaction: one per request, removed at the end whatever happens, and
 // removable early in the background (discardWorkDir) without the end forgetting to wait for it.
-// Needs root (Transaction.run refuses otherwise) and nothing else: a plain directory serves as
-// the sysroot, since only the lock and the work root live in it.
+// Needs root (Transaction.run refuses otherwise) and nothing else: a plain directory with the two
+// paths that make a sysroot (ostree/repo/config, ostree/deploy) serves, since only the lock and
+// the work root live in it.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,9 @@ describe.runIf(process.geteuid?.() === 0)('transaction work directories', () => 
   const txOpts = () => ({ sysroot, command: 'test', title: 'test', reporter: new Reporter() });
   beforeEach(() => {
     sysroot = mkdtempSync(join(tmpdir(), 'tx-work-'));
+    mkdirSync(join(sysroot, 'ostree', 'repo'), { recursive: true });
+    mkdirSync(join(sysroot, 'ostree', 'deploy'));
+    writeFileSync(join(sysroot, 'ostree', 'repo', 'config'), '[core]\nrepo_version=1\nmode=bare\n');
   });
   afterEach(() => rmSync(sysroot, { recursive: true, force: true }));
 
@@ -66,5 +70,16 @@ describe.runIf(process.geteuid?.() === 0)('transaction work directories', () => 
     expect(existsSync(dir)).toBe(false);
     expect(readdirSync(workRootOf(sysroot))).toEqual([]);
     expect(existsSync(join(sysroot, 'ostree', 'apt-ostree.lock'))).toBe(false);
+  });
+
+  it('refuses a directory that is not a sysroot, creating nothing in it', async () => {
+    const plain = mkdtempSync(join(tmpdir(), 'tx-plain-'));
+    try {
+      const err = await Transaction.run({ ...txOpts(), sysroot: plain }, async () => 'ran').catch((e: Error) => e);
+      expect((err as Error).message).toMatch(/is not an OSTree sysroot/);
+      expect(readdirSync(plain)).toEqual([]);
+    } finally {
+      rmSync(plain, { recursive: true, force: true });
+    }
   });
 });

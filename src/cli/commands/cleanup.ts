@@ -84,6 +84,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       for (const d of doomed.sort((a, b) => b.index - a.index)) {
         tx.throwIfCancelled();
         const label = describeDeployment(sysroot, d);
+        tx.irreversible(`the removal of deployment ${label}`);
         await tx.reporter.task(`Removing deployment ${label}`, () => undeployByPath(sysroot.path, d.path));
         out.push(`Removed deployment ${label}.`);
       }
@@ -91,6 +92,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       let cacheFreed = 0;
       if (want.base) {
         tx.throwIfCancelled();
+        tx.irreversible('the removal of unused refs and objects');
         // Leftovers of interrupted deploys (deployment directories, old boot versions).
         await tx.reporter.task('Removing unreferenced deployment leftovers', () => ostree.adminCleanup(sysroot.path));
         const live = Sysroot.load(sysroot.path);
@@ -109,6 +111,8 @@ export async function run(ctx: CommandContext): Promise<number> {
         cacheFreed += removeMatching(join(archives, 'partial'), () => true);
       }
       if (want.repomd) {
+        tx.throwIfCancelled();
+        tx.irreversible('the removal of the cached package lists');
         const cacheDir = cacheDirOf(sysroot, os);
         const lists = join(cacheDir, 'lists');
         cacheFreed += diskUsage(lists).bytes;

@@ -8,6 +8,7 @@
  * system, DEPLOYMENT/etc for `--sysroot DIR` (provisioning, image builds, tests).
  */
 import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AptOstreeError, InputError } from '../errors.js';
@@ -206,7 +207,7 @@ export function parseConfig(text: string, file: string): ParsedConfig {
     const key = line.slice(0, eq).trim();
     const value = line.slice(eq + 1).trim();
     if (groupName === undefined) {
-      errors.push(`${where}: ${key} is set before any [Group] header`);
+      errors.push(`${where}: ${shorten(key)} is set before any [Group] header`);
       return;
     }
     if (!group) return; // the unknown group was reported once at its header
@@ -249,7 +250,8 @@ export function parseConfig(text: string, file: string): ParsedConfig {
 }
 
 function shorten(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  const clean = s.replace(/[\x00-\x1f\x7f]/g, '?'); // never echo control characters to the terminal
+  return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean;
 }
 
 export interface LoadedConfig extends ParsedConfig {
@@ -288,9 +290,9 @@ export function loadSysrootConfig(sysroot: Sysroot, os?: string): LoadedConfig {
 /** Read and parse one file; a missing file (or no file at all) gives the defaults. */
 export function readConfigFile(path: string | undefined): LoadedConfig {
   if (!path) return { config: defaultConfig(), explicit: [], warnings: [], exists: false };
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { config: defaultConfig(), explicit: [], warnings: [], path, exists: false };
@@ -300,7 +302,14 @@ export function readConfigFile(path: string | undefined): LoadedConfig {
     if (code === 'EISDIR') throw new InputError(`The configuration file ${path} is a directory.`, 'Replace it with a file (see apt-ostree.conf(5)) or remove it.');
     throw new AptOstreeError(`Cannot read the configuration file ${path}: ${(e as Error).message}.`, { cause: e });
   }
-  return { ...parseConfig(text, path), path, exists: true };
+  // Binary junk (a damaged disk, a file copied over it) is one error, not one per line of noise.
+  if (bytes.includes(0) || !isUtf8(bytes)) {
+    throw new InputError(
+      `The configuration file ${path} is not a text file (it contains ${bytes.includes(0) ? 'NUL bytes' : 'bytes that are not UTF-8'}): it is damaged.`,
+      'Rewrite it (see apt-ostree.conf(5)), then check it with `apt-ostree reload`.',
+    );
+  }
+  return { ...parseConfig(bytes.toString('utf8'), path), path, exists: true };
 }
 
 /**

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AptOstreeError } from '../errors.js';
 import * as ostree from '../system/ostree.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
-import { serializeOrigin, type Origin } from './origin.js';
+import { originFileText, type Origin } from './origin.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 import type { Transaction } from './transaction.js';
 
@@ -103,7 +103,8 @@ export interface NewDeployment {
 export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeploymentRequest): Promise<NewDeployment> {
   const originFile = join(tx.workDir('new-deployment'), 'origin');
   // serializeOrigin also drops [libostree-transient]: a new deployment starts unpinned.
-  writeFileSync(originFile, serializeOrigin(req.origin));
+  // originFileText refuses an origin that would not read back as the same request.
+  writeFileSync(originFile, originFileText(req.origin));
   const staged = sysroot.isBootedSystem;
   // Before the deploy prunes the repository: keep every layered deployment's base, this one's too.
   const restoreBaseRefs = await setBaseRefs(sysroot.repoPath, basesOf(sysroot, [...sysroot.deployments.map((d) => d.checksum), req.revision]));

@@ -6,17 +6,30 @@
 
 type Line = { kind: 'comment'; text: string } | { kind: 'entry'; key: string; value: string };
 
+/** A line GKeyFile would refuse (and with it the whole file); KeyFile.parse skips it. */
+export interface KeyFileProblem {
+  /** 1-based. */
+  line: number;
+  text: string;
+  reason: string;
+}
+
 export class KeyFile {
   private groups = new Map<string, Line[]>();
   private header: string[] = [];
+  /**
+   * Lines skipped when reading. Reading stays lenient (remotes, repo config), but a caller that
+   * must not act on a damaged file (an origin: see origin.ts) looks here.
+   */
+  readonly problems: KeyFileProblem[] = [];
 
   static parse(text: string): KeyFile {
     const kf = new KeyFile();
     let current: Line[] | undefined;
-    for (const raw of text.split('\n')) {
+    text.split('\n').forEach((raw, i) => {
       const line = raw.replace(/\r$/, '');
       const trimmed = line.trim();
-      const group = /^\[([^\]]+)\]$/.exec(trimmed);
+      const group = /^\[([^[\]]+)\]$/.exec(trimmed);
       if (group) {
         current = kf.groups.get(group[1]!) ?? [];
         kf.groups.set(group[1]!, current);
@@ -25,10 +38,16 @@ export class KeyFile {
         else kf.header.push(line);
       } else {
         const eq = line.indexOf('=');
-        if (eq < 0 || !current) continue; // GKeyFile rejects these; be lenient when reading.
-        current.push({ kind: 'entry', key: line.slice(0, eq).trim(), value: line.slice(eq + 1).trimStart() });
+        const key = eq < 0 ? '' : line.slice(0, eq).trim();
+        if (!key) {
+          kf.problems.push({ line: i + 1, text: line, reason: 'is not a [group] header, a key=value line or a comment' });
+        } else if (!current) {
+          kf.problems.push({ line: i + 1, text: line, reason: 'comes before any [group] header' });
+        } else {
+          current.push({ kind: 'entry', key, value: line.slice(eq + 1).trimStart() });
+        }
       }
-    }
+    });
     return kf;
   }
 
@@ -102,7 +121,12 @@ export class KeyFile {
     }
     const existing = lines.find((l) => l.kind === 'entry' && l.key === key);
     if (existing && existing.kind === 'entry') existing.value = value;
-    else lines.push({ kind: 'entry', key, value });
+    else {
+      // After the group's last entry, before the blank lines and comments that end it.
+      let at = lines.length;
+      while (at > 0 && lines[at - 1]!.kind === 'comment') at--;
+      lines.splice(at, 0, { kind: 'entry', key, value });
+    }
   }
 
   remove(group: string, key: string): void {

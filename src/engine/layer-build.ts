@@ -18,7 +18,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
-import { AptOstreeError } from '../errors.js';
+import { AptOstreeError, ToolError } from '../errors.js';
 import { installedPackages, type DpkgPackage as InstalledPackage } from '../debian/deb822.js';
 import { compareVersions } from '../debian/version.js';
 import { aptCopyFromFileRepos, aptDownload, aptSimulate, aptUpdate, archiveFileName, writeAptConfig, type AptConfig, type AptPlan, type PlannedPackage } from '../system/apt.js';
@@ -28,7 +28,10 @@ import { readCommitFile } from '../ostree/tree.js';
 import { run } from '../system/run.js';
 import { applyUpper, mountOverlay, unmount } from '../system/overlay.js';
 import type { Reporter } from '../output/reporter.js';
-import { convertVar, createVarFromTmpfiles, LAYER_CONF_NAME, relocateOptAndUsrLocal, writeTmpfiles } from '../image/layout.js';
+import {
+  convertVar, createVarFromTmpfiles, DPKG_DATABASE, DPKG_LINK_TARGET, effectiveTmpfiles, followTmpfilesLinks, LAYER_CONF_NAME, relocateOptAndUsrLocal,
+  resolveBeneath, TMPFILES_SEARCH_DIRS, writeTmpfiles, type TmpfilesFile,
+} from '../image/layout.js';
 import { localName, requestName } from './layering.js';
 import type { Origin } from './origin.js';
 import { PKGLIST_METADATA_KEY, pkglistMetadata } from './pkglist.js';
@@ -109,12 +112,60 @@ export function localDebDirOf(sysroot: Sysroot, os: string): string {
   return join(sysroot.stateroot(os), 'var', 'lib', 'apt-ostree', 'local');
 }
 
-/** The dpkg status file of a commit in the apt-ostree layout. */
+/** The dpkg status file of a commit in the apt-ostree layout; a clear error when the image has none there. */
 export async function readBaseStatus(repo: string, checksum: string): Promise<string> {
-  const path = '/usr/share/dpkg/database/status';
+  const path = `/${DPKG_DATABASE}/status`;
   const direct = readCommitFile(repo, checksum, path);
   if (direct) return direct.toString('utf8');
-  return (await run('ostree', [`--repo=${repo}`, 'cat', checksum, path], { what: 'reading the base image\'s dpkg database' })).stdout;
+  const r = await run('ostree', [`--repo=${repo}`, 'cat', checksum, path], { what: 'reading the base image\'s dpkg database', okCodes: [1] });
+  if (r.exitCode === 0) return r.stdout;
+  if (!/No such file/i.test(r.stderr)) throw new ToolError('ostree', ['cat', checksum, path], { exitStatus: r.exitCode, stderr: r.stderr, what: 'reading the base image\'s dpkg database' });
+  // A plain Debian tree committed as it is keeps it in /var/lib/dpkg: say how to convert it.
+  const plain = await run('ostree', [`--repo=${repo}`, 'ls', checksum, '/var/lib/dpkg/status'], { okCodes: [1] });
+  throw new AptOstreeError(`The base image ${checksum.slice(0, 12)} has no dpkg database at /${DPKG_DATABASE}, so packages cannot be layered on it.`, {
+    hint: plain.exitCode === 0
+      ? `It keeps one in /var/lib/dpkg, as a plain Debian tree: convert the tree with \`apt-ostree compose commit\`, which moves it where docs/layout.md says.`
+      : `apt-ostree layers packages on images in the layout of docs/layout.md: the dpkg database (status, info/, …) in /${DPKG_DATABASE}.`,
+  });
+}
+
+/**
+ * The image's tmpfiles.d files (TMPFILES_SEARCH_DIRS), read from the commit without a checkout;
+ * a link to /dev/null masks.
+ */
+async function commitTmpfilesFiles(repo: string, checksum: string): Promise<TmpfilesFile[]> {
+  const listings = await Promise.all(TMPFILES_SEARCH_DIRS.map((dir) => run('ostree', [`--repo=${repo}`, 'ls', checksum, `/${dir}`], { okCodes: [1], what: `ostree ls /${dir}` })));
+  const files: Array<Promise<TmpfilesFile>> = [];
+  for (const [i, dir] of TMPFILES_SEARCH_DIRS.entries()) {
+    if (listings[i]!.exitCode !== 0) continue; // the image has no such directory
+    for (const line of listings[i]!.stdout.split('\n')) {
+      // -00644 0 0     54 /usr/lib/tmpfiles.d/x.conf   or   l00777 0 0      0 /usr/etc/tmpfiles.d/x.conf -> /dev/null
+      const m = /^([-l])\S*\s+\d+\s+\d+\s+\d+\s+\/(.+?)(?: -> (.*))?$/.exec(line);
+      const name = m?.[2]!.slice(dir.length + 1);
+      if (!m || !name?.endsWith('.conf') || name.includes('/')) continue;
+      if (m[1] === 'l' && m[3] === '/dev/null') files.push(Promise.resolve({ dir, name }));
+      else files.push(ostree.catFile(repo, checksum, `/${dir}/${name}`).catch(() => '').then((text) => ({ dir, name, text })));
+    }
+  }
+  return Promise.all(files);
+}
+
+/**
+ * Layering runs dpkg on /var/lib/dpkg, which the image's tmpfiles.d files must link to its
+ * database (docs/layout.md); checked from the commit before any work is done, whatever the
+ * names of the files that say it.
+ */
+export async function checkDpkgDatabaseLink(repo: string, checksum: string): Promise<void> {
+  const items = effectiveTmpfiles(await commitTmpfilesFiles(repo, checksum));
+  const leadsTo = followTmpfilesLinks(items, '/var/lib/dpkg');
+  if (leadsTo === `/${DPKG_DATABASE}`) return;
+  const declared = items.find((i) => i.path === '/var/lib/dpkg');
+  const why = leadsTo !== '/var/lib/dpkg'
+    ? `it leads to ${leadsTo}`
+    : declared ? `/${declared.source} makes it a ${declared.type === 'd' ? 'directory' : `'${declared.type}' entry`}` : 'no tmpfiles.d line declares it';
+  throw new AptOstreeError(`The base image ${checksum.slice(0, 12)} does not link /var/lib/dpkg to its dpkg database /${DPKG_DATABASE} (${why}), so packages cannot be layered on it.`, {
+    hint: `Its tmpfiles.d files (/usr/lib/tmpfiles.d, /usr/etc/tmpfiles.d) need the line \`L /var/lib/dpkg - - - - ${DPKG_LINK_TARGET}\` (docs/layout.md).`,
+  });
 }
 
 /** What an origin asks the layer build for (packages, local .debs, overrides, initramfs). */
@@ -163,6 +214,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   // Resolution needs only the base's dpkg status, not a checkout.
   const baseStatusFile = join(work, 'base-status');
   const baseStatus = input.baseStatus ?? (await readBaseStatus(repo, input.baseChecksum));
+  await checkDpkgDatabaseLink(repo, input.baseChecksum);
   writeFileSync(baseStatusFile, baseStatus);
   const basePackages = installedPackages(baseStatus);
   const arch = nativeArchitecture(basePackages);
@@ -234,7 +286,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
 
   const deploymentUsers = readUserDb(join(input.mergeDeployment.path, 'etc'));
   const baseUsers = readUserDb(join(tree, 'usr', 'etc'));
-  prepareTree(ov.merged, deploymentUsers);
+  prepareTree(ov.merged, deploymentUsers, (t) => reporter.warn(`tmpfiles.d: ${t}`));
   await reporter.task(`Installing ${plan.install.length} package${plan.install.length === 1 ? '' : 's'}`, () =>
     installInSandbox(ov.merged, apt, plan, tx.signal, reporter),
   );
@@ -361,17 +413,40 @@ function writeUserDb(etc: string, db: UserDb): void {
 /** Paths the transaction creates in the tree only for the install run. */
 const POLICY_RC_D = 'usr/sbin/policy-rc.d';
 
-function prepareTree(root: string, deploymentUsers: UserDb): void {
+function prepareTree(root: string, deploymentUsers: UserDb, warn: (text: string) => void): void {
+  // Written from the host below: a link on the way would lead out of the tree.
+  for (const d of ['usr/sbin', 'usr/etc']) requireRealDirectory(root, d, 'where layering writes files');
   // Scripts must not start services in a tree that is not running (invoke-rc.d honours this).
   writeFileSync(join(root, POLICY_RC_D), '#!/bin/sh\n# apt-ostree: no service starts while building a deployment\nexit 101\n', { mode: 0o755 });
   // New users must not collide with users the admin added to this deployment.
   writeUserDb(join(root, 'usr', 'etc'), deploymentUsers);
-  // /var as the image has it at boot (dpkg database link, debconf, /opt links), so that
-  // maintainer scripts find what they expect.
-  createVarFromTmpfiles(root);
-  for (const d of ['var/log/apt', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/cache/debconf', 'var/tmp', 'etc']) {
-    mkdirSync(join(root, d), { recursive: true });
+  // /var as the image has it at boot (dpkg database link, debconf, /opt links), from all of its
+  // tmpfiles.d files, so that dpkg and maintainer scripts find what they expect.
+  createVarFromTmpfiles(root, warn);
+  const status = resolveBeneath(root, '/var/lib/dpkg/status');
+  if (!status || !existsSync(status)) {
+    // checkDpkgDatabaseLink passed on the commit; only a link elsewhere in the image can do this.
+    throw new AptOstreeError(`The base image has no dpkg database at /var/lib/dpkg once its tmpfiles.d lines are applied, so packages cannot be layered on it.`, {
+      hint: `docs/layout.md: /var/lib/dpkg must be a tmpfiles.d link to /${DPKG_DATABASE}, with no other link on the way.`,
+    });
   }
+  // What apt needs, made inside the tree even where the image's links lead elsewhere; the
+  // sandbox's mount points must be real directories (bwrap would follow a link out of the tree).
+  for (const d of ['var/log/apt', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/cache/debconf', 'var/tmp', 'etc']) {
+    resolveBeneath(root, d, { create: true });
+  }
+  for (const d of SANDBOX_BINDS) requireRealDirectory(root, d, 'where the sandbox mounts a directory');
+}
+
+/** Where installInSandbox bind-mounts host directories in the tree. */
+const SANDBOX_BINDS = ['etc', 'var/cache/apt/archives'];
+
+function requireRealDirectory(root: string, d: string, what: string): void {
+  // Equal paths: no link on the way, the last component included.
+  if (resolveBeneath(root, d) === join(root, d) && statSync(join(root, d), { throwIfNoEntry: false })?.isDirectory()) return;
+  throw new AptOstreeError(`The base image has no directory /${d} (or a symlink on the way to it), ${what}, so packages cannot be layered on it.`, {
+    hint: `/${d} must be a directory in the image (docs/layout.md), or be created as one by its tmpfiles.d lines.`,
+  });
 }
 
 /** Remove what prepareTree and the sandbox left that must not be committed. */

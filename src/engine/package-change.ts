@@ -68,20 +68,23 @@ export interface DeploymentChangeResult {
 }
 
 export async function changeDeployment(opts: DeploymentChangeOptions): Promise<DeploymentChangeResult> {
+  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os);
   const locals = await Promise.all((opts.localDebs ?? []).map(readLocalDeb));
   return Transaction.run({ sysroot: opts.sysroot, command: opts.command, title: opts.title ?? opts.command, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds }, async (tx) => {
     const sysroot = Sysroot.load(opts.sysroot);
     const os = sysroot.resolveOs(opts.os);
     const merge = sysroot.mergeDeployment(os);
-    if (!merge?.origin) {
+    if (!merge) {
       throw new AptOstreeError(`The stateroot '${os}' has no deployment with an origin to change.`, { hint: 'Provision it first with `apt-ostree admin provision`.' });
     }
+    // A damaged origin is refused here, before any work: never rebuilt from what could be read.
+    const current = sysroot.requireOrigin(merge);
     const baseChecksum = sysroot.baseChecksum(merge);
     const baseStatus = await readBaseStatus(sysroot.repoPath, baseChecksum);
-    const origin = opts.change(merge.origin, { base: installedPackages(baseStatus), locals });
+    const origin = opts.change(current, { base: installedPackages(baseStatus), locals });
     const settings = await transactionSettings(sysroot, os, opts.reporter);
     if (settings.lockLayering) {
-      const had = new Set([...merge.origin.requestedPackages, ...merge.origin.requestedLocalPackages]);
+      const had = new Set([...current.requestedPackages, ...current.requestedLocalPackages]);
       const added = [...origin.requestedPackages, ...origin.requestedLocalPackages].filter((r) => !had.has(r));
       if (added.length) {
         throw new AptOstreeError(`Package layering is locked on this system (LockLayering=true in ${settings.file}); cannot layer ${added.map((a) => a.slice(a.indexOf(':') + 1)).join(', ')}.`, {
@@ -89,7 +92,7 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
         });
       }
     }
-    if (serializeOrigin(origin) === serializeOrigin(merge.origin)) {
+    if (serializeOrigin(origin) === serializeOrigin(current)) {
       throw new UnchangedError('No change: the deployment already is as asked.', Boolean(opts.unchangedExit77));
     }
     const result: DeploymentChangeResult = { os, dryRun: Boolean(opts.dryRun), downloadOnly: Boolean(opts.downloadOnly), staged: false, previous: merge, origin };

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLockOwner, sysrootLockHeld } from './lock-owner.js';
-import type { Deployment, Sysroot } from './sysroot.js';
+import { originRepair, type Deployment, type Sysroot } from './sysroot.js';
 import { metadataString, metadataStrings } from '../ostree/commit.js';
 import type { GValue } from '../ostree/gvariant.js';
 
@@ -35,6 +35,10 @@ export interface DeploymentStatus {
   kargs: string[];
   'base-commit-meta': Record<string, unknown>;
   'layered-commit-meta'?: Record<string, unknown>;
+  /** Only for a damaged origin file: `FILE: what is wrong` (its other fields are then empty). */
+  'origin-error'?: string;
+  /** With origin-error: how to repair it. */
+  'origin-repair'?: string;
 }
 
 export interface SysrootStatus {
@@ -77,6 +81,7 @@ export function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentSta
     kargs: d.kargs,
     'base-commit-meta': base ? plainMetadata(base.metadata) : {},
     ...(layered && commit ? { 'layered-commit-meta': plainMetadata(commit.metadata) } : {}),
+    ...(d.originDamage ? { 'origin-error': `${d.originPath}: ${d.originDamage.problem}`, 'origin-repair': originRepair(d.originDamage) } : {}),
   };
 }
 

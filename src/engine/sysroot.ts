@@ -10,9 +10,9 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AptOstreeError } from '../errors.js';
-import { readCommit, type CommitInfo } from '../ostree/commit.js';
+import { readCommit, resolveRefFile, type CommitInfo } from '../ostree/commit.js';
 import { splitKernelArgs } from './kargs.js';
-import { parseOrigin, type Origin } from './origin.js';
+import { checkOriginAgainstCommit, isValidRefspec, validateOrigin, type Origin, type OriginDamage } from './origin.js';
 
 export interface Deployment {
   /** Position in boot order; 0 is the default for the next boot. */
@@ -26,7 +26,9 @@ export interface Deployment {
   /** The deployment's root directory. */
   path: string;
   originPath: string;
+  /** Undefined when the file is missing or damaged (then `originDamage` says why). */
   origin?: Origin;
+  originDamage?: DamagedOrigin;
   booted: boolean;
   staged: boolean;
   pinned: boolean;
@@ -34,6 +36,11 @@ export interface Deployment {
   unlocked: 'none' | 'development' | 'transient' | 'hotfix';
   /** Path of the boot loader entry that boots it (undefined for a staged deployment). */
   bootEntry?: string;
+}
+
+export interface DamagedOrigin extends OriginDamage {
+  /** The refspec to repair it with, when the file or the repository tells it. */
+  refspec?: string;
 }
 
 export class Sysroot {
@@ -72,7 +79,88 @@ export class Sysroot {
       addStaged(root, deployments);
       markUnlocked(deployments);
     }
-    return new Sysroot(root, deployments, liveRoot);
+    const sysroot = new Sysroot(root, deployments, liveRoot);
+    for (const d of deployments) sysroot.checkOrigin(d);
+    return sysroot;
+  }
+
+  /**
+   * requireOrigin's check, made before a transaction takes the lock, so that a refused command
+   * leaves the sysroot exactly as it was (not even a lock file). The transaction checks again
+   * under the lock; anything else wrong here (no sysroot, no deployment) is left for it to report.
+   * `keepDefault`: only refuse what ostree cannot load (rollback, rebase: their own repair).
+   */
+  static refuseDamagedOrigins(path: string, os: string | undefined, opts: { keepDefault?: boolean } = {}): void {
+    let sysroot: Sysroot;
+    let merge: Deployment | undefined;
+    try {
+      sysroot = Sysroot.load(path);
+      merge = sysroot.mergeDeployment(sysroot.resolveOs(os));
+    } catch {
+      return;
+    }
+    sysroot.assertOriginsLoadable();
+    if (merge && !opts.keepDefault) sysroot.originOf(merge);
+  }
+
+  /** Compare a readable origin with the deployment's commit; suggest a refspec for a damaged one. */
+  private checkOrigin(d: Deployment): void {
+    if (d.origin) {
+      const problem = checkOriginAgainstCommit(d.origin, this.commit(d.checksum)?.metadata ?? {});
+      if (problem) d.originDamage = { problem, unloadable: false, refspec: d.origin.refspec };
+    }
+    if (!d.originDamage) return;
+    d.origin = undefined;
+    const named = d.originDamage.refspec;
+    d.originDamage.refspec = named && isValidRefspec(named) && resolveRefFile(this.repoPath, named) ? named : this.refspecOf(this.baseChecksum(d));
+  }
+
+  /** The one remote ref that points at a commit, if exactly one does. */
+  private refspecOf(checksum: string): string | undefined {
+    const remotes = join(this.repoPath, 'refs', 'remotes');
+    let files: string[];
+    try {
+      files = readdirSync(remotes, { recursive: true, encoding: 'utf8' });
+    } catch {
+      return undefined;
+    }
+    const found = files.filter((f) => {
+      const slash = f.indexOf('/');
+      return slash > 0 && resolveRefFile(this.repoPath, `${f.slice(0, slash)}:${f.slice(slash + 1)}`) === checksum;
+    });
+    return found.length === 1 ? found[0]!.replace('/', ':') : undefined;
+  }
+
+  /**
+   * The origin of a deployment a command is about to act on, or an error naming the file and
+   * the repair. Called before any work, so that a damaged origin is refused, never rewritten.
+   */
+  requireOrigin(d: Deployment): Origin {
+    this.assertOriginsLoadable();
+    return this.originOf(d);
+  }
+
+  /** The deployment's origin, or the error naming the damaged file (for reading it only). */
+  originOf(d: Deployment): Origin {
+    if (d.origin) return d.origin;
+    throw this.damagedOriginError(d);
+  }
+
+  /**
+   * ostree refuses to load a sysroot in which any origin file is not a key file: every
+   * `ostree admin` command would fail, after our work. Refuse first, naming the file.
+   */
+  assertOriginsLoadable(): void {
+    const d = this.deployments.find((x) => x.originDamage?.unloadable);
+    if (d) throw this.damagedOriginError(d);
+  }
+
+  private damagedOriginError(d: Deployment): AptOstreeError {
+    const damage = d.originDamage ?? { problem: 'it cannot be read', unloadable: false };
+    const repair = originRepair(damage);
+    return new AptOstreeError(`The origin file ${d.originPath} is damaged: ${damage.problem}. Nothing was changed.`, {
+      hint: `${repair[0]!.toUpperCase()}${repair.slice(1)}.`,
+    });
   }
 
   get booted(): Deployment | undefined {
@@ -229,10 +317,14 @@ function deploymentFromDir(root: string, dir: string): Deployment | undefined {
   if (!m) return undefined;
   const originPath = `${dir}.origin`;
   let origin: Origin | undefined;
+  let originDamage: DamagedOrigin | undefined;
   try {
-    origin = parseOrigin(readFileSync(originPath, 'utf8'));
-  } catch {
-    origin = undefined;
+    const read = validateOrigin(readFileSync(originPath));
+    origin = read.origin;
+    if (read.damage) originDamage = { ...read.damage, refspec: read.origin.refspec };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    originDamage = { problem: code === 'ENOENT' ? 'the file is missing' : `it cannot be read (${(e as Error).message})`, unloadable: false };
   }
   return {
     index: 0,
@@ -242,7 +334,8 @@ function deploymentFromDir(root: string, dir: string): Deployment | undefined {
     kargs: [],
     path: join(root, 'ostree', 'deploy', osname, 'deploy', basename(dir)),
     originPath,
-    origin,
+    origin: originDamage ? undefined : origin,
+    originDamage,
     booted: false,
     staged: false,
     pinned: origin?.pinned ?? false,
@@ -307,4 +400,13 @@ function addStaged(root: string, deployments: Deployment[]): void {
     }
   }
   deployments.forEach((d, i) => (d.index = i));
+}
+
+/** How to repair a damaged origin, as a clause: status prints it after the problem, the refusal as its hint. */
+export function originRepair(damage: DamagedOrigin): string {
+  const refspec = damage.refspec ?? 'REMOTE:REF';
+  if (damage.unloadable) {
+    return `rewrite it by hand with an [origin] group and refspec=${refspec} (ostree cannot load the sysroot until then), then run \`apt-ostree rebase ${refspec}\``;
+  }
+  return `repair with \`apt-ostree rebase ${refspec}\`, or deploy a known commit with \`ostree admin deploy\``;
 }

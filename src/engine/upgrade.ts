@@ -9,9 +9,11 @@ import type { Reporter } from '../output/reporter.js';
 import { clearCachedUpdate, dropStaleCachedUpdate, makeCachedUpdate, writeCachedUpdate } from './cached-update.js';
 import { deployAsDefault } from './deployments.js';
 import { buildLayeredCommit, layerInputsOf, localDebDirOf } from './layer-build.js';
-import { hasClientLayer, splitRefspec, type Origin } from './origin.js';
+import { hasClientLayer, isValidRefspec, newOrigin, splitRefspec, type Origin } from './origin.js';
 import { commitPackages, diffPackages, isEmptyDiff, type PackageDiff, type PackageEntry } from './pkglist.js';
 import { Sysroot, type Deployment } from './sysroot.js';
+import { requestName } from './layering.js';
+import { metadataStrings } from '../ostree/commit.js';
 import { transactionSettings } from './settings.js';
 import { Transaction } from './transaction.js';
 import type { AptPlan } from '../system/apt.js';
@@ -56,15 +58,17 @@ export interface UpgradeResult {
 }
 
 export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeResult> {
+  // A rebase is the repair of a damaged origin (see originForRebase).
+  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os, { keepDefault: opts.target.kind === 'rebase' });
   return Transaction.run({ sysroot: opts.sysroot, command: opts.command, title: opts.title ?? opts.command, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds }, async (tx) => {
     const sysroot = Sysroot.load(opts.sysroot);
     const os = sysroot.resolveOs(opts.os);
     const merge = sysroot.mergeDeployment(os);
-    if (!merge?.origin?.refspec) {
-      throw new AptOstreeError(`The default deployment of '${os}' has no origin to upgrade from.`, { hint: 'Use `apt-ostree rebase REMOTE:REF` to give it one.' });
+    if (!merge) {
+      throw new AptOstreeError(`The stateroot '${os}' has no deployment to upgrade.`, { hint: 'Provision it first with `apt-ostree admin provision`.' });
     }
-    const origin = merge.origin;
     const t = opts.target;
+    const origin = t.kind === 'rebase' ? originForRebase(sysroot, merge, opts.reporter) : sysroot.requireOrigin(merge);
     if (t.kind === 'upgrade' && origin.overrideCommit) {
       if (opts.check) clearCachedUpdate(sysroot.path);
       throw new UnchangedError(
@@ -73,6 +77,9 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
       );
     }
     const refspec = t.kind === 'rebase' ? normalizeRefspec(t.refspec, origin.refspec) : origin.refspec;
+    if (!isValidRefspec(refspec)) {
+      throw new AptOstreeError(`'${refspec}' is not an OSTree refspec.`, { hint: 'Give REMOTE:REF, such as origin:debian/12/x86_64/base (`ostree remote refs REMOTE` lists them).' });
+    }
     const { remote, ref } = splitRefspec(refspec);
     const revision = t.kind === 'deploy' ? t.revision : t.kind === 'rebase' ? t.revision : undefined;
     const oldBase = sysroot.baseChecksum(merge);
@@ -168,12 +175,41 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
     dropStaleCachedUpdate(sysroot.path, { os, refspec, checksum: newBase, timestamp: newCommit?.timestamp });
 
     // 5. A rebase drops the old ref unless asked to keep it (and no deployment still uses it).
-    if (t.kind === 'rebase' && !t.skipPurge && origin.refspec !== refspec) {
+    if (t.kind === 'rebase' && !t.skipPurge && origin.refspec && origin.refspec !== refspec) {
       const stillUsed = Sysroot.load(opts.sysroot).deployments.some((d) => d.origin?.refspec === origin.refspec);
       if (!stillUsed) await ostree.setRef(repo, origin.refspec, null).catch(() => undefined);
     }
     return result;
   });
+}
+
+/**
+ * The origin a rebase starts from. On a damaged origin file the rebase is the repair: nothing
+ * is taken from that file (not even its refspec), only what the deployment's commit records of
+ * its layer (requested packages, removals, initramfs), so that no layered request is lost.
+ */
+function originForRebase(sysroot: Sysroot, merge: Deployment, reporter: Reporter): Origin {
+  sysroot.assertOriginsLoadable();
+  if (merge.origin) return merge.origin;
+  const commit = sysroot.commit(merge.checksum);
+  const recorded = (key: string) => (commit ? metadataStrings(commit, key) : []);
+  const initramfs = commit?.metadata['aptostree.initramfs-args'];
+  const origin: Origin = {
+    ...newOrigin(''),
+    requestedPackages: recorded('aptostree.requested-packages'),
+    removedBasePackages: recorded('aptostree.removed-base-packages'),
+    regenerateInitramfs: initramfs !== undefined,
+    initramfsArgs: initramfs !== undefined ? recorded('aptostree.initramfs-args') : [],
+  };
+  const requestedNames = new Set(origin.requestedPackages.map(requestName));
+  const lost = [...recorded('aptostree.packages').filter((n) => !requestedNames.has(n)), ...recorded('aptostree.replaced-base-packages')];
+  const kept = [...origin.requestedPackages, ...origin.removedBasePackages.map((n) => `(removed) ${n}`), ...(origin.regenerateInitramfs ? ['(initramfs regeneration)'] : [])];
+  reporter.warn(
+    `The origin file ${merge.originPath} is damaged (${merge.originDamage?.problem ?? 'unreadable'}); the new deployment gets a new one` +
+      (kept.length ? `, with the layered requests its commit records: ${kept.join(', ')}.` : '.') +
+      (lost.length ? ` Not recorded well enough to carry over (install them again if needed): ${lost.join(' ')}.` : ''),
+  );
+  return origin;
 }
 
 /** `ref` alone keeps the current remote; `remote:ref` switches both; `remote:` keeps the ref. */

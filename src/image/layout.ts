@@ -17,7 +17,7 @@
  * so a tree that shares inodes with another (a hardlinked copy) never changes the other.
  */
 import {
-  chmodSync, copyFileSync, lchownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync,
+  chmodSync, constants, copyFileSync, lchownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync,
   renameSync, rmSync, rmdirSync, symlinkSync, writeFileSync, type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -147,29 +147,137 @@ export function parseTmpfiles(text: string): TmpfilesEntry[] {
   return out;
 }
 
-/** Directories tmpfiles.d files are read from, inside a tree (system, then admin, order irrelevant here). */
-const TMPFILES_DIRS = ['usr/lib/tmpfiles.d', 'usr/etc/tmpfiles.d', 'etc/tmpfiles.d'];
+// ---------------------------------------------------------------------------------------------
+// the tmpfiles.d files of an image, as systemd-tmpfiles reads them
+
+/**
+ * Where an image's tmpfiles.d files are, highest precedence first: the admin's directory
+ * (/usr/etc/tmpfiles.d is /etc/tmpfiles.d after boot; etc/tmpfiles.d in a tree not converted
+ * yet), then the vendor's. A file masks or overrides a file of the same name further down.
+ */
+export const TMPFILES_SEARCH_DIRS = ['usr/etc/tmpfiles.d', 'etc/tmpfiles.d', 'usr/lib/tmpfiles.d'] as const;
+
+/** One tmpfiles.d file of an image (`dir` relative to /); `text` undefined: masked (a link to /dev/null). */
+export interface TmpfilesFile {
+  dir: string;
+  name: string;
+  text?: string;
+}
+
+/**
+ * The tmpfiles.d files of the tree at `root`, in TMPFILES_SEARCH_DIRS order. Links are
+ * resolved inside the tree (resolveBeneath), never on the host.
+ */
+export function readTmpfilesFiles(root: string): TmpfilesFile[] {
+  const out: TmpfilesFile[] = [];
+  for (const dir of TMPFILES_SEARCH_DIRS) {
+    const d = resolveBeneath(root, dir);
+    let names: string[];
+    try {
+      names = d ? readdirSync(d).filter((n) => n.endsWith('.conf')).sort() : [];
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const p = join(d!, name);
+      const real = resolveBeneath(root, `${dir}/${name}`);
+      if ((lstatOrUndefined(p)?.isSymbolicLink() && readlinkSync(p) === '/dev/null') || real === join(root, 'dev/null')) {
+        out.push({ dir, name }); // masked
+        continue;
+      }
+      let text = ''; // unreadable or dangling: it still takes the name, as in systemd
+      try {
+        if (real && lstatSync(real).isFile()) text = readFileSync(real, 'utf8');
+      } catch {
+        /* keep it empty */
+      }
+      out.push({ dir, name, text });
+    }
+  }
+  return out;
+}
+
+/**
+ * The files systemd-tmpfiles applies: of several files with one name the first one (the
+ * admin's) wins, masked ones drop out, and the rest are read in the lexical order of their
+ * names whatever their directory.
+ */
+export function activeTmpfilesFiles(files: readonly TmpfilesFile[]): Array<Required<TmpfilesFile>> {
+  const byName = new Map<string, TmpfilesFile>();
+  for (const f of files) if (!byName.has(f.name)) byName.set(f.name, f);
+  return [...byName.values()]
+    .filter((f): f is Required<TmpfilesFile> => f.text !== undefined)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** A line of an image's tmpfiles.d files that creates something, as systemd-tmpfiles applies it. */
+export interface TmpfilesItem {
+  /** The type letter, without modifiers: d, L, C, f, … */
+  type: string;
+  /** The `+` modifier (L+: replace what is there). */
+  force: boolean;
+  /** Absolute and normalized. */
+  path: string;
+  mode?: string;
+  uid?: string;
+  gid?: string;
+  arg?: string;
+  /** The file it comes from, e.g. usr/lib/tmpfiles.d/foo.conf (for messages). */
+  source: string;
+}
+
+/** Line types that create the path; the first declaration of a path wins (systemd's "duplicate line"). */
+const CREATING_TYPES = new Set(['f', 'F', 'w', 'd', 'D', 'v', 'q', 'Q', 'p', 'L', 'c', 'b', 'C']);
+
+/**
+ * What the image's tmpfiles.d files create, one item per path (the first declaration in the
+ * active files wins), sorted so that a directory precedes what is in it. Adjusting lines (z, x,
+ * a, r, …) and paths that are relative or contain `..` are left out.
+ */
+export function effectiveTmpfiles(files: readonly TmpfilesFile[]): TmpfilesItem[] {
+  const byPath = new Map<string, TmpfilesItem>();
+  for (const f of activeTmpfilesFiles(files)) {
+    for (const e of parseTmpfiles(f.text)) {
+      const type = e.type[0]!;
+      const parts = e.path.split('/').filter((c) => c && c !== '.');
+      if (!CREATING_TYPES.has(type) || !e.path.startsWith('/') || parts.includes('..')) continue;
+      const path = `/${parts.join('/')}`;
+      if (byPath.has(path)) continue;
+      byPath.set(path, { type, force: e.type.slice(1).includes('+'), path, mode: e.mode, uid: e.uid, gid: e.gid, arg: e.arg, source: `${f.dir}/${f.name}` });
+    }
+  }
+  return [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
+}
+
+/**
+ * Where `path` leads once the links (L lines) of `items` exist; every other component is taken
+ * as it is. E.g. /var/lib/dpkg with `L /var/lib/dpkg - - - - ../../usr/share/dpkg/database`
+ * leads to /usr/share/dpkg/database.
+ */
+export function followTmpfilesLinks(items: readonly TmpfilesItem[], path: string): string {
+  const links = new Map(items.filter((i) => i.type === 'L').map((i) => [i.path, i.arg ?? `/usr/share/factory${i.path}`]));
+  let parts = path.split('/').filter(Boolean);
+  for (let i = 0, hops = 0; i < parts.length && hops < 40; i++) {
+    const target = links.get(`/${parts.slice(0, i + 1).join('/')}`);
+    if (target === undefined) continue;
+    const resolved: string[] = target.startsWith('/') ? [] : parts.slice(0, i);
+    for (const c of [...target.split('/'), ...parts.slice(i + 1)]) {
+      if (c === '..') resolved.pop();
+      else if (c && c !== '.') resolved.push(c);
+    }
+    parts = resolved;
+    i = -1;
+    hops++;
+  }
+  return `/${parts.join('/')}`;
+}
 
 /** Paths that tmpfiles.d files of the tree already declare, except the file named `exceptName`. */
 export function declaredTmpfilesPaths(root: string, exceptName?: string): Set<string> {
   const paths = new Set<string>();
-  for (const d of TMPFILES_DIRS) {
-    let names: string[];
-    try {
-      names = readdirSync(join(root, d));
-    } catch {
-      continue;
-    }
-    for (const n of names) {
-      if (!n.endsWith('.conf') || n === `${exceptName}.conf`) continue;
-      let text: string;
-      try {
-        text = readFileSync(join(root, d, n), 'utf8');
-      } catch {
-        continue; // a dangling symlink (masked with /dev/null in /etc) or unreadable: nothing declared
-      }
-      for (const e of parseTmpfiles(text)) paths.add(normalizeAbs(e.path));
-    }
+  for (const f of activeTmpfilesFiles(readTmpfilesFiles(root))) {
+    if (f.name === `${exceptName}.conf`) continue;
+    for (const e of parseTmpfiles(f.text)) paths.add(normalizeAbs(e.path));
   }
   return paths;
 }
@@ -223,6 +331,41 @@ function lstatOrUndefined(p: string): Stats | undefined {
 
 function isRealDir(p: string): boolean {
   return lstatOrUndefined(p)?.isDirectory() ?? false;
+}
+
+/**
+ * `path` (absolute inside the tree at `root`) as a path on the host, every symlink on the way
+ * resolved as if `root` were / (absolute targets and `..` never leave the tree), the last
+ * component included. A missing directory on the way, a component that is not a directory and
+ * a link loop give undefined; the last component need not exist. With `create`, `path` is a
+ * directory: missing ones are created, the last one included.
+ */
+export function resolveBeneath(root: string, path: string, opts: { create?: boolean } = {}): string | undefined {
+  const todo = path.split('/').filter(Boolean);
+  const done: string[] = [];
+  for (let links = 0; todo.length; ) {
+    const c = todo.shift()!;
+    if (c === '.') continue;
+    if (c === '..') {
+      done.pop();
+      continue;
+    }
+    const p = join(root, ...done, c);
+    const st = lstatOrUndefined(p);
+    if (st?.isSymbolicLink()) {
+      if (++links > 40) return undefined;
+      const target = readlinkSync(p);
+      if (target.startsWith('/')) done.length = 0;
+      todo.unshift(...target.split('/').filter(Boolean));
+      continue;
+    }
+    if (todo.length || opts.create) {
+      if (!st && opts.create) mkdirSync(p, { mode: 0o755 });
+      else if (!st?.isDirectory()) return undefined;
+    }
+    done.push(c);
+  }
+  return join(root, ...done);
 }
 
 /** Write a file as a new inode (never through an existing one, which may be a shared hardlink). */
@@ -734,44 +877,120 @@ export function convertRootfs(root: string, opts: ConvertOptions): ConvertResult
 
 /**
  * The reverse, for running dpkg in a converted tree (layering): create in /var what the tree's
- * apt-ostree tmpfiles.d files describe (directories, links, factory copies), as
- * systemd-tmpfiles would at boot, so that maintainer scripts and files under /opt and
- * /usr/local find the places they expect. convertRootfs afterwards turns it back into
- * tmpfiles.d lines (and skips what is already declared).
+ * tmpfiles.d files describe, as systemd-tmpfiles does at boot, so that maintainer scripts, dpkg
+ * (/var/lib/dpkg) and files under /opt and /usr/local find the places they expect. Every
+ * `*.conf` counts, whatever its name, with systemd's precedence (activeTmpfilesFiles,
+ * effectiveTmpfiles): the image may come from another tool. Only /var is made, only what is
+ * missing, and nothing is written outside the tree (resolveBeneath). convertRootfs afterwards
+ * turns /var back into tmpfiles.d lines (and skips what is already declared).
+ * Returns the items it applied.
  */
-export function createVarFromTmpfiles(root: string, names: string[] = [BASE_CONF_NAME, LAYER_CONF_NAME]): void {
-  for (const name of names) {
-    const file = join(root, 'usr/lib/tmpfiles.d', `${name}.conf`);
-    if (!existsSync(file)) continue;
-    const entries = parseTmpfiles(readFileSync(file, 'utf8')).sort((a, b) => comparePaths(a.path, b.path));
-    for (const e of entries) {
-      if (!e.path.startsWith('/var/')) continue;
-      const p = join(root, e.path);
-      if (lstatOrUndefined(p)) continue;
-      mkdirSync(dirname(p), { recursive: true });
-      if (e.type === 'd') {
-        mkdirSync(p, { mode: e.mode ? parseInt(e.mode, 8) : 0o755 });
-        applyOwnerMode(p, e);
-      } else if (e.type === 'L' && e.arg) {
-        symlinkSync(e.arg, p);
-      } else if (e.type === 'C' && e.arg && existsSync(join(root, e.arg))) {
-        copyFileSync(join(root, e.arg), p);
-        const st = lstatSync(join(root, e.arg));
-        applyOwnerMode(p, { mode: modeString(st), uid: String(st.uid), gid: String(st.gid) });
-      } else if (e.type === 'f') {
-        writeFileSync(p, '', { mode: e.mode ? parseInt(e.mode, 8) : 0o644 });
-        applyOwnerMode(p, e);
-      }
+export function createVarFromTmpfiles(root: string, warn: (text: string) => void = () => {}): TmpfilesItem[] {
+  const items = effectiveTmpfiles(readTmpfilesFiles(root)).filter((i) => i.path.startsWith('/var/'));
+  const ids = imageIds(root);
+  for (const item of items) {
+    try {
+      applyTmpfilesItem(root, item, ids);
+    } catch (e) {
+      // As systemd-tmpfiles: a line that cannot be applied does not stop the others.
+      warn(`${item.source}: ${item.type} ${item.path}: ${(e as Error).message}`);
     }
+  }
+  return items;
+}
+
+function applyTmpfilesItem(root: string, item: TmpfilesItem, ids: ImageIds): void {
+  const parent = resolveBeneath(root, dirname(item.path), { create: true });
+  if (!parent) return; // something on the way is not a directory
+  const p = join(parent, item.path.slice(item.path.lastIndexOf('/') + 1));
+  const st = lstatOrUndefined(p);
+  switch (item.type) {
+    case 'd': case 'D': case 'v': case 'q': case 'Q': // subvolumes are directories off btrfs
+      if (st) return;
+      mkdirSync(p);
+      setOwnerMode(p, parseMode(item.mode) ?? 0o755, ids.uid(item.uid), ids.gid(item.gid));
+      return;
+    case 'f': case 'F':
+      if (st) return;
+      writeFileSync(p, item.arg ?? '', { flag: 'wx' });
+      setOwnerMode(p, parseMode(item.mode) ?? 0o644, ids.uid(item.uid), ids.gid(item.gid));
+      return;
+    case 'L': {
+      const target = item.arg ?? `/usr/share/factory${item.path}`;
+      if (st?.isSymbolicLink() && readlinkSync(p) === target) return;
+      if (st && !item.force) return;
+      if (st) rmSync(p, { recursive: true, force: true });
+      symlinkSync(target, p);
+      return;
+    }
+    case 'C': {
+      const src = resolveBeneath(root, item.arg ?? `/usr/share/factory${item.path}`);
+      const sst = src ? lstatOrUndefined(src) : undefined;
+      // Only into a missing path, or into an empty directory (systemd's rule); never into itself.
+      if (!sst || (st && !(st.isDirectory() && sst.isDirectory() && readdirSync(p).length === 0))) return;
+      if (`${p}/`.startsWith(`${src}/`)) return;
+      copyTree(src!, p);
+      return;
+    }
+    default:
+      // p, c, b (FIFOs and devices), w (writes into an existing file): nothing a sandbox needs.
+      return;
   }
 }
 
-function applyOwnerMode(p: string, e: Pick<TmpfilesEntry, 'mode' | 'uid' | 'gid'>): void {
-  const uid = e.uid && /^\d+$/.test(e.uid) ? Number(e.uid) : 0;
-  const gid = e.gid && /^\d+$/.test(e.gid) ? Number(e.gid) : 0;
+/** Copy a file, symlink or directory (recursively) with modes and owners; `dest` is missing or an empty directory. */
+function copyTree(src: string, dest: string): void {
+  const st = lstatSync(src);
+  if (st.isDirectory()) {
+    if (!lstatOrUndefined(dest)) mkdirSync(dest);
+    for (const n of readdirSync(src)) copyTree(join(src, n), join(dest, n));
+  } else if (st.isSymbolicLink()) {
+    symlinkSync(readlinkSync(src), dest);
+  } else if (st.isFile()) {
+    copyFileSync(src, dest, constants.COPYFILE_EXCL);
+  } else {
+    return;
+  }
+  setOwnerMode(dest, st.isSymbolicLink() ? undefined : st.mode & 0o7777, st.uid, st.gid);
+}
+
+/** tmpfiles.d modes: octal, with the `~` (masked) and `:` (on creation only) prefixes. */
+function parseMode(m: string | undefined): number | undefined {
+  const match = m ? /^[~:]*([0-7]{3,4})$/.exec(m) : null;
+  return match ? parseInt(match[1]!, 8) : undefined;
+}
+
+interface ImageIds {
+  uid(s: string | undefined): number;
+  gid(s: string | undefined): number;
+}
+
+/** User and group names of tmpfiles.d lines, resolved with the image's own passwd and group (unknown: root). */
+function imageIds(root: string): ImageIds {
+  const table = (file: string) => {
+    const map = new Map<string, number>();
+    for (const etc of ['usr/etc', 'etc']) {
+      const p = resolveBeneath(root, `${etc}/${file}`);
+      let text: string;
+      try {
+        text = p ? readFileSync(p, 'utf8') : '';
+      } catch {
+        continue;
+      }
+      for (const [name, , id] of text.split('\n').map((l) => l.split(':'))) {
+        if (name && id && /^\d+$/.test(id) && !map.has(name)) map.set(name, Number(id));
+      }
+    }
+    return map;
+  };
+  const lookup = (map: Map<string, number>) => (s: string | undefined) => (s === undefined || s === '-' ? 0 : /^\d+$/.test(s) ? Number(s) : map.get(s) ?? 0);
+  return { uid: lookup(table('passwd')), gid: lookup(table('group')) };
+}
+
+function setOwnerMode(p: string, mode: number | undefined, uid: number, gid: number): void {
   try {
     lchownSync(p, uid, gid);
-    if (e.mode) chmodSync(p, parseInt(e.mode, 8));
+    if (mode !== undefined) chmodSync(p, mode); // after chown, which clears setuid/setgid bits
   } catch {
     /* not root: keep the defaults */
   }

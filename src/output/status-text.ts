@@ -33,10 +33,12 @@ export function renderStatus(status: SysrootStatus, opts: RenderOptions): string
 
 function renderDeployment(d: DeploymentStatus, opts: RenderOptions): string[] {
   const mark = d.booted ? '●' : ' ';
-  const out = [`${mark} ${d.osname}:${d.origin || '(no origin)'}`];
+  const out = [`${mark} ${d.osname}:${d.origin || (d['origin-error'] ? '(damaged origin)' : '(no origin)')}`];
   const row = (key: string, value: string) => out.push(`${key.padStart(26)}: ${value}`);
   const when = d.timestamp ? new Date(d.timestamp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
   if (d.version || when) row('Version', `${d.version || '(none)'}${when ? ` (${when})` : ''}`);
+  // One line, first: commands refuse this deployment until it is repaired.
+  if (d['origin-error']) row('Origin', `damaged (${d['origin-error']})${d['origin-repair'] ? `; ${d['origin-repair']}` : ''}`);
   if (d['base-checksum']) {
     row('BaseCommit', d['base-checksum']);
     row('Commit', d.checksum);

@@ -36,6 +36,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (!Object.values(want).some(Boolean)) {
     throw new InputError('cleanup needs to know what to remove.', 'Give at least one of -p/--pending, -r/--rollback, -b/--base, -m/--repomd.');
   }
+  // ostree cannot load a sysroot with an unreadable origin: say so before taking the lock.
+  Sysroot.refuseDamagedOrigins(ctx.sysroot, ctx.os, { keepDefault: true });
   const lines = await Transaction.run(
     {
       sysroot: ctx.sysroot,

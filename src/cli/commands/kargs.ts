@@ -118,6 +118,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
 
+  Sysroot.refuseDamagedOrigins(ctx.sysroot, ctx.os);
   const result = await Transaction.run(
     {
       sysroot: ctx.sysroot,
@@ -131,9 +132,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       const os = sysroot.resolveOs(ctx.os);
       const base = sysroot.defaultDeployment(os);
       if (!base) throw new AptOstreeError(`The stateroot '${os}' has no deployment.`, { hint: 'Deploy one first.' });
-      if (!base.origin) {
-        throw new AptOstreeError(`The default deployment has no readable origin file (${base.originPath}).`, { hint: 'Check it with `ostree admin status`.' });
-      }
+      // The new deployment gets this origin as it is: a damaged one is refused, not copied.
+      const origin = sysroot.requireOrigin(base);
       const source = sourceKargs(sysroot, os, args);
       let wanted: string[];
       if (args.editor) {
@@ -149,7 +149,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         throw new UnchangedError('Kernel arguments unchanged', args.unchangedExit77);
       }
       tx.reporter.debug(`kernel arguments of ${source.from}: ${source.kargs.join(' ')}; new: ${wanted.join(' ')}`);
-      const result = await deployNew(tx, sysroot, { os, revision: base.checksum, origin: base.origin, kargs: wanted });
+      const result = await deployNew(tx, sysroot, { os, revision: base.checksum, origin, kargs: wanted });
       const dropped = await dropSuperseded(tx, sysroot, result, os);
       if (dropped.length) tx.reporter.info(`Removed the older deployment${dropped.length > 1 ? 's' : ''} ${dropped.map((d) => describeDeployment(sysroot, d)).join(', ')}, as ostree admin deploy does`);
       return { ...result, sysroot: Sysroot.load(ctx.sysroot), wanted };

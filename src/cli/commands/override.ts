@@ -63,7 +63,7 @@ export async function runInitramfs(ctx: CommandContext): Promise<number> {
     const { Sysroot } = await import('../../engine/sysroot.js');
     const sysroot = Sysroot.load(ctx.sysroot);
     const d = sysroot.defaultDeployment(sysroot.resolveOs(ctx.os));
-    const o = d?.origin;
+    const o = d && sysroot.originOf(d);
     process.stdout.write(o?.regenerateInitramfs ? `Initramfs regeneration: enabled${o.initramfsArgs.length ? ` (arguments: ${o.initramfsArgs.join(' ')})` : ''}\n` : 'Initramfs regeneration: disabled (the image\'s initramfs is used)\n');
     return 0;
   }

@@ -13,6 +13,7 @@ import { Transaction } from '../../engine/transaction.js';
 import { bool, commandLine, lockWaitOf, type CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
+  Sysroot.refuseDamagedOrigins(ctx.sysroot, ctx.os, { keepDefault: true });
   const result = await Transaction.run(
     {
       sysroot: ctx.sysroot,
@@ -24,6 +25,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     async (tx) => {
       const sysroot = Sysroot.load(ctx.sysroot);
       const os = sysroot.resolveOs(ctx.os);
+      // Rollback reads no origin (moving away from a damaged one is a repair), but ostree
+      // cannot load a sysroot with an origin that is not a key file.
+      sysroot.assertOriginsLoadable();
       if (sysroot.deployments.some((d) => d.staged)) {
         throw new AptOstreeError('A staged deployment is pending; drop it with `apt-ostree cleanup -p` before rolling back.', {
           hint: 'Or reboot into it first; `apt-ostree status` shows it.',

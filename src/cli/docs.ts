@@ -192,7 +192,8 @@ const EXIT_STATUS: Array<[string, string]> = [
   ['\\fB0\\fR', 'Success. Also returned when there was nothing to change, unless --unchanged-exit-77 was given.'],
   ['\\fB1\\fR', 'Failure: bad arguments, options or configuration (found before any work is done), a missing privilege, a busy lock, or a failed step. One sentence says what went wrong and what to do next; with -v the details and a stack trace follow. A failed transaction is undone before apt-ostree exits.'],
   ['\\fB77\\fR', 'Nothing changed, for commands given --unchanged-exit-77 (so scripts can tell "already up to date" from "updated"); for status --pending-exit-77, a deployment other than the booted one will boot next.'],
-  ['\\fB130\\fR, \\fB143\\fR', 'Interrupted by SIGINT (Ctrl-C) or SIGTERM. Everything the transaction had done was undone; the system is as it was before the command started.'],
+  ['\\fB130\\fR, \\fB143\\fR', 'Interrupted by SIGINT (Ctrl-C) or SIGTERM. Everything the transaction had done was undone, and the system is as it was before the command started; except for steps that cannot be undone (cleanup removing deployments or pruning), which the message names.'],
+  ['\\fB141\\fR', 'The program reading the output stopped (as in `apt-ostree status --json | head -c 100`): apt-ostree stopped quietly, as programs killed by SIGPIPE do. A command that changes the system is not stopped by this: it finishes its transaction without printing and exits with its own status.'],
 ];
 
 const FILES: Array<[string, string]> = [

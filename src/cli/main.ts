@@ -1,27 +1,71 @@
 /**
- * Entry point. Command lines are parsed with node:util's parseArgs (free to load) from the
- * specs; help, and any command line parseArgs does not accept, go through yargs, which owns
- * help and usage errors. Command modules are loaded only
- * when their command runs.
+ * Entry point. Command lines are parsed from the specs by parseCommandLine below (free to load),
+ * which also names every bad option or argument itself; help, --version, and a command line
+ * without a command go through yargs, which owns help. Command modules are loaded only when their
+ * command runs. Errors are printed in one place, reportError.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { AptOstreeError, EXIT_ERROR, EXIT_OK, InputError } from '../errors.js';
+import { resolve } from 'node:path';
+import { EXIT_ERROR, EXIT_OK, explainError, InputError, printable, withoutControls } from '../errors.js';
 import { plainSink, Reporter } from '../output/reporter.js';
 import { resolveSysrootPath, type CommandContext } from './context.js';
 import { GLOBAL_OPTIONS } from './options.js';
 import { COMMANDS, type CommandSpec, type OptionSpec } from './spec.js';
+import { ADMIN_IMAGE } from './specs/admin.js';
 
 export async function main(args: string[]): Promise<void> {
   let verbose = args.includes('-v') || args.includes('--verbose');
   let code: number;
+  let running: CommandSpec | undefined;
+  quietOnClosedOutput(() => running !== undefined && (running.mutating === true || WRITES_FILES.has(running)));
+  const run = (spec: CommandSpec, path: string, argv: Record<string, unknown>) => {
+    running = spec;
+    return runCommand(spec, path, argv);
+  };
   try {
     args = lockWaitWithValue(args);
-    const fast = fastParse(args);
-    code = fast ? await runCommand(fast.spec, fast.path, fast.argv) : await (await import('./yargs.js')).runYargs(args, runCommand);
+    const fast = parseCommandLine(args);
+    code = fast ? await run(fast.spec, fast.path, fast.argv) : await (await import('./yargs.js')).runYargs(args, run);
   } catch (err) {
-    code = reportError(err, verbose);
+    code = reportError(err, verbose, { sysroot: sysrootArg(args) });
   }
   process.exitCode = code;
+}
+
+/** Exit status after the reader of our output went away: what a shell shows for death by SIGPIPE. */
+export const EXIT_PIPE = 141;
+
+/** Commands that write files but change no sysroot (not `mutating`): not to be stopped halfway either. */
+const WRITES_FILES = new Set<CommandSpec>([ADMIN_IMAGE]);
+
+/**
+ * Output piped into a program that stops reading (`apt-ostree status --json | head -c 100`):
+ * writing fails with EPIPE. As coreutils do, stop quietly, with the status a shell shows for
+ * SIGPIPE, instead of dying with a stack trace. A command that changes the system (or writes a
+ * disk image) is not interrupted halfway: it goes on without printing to the closed stream
+ * (writes to it are dropped) and exits with its own status once done, since its change was made.
+ */
+function quietOnClosedOutput(changingTheSystem: () => boolean): void {
+  let closed = false;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED' && !closed) throw e;
+      if (closed) return;
+      closed = true;
+      if (!changingTheSystem()) process.exit(EXIT_PIPE);
+    });
+  }
+}
+
+/** The --sysroot given on the command line (for error messages that name it), or undefined. */
+function sysrootArg(args: string[]): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') break;
+    if (a === '--sysroot') value = args[++i];
+    else if (a.startsWith('--sysroot=')) value = a.slice('--sysroot='.length);
+  }
+  return value ? resolve(value) : undefined;
 }
 
 /** Run one command: build its context, load its module, return its exit code. */
@@ -58,22 +102,33 @@ export async function runCommand(spec: CommandSpec, path: string, argv: Record<s
   }
 }
 
-export function reportError(err: unknown, verbose: boolean): number {
+/**
+ * Print an error that reached the top level and return the exit status. A failure of the
+ * machine (disk full, read-only file system, not a sysroot …) is said in a sentence by
+ * explainError; only a programming error is called a bug. Message and hint are made printable
+ * (they may echo user input or bytes of a file: control characters escaped, long words cut);
+ * a tool's output (detail) is shown as the tool wrote it, without terminal control sequences.
+ */
+export function reportError(err: unknown, verbose: boolean, ctx: { sysroot?: string } = {}): number {
   const out = process.stderr;
-  if (err instanceof AptOstreeError) {
-    if (err.exitCode === EXIT_OK || err.exitCode === 77) {
+  const shown = explainError(err, ctx);
+  if (shown) {
+    if (shown.exitCode === EXIT_OK || shown.exitCode === 77) {
       // "Nothing changed" is news, not an error.
-      process.stdout.write(`${err.message}\n`);
-      return err.exitCode;
+      process.stdout.write(`${printable(shown.message)}\n`);
+      return shown.exitCode;
     }
-    out.write(`error: ${err.message}\n`);
-    if (err.detail) out.write(indent(tail(err.detail, verbose ? 200 : 20)) + '\n');
-    if (err.hint) out.write(`${err.hint}\n`);
-    if (verbose && err.stack) out.write(`${err.stack}\n`);
-    return err.exitCode;
+    out.write(`error: ${printable(shown.message)}\n`);
+    if (shown.detail) out.write(indent(tail(withoutControls(shown.detail), verbose ? 200 : 20)) + '\n');
+    if (shown.hint) out.write(`${printable(shown.hint, { multiline: true })}\n`);
+    if (verbose) {
+      const stack = (shown.cause instanceof Error && shown !== err ? shown.cause : shown).stack;
+      if (stack) out.write(`${stack}\n`);
+    }
+    return shown.exitCode;
   }
   const e = err as Error;
-  out.write(`error: ${e?.message ?? String(err)}\n`);
+  out.write(`error: ${printable(String(e?.message ?? err))}\n`);
   if (verbose && e?.stack) out.write(`${e.stack}\n`);
   else out.write('This is a bug in apt-ostree; run again with -v for details.\n');
   return EXIT_ERROR;
@@ -88,58 +143,202 @@ function indent(text: string): string {
   return text.split('\n').map((l) => `  ${l}`).join('\n');
 }
 
+export interface ParsedCommandLine {
+  spec: CommandSpec;
+  /** The command's full name, e.g. "compose tree". */
+  path: string;
+  /** Options by their long names, and positionals by their names. */
+  argv: Record<string, unknown>;
+}
+
 /**
- * The fast path: any command whose arguments node:util's parseArgs accepts as they are, with
- * the options its spec declares. Loading yargs costs more than the rest of a read-only command,
- * so yargs is kept for what only it does: help, and the messages for bad command lines.
- * Returns undefined to let yargs handle it.
+ * The command line, parsed from the specs. Loading yargs costs more than the rest of a read-only
+ * command, so yargs is kept for what only it does: help (--help, --version, no command, a command
+ * group without its subcommand), for which this returns undefined. Everything else is parsed
+ * here, and a bad command line is an InputError naming what is wrong: "unknown option --bogus",
+ * "--append needs a value" (a value is never taken from a word that starts with '-': an option
+ * without its value does not swallow the next option), "unknown command", a missing or extra
+ * argument.
  */
-function fastParse(args: string[]): { spec: CommandSpec; path: string; argv: Record<string, unknown> } | undefined {
-  if (args.some((a) => a === '--help' || a === '-h' || a === '--version')) return undefined;
+export function parseCommandLine(args: string[]): ParsedCommandLine | undefined {
+  const end = args.indexOf('--');
+  const help = (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h' || a === '--version');
   const words = leadingPositionals(args, 2);
-  let spec = COMMANDS.find((c) => c.name === words[0] || c.aliases?.includes(words[0] ?? ''));
-  const path = [spec?.name];
-  if (spec?.subcommands) {
-    spec = spec.subcommands.find((c) => c.name === words[1] || c.aliases?.includes(words[1] ?? ''));
-    path.push(spec?.name);
-  }
-  if (!spec?.load) return undefined;
-  const all = [...GLOBAL_OPTIONS, ...(spec.options ?? [])];
-  const options: NonNullable<ParseArgsConfig['options']> = {};
-  for (const o of all) {
-    const type = o.type === 'boolean' ? 'boolean' : 'string';
-    const short = o.alias?.find((a) => a.length === 1);
-    options[o.name] = { type, multiple: o.type === 'array', ...(short ? { short } : {}) };
-    for (const a of o.alias ?? []) if (a.length > 1) options[a] = { type, multiple: o.type === 'array' };
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch {
+  const top = findCommand(COMMANDS, words[0]);
+  if (!top) {
+    if (help) return undefined;
+    if (words[0] !== undefined) throw unknownCommand(words[0], COMMANDS, '');
+    tokenize(args, GLOBAL_OPTIONS, 'apt-ostree'); // names a bad option before yargs says "No command given"
     return undefined;
   }
-  const positionals = parsed.positionals.slice(path.length);
+  let spec = top;
+  const path = [top.name];
+  if (top.subcommands) {
+    // The subcommand's options may come before it (compose --repo R tree): skip their values too.
+    const second = leadingPositionals(args, 2, [...GLOBAL_OPTIONS, ...top.subcommands.flatMap((c) => c.options ?? [])])[1];
+    const sub = findCommand(top.subcommands, second);
+    if (!sub) {
+      if (help) return undefined;
+      if (second !== undefined) throw unknownCommand(second, top.subcommands, `${top.name} `);
+      return undefined; // yargs: "apt-ostree compose needs a subcommand: tree, commit."
+    }
+    spec = sub;
+    path.push(sub.name);
+  }
+  if (help || !spec.load) return undefined;
+  const name = `apt-ostree ${path.join(' ')}`;
+  const all = [...GLOBAL_OPTIONS, ...(spec.options ?? [])];
+  const { values, positionals: wordsAndArgs } = tokenize(args, all, name);
+  const positionals = wordsAndArgs.slice(path.length); // after the command words
   const posSpecs = spec.positionals ?? [];
-  if (positionals.length > posSpecs.length && !posSpecs.at(-1)?.variadic) return undefined;
+  const usage = `Usage: ${name}${posSpecs.map((p) => ` ${p.required ? '<' : '['}${p.name}${p.variadic ? '..' : ''}${p.required ? '>' : ']'}`).join('')} [options]; see ${name} --help.`;
+  if (positionals.length > posSpecs.length && !posSpecs.at(-1)?.variadic) {
+    throw new InputError(`unexpected argument '${positionals[posSpecs.length]}' for ${name}.`, usage);
+  }
   const argv: Record<string, unknown> = {};
   for (const o of all) {
-    const values = [parsed.values[o.name], ...(o.alias ?? []).map((a) => parsed.values[a])].filter((x) => x !== undefined);
-    let v: unknown = o.type === 'array' ? (values.length ? values.flat() : undefined) : values[0];
+    let v: unknown = values.get(o);
     if (v === undefined) v = o.default;
     if (v === undefined) continue;
-    if (o.type === 'number') {
-      v = Number(v);
-      if (Number.isNaN(v)) return undefined;
+    if (o.type === 'number' && typeof v === 'string') {
+      const n = Number(v);
+      if (v.trim() === '' || Number.isNaN(n)) throw new InputError(`--${o.name} needs a number, not '${v}'.`, `Give it as --${o.name}=${o.valueName ?? 'NUMBER'}.`);
+      v = n;
     }
-    if (o.choices && !o.choices.includes(String(v))) return undefined;
+    if (o.choices && !o.choices.includes(String(v))) {
+      throw new InputError(`--${o.name} must be one of ${o.choices.join(', ')}, not '${String(v)}'.`, `Give it as --${o.name}=${o.choices[0]}, for example.`);
+    }
     argv[o.name] = v;
   }
   for (const [i, p] of posSpecs.entries()) {
     const value = p.variadic ? positionals.slice(i) : positionals[i];
-    if (p.required && (value === undefined || (Array.isArray(value) && !value.length))) return undefined;
+    if (p.required && (value === undefined || (Array.isArray(value) && !value.length))) {
+      throw new InputError(p.variadic ? `${name} needs at least one ${p.name.replace(/s$/, '')}.` : `${name} needs its <${p.name}> argument.`, usage);
+    }
     argv[p.name] = value;
   }
   return { spec, path: path.join(' '), argv };
+}
+
+function findCommand(specs: CommandSpec[], word: string | undefined): CommandSpec | undefined {
+  return word === undefined ? undefined : specs.find((c) => c.name === word || c.aliases?.includes(word));
+}
+
+function unknownCommand(word: string, specs: CommandSpec[], prefix: string): InputError {
+  const near = closest(word, specs.flatMap((c) => [c.name, ...(c.aliases ?? [])]));
+  return new InputError(
+    `unknown command '${prefix}${word}'.`,
+    `${near ? `Did you mean \`apt-ostree ${prefix}${near}\`? ` : ''}Run \`apt-ostree ${prefix}--help\` for the list of commands.`,
+  );
+}
+
+/**
+ * Options and positionals of a command line, against the options a command accepts. Long options
+ * as --name VALUE or --name=VALUE (--no-NAME for a boolean), short ones as -x VALUE, -xVALUE or
+ * grouped (-qv); everything after -- is positional.
+ */
+export function tokenize(args: string[], options: OptionSpec[], command: string): { values: Map<OptionSpec, unknown>; positionals: string[] } {
+  const long = new Map<string, OptionSpec>();
+  const short = new Map<string, OptionSpec>();
+  for (const o of options) {
+    long.set(o.name, o);
+    for (const a of o.alias ?? []) (a.length === 1 ? short : long).set(a, o);
+  }
+  const values = new Map<OptionSpec, unknown>();
+  const positionals: string[] = [];
+  const set = (o: OptionSpec, v: string | boolean) => {
+    if (o.type === 'array') values.set(o, [...((values.get(o) as string[] | undefined) ?? []), v]);
+    else values.set(o, v);
+  };
+  const unknown = (flag: string) => {
+    const near = closest(flag.replace(/^--?/, ''), [...long.keys()]);
+    return new InputError(`unknown option ${flag}.`, `${near ? `Did you mean --${near}? ` : ''}Run \`${command} --help\` for its options.`);
+  };
+  /** The value of an option that needs one: the next word, unless there is none or it is an option. */
+  const valueAfter = (i: number, flag: string, o: OptionSpec): string => {
+    const next = args[i + 1];
+    if (next === undefined || (next.startsWith('-') && next !== '-')) {
+      const v = o.valueName ?? 'VALUE';
+      throw new InputError(`${flag} needs a value.`, flag.startsWith('--') ? `Give it as ${flag} ${v}, or as ${flag}=${v} when the value starts with '-'.` : `Give it as ${flag} ${v}, or as ${flag}${v} when the value starts with '-'.`);
+    }
+    return next;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+      const inline = eq < 0 ? undefined : a.slice(eq + 1);
+      let o = long.get(name);
+      let negated = false;
+      if (!o && name.startsWith('no-') && long.get(name.slice(3))?.type === 'boolean') {
+        o = long.get(name.slice(3));
+        negated = true;
+      }
+      if (!o) throw unknown(`--${name}`);
+      if (o.type === 'boolean') {
+        if (inline === undefined) set(o, !negated);
+        else if (!negated && (inline === 'true' || inline === 'false')) set(o, inline === 'true');
+        else throw new InputError(`--${name} takes no value.`, `Give --${name} alone.`);
+        continue;
+      }
+      if (inline !== undefined) set(o, inline);
+      else set(o, valueAfter(i++, `--${name}`, o));
+      continue;
+    }
+    if (a.startsWith('-') && a !== '-') {
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        const o = short.get(c);
+        if (!o) {
+          // -verbose for --verbose: name the whole word, and the option meant.
+          if (long.has(a.slice(1))) throw new InputError(`unknown option ${a}.`, `Did you mean --${a.slice(1)}? Run \`${command} --help\` for its options.`);
+          throw unknown(j === 1 ? a : `-${c}`);
+        }
+        if (o.type === 'boolean') {
+          set(o, true);
+          continue;
+        }
+        const rest = a.slice(j + 1).replace(/^=/, '');
+        if (rest) set(o, rest);
+        else set(o, valueAfter(i++, `-${c}`, o));
+        break;
+      }
+      continue;
+    }
+    positionals.push(a);
+  }
+  return { values, positionals };
+}
+
+/** The candidate nearest to a mistyped word (edit distance at most 2, or a prefix), if any. */
+function closest(word: string, candidates: string[]): string | undefined {
+  if (word.length < 3) return undefined;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = c.startsWith(word) ? 1 : editDistance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 /**
@@ -177,8 +376,8 @@ function isSeconds(s: string): boolean {
 }
 
 /** The first `n` words that are not options (nor values of global options): command, subcommand. */
-function leadingPositionals(args: string[], n: number): string[] {
-  const takesValue = new Set(GLOBAL_OPTIONS.filter((o: OptionSpec) => o.type !== 'boolean').flatMap((o) => [`--${o.name}`, ...(o.alias ?? []).map((a) => (a.length === 1 ? `-${a}` : `--${a}`))]));
+function leadingPositionals(args: string[], n: number, options: OptionSpec[] = GLOBAL_OPTIONS): string[] {
+  const takesValue = new Set(options.filter((o: OptionSpec) => o.type !== 'boolean').flatMap((o) => [`--${o.name}`, ...(o.alias ?? []).map((a) => (a.length === 1 ? `-${a}` : `--${a}`))]));
   const out: string[] = [];
   for (let i = 0; i < args.length && out.length < n; i++) {
     const a = args[i]!;

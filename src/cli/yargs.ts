@@ -77,8 +77,9 @@ export async function runYargs(args: string[], run: Runner): Promise<number> {
     .alias('help', 'h')
     .epilog('Exit status: 0 success, 1 error, 77 nothing changed (with --unchanged-exit-77).\nSee apt-ostree(8).')
     .fail((msg, err) => {
-      if (err) throw err;
-      throw new InputError(msg ?? 'Invalid command line.', 'Run `apt-ostree --help` for the commands and options.');
+      // yargs' own complaints come as a YError; anything else was thrown by a command.
+      if (err && err.name !== 'YError') throw err;
+      throw usageError(msg ?? err?.message ?? 'Invalid command line.', args);
     });
   for (const o of GLOBAL_OPTIONS) y = y.option(o.name, { ...toYargsOption(o), global: true });
   for (const spec of COMMANDS) y = addCommand(y, spec, '', run, (p) => (result = p));
@@ -93,4 +94,26 @@ export async function runYargs(args: string[], run: Runner): Promise<number> {
     throw new InputError('No command given.', 'Run `apt-ostree --help` for the list of commands.');
   }
   return 0;
+}
+
+/**
+ * yargs' usage messages in the words main.ts's parser uses for the same mistakes ("unknown option
+ * --bogus", "--append needs a value"), so that a bad command line reads the same whichever parser
+ * saw it.
+ */
+export function usageError(msg: string, args: string[]): InputError {
+  const hint = 'Run `apt-ostree --help` for the commands and options.';
+  const unknown = /^Unknown arguments?: (.*)$/s.exec(msg);
+  if (unknown) {
+    const names = unknown[1]!.split(', ').filter((n, _, all) => !(/[A-Z]/.test(n) && all.includes(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))));
+    const flag = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);
+    const option = names.find((n) => args.some((a) => a === flag(n) || a.startsWith(`${flag(n)}=`) || (n.length === 1 && /^-[^-]/.test(a) && a.includes(n))));
+    if (option !== undefined) return new InputError(`unknown option ${flag(option)}.`, hint);
+    return new InputError(`unknown command '${names[0]}'.`, 'Run `apt-ostree --help` for the list of commands.');
+  }
+  const missing = /^Not enough arguments following: (.*)$/.exec(msg);
+  if (missing) return new InputError(`${missing[1]!.length === 1 ? '-' : '--'}${missing[1]} needs a value.`, hint);
+  const choice = /Argument: (\S+), Given: (.*), Choices: (.*)$/m.exec(msg);
+  if (choice) return new InputError(`--${choice[1]} must be one of ${choice[3]!.replace(/"/g, '')}, not ${choice[2]!.replace(/^"(.*)"$/, "'$1'")}.`, hint);
+  return new InputError(msg, hint);
 }

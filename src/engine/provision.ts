@@ -10,8 +10,13 @@
  * It all runs in one Transaction: on failure everything made so far is removed again (a sysroot
  * that did not exist before is removed entirely). Re-running with the same commit, remote and
  * kernel arguments changes nothing.
+ *
+ * On a sysroot that already has a deployment, provisioning never changes which one boots by
+ * default unless told: --as-default deploys the image as the new default, --not-as-default
+ * after it; without either it refuses. Either way it removes no deployment (ostree admin deploy
+ * --retain): the output names those kept, and `apt-ostree cleanup` removes what is not wanted.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, InputError } from '../errors.js';
 import { KARGS_KEY } from '../image/compose.js';
@@ -19,10 +24,11 @@ import { resolveRefFile } from '../ostree/commit.js';
 import type { Reporter } from '../output/reporter.js';
 import * as ostree from '../system/ostree.js';
 import { run } from '../system/run.js';
-import { deployAsDefault } from './deployments.js';
+import { basesOf, setBaseRefs } from './base-refs.js';
+import { adoptNewDeployment, deployNew, describeDeployment } from './deployments.js';
 import { KeyFile } from './keyfile.js';
-import { newOrigin } from './origin.js';
-import { Sysroot } from './sysroot.js';
+import { newOrigin, originFileText } from './origin.js';
+import { Sysroot, type Deployment } from './sysroot.js';
 import { removeTree, Transaction } from './transaction.js';
 
 export const DEFAULT_OS = 'debian';
@@ -41,6 +47,10 @@ export interface ProvisionOptions {
   kargs?: string[];
   gpgVerify?: boolean;
   gpgImport?: string;
+  /** Make the image the default even though the sysroot already has a default deployment. */
+  asDefault?: boolean;
+  /** Deploy the image after the current default, which stays the default. */
+  notAsDefault?: boolean;
   command: string;
   reporter: Reporter;
   lockWaitSeconds?: number;
@@ -53,6 +63,12 @@ export interface ProvisionResult {
   /** What was done, in order (for the summary); empty when nothing changed. */
   changes: string[];
   deployed: boolean;
+  /** Whether the new deployment is the default (false with --not-as-default on a sysroot with one). */
+  isDefault: boolean;
+  /** The deployments that were there before and are still there, described ("12.0 (1a2b3c4d5e6f.0)"). */
+  kept: string[];
+  /** With --not-as-default: the default deployment, described. */
+  defaultIs?: string;
 }
 
 /** Entries directly in `dir` (empty when it does not exist). */
@@ -78,6 +94,13 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     return await Transaction.run({ sysroot: o.sysroot, command: o.command, title: 'provision', reporter: o.reporter, lockWaitSeconds: o.lockWaitSeconds, createSysroot: true }, async (tx) => {
       entered = true;
       const changes: string[] = [];
+      const refspec = `${o.remote}:${o.ref}`;
+      if (existsSync(join(repo, 'config')) && !o.asDefault && !o.notAsDefault) {
+        // Refuse before any change or pull when the default cannot be this image anyway (another ref or stateroot).
+        const existing = Sysroot.load(o.sysroot);
+        const first = existing.deployments[0];
+        if (first && (first.osname !== o.os || first.origin?.refspec !== refspec || isLayered(first))) throw wouldReplaceDefault(existing, first, refspec);
+      }
       if (!existsSync(join(repo, 'config'))) {
         await o.reporter.task(`Creating the sysroot ${o.sysroot}`, () => ostree.adminInitFs(o.sysroot));
         // Undo: remove what init-fs made (the lock in ostree/ stays until the transaction ends).
@@ -112,7 +135,6 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
         if (oldUrl !== o.url) changes.push(oldUrl === undefined ? `added the remote ${o.remote} (${o.url})` : `changed the remote ${o.remote} from ${oldUrl} to ${o.url}`);
       }
 
-      const refspec = `${o.remote}:${o.ref}`;
       const previous = resolveRefFile(repo, refspec);
       await o.reporter.task(`Pulling ${refspec}`, () =>
         ostree.pull({
@@ -143,13 +165,26 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
       const version = typeof info?.metadata.version === 'string' ? info.metadata.version : undefined;
       const metaKargs = info?.metadata[KARGS_KEY];
       const kargs = o.kargs ?? (Array.isArray(metaKargs) ? metaKargs.map(String) : []);
+      const isThis = (d: Deployment | undefined) => d !== undefined && d.checksum === checksum && d.origin?.refspec === refspec && !isLayered(d) && sameList(d.kargs, kargs);
       const current = sysroot.defaultDeployment(o.os);
-      const same = current && current.checksum === checksum && current.origin?.refspec === refspec && sameList(current.kargs, kargs);
-      if (same) return { checksum, version, kargs, changes, deployed: false };
+      const unchanged = { checksum, version, kargs, changes, deployed: false, kept: [] };
+      // Nothing to do when the stateroot's default is this image already (with --as-default: the sysroot's default).
+      if (o.asDefault ? isThis(sysroot.deployments[0]) : isThis(current)) return { ...unchanged, isDefault: true };
+      if (o.notAsDefault && sysroot.deploymentsOf(o.os).some(isThis)) return { ...unchanged, isDefault: false, defaultIs: current && describeDeployment(sysroot, current) };
+      const existingDeployments = sysroot.deployments;
+      const oldDefault = existingDeployments[0];
+      if (oldDefault && !o.asDefault && !o.notAsDefault) throw wouldReplaceDefault(sysroot, oldDefault, refspec);
 
-      await deployAsDefault(tx, sysroot, o.os, { revision: checksum, origin: newOrigin(refspec), kargs });
-      changes.push(`deployed ${version ? `${version} (${checksum.slice(0, 12)})` : checksum.slice(0, 12)}`);
-      return { checksum, version, kargs, changes, deployed: true };
+      const request = { os: o.os, revision: checksum, origin: newOrigin(refspec), kargs };
+      // Both keep every deployment (--retain): nothing is removed behind the user's back.
+      const { sysroot: after, staged } = oldDefault && o.notAsDefault
+        ? { ...(await deployAfterDefault(tx, sysroot, request)), staged: false }
+        : await deployNew(tx, sysroot, { ...request, retain: true });
+      const isDefault = !(oldDefault && o.notAsDefault);
+      changes.push(`${staged ? 'staged' : 'deployed'} ${version ? `${version} (${checksum.slice(0, 12)})` : checksum.slice(0, 12)}${isDefault ? '' : ' after the default'}`);
+      const remaining = new Set(staged ? [] : after.deployments.map((d) => d.path)); // ostree decides at shutdown what a staged one keeps
+      const kept = existingDeployments.filter((d) => remaining.has(d.path)).map((d) => `${describeDeployment(sysroot, d)}${d.osname === o.os ? '' : ` of stateroot ${d.osname}`}`);
+      return { checksum, version, kargs, changes, deployed: true, isDefault, kept, defaultIs: isDefault ? undefined : describeDeployment(sysroot, oldDefault!) };
     });
   } catch (e) {
     // A sysroot this run created is removed entirely, lock directory included.
@@ -161,6 +196,43 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     }
     throw e;
   }
+}
+
+/** A deployment with packages layered, removed or replaced: not the plain image. */
+function isLayered(d: Deployment): boolean {
+  const o = d.origin;
+  return o !== undefined && (o.overrideCommit !== undefined || [o.requestedPackages, o.requestedLocalPackages, o.removedBasePackages, o.replacedPackages, o.replacedLocalPackages].some((l) => l.length > 0) || o.regenerateInitramfs);
+}
+
+/** Provisioning would change which deployment boots by default: refused without --as-default. */
+function wouldReplaceDefault(sysroot: Sysroot, current: Deployment, refspec: string): AptOstreeError {
+  const layered = current.origin && isLayered(current) ? ' with layered changes' : '';
+  const origin = current.origin?.refspec ? ` from ${current.origin.refspec}` : '';
+  return new AptOstreeError(
+    `${sysroot.path} already boots ${describeDeployment(sysroot, current)}${origin}${layered} (stateroot ${current.osname}) by default; admin provision does not replace an existing default unless asked.`,
+    {
+      hint: `Give --as-default to deploy ${refspec} as the new default, or --not-as-default to add it after the default; no deployment is removed either way.${
+        current.origin?.refspec === refspec ? ' To update the default to a new commit of its ref, keeping its packages, run `apt-ostree upgrade`.' : ''
+      }`,
+    },
+  );
+}
+
+/**
+ * Deploy after the default (ostree admin deploy --not-as-default --retain): the default stays
+ * and no deployment is removed. Written directly, never staged (staging is for a new default).
+ */
+async function deployAfterDefault(tx: Transaction, sysroot: Sysroot, req: { os: string; revision: string; origin: ReturnType<typeof newOrigin>; kargs: string[] }): Promise<{ sysroot: Sysroot; added: Deployment }> {
+  const originFile = join(tx.workDir('new-deployment'), 'origin');
+  writeFileSync(originFile, originFileText(req.origin));
+  // Before the deploy prunes the repository: keep every layered deployment's base.
+  const restoreBaseRefs = await setBaseRefs(sysroot.repoPath, basesOf(sysroot, [...sysroot.deployments.map((d) => d.checksum), req.revision]));
+  tx.onUndo('put back the base refs', restoreBaseRefs);
+  tx.enterCommitPhase();
+  await tx.reporter.task('Writing the new deployment', () =>
+    ostree.adminDeploy({ sysroot: sysroot.path, os: req.os, revision: req.revision, originFile, kargsNone: true, kargs: req.kargs, retain: true, notAsDefault: true }),
+  );
+  return adoptNewDeployment(tx, sysroot, sysroot.path);
 }
 
 function sameList(a: string[], b: string[]): boolean {

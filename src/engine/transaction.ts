@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync,
 import { join } from 'node:path';
 import { AptOstreeError, CancelledError, EXIT_SIGINT, EXIT_SIGTERM } from '../errors.js';
 import type { Reporter } from '../output/reporter.js';
+import { rootRequired } from '../output/sudo-line.js';
 import { run, runSync } from '../system/run.js';
 import { acquireSysrootLock } from './lock.js';
 import { flockHeld } from './lock-owner.js';
@@ -208,9 +209,8 @@ export class Transaction {
 
 export function requireRoot(command: string): void {
   if (typeof process.geteuid === 'function' && process.geteuid() !== 0) {
-    throw new AptOstreeError(`apt-ostree ${command} changes the system and must run as root.`, {
-      hint: `Run it with sudo: sudo apt-ostree ${command}`,
-    });
+    const { message, hint } = rootRequired(command);
+    throw new AptOstreeError(message, { hint });
   }
 }
 

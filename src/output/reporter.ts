@@ -85,6 +85,8 @@ export function plainSink(opts: ConsoleOptions): Sink {
   const journal = isJournalStream(out);
   const stamp = () => (journal ? '' : `${new Date().toTimeString().slice(0, 8)} `);
   return (e) => {
+    // The reader went away (EPIPE, see main.ts): the command goes on without printing.
+    if (out.destroyed) return;
     switch (e.type) {
       case 'task-begin':
         started.set(e.text, Date.now());

@@ -96,7 +96,8 @@ describe('admin provision from a local repository path', () => {
   it('leaves an existing sysroot as it was when the ref does not exist', async () => {
     const entries = await bootEntries(sysroot);
     const refsBefore = await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'refs']);
-    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', 'debian/no/such/ref', '--remote', 'other']);
+    // --not-as-default: a new ref may go beside the default (without it, it is refused before the pull).
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', 'debian/no/such/ref', '--remote', 'other', '--not-as-default']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no ref debian\/no\/such\/ref|No such/);
     expect(await bootEntries(sysroot)).toEqual(entries);
@@ -166,12 +167,12 @@ describe('admin provision: kernel arguments, new commits, bad input', () => {
     expect(entry).not.toContain('console=ttyS0');
   });
 
-  it('deploys a new commit of the ref as the new default, keeping the old one', async () => {
+  it('deploys a new commit of the ref as the new default with --as-default, keeping the old one', async () => {
     const a = join(tmp, 'a');
     const tree = join(tmp, 'tree2');
     writeSyntheticTree(tree, { marker: 'v2' });
     expect((await cli(['compose', 'commit', tree, '--in-place', '--repo', repo, '--ref', ref, '--version', '2', '--karg', 'console=ttyS0', '--karg', 'rw'])).code).toBe(0);
-    const r = await cli(['--sysroot', a, 'admin', 'provision', '--repo', repo, '--ref', ref]);
+    const r = await cli(['--sysroot', a, 'admin', 'provision', '--repo', repo, '--ref', ref, '--as-default']);
     expect(r.code, r.stderr).toBe(0);
     const st = await statusJson(a);
     expect(st.deployments.map((d) => d.version)).toEqual(['2', '1']);
@@ -214,6 +215,110 @@ describe('admin provision: kernel arguments, new commits, bad input', () => {
     const r = await cli(['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', ref], { uid: 65534 });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/must run as root/);
+  });
+});
+
+describe('admin provision on a sysroot that already has deployments', () => {
+  let tmp: string;
+  let repo: string;
+  let sysroot: string;
+  const ref = 'test/default';
+  const commits: Record<string, string> = {};
+  const provisionArgs = (...more: string[]) => ['--sysroot', sysroot, 'admin', 'provision', '--repo', repo, '--ref', ref, ...more];
+  const versions = async () => (await statusJson(sysroot)).deployments.map((d) => `${d.osname}:${d.version}`);
+  const sysrootRef = async () => (await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'rev-parse', `origin:${ref}`])).trim();
+
+  async function commit(version: string): Promise<void> {
+    const tree = join(tmp, `tree-${version}`);
+    writeSyntheticTree(tree, { marker: `v${version}` });
+    const r = await cli(['compose', 'commit', tree, '--in-place', '--repo', repo, '--ref', ref, '--version', version]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    commits[version] = (await sh('ostree', [`--repo=${repo}`, 'rev-parse', ref])).trim();
+  }
+
+  beforeAll(async () => {
+    tmp = makeTemp('provision-default-');
+    repo = join(tmp, 'repo');
+    sysroot = join(tmp, 'sysroot');
+    await commit('1');
+    const r = await cli(provisionArgs());
+    if (r.code !== 0) throw new Error(r.stderr);
+  });
+  afterAll(async () => removeTemp(tmp));
+
+  it('refuses to make a new commit the default without being told, and changes nothing', async () => {
+    await commit('2');
+    const entries = await bootEntries(sysroot);
+    const r = await cli(provisionArgs());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/already boots 1 \([0-9a-f]{12}\.0\) from origin:test\/default \(stateroot debian\) by default; admin provision does not replace an existing default unless asked\./);
+    expect(r.stderr).toMatch(/Give --as-default .* or --not-as-default .*; no deployment is removed either way\. To update the default .* run `apt-ostree upgrade`/);
+    expect(r.stderr).not.toMatch(/This is a bug/);
+    expect(await bootEntries(sysroot)).toEqual(entries);
+    expect(await versions()).toEqual(['debian:1']);
+    // The pull was undone: the sysroot's ref still names the deployed commit.
+    expect(await sysrootRef()).toBe(commits['1']);
+  });
+
+  it('--as-default makes it the default and removes no deployment, saying which were kept', async () => {
+    const r2 = await cli(provisionArgs('--as-default'));
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stdout).toMatch(/Kept the existing deployment: 1 \([0-9a-f]{12}\.0\)/);
+    await commit('3');
+    const r3 = await cli(provisionArgs('--as-default'));
+    expect(r3.code, r3.stderr).toBe(0);
+    expect(r3.stdout).toContain(`deploys origin:${ref} 3 (${commits['3']!.slice(0, 12)})`);
+    expect(r3.stdout).toMatch(/Kept the existing deployments: 2 \([0-9a-f]{12}\.0\), 1 \([0-9a-f]{12}\.0\)/);
+    // A plain `ostree admin deploy` would have dropped 1 (neither booted nor the merge deployment).
+    expect(await versions()).toEqual(['debian:3', 'debian:2', 'debian:1']);
+    const again = await cli(provisionArgs('--as-default', '--unchanged-exit-77'));
+    expect(again.code, again.stderr).toBe(77);
+  });
+
+  it('--not-as-default adds it after the default, which stays', async () => {
+    await commit('4');
+    const r = await cli(provisionArgs('--not-as-default'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/has origin:test\/default 4 \([0-9a-f]{12}\) after the default; the default is still 3 \(/);
+    expect(await versions()).toEqual(['debian:3', 'debian:4', 'debian:2', 'debian:1']);
+    const ostreeIds = parseOstreeStatus(await sh('ostree', ['admin', `--sysroot=${sysroot}`, 'status'])).map((d) => d.id.split('.')[0]);
+    expect(ostreeIds).toEqual([commits['3'], commits['4'], commits['2'], commits['1']]);
+    const again = await cli(provisionArgs('--not-as-default'));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/Nothing to do/);
+    await fsckClean(join(sysroot, 'ostree', 'repo'));
+  });
+
+  it('refuses to replace a default with other kernel arguments, or to put another stateroot first', async () => {
+    const k = await cli(['--sysroot', sysroot, 'kargs', '--append', 'quiet']);
+    expect(k.code, k.stderr).toBe(0);
+    const entries = await bootEntries(sysroot);
+    const before = await versions();
+    const r = await cli(provisionArgs());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/already boots 3 .* by default/);
+    const other = await cli(provisionArgs('--os', 'other', '--remote', 'other'));
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/already boots 3 .*\(stateroot debian\) by default/);
+    // Refused before anything was made or pulled.
+    expect(existsSync(join(sysroot, 'ostree/deploy/other'))).toBe(false);
+    expect((await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'remote', 'list'])).trim()).toBe('origin');
+    expect(await bootEntries(sysroot)).toEqual(entries);
+    expect(await versions()).toEqual(before);
+
+    const beside = await cli(provisionArgs('--os', 'other', '--not-as-default'));
+    expect(beside.code, beside.stderr).toBe(0);
+    expect(beside.stdout).toMatch(new RegExp(`Kept the existing deployments: ${before.map((v) => `${v.split(':')[1]} \\([0-9a-f]{12}\\.\\d\\) of stateroot debian`).join(', ')} `));
+    const after = await versions();
+    expect(after[0]).toBe('debian:3');
+    expect(after).toContain('other:4');
+    expect(after).toHaveLength(before.length + 1);
+  });
+
+  it('refuses --as-default together with --not-as-default', async () => {
+    const r = await cli(provisionArgs('--as-default', '--not-as-default'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Give only one of --as-default and --not-as-default/);
   });
 });
 

@@ -5,7 +5,7 @@ import { DEFAULT_OS, DEFAULT_REMOTE, provision, validateProvisionNames } from '.
 import { assertRef } from '../../image/refs.js';
 import { bool, lockWaitOf, str, strs, type CommandContext } from '../context.js';
 
-const USAGE = 'Usage: apt-ostree admin provision --sysroot DIR (--repo PATH | --url URL | --remote NAME=URL) --ref REF';
+const USAGE = 'Usage: apt-ostree admin provision --sysroot DIR (--repo PATH | --url URL | --remote NAME=URL) --ref REF [--as-default | --not-as-default]';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const ref = str(ctx.argv, 'ref');
@@ -19,6 +19,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   for (const k of kargList) if (!k || /\s/.test(k)) throw new InputError(`'${k}' is not one kernel argument.`, 'Give each argument with its own --karg (no spaces).');
   const gpgImport = str(ctx.argv, 'gpg-import');
   if (gpgImport && !existsSync(gpgImport)) throw new InputError(`The key file ${gpgImport} does not exist.`, 'Give the path of an exported GPG public key.');
+  const asDefault = bool(ctx.argv, 'as-default');
+  const notAsDefault = bool(ctx.argv, 'not-as-default');
+  if (asDefault && notAsDefault) throw new InputError('Give only one of --as-default and --not-as-default.', 'With --as-default the image becomes the default deployment; with --not-as-default the default stays.');
   const image = str(ctx.argv, 'image');
   let imageSize = 0;
   if (image) {
@@ -36,6 +39,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     kargs: kargList.length ? kargList : undefined,
     gpgVerify: bool(ctx.argv, 'gpg-verify'),
     gpgImport: gpgImport ? resolve(gpgImport) : undefined,
+    asDefault,
+    notAsDefault,
     command: ctx.command,
     reporter: ctx.reporter,
     lockWaitSeconds: lockWaitOf(ctx.argv),
@@ -45,9 +50,15 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UnchangedError(`Nothing to do: ${sysroot} already deploys ${what} in the stateroot ${os}.`, bool(ctx.argv, 'unchanged-exit-77'));
   }
   for (const c of r.changes) ctx.reporter.info(c);
+  const withKargs = r.kargs.length ? ` with kernel arguments: ${r.kargs.join(' ')}` : '';
   process.stdout.write(r.deployed
-    ? `Provisioned ${sysroot}: stateroot ${os} deploys ${what}${r.kargs.length ? ` with kernel arguments: ${r.kargs.join(' ')}` : ''}.\n`
-    : `${r.changes.length ? 'Updated' : 'Nothing to change in'} ${sysroot}; the deployment of ${what} was already the default.\n`);
+    ? r.isDefault
+      ? `Provisioned ${sysroot}: stateroot ${os} deploys ${what}${withKargs}.\n`
+      : `Provisioned ${sysroot}: stateroot ${os} has ${what}${withKargs} after the default; the default is still ${r.defaultIs}.\n`
+    : r.isDefault
+      ? `${r.changes.length ? 'Updated' : 'Nothing to change in'} ${sysroot}; the deployment of ${what} was already the default.\n`
+      : `${r.changes.length ? 'Updated' : 'Nothing to change in'} ${sysroot}; ${what} was already deployed after the default${r.defaultIs ? ` (${r.defaultIs})` : ''}.\n`);
+  if (r.kept.length) process.stdout.write(`Kept the existing deployment${r.kept.length > 1 ? 's' : ''}: ${r.kept.join(', ')} (\`apt-ostree cleanup\` removes the ones not needed).\n`);
   if (image) {
     // The sysroot is provisioned: a failed image leaves it as it is (and no image file).
     const { makeDiskImage } = await import('../../image/disk.js');

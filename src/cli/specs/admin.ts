@@ -3,7 +3,7 @@ import type { CommandSpec } from '../spec.js';
 
 export const ADMIN_PROVISION: CommandSpec = {
   name: 'provision',
-  describe: 'Create (or reuse) a sysroot, pull an image into it and deploy it',
+  describe: 'Create (or reuse) a sysroot, pull an image into it and deploy it (an existing default deployment is replaced only with --as-default)',
   mutating: true,
   options: [
     { name: 'repo', type: 'string', valueName: 'DIR', describe: 'Pull from the OSTree repository at DIR (a file:// remote)' },
@@ -13,6 +13,8 @@ export const ADMIN_PROVISION: CommandSpec = {
     { name: 'karg', type: 'array', valueName: 'ARG', describe: 'Kernel argument of the deployment (repeatable; default: the image\'s own, from its commit metadata)' },
     { name: 'gpg-verify', type: 'boolean', describe: 'Check the remote\'s GPG signatures (import the keys with --gpg-import)' },
     { name: 'gpg-import', type: 'string', valueName: 'FILE', describe: 'Import GPG keys from FILE for the remote (implies --gpg-verify)' },
+    { name: 'as-default', type: 'boolean', describe: 'Make the image the default deployment even though the sysroot already has one (without it, or --not-as-default, provisioning refuses to change an existing default); no deployment is removed' },
+    { name: 'not-as-default', type: 'boolean', describe: 'Deploy the image after the current default deployment, which stays the default (as ostree admin deploy --not-as-default); no deployment is removed' },
     { name: 'image', type: 'string', valueName: 'FILE', describe: 'Then write the sysroot into FILE, a raw disk image (as admin image does; refused if FILE exists)', complete: 'files' },
     { name: 'image-size', type: 'string', valueName: 'SIZE', default: '4G', describe: 'Size of the --image, e.g. 4G or 2048M (a sparse file)' },
     UNCHANGED_EXIT_77,
@@ -22,6 +24,7 @@ export const ADMIN_PROVISION: CommandSpec = {
     ['apt-ostree admin provision --sysroot /mnt/disk --repo ./repo --ref debian/bookworm/x86_64/minimal', 'Deploy an image from a local repository into a disk mounted at /mnt/disk'],
     ['apt-ostree admin provision --sysroot ./sysroot --url https://images.example.org/repo --ref debian/bookworm/x86_64/minimal --os debian', 'Deploy from an HTTP server; later upgrades pull from it'],
     ['apt-ostree admin provision --sysroot ./sysroot --repo ./repo --ref debian/bookworm/x86_64/bootable --karg root=/dev/vda --karg rw --image disk.img', 'Deploy a bootable image and write the sysroot into a disk image'],
+    ['apt-ostree admin provision --sysroot /mnt/disk --repo ./repo --ref debian/trixie/x86_64/minimal --os trixie --not-as-default', 'Add a second image beside the deployments already there; the default stays'],
   ],
   load: () => import('../commands/admin-provision.js'),
 };

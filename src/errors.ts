@@ -112,6 +112,8 @@ const DISK_FULL_HINT = 'Free space on that file system, for example with `apt-os
 const TOOL_FAILURES: Array<{ re: RegExp; message: (what: string) => string; hint: string }> = [
   // ostree refuses to fill the last min-free-space-percent/-size of a file system.
   { re: /No space left on device|min-free-space-(?:percent|size) '[^']*' would be exceeded/i, message: (what) => `No space left on device while running ${what}.`, hint: DISK_FULL_HINT },
+  // apt checks the free space of its archives directory before it downloads.
+  { re: /You don't have enough free space in/i, message: (what) => `Not enough free space to download the packages (${what}).`, hint: DISK_FULL_HINT },
   { re: /Disk quota exceeded/i, message: (what) => `Disk quota exceeded while running ${what}.`, hint: 'Free space, or raise the quota, and run the command again.' },
   { re: /Read-only file system/i, message: (what) => `${what} could not write: the file system is read-only.`, hint: READ_ONLY_HINT },
 ];

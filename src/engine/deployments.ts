@@ -4,14 +4,15 @@
  * removing one by identity, and asking ostree itself what it sees (the check that our own
  * file reading and ostree agree after a change).
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError } from '../errors.js';
 import * as ostree from '../system/ostree.js';
+import { runSync } from '../system/run.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { originFileText, type Origin } from './origin.js';
 import { Sysroot, type Deployment } from './sysroot.js';
-import type { Transaction } from './transaction.js';
+import { removeTree, type Transaction } from './transaction.js';
 
 /** `checksum.serial`, the name ostree gives a deployment (and its directory). */
 export function deploymentId(d: Pick<Deployment, 'checksum' | 'serial'>): string {
@@ -26,7 +27,7 @@ export function describeDeployment(sysroot: Sysroot, d: Deployment): string {
 }
 
 /** Deployments as `ostree admin status` lists them, in its order. */
-export function parseAdminStatus(text: string): Array<{ os: string; id: string; pinned: boolean; staged: boolean }> {
+function parseAdminStatus(text: string): Array<{ os: string; id: string; pinned: boolean; staged: boolean }> {
   const out: Array<{ os: string; id: string; pinned: boolean; staged: boolean }> = [];
   for (const line of text.split('\n')) {
     const m = /^[* ] (\S+) ([0-9a-f]{64}\.\d+)(.*)$/.exec(line);
@@ -42,7 +43,7 @@ export async function ostreeDeploymentOrder(sysrootPath: string): Promise<string
 }
 
 /** Find a deployment again in a freshly loaded sysroot (indexes change, directories do not). */
-export function findByPath(sysroot: Sysroot, path: string): Deployment | undefined {
+function findByPath(sysroot: Sysroot, path: string): Deployment | undefined {
   return sysroot.deployments.find((d) => d.path === path);
 }
 
@@ -110,9 +111,14 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
   const restoreBaseRefs = await setBaseRefs(sysroot.repoPath, basesOf(sysroot, [...sysroot.deployments.map((d) => d.checksum), req.revision]));
   tx.onUndo('put back the base refs', restoreBaseRefs);
   tx.enterCommitPhase();
-  await tx.reporter.task(staged ? 'Staging the new deployment' : 'Writing the new deployment', () =>
-    ostree.adminDeploy({ sysroot: sysroot.path, os: req.os, revision: req.revision, originFile, kargsNone: true, kargs: req.kargs, retain: !staged && req.retain !== false, stage: staged }),
-  );
+  try {
+    await tx.reporter.task(staged ? 'Staging the new deployment' : 'Writing the new deployment', () =>
+      ostree.adminDeploy({ sysroot: sysroot.path, os: req.os, revision: req.revision, originFile, kargsNone: true, kargs: req.kargs, retain: !staged && req.retain !== false, stage: staged }),
+    );
+  } catch (e) {
+    removeUnlistedDeployments(sysroot.path, req.os, req.revision);
+    throw e;
+  }
   const { sysroot: after, added } = adoptNewDeployment(tx, sysroot, sysroot.path);
   // ostree rebuilds the list from --karg-none/--karg-append: check it wrote exactly ours.
   if (!staged && (added.kargs.length !== req.kargs.length || added.kargs.some((k, i) => k !== req.kargs[i]))) {
@@ -121,6 +127,35 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
     });
   }
   return { sysroot: after, added, staged };
+}
+
+/**
+ * A deploy that failed halfway (a full disk while it copied /etc or wrote the origin) leaves the
+ * new deployment's directory behind, listed by no boot entry: remove it, or it takes space until
+ * the next cleanup. Without `ostree admin cleanup`, which itself needs room to write.
+ */
+function removeUnlistedDeployments(sysrootPath: string, os: string, revision: string): void {
+  const dir = join(sysrootPath, 'ostree', 'deploy', os, 'deploy');
+  let listed: Set<string>;
+  try {
+    listed = new Set(Sysroot.load(sysrootPath).deployments.map((d) => d.path));
+  } catch {
+    return; // cannot tell what is listed: leave it to `cleanup -b`
+  }
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    if (!name.startsWith(`${revision}.`) || name.endsWith('.origin') || listed.has(path)) continue;
+    // ostree makes a finished deployment immutable; a half-written one may already be.
+    runSync('chattr', ['-i', path]);
+    removeTree(path);
+    rmSync(`${path}.origin`, { force: true });
+  }
 }
 
 /**

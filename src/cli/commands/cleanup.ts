@@ -74,40 +74,12 @@ export async function run(ctx: CommandContext): Promise<number> {
         const rollback = anchor ? mine.filter((d) => d.index > anchor.index) : [];
         if (choose(rollback, 'rollback') === 0) out.push('No rollback deployment.');
       }
-      if (doomed.length || want.base) {
-        // Before anything prunes: keep the bases of the layered deployments that stay, and no others.
-        const staying = sysroot.deployments.filter((d) => !doomed.includes(d)).map((d) => d.checksum);
-        tx.onUndo('put back the base refs', await setBaseRefs(sysroot.repoPath, basesOf(sysroot, staying)));
-      }
-      // What the repository frees is measured only when objects can go: walking every object
-      // takes a while on a real system, and -m alone never touches the repository.
-      const repoBefore = doomed.length || want.base ? diskUsage(objectsDir) : undefined;
-      // Highest index first, so that removing one does not renumber the next.
-      for (const d of doomed.sort((a, b) => b.index - a.index)) {
-        tx.throwIfCancelled();
-        const label = describeDeployment(sysroot, d);
-        tx.irreversible(`the removal of deployment ${label}`);
-        await tx.reporter.task(`Removing deployment ${label}`, () => undeployByPath(sysroot.path, d.path));
-        out.push(`Removed deployment ${label}.`);
-      }
-
+      // Cached packages and lists go first: they are plain files, and on a full disk ostree
+      // needs a little room to write before it can remove anything.
       let cacheFreed = 0;
       if (want.base) {
         tx.throwIfCancelled();
-        tx.irreversible('the removal of unused refs and objects');
-        // Leftovers of interrupted deploys (deployment directories, old boot versions).
-        await tx.reporter.task('Removing unreferenced deployment leftovers', () => ostree.adminCleanup(sysroot.path));
-        const live = Sysroot.load(sysroot.path);
-        const used = new Set(live.deployments.map((d) => d.checksum));
-        const prefix = LAYERED_REF_PREFIX.replace(/\/$/, '');
-        for (const name of await ostree.listRefs(sysroot.repoPath, prefix)) {
-          const ref = `${prefix}/${name}`;
-          const target = resolveRefFile(sysroot.repoPath, ref);
-          if (target && used.has(target)) continue;
-          await ostree.setRef(sysroot.repoPath, ref, null);
-          out.push(`Removed the unused ref ${ref}.`);
-        }
-        await tx.reporter.task('Pruning unused objects', () => ostree.prune(sysroot.repoPath, { refsOnly: true }));
+        tx.irreversible('the removal of the cached packages');
         const archives = join(cacheDirOf(sysroot, os), 'archives');
         cacheFreed += removeMatching(archives, (n) => n.endsWith('.deb'));
         cacheFreed += removeMatching(join(archives, 'partial'), () => true);
@@ -121,6 +93,62 @@ export async function run(ctx: CommandContext): Promise<number> {
         rmSync(lists, { recursive: true, force: true });
         cacheFreed += removeMatching(cacheDir, (n) => n.endsWith('.bin'));
         out.push('Removed the cached package lists.');
+      }
+
+      if (doomed.length || want.base) {
+        // Before anything prunes: keep the bases of the layered deployments that stay, and no
+        // others. Undone by setting them for the deployments there are by then: a removal that
+        // already happened cannot be undone, and a ref to a base its prune deleted would break
+        // fsck and every later prune.
+        const staying = sysroot.deployments.filter((d) => !doomed.includes(d)).map((d) => d.checksum);
+        await setBaseRefs(sysroot.repoPath, basesOf(sysroot, staying));
+        tx.onUndo('put back the base refs', async () => {
+          const now = Sysroot.load(sysroot.path);
+          await setBaseRefs(now.repoPath, basesOf(now, now.deployments.map((d) => d.checksum)));
+        });
+      }
+      // What the repository frees is measured only when objects can go: walking every object
+      // takes a while on a real system, and -m alone never touches the repository.
+      const repoBefore = doomed.length || want.base ? diskUsage(objectsDir) : undefined;
+      // Highest index first, so that removing one does not renumber the next.
+      for (const d of doomed.sort((a, b) => b.index - a.index)) {
+        tx.throwIfCancelled();
+        const label = describeDeployment(sysroot, d);
+        // One atomic boot configuration switch: done or not done, never half.
+        await tx.reporter.task(`Removing deployment ${label}`, () => undeployByPath(sysroot.path, d.path));
+        tx.irreversible(`the removal of deployment ${label}`);
+        out.push(`Removed deployment ${label}.`);
+      }
+
+      if (want.base) {
+        tx.throwIfCancelled();
+        tx.irreversible('the removal of unused refs and objects');
+        // Leftovers of interrupted deploys (deployment directories, old boot versions). ostree
+        // writes a little before it removes anything: on a full disk, prune first, then again.
+        const leftovers = () => tx.reporter.task('Removing unreferenced deployment leftovers', () => ostree.adminCleanup(sysroot.path));
+        const cleanedFirst = await leftovers().then(
+          () => true,
+          (e: Error) => {
+            tx.reporter.warn(`ostree admin cleanup failed; trying again after the prune: ${e.message}`);
+            return false;
+          },
+        );
+        const live = Sysroot.load(sysroot.path);
+        const used = new Set(live.deployments.map((d) => d.checksum));
+        const prefix = LAYERED_REF_PREFIX.replace(/\/$/, '');
+        for (const name of await ostree.listRefs(sysroot.repoPath, prefix)) {
+          const ref = `${prefix}/${name}`;
+          const target = resolveRefFile(sysroot.repoPath, ref);
+          if (target && used.has(target)) continue;
+          await ostree.setRef(sysroot.repoPath, ref, null);
+          out.push(`Removed the unused ref ${ref}.`);
+        }
+        await tx.reporter.task('Pruning unused objects', () => ostree.prune(sysroot.repoPath, { refsOnly: true }));
+        if (!cleanedFirst) {
+          await leftovers().catch((e: Error) =>
+            tx.reporter.warn(`ostree admin cleanup failed again, so leftovers of interrupted deploys stay until there is room for it: ${e.message}`),
+          );
+        }
       }
 
       const parts: string[] = [];

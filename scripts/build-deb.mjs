@@ -12,7 +12,7 @@
  *   /usr/share/man/man8, man5                  man pages, gzip -9n
  *   /usr/share/bash-completion, zsh            completions
  *   /usr/lib/systemd/system                    apt-ostree-automatic.service and .timer
- *   /usr/share/dbus-1/system.d, polkit-1/actions   when dbus/ and polkit/ hold them
+ *   /usr/share/dbus-1/system.d, interfaces, polkit-1/actions   when dbus/ and polkit/ hold them
  *   /usr/share/doc/apt-ostree                  copyright (with the licenses of node_modules),
  *                                              changelog.gz, examples/apt-ostree.conf
  *
@@ -100,6 +100,7 @@ copyInto('completions/_apt-ostree', 'usr/share/zsh/vendor-completions/_apt-ostre
 copyInto('systemd/apt-ostree-automatic.service', 'usr/lib/systemd/system/apt-ostree-automatic.service');
 copyInto('systemd/apt-ostree-automatic.timer', 'usr/lib/systemd/system/apt-ostree-automatic.timer');
 copyInto('dbus/org.projectatomic.aptostree1.conf', 'usr/share/dbus-1/system.d/org.projectatomic.aptostree1.conf', { optional: true });
+copyInto('dbus/org.projectatomic.aptostree1.xml', 'usr/share/dbus-1/interfaces/org.projectatomic.aptostree1.xml', { optional: true });
 copyInto('polkit/org.projectatomic.aptostree1.policy', 'usr/share/polkit-1/actions/org.projectatomic.aptostree1.policy', { optional: true });
 copyInto('examples/apt-ostree.conf', 'usr/share/doc/apt-ostree/examples/apt-ostree.conf');
 writeFile(at('usr/share/doc/apt-ostree/copyright'), copyrightFile(modules));

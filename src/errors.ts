@@ -9,7 +9,6 @@ import { dirname, join, resolve } from 'node:path';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
-export const EXIT_USAGE = 2;
 export const EXIT_UNCHANGED = 77;
 export const EXIT_SIGINT = 130;
 export const EXIT_SIGTERM = 143;

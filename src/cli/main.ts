@@ -13,7 +13,7 @@ import { COMMANDS, type CommandSpec, type OptionSpec } from './spec.js';
 import { ADMIN_IMAGE } from './specs/admin.js';
 
 export async function main(args: string[]): Promise<void> {
-  let verbose = args.includes('-v') || args.includes('--verbose');
+  const verbose = args.includes('-v') || args.includes('--verbose');
   let code: number;
   let running: CommandSpec | undefined;
   quietOnClosedOutput(() => running !== undefined && (running.mutating === true || WRITES_FILES.has(running)));

@@ -69,8 +69,8 @@ export interface CommandSpec {
 }
 
 /**
- * The command list. Each command's spec lives in specs/<command>.ts (one file per command, so
- * that commands can be added without touching each other); add it here to register it.
+ * The command list. The specs live in specs/, one file per command or group of related
+ * commands (specs/install.ts: install and uninstall); add a new one here to register it.
  */
 export const COMMANDS: CommandSpec[] = [STATUS, UPGRADE, DEPLOY, REBASE, INSTALL, UNINSTALL, OVERRIDE, RESET, INITRAMFS, SEARCH, INFO, REFRESH_MD, RELOAD, DB, ROLLBACK, CLEANUP, KARGS, USROVERLAY, COMPOSE, ADMIN];
 

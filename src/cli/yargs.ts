@@ -24,8 +24,10 @@ export function versionText(): string {
 
 export function toYargsOption(o: OptionSpec): Options {
   const opt: Options = { describe: o.describe, alias: o.alias };
-  if (o.type === 'array') opt.type = 'string', opt.array = true;
-  else opt.type = o.type;
+  if (o.type === 'array') {
+    opt.type = 'string';
+    opt.array = true;
+  } else opt.type = o.type;
   if (o.default !== undefined) opt.default = o.default;
   if (o.choices) opt.choices = o.choices;
   if (o.type !== 'boolean') opt.requiresArg = true;

@@ -10,12 +10,14 @@
 import { readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type * as Zod from 'zod';
 import { AptOstreeError, InputError } from '../errors.js';
+import { scanKeyFile } from '../engine/keyfile.js';
 import { Sysroot } from '../engine/sysroot.js';
 
 /** The file's path inside an /etc directory. */
-export const CONFIG_RELATIVE_PATH = 'apt-ostree/apt-ostree.conf';
+const CONFIG_RELATIVE_PATH = 'apt-ostree/apt-ostree.conf';
 export const CONFIG_PATH = `/etc/${CONFIG_RELATIVE_PATH}`;
 
 export interface AptOstreeConfig {
@@ -78,7 +80,8 @@ export const CONFIG_SCHEMA: ConfigGroupDef[] = [
         min: 1,
         max: 64,
         default: 5,
-        describe: 'How many downloads (packages from apt repositories, objects from OSTree remotes) run at the same time.',
+        describe:
+          'How many servers apt downloads from at the same time, for each access method (http, https, …), when packages are layered and package lists refreshed: apt\'s Acquire::QueueHost::Limit. apt uses one connection per server; servers beyond the limit share one more. The deployment\'s /etc/apt/apt.conf.d can override it. OSTree pulls are not limited by it (ostree fetches up to 8 objects at a time).',
       },
       {
         key: 'DownloadTimeout',
@@ -86,7 +89,8 @@ export const CONFIG_SCHEMA: ConfigGroupDef[] = [
         min: 1,
         unit: 'seconds',
         default: 300,
-        describe: 'Seconds after which a download that receives no data fails.',
+        describe:
+          'Seconds after which a download that receives no data fails. For apt (layering, package lists) this is Acquire::http::Timeout, Acquire::https::Timeout and Acquire::ftp::Timeout, which also bound connecting (the deployment\'s /etc/apt/apt.conf.d can override them). For OSTree pulls (upgrade, deploy, rebase) it is `ostree pull --low-speed-time-seconds` with a limit of 1 byte per second, where ostree has that option (2023.7 and newer); older ostree only gives up on connecting after 30 seconds.',
       },
     ],
   },
@@ -118,8 +122,13 @@ const DAEMON_ONLY_KEYS: Record<string, string> = {
 const BOOLEAN_TRUE = ['true', 'yes', '1'];
 const BOOLEAN_FALSE = ['false', 'no', '0'];
 
+let zod: typeof Zod | undefined;
+
 /** A zod schema for one key's text value, producing the typed value. */
-function valueSchema(def: ConfigKeyDef): z.ZodType<string | number | boolean> {
+function valueSchema(def: ConfigKeyDef): Zod.ZodType<string | number | boolean> {
+  // Loaded on first use: transactions read the defaults on every run, most systems have no file.
+  zod ??= createRequire(import.meta.url)('zod') as typeof Zod;
+  const { z } = zod;
   switch (def.type) {
     case 'boolean':
       return z
@@ -169,8 +178,9 @@ export interface ParsedConfig {
 }
 
 /**
- * Parse and validate a config file's text. Unknown groups and keys are warnings; a bad value or
- * a line that is not INI is an InputError naming the file, the line, the key and what is allowed.
+ * Parse and validate a config file's text (a key file, read by scanKeyFile). Unknown groups and
+ * keys are warnings; a bad value or a line that is not a key file line is an InputError naming
+ * the file, the line, the key and what is allowed.
  */
 export function parseConfig(text: string, file: string): ParsedConfig {
   const config = defaultConfig() as unknown as Record<string, Record<string, unknown>>;
@@ -180,15 +190,12 @@ export function parseConfig(text: string, file: string): ParsedConfig {
   const seen = new Map<string, number>();
   let group: ConfigGroupDef | undefined;
   let groupName: string | undefined;
-  const lines = text.replace(/^\uFEFF/, '').split('\n');
-  lines.forEach((raw, i) => {
-    const n = i + 1;
-    const where = `${file} line ${n}`;
-    const line = raw.replace(/\r$/, '').trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
-    const header = /^\[([^\]]*)\]$/.exec(line);
-    if (header) {
-      groupName = header[1]!;
+  for (const l of scanKeyFile(text.replace(/^\uFEFF/, ''))) {
+    const where = `${file} line ${l.line}`;
+    // `;` comments are accepted too (GKeyFile knows only `#`).
+    if (l.kind === 'comment' || l.text.trim().startsWith(';')) continue;
+    if (l.kind === 'group') {
+      groupName = l.name;
       group = CONFIG_SCHEMA.find((g) => g.group === groupName);
       if (!group) {
         const near = CONFIG_SCHEMA.find((g) => g.group.toLowerCase() === groupName!.trim().toLowerCase());
@@ -197,45 +204,40 @@ export function parseConfig(text: string, file: string): ParsedConfig {
             (near ? ` (did you mean [${near.group}]?)` : ` (known groups: ${CONFIG_SCHEMA.map((g) => `[${g.group}]`).join(', ')})`),
         );
       }
-      return;
+      continue;
     }
-    const eq = line.indexOf('=');
-    if (eq <= 0) {
-      errors.push(`${where}: '${shorten(line)}' is not a [Group] header, a Key=value setting or a # comment`);
-      return;
+    if (l.kind === 'bad') {
+      errors.push(l.key !== undefined ? `${where}: ${shorten(l.key)} is set before any [Group] header` : `${where}: '${shorten(l.text.trim())}' is not a [Group] header, a Key=value setting or a # comment`);
+      continue;
     }
-    const key = line.slice(0, eq).trim();
-    const value = line.slice(eq + 1).trim();
-    if (groupName === undefined) {
-      errors.push(`${where}: ${shorten(key)} is set before any [Group] header`);
-      return;
-    }
-    if (!group) return; // the unknown group was reported once at its header
+    const { key } = l;
+    const value = l.value.trim();
+    if (!group) continue; // the unknown group was reported once at its header
     const def = group.keys.find((k) => k.key === key);
     if (!def) {
       if (DAEMON_ONLY_KEYS[key] && group.group === 'Daemon') {
         warnings.push(`${where}: ${key} has no effect (${DAEMON_ONLY_KEYS[key]})`);
-        return;
+        continue;
       }
       const near = group.keys.find((k) => k.key.toLowerCase() === key.toLowerCase());
       warnings.push(
         `${where}: unknown key ${key} in [${group.group}] is ignored` +
           (near ? ` (did you mean ${near.key}?)` : ` (known keys: ${group.keys.map((k) => k.key).join(', ')})`),
       );
-      return;
+      continue;
     }
     const id = `${group.group}.${def.key}`;
     const parsed = valueSchema(def).safeParse(value);
     if (!parsed.success) {
       errors.push(`${where}: ${def.key}=${shorten(value)} in [${group.group}] is not valid; allowed: ${allowedValues(def)}`);
-      return;
+      continue;
     }
     const before = seen.get(id);
     if (before !== undefined) warnings.push(`${where}: ${def.key} in [${group.group}] was already set on line ${before}; the last setting counts`);
-    seen.set(id, n);
+    seen.set(id, l.line);
     config[group.group]![def.key] = parsed.data;
     if (!explicit.includes(id)) explicit.push(id);
-  });
+  }
   if (errors.length) {
     throw new InputError(
       errors.length === 1 ? `${errors[0]}.` : `${errors.length} errors in the configuration:\n  ${errors.join('\n  ')}`,

@@ -18,7 +18,7 @@ const BUS_TIMEOUT_MS = 10_000;
 export type Decision = { allowed: true } | { allowed: false; reason: string };
 
 /** Call a method with a deadline: dbus-next's own calls never time out. */
-export async function callWithTimeout(bus: Bus, msg: Msg, ms: number, what: string): Promise<Msg> {
+async function callWithTimeout(bus: Bus, msg: Msg, ms: number, what: string): Promise<Msg> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return (await Promise.race([
@@ -34,7 +34,7 @@ export async function callWithTimeout(bus: Bus, msg: Msg, ms: number, what: stri
 }
 
 /** The uid of the process behind a bus name (org.freedesktop.DBus.GetConnectionUnixUser). */
-export async function callerUid(bus: Bus, sender: string): Promise<number> {
+async function callerUid(bus: Bus, sender: string): Promise<number> {
   const reply = await callWithTimeout(bus, new Message({ ...DBUS, member: 'GetConnectionUnixUser', signature: 's', body: [sender] }), BUS_TIMEOUT_MS, 'the bus');
   return Number(reply.body[0]);
 }

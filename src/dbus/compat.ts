@@ -11,7 +11,7 @@ import type { MessageBus } from 'dbus-next';
 import type { CommandContext } from '../cli/context.js';
 import { BUS_NAME } from './names.js';
 
-export const DEFAULT_SYSTEM_BUS_ADDRESS = 'unix:path=/var/run/dbus/system_bus_socket';
+const DEFAULT_SYSTEM_BUS_ADDRESS = 'unix:path=/var/run/dbus/system_bus_socket';
 /** Connecting and saying Hello; asking for the name. Each step gets this long. */
 const STEP_TIMEOUT_MS = 5_000;
 /** Releasing the name at exit; the name goes with the connection anyway. */

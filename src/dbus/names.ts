@@ -4,7 +4,7 @@
  */
 
 export const BUS_NAME = 'org.projectatomic.aptostree1';
-export const BASE_PATH = '/org/projectatomic/aptostree1';
+const BASE_PATH = '/org/projectatomic/aptostree1';
 export const SYSROOT_PATH = `${BASE_PATH}/Sysroot`;
 /** Transactions get `${TRANSACTION_PATH}/N`, N counting from 1 within one command. */
 export const TRANSACTION_PATH = `${BASE_PATH}/Transaction`;

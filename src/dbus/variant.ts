@@ -43,7 +43,7 @@ const DEPLOYMENT_KEY_TYPES: Record<string, string> = {
 const FILTERED_COMMIT_META = new Set(['aptostree.dpkg.pkglist', 'aptostree.packages', 'aptostree.removed-base-packages', 'aptostree.replaced-base-packages']);
 
 /** A JSON value as a variant: strings s, booleans b, whole numbers t (x when negative), others d, string lists as. */
-export function jsonVariant(value: unknown, type?: string): Variant | undefined {
+function jsonVariant(value: unknown, type?: string): Variant | undefined {
   if (value === null || value === undefined) return undefined;
   if (type) return new Variant(type, coerce(value, type));
   switch (typeof value) {
@@ -109,7 +109,7 @@ export function deploymentDict(status: Record<string, unknown>, repoPath: string
 }
 
 /** The metadata of a commit with the types it was written with, or undefined when it cannot be read. */
-export function commitMetaDict(repoPath: string, checksum: string): VarDict | undefined {
+function commitMetaDict(repoPath: string, checksum: string): VarDict | undefined {
   let meta: GValue;
   try {
     meta = (readGVariant('(a{sv}aya(say)sstayay)', readFileSync(commitObjectPath(repoPath, checksum))) as GValue[])[0]!;

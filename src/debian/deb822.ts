@@ -97,30 +97,6 @@ export function parseDeb822(text: string, opts: ParseOptions = {}): Stanza[] {
   return stanzas;
 }
 
-/**
- * The signed text of a clearsigned file (InRelease), without the PGP armor. Checks nothing:
- * signature verification is apt's job (gpgv).
- */
-export function stripPgpArmor(text: string): string {
-  if (!text.startsWith('-----BEGIN PGP SIGNED MESSAGE-----')) return text;
-  const lines = text.split('\n');
-  const bodyStart = lines.findIndex((l) => /^\s*$/.test(l)) + 1;
-  const sigStart = lines.findIndex((l) => l.startsWith('-----BEGIN PGP SIGNATURE-----'));
-  const body = lines.slice(bodyStart, sigStart < 0 ? undefined : sigStart);
-  // Dash-escaping (RFC 4880 7.1): "- " starts lines that began with '-'.
-  return body.map((l) => (l.startsWith('- ') ? l.slice(2) : l)).join('\n');
-}
-
-/** Serialize stanzas back to deb822 text (values as parseDeb822 returns them). */
-export function formatDeb822(stanzas: Array<Stanza | Record<string, string>>): string {
-  return stanzas
-    .map((s) => {
-      const fields = s instanceof Stanza ? s.fields : Object.entries(s).map(([name, value]) => ({ name, value }));
-      return fields.map((f) => `${f.name}: ${f.value}\n`).join('');
-    })
-    .join('\n');
-}
-
 /** The states of dpkg's Status field (third word): see dpkg-query(1). */
 export type DpkgState =
   | 'not-installed' | 'config-files' | 'half-installed' | 'unpacked'

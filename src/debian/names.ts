@@ -14,7 +14,6 @@ import { existsSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { versionProblem } from './version.js';
 
-export const PACKAGE_NAME_RE = /^[a-z0-9][a-z0-9+.-]+$/;
 /** dpkg's architecture names: lowercase letters, digits and '-', starting with a letter or digit. */
 export const ARCHITECTURE_RE = /^[a-z0-9][a-z0-9-]*$/;
 /** Suites and codenames as they appear in Release files and apt's NAME/RELEASE syntax. */
@@ -22,10 +21,6 @@ export const RELEASE_RE = /^[A-Za-z0-9][A-Za-z0-9.+~_-]*$/;
 
 const REQUEST_HINT =
   'Give packages as NAME, NAME=VERSION, NAME/SUITE or NAME:ARCH (e.g. htop, curl=7.88.1-10, vim/bookworm-backports, libc6:i386), or a path to a .deb file.';
-
-export function isValidPackageName(name: string): boolean {
-  return PACKAGE_NAME_RE.test(name);
-}
 
 /** Why `name` is not a valid Debian package name, or undefined when it is one. */
 export function packageNameProblem(name: string): string | undefined {
@@ -38,14 +33,7 @@ export function packageNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** Throw an InputError unless `name` is a valid package name. */
-export function assertPackageName(name: string, what = 'package name'): string {
-  const problem = packageNameProblem(name);
-  if (problem) throw new InputError(`'${name}' is not a valid ${what}: ${problem}.`, 'Debian package names are lowercase letters, digits and + - . (at least two characters, starting with a letter or digit), e.g. htop or libssl3.');
-  return name;
-}
-
-export function isValidArchitecture(arch: string): boolean {
+function isValidArchitecture(arch: string): boolean {
   return ARCHITECTURE_RE.test(arch);
 }
 
@@ -94,18 +82,6 @@ export function requestProblem(text: string): { problem?: string; request?: Pack
   if (version !== undefined) request.version = version;
   if (release !== undefined) request.release = release;
   return { request };
-}
-
-/** Parse one package argument; throws an InputError naming it and the accepted forms. */
-export function parsePackageRequest(text: string): PackageRequest {
-  const { problem, request } = requestProblem(text);
-  if (request) return request;
-  throw new InputError(`'${text}' is not a valid package: ${problem}.`, REQUEST_HINT);
-}
-
-/** The request as apt-get takes it again (name[:arch][=version|/release]). */
-export function formatPackageRequest(r: Pick<PackageRequest, 'name' | 'arch' | 'version' | 'release'>): string {
-  return `${r.name}${r.arch ? `:${r.arch}` : ''}${r.version ? `=${r.version}` : r.release ? `/${r.release}` : ''}`;
 }
 
 /**

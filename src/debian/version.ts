@@ -60,10 +60,6 @@ export function versionProblem(text: string): string | undefined {
   return split(text).problem?.message;
 }
 
-export function isValidVersion(text: string): boolean {
-  return split(text).problem === undefined;
-}
-
 /**
  * Parse a version. Strict (the default) enforces Debian policy, as user input must meet;
  * lenient accepts whatever dpkg itself accepts with a warning (versions read from an
@@ -76,10 +72,6 @@ export function parseVersion(text: string, opts: { strict?: boolean; what?: stri
     `'${text}' is not a valid Debian version${opts.what ? ` for ${opts.what}` : ''}: ${problem!.message}.`,
     'A Debian version is [EPOCH:]UPSTREAM[-REVISION], e.g. 1.2.3-1 or 2:4.5~rc1-0+deb12u1; UPSTREAM starts with a digit.',
   );
-}
-
-export function formatVersion(v: DebianVersion): string {
-  return `${v.epoch ? `${v.epoch}:` : ''}${v.upstream}${v.revision ? `-${v.revision}` : ''}`;
 }
 
 function isDigit(c: number): boolean {
@@ -127,7 +119,7 @@ function verrevcmp(a: string, b: string): number {
 }
 
 /** Compare two parsed versions: negative, zero or positive, like dpkg_version_compare. */
-export function compareParsed(a: DebianVersion, b: DebianVersion): number {
+function compareParsed(a: DebianVersion, b: DebianVersion): number {
   if (a.epoch !== b.epoch) return a.epoch > b.epoch ? 1 : -1;
   const r = verrevcmp(a.upstream, b.upstream);
   if (r) return r;
@@ -141,18 +133,4 @@ export function compareParsed(a: DebianVersion, b: DebianVersion): number {
 export function compareVersions(a: string, b: string): -1 | 0 | 1 {
   const r = compareParsed(parseVersion(a, { strict: false }), parseVersion(b, { strict: false }));
   return r < 0 ? -1 : r > 0 ? 1 : 0;
-}
-
-export type VersionRelation = '<<' | '<=' | '=' | '>=' | '>>';
-
-/** Whether `a REL b` holds (the relations of Depends: fields). */
-export function versionSatisfies(a: string, rel: VersionRelation, b: string): boolean {
-  const c = compareVersions(a, b);
-  switch (rel) {
-    case '<<': return c < 0;
-    case '<=': return c <= 0;
-    case '=': return c === 0;
-    case '>=': return c >= 0;
-    case '>>': return c > 0;
-  }
 }

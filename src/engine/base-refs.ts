@@ -11,11 +11,11 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveRefFile } from '../ostree/commit.js';
+import { resolveRefFile } from '../ostree/refs.js';
 import * as ostree from '../system/ostree.js';
 import type { Sysroot } from './sysroot.js';
 
-export const BASE_REF_PREFIX = 'aptostree/base';
+const BASE_REF_PREFIX = 'aptostree/base';
 
 /**
  * The distinct base commits of the layered ones among `commits` (the deployments' commits,

@@ -35,7 +35,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AptOstreeError } from '../errors.js';
-import { run } from '../system/run.js';
+import * as ostree from '../system/ostree.js';
 import { deploymentId, ostreeDeploymentOrder } from './deployments.js';
 import { KeyFile } from './keyfile.js';
 import { Sysroot, type Deployment } from './sysroot.js';
@@ -49,7 +49,7 @@ export interface BootVersions {
 }
 
 /** Current bootversion (boot/loader) and subbootversion (ostree/boot.B); 0 when missing. */
-export function readBootVersions(root: string): BootVersions {
+function readBootVersions(root: string): BootVersions {
   const bootversion = versionFromLink(join(root, 'boot', 'loader'), /^loader\.([01])$/);
   const subbootversion = readSubbootversion(root, bootversion);
   return { bootversion, subbootversion };
@@ -76,7 +76,7 @@ function versionFromLink(path: string, re: RegExp): Version {
  * The boot loader whose own configuration ostree regenerates, if any (undefined for plain BLS
  * entries: `sysroot.bootloader=none`, or nothing detected).
  */
-export function configGeneratingBootloader(root: string): string | undefined {
+function configGeneratingBootloader(root: string): string | undefined {
   let configured: string | undefined;
   try {
     configured = KeyFile.parse(readFileSync(join(root, 'ostree', 'repo', 'config'), 'utf8')).get('sysroot', 'bootloader');
@@ -94,23 +94,6 @@ export function configGeneratingBootloader(root: string): string | undefined {
   return undefined;
 }
 
-let setDefaultSupport: boolean | undefined;
-
-/** Does this ostree have `admin set-default`? Checked once per run. */
-export async function ostreeHasSetDefault(): Promise<boolean> {
-  if (setDefaultSupport === undefined) {
-    try {
-      // 2022.7 answers `set-default --help` with the general admin help (exit 0), so look
-      // for the command's own usage line.
-      const r = await run('ostree', ['admin', 'set-default', '--help'], { okCodes: [1] });
-      setDefaultSupport = /ostree admin set-default/.test(r.stdout + r.stderr);
-    } catch {
-      setDefaultSupport = false;
-    }
-  }
-  return setDefaultSupport;
-}
-
 /** `deployments` with `target` moved to the front, the others keeping their order. */
 export function withDefault(deployments: Deployment[], target: Deployment): Deployment[] {
   return [target, ...deployments.filter((d) => d.path !== target.path)];
@@ -122,12 +105,9 @@ export function withDefault(deployments: Deployment[], target: Deployment): Depl
  */
 export async function setDefaultDeployment(tx: Transaction, sysroot: Sysroot, target: Deployment): Promise<void> {
   const expected = withDefault(sysroot.deployments, target).map(deploymentId);
-  if (await ostreeHasSetDefault()) {
+  if (await ostree.hasAdminSetDefault()) {
     tx.enterCommitPhase();
-    await run('ostree', ['admin', ...(sysroot.path === '/' ? [] : [`--sysroot=${sysroot.path}`]), 'set-default', String(target.index)], {
-      what: 'ostree admin set-default',
-      detached: true,
-    });
+    await ostree.adminSetDefault(sysroot.path, target.index);
     await checkOstreeOrder(sysroot.path, expected);
     return;
   }
@@ -249,7 +229,7 @@ export async function writeBootOrder(tx: Transaction, sysroot: Sysroot, order: D
 }
 
 /** After a successful switch: remove the previous bootversion as `ostree admin cleanup` would. */
-export function removeOldBootVersion(root: string): void {
+function removeOldBootVersion(root: string): void {
   const { bootversion, subbootversion } = readBootVersions(root);
   const other = bootversion === 0 ? 1 : 0;
   for (const p of [

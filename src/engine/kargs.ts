@@ -59,20 +59,65 @@ function format(e: Entry): string {
   return e.value === undefined ? e.key : `${e.key}=${e.value}`;
 }
 
+export type KargProblem =
+  | { kind: 'control' | 'quote' | 'empty' | 'several' | 'ostree' }
+  | { kind: 'no-key'; arg: string };
+
 /**
- * Check one argument as the user typed it: printable, no unbalanced quote, a key, and not
- * `ostree=` (ostree writes that one itself and would ignore or break on a user value).
+ * The one check of kernel argument text: printable, no unbalanced quote, each argument with a
+ * key, not `ostree=` (ostree writes that one itself and would ignore or break on a user value),
+ * not empty; with `single`, exactly one argument (`foo="a b"` is one).
  */
-export function validateKarg(arg: string, option: string): void {
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(arg)) throw new InputError(`The kernel argument given to ${option} contains a control character: ${JSON.stringify(arg)}.`, 'Kernel arguments are printable text separated by spaces.');
-  if ((arg.match(/"/g) ?? []).length % 2 !== 0) throw new InputError(`The kernel argument '${arg}' given to ${option} has an unbalanced double quote.`, 'Quote a value with spaces as a whole: key="a b".');
-  for (const a of splitKernelArgs(arg)) {
+export function kargProblem(text: string, opts: { single?: boolean } = {}): KargProblem | undefined {
+  if (/[\x00-\x1f\x7f]/.test(text)) return { kind: 'control' };
+  if ((text.match(/"/g) ?? []).length % 2 !== 0) return { kind: 'quote' };
+  const args = splitKernelArgs(text);
+  for (const a of args) {
     const { key } = parseArg(a);
-    if (!key) throw new InputError(`The kernel argument '${a}' given to ${option} has no key before '='.`, 'Write it as KEY or KEY=VALUE.');
-    if (key === 'ostree') throw new InputError(`The kernel argument 'ostree=' is managed by ostree and cannot be changed with ${option}.`, 'ostree writes it for every deployment; leave it out.');
+    if (!key) return { kind: 'no-key', arg: a };
+    if (key === 'ostree') return { kind: 'ostree' };
   }
-  if (splitKernelArgs(arg).length === 0) throw new InputError(`An empty kernel argument was given to ${option}.`, 'Write it as KEY or KEY=VALUE.');
+  if (args.length === 0) return { kind: 'empty' };
+  if (opts.single && args.length > 1) return { kind: 'several' };
+  return undefined;
+}
+
+/** A kargProblem as a phrase about the argument (manifests). */
+export function kargProblemText(p: KargProblem): string {
+  switch (p.kind) {
+    case 'control':
+      return 'contains a control character';
+    case 'quote':
+      return 'has an unbalanced double quote';
+    case 'no-key':
+      return `'${p.arg}' has no key before '='`;
+    case 'ostree':
+      return "'ostree=' is written by ostree itself";
+    case 'empty':
+      return 'is empty';
+    case 'several':
+      return 'one kernel argument, without spaces outside double quotes';
+  }
+}
+
+/** Check an argument given to `option`; with `single` (--karg of compose and provision) exactly one. */
+export function validateKarg(arg: string, option: string, opts: { single?: boolean } = {}): void {
+  const p = kargProblem(arg, opts);
+  if (!p) return;
+  switch (p.kind) {
+    case 'control':
+      throw new InputError(`The kernel argument given to ${option} contains a control character: ${JSON.stringify(arg)}.`, 'Kernel arguments are printable text separated by spaces.');
+    case 'quote':
+      throw new InputError(`The kernel argument '${arg}' given to ${option} has an unbalanced double quote.`, 'Quote a value with spaces as a whole: key="a b".');
+    case 'no-key':
+      throw new InputError(`The kernel argument '${p.arg}' given to ${option} has no key before '='.`, 'Write it as KEY or KEY=VALUE.');
+    case 'ostree':
+      throw new InputError(`The kernel argument 'ostree=' is managed by ostree and cannot be changed with ${option}.`, 'ostree writes it for every deployment; leave it out.');
+    case 'empty':
+      throw new InputError(`An empty kernel argument was given to ${option}.`, 'Write it as KEY or KEY=VALUE.');
+    case 'several':
+      throw new InputError(`'${arg}' is not one kernel argument.`, `Give each argument with its own ${option} (no spaces outside double quotes).`);
+  }
 }
 
 /** An ordered kernel argument list with the edit operations of libostree. */
@@ -218,7 +263,7 @@ export function kargsFromProcCmdline(text: string): string[] {
   return splitKernelArgs(text.trim()).filter((a) => !PROC_CMDLINE_SKIP.some((p) => a.startsWith(p)));
 }
 
-export const EDITOR_HEADER = [
+const EDITOR_HEADER = [
   '# Current kernel arguments are shown below, and can be directly edited.',
   '# Empty or commented lines (starting with \'#\') will be ignored.',
   '# Arguments are separated by spaces or newlines (one per line works too); the order matters.',
@@ -238,14 +283,22 @@ export function parseEditorText(text: string): string[] {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
     .join(' ');
-  if ((body.match(/"/g) ?? []).length % 2 !== 0) throw new InputError('The edited kernel arguments have an unbalanced double quote.', 'Run the command again and quote values with spaces as a whole: key="a b".');
-  const args = splitKernelArgs(body);
-  if (args.some((a) => parseArg(a).key === 'ostree')) {
-    throw new InputError("The edited kernel arguments contain 'ostree=', which ostree writes itself.", 'Run the command again and leave it out.');
+  // Tabs typed in the editor separate arguments as spaces do.
+  const p = kargProblem(body.replace(/\t/g, ' '));
+  switch (p?.kind) {
+    case undefined:
+      return splitKernelArgs(body);
+    case 'control':
+      throw new InputError('The edited kernel arguments contain a control character.', 'Run the command again and leave it out.');
+    case 'quote':
+      throw new InputError('The edited kernel arguments have an unbalanced double quote.', 'Run the command again and quote values with spaces as a whole: key="a b".');
+    case 'ostree':
+      throw new InputError("The edited kernel arguments contain 'ostree=', which ostree writes itself.", 'Run the command again and leave it out.');
+    case 'no-key':
+      throw new InputError('The edited kernel arguments contain one with no key before \'=\'.', 'Write each as KEY or KEY=VALUE.');
+    default:
+      throw new InputError('The edited kernel arguments are empty.', 'A deployment cannot boot without kernel arguments such as root=; nothing was changed.');
   }
-  if (args.some((a) => !parseArg(a).key)) throw new InputError('The edited kernel arguments contain one with no key before \'=\'.', 'Write each as KEY or KEY=VALUE.');
-  if (args.length === 0) throw new InputError('The edited kernel arguments are empty.', 'A deployment cannot boot without kernel arguments such as root=; nothing was changed.');
-  return args;
 }
 
 export function sameKargs(a: readonly string[], b: readonly string[]): boolean {

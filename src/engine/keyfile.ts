@@ -14,6 +14,37 @@ export interface KeyFileProblem {
   reason: string;
 }
 
+/** One line of a key file as GKeyFile reads it; `line` is 1-based, `text` without its line end. */
+export type KeyFileLine =
+  | { kind: 'group'; line: number; text: string; name: string }
+  /** `value` is raw (escapes kept), with the spaces after '=' removed. */
+  | { kind: 'entry'; line: number; text: string; key: string; value: string }
+  /** A blank line or a # comment. */
+  | { kind: 'comment'; line: number; text: string }
+  /** A line GKeyFile refuses; `key` is set for a key=value line before any group. */
+  | { kind: 'bad'; line: number; text: string; reason: string; key?: string };
+
+/** The lines of a key file: the one reading of the format that KeyFile and apt-ostree.conf share. */
+export function scanKeyFile(text: string): KeyFileLine[] {
+  let inGroup = false;
+  return text.split('\n').map((raw, i): KeyFileLine => {
+    const line = raw.replace(/\r$/, '');
+    const n = i + 1;
+    const trimmed = line.trim();
+    const group = /^\[([^[\]]+)\]$/.exec(trimmed);
+    if (group) {
+      inGroup = true;
+      return { kind: 'group', line: n, text: line, name: group[1]! };
+    }
+    if (trimmed === '' || trimmed.startsWith('#')) return { kind: 'comment', line: n, text: line };
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? '' : line.slice(0, eq).trim();
+    if (!key) return { kind: 'bad', line: n, text: line, reason: 'is not a [group] header, a key=value line or a comment' };
+    if (!inGroup) return { kind: 'bad', line: n, text: line, reason: 'comes before any [group] header', key };
+    return { kind: 'entry', line: n, text: line, key, value: line.slice(eq + 1).trimStart() };
+  });
+}
+
 export class KeyFile {
   private groups = new Map<string, Line[]>();
   private header: string[] = [];
@@ -26,28 +57,19 @@ export class KeyFile {
   static parse(text: string): KeyFile {
     const kf = new KeyFile();
     let current: Line[] | undefined;
-    text.split('\n').forEach((raw, i) => {
-      const line = raw.replace(/\r$/, '');
-      const trimmed = line.trim();
-      const group = /^\[([^[\]]+)\]$/.exec(trimmed);
-      if (group) {
-        current = kf.groups.get(group[1]!) ?? [];
-        kf.groups.set(group[1]!, current);
-      } else if (trimmed === '' || trimmed.startsWith('#')) {
-        if (current) current.push({ kind: 'comment', text: line });
-        else kf.header.push(line);
+    for (const l of scanKeyFile(text)) {
+      if (l.kind === 'group') {
+        current = kf.groups.get(l.name) ?? [];
+        kf.groups.set(l.name, current);
+      } else if (l.kind === 'comment') {
+        if (current) current.push({ kind: 'comment', text: l.text });
+        else kf.header.push(l.text);
+      } else if (l.kind === 'bad') {
+        kf.problems.push({ line: l.line, text: l.text, reason: l.reason });
       } else {
-        const eq = line.indexOf('=');
-        const key = eq < 0 ? '' : line.slice(0, eq).trim();
-        if (!key) {
-          kf.problems.push({ line: i + 1, text: line, reason: 'is not a [group] header, a key=value line or a comment' });
-        } else if (!current) {
-          kf.problems.push({ line: i + 1, text: line, reason: 'comes before any [group] header' });
-        } else {
-          current.push({ kind: 'entry', key, value: line.slice(eq + 1).trimStart() });
-        }
+        current!.push({ kind: 'entry', key: l.key, value: l.value });
       }
-    });
+    }
     return kf;
   }
 

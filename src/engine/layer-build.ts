@@ -16,15 +16,13 @@
  *             in the background while the caller deploys
  */
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
-import { AptOstreeError, ToolError } from '../errors.js';
+import { AptOstreeError } from '../errors.js';
 import { installedPackages, type DpkgPackage as InstalledPackage } from '../debian/deb822.js';
 import { compareVersions } from '../debian/version.js';
 import { aptCopyFromFileRepos, aptDownload, aptSimulate, aptUpdate, archiveFileName, writeAptConfig, type AptConfig, type AptPlan, type PlannedPackage } from '../system/apt.js';
 import { runInSandbox } from '../system/bwrap.js';
 import * as ostree from '../system/ostree.js';
-import { readCommitFile } from '../ostree/tree.js';
 import { run } from '../system/run.js';
 import { applyUpper, mountOverlay, unmount } from '../system/overlay.js';
 import type { Reporter } from '../output/reporter.js';
@@ -35,6 +33,7 @@ import {
 import { localName, requestName } from './layering.js';
 import type { Origin } from './origin.js';
 import { PKGLIST_METADATA_KEY, pkglistMetadata } from './pkglist.js';
+import type { DownloadSettings } from './settings.js';
 import type { Deployment, Sysroot } from './sysroot.js';
 import type { Transaction } from './transaction.js';
 import { applyUserChanges, diffUserDb, sysusersFor, USER_DB_FILES, type UserDb } from './users.js';
@@ -62,6 +61,8 @@ export interface LayerBuildInput {
   downloadOnly?: boolean;
   dryRun?: boolean;
   installRecommends?: boolean;
+  /** apt-ostree.conf's download settings (apt's defaults without). */
+  downloads?: DownloadSettings;
   /**
    * Called with the checked plan before anything is downloaded or built, with the base's
    * packages; it may throw to stop there (upgrade: nothing new for the layer).
@@ -92,7 +93,7 @@ export function aptConfigFor(
   sysroot: Sysroot,
   os: string,
   deployment: Deployment,
-  opts: { workDir: string; statusFile: string; architecture: string; installRecommends?: boolean; create?: boolean },
+  opts: { workDir: string; statusFile: string; architecture: string; installRecommends?: boolean; downloads?: DownloadSettings; create?: boolean },
 ): AptConfig {
   const cacheDir = cacheDirOf(sysroot, os);
   if (opts.create !== false) for (const d of ['lists/partial', 'archives/partial', 'state']) mkdirSync(join(cacheDir, d), { recursive: true });
@@ -104,6 +105,7 @@ export function aptConfigFor(
     workDir: opts.workDir,
     architecture: opts.architecture,
     installRecommends: opts.installRecommends,
+    downloads: opts.downloads,
   });
 }
 
@@ -115,15 +117,12 @@ export function localDebDirOf(sysroot: Sysroot, os: string): string {
 /** The dpkg status file of a commit in the apt-ostree layout; a clear error when the image has none there. */
 export async function readBaseStatus(repo: string, checksum: string): Promise<string> {
   const path = `/${DPKG_DATABASE}/status`;
-  const direct = readCommitFile(repo, checksum, path);
-  if (direct) return direct.toString('utf8');
-  const r = await run('ostree', [`--repo=${repo}`, 'cat', checksum, path], { what: 'reading the base image\'s dpkg database', okCodes: [1] });
-  if (r.exitCode === 0) return r.stdout;
-  if (!/No such file/i.test(r.stderr)) throw new ToolError('ostree', ['cat', checksum, path], { exitStatus: r.exitCode, stderr: r.stderr, what: 'reading the base image\'s dpkg database' });
+  const text = await ostree.catFileIfExists(repo, checksum, path, { what: 'reading the base image\'s dpkg database' });
+  if (text !== undefined) return text;
   // A plain Debian tree committed as it is keeps it in /var/lib/dpkg: say how to convert it.
-  const plain = await run('ostree', [`--repo=${repo}`, 'ls', checksum, '/var/lib/dpkg/status'], { okCodes: [1] });
+  const plain = await ostree.ls(repo, checksum, '/var/lib/dpkg/status');
   throw new AptOstreeError(`The base image ${checksum.slice(0, 12)} has no dpkg database at /${DPKG_DATABASE}, so packages cannot be layered on it.`, {
-    hint: plain.exitCode === 0
+    hint: plain !== undefined
       ? `It keeps one in /var/lib/dpkg, as a plain Debian tree: convert the tree with \`apt-ostree compose commit\`, which moves it where docs/layout.md says.`
       : `apt-ostree layers packages on images in the layout of docs/layout.md: the dpkg database (status, info/, …) in /${DPKG_DATABASE}.`,
   });
@@ -134,16 +133,14 @@ export async function readBaseStatus(repo: string, checksum: string): Promise<st
  * a link to /dev/null masks.
  */
 async function commitTmpfilesFiles(repo: string, checksum: string): Promise<TmpfilesFile[]> {
-  const listings = await Promise.all(TMPFILES_SEARCH_DIRS.map((dir) => run('ostree', [`--repo=${repo}`, 'ls', checksum, `/${dir}`], { okCodes: [1], what: `ostree ls /${dir}` })));
+  const listings = await Promise.all(TMPFILES_SEARCH_DIRS.map((dir) => ostree.ls(repo, checksum, `/${dir}`)));
   const files: Array<Promise<TmpfilesFile>> = [];
   for (const [i, dir] of TMPFILES_SEARCH_DIRS.entries()) {
-    if (listings[i]!.exitCode !== 0) continue; // the image has no such directory
-    for (const line of listings[i]!.stdout.split('\n')) {
-      // -00644 0 0     54 /usr/lib/tmpfiles.d/x.conf   or   l00777 0 0      0 /usr/etc/tmpfiles.d/x.conf -> /dev/null
-      const m = /^([-l])\S*\s+\d+\s+\d+\s+\d+\s+\/(.+?)(?: -> (.*))?$/.exec(line);
-      const name = m?.[2]!.slice(dir.length + 1);
-      if (!m || !name?.endsWith('.conf') || name.includes('/')) continue;
-      if (m[1] === 'l' && m[3] === '/dev/null') files.push(Promise.resolve({ dir, name }));
+    for (const e of listings[i] ?? []) { // none: the image has no such directory
+      if (e.type === 'dir') continue;
+      const name = e.path.slice(dir.length + 2);
+      if (!e.path.startsWith(`/${dir}/`) || !name.endsWith('.conf') || name.includes('/')) continue;
+      if (e.type === 'symlink' && e.target === '/dev/null') files.push(Promise.resolve({ dir, name }));
       else files.push(ostree.catFile(repo, checksum, `/${dir}/${name}`).catch(() => '').then((text) => ({ dir, name, text })));
     }
   }
@@ -155,7 +152,7 @@ async function commitTmpfilesFiles(repo: string, checksum: string): Promise<Tmpf
  * database (docs/layout.md); checked from the commit before any work is done, whatever the
  * names of the files that say it.
  */
-export async function checkDpkgDatabaseLink(repo: string, checksum: string): Promise<void> {
+async function checkDpkgDatabaseLink(repo: string, checksum: string): Promise<void> {
   const items = effectiveTmpfiles(await commitTmpfilesFiles(repo, checksum));
   const leadsTo = followTmpfilesLinks(items, '/var/lib/dpkg');
   if (leadsTo === `/${DPKG_DATABASE}`) return;
@@ -188,7 +185,7 @@ export function layerInputsOf(
  * The stored file of a requested-local entry (`SHA256:name_version_arch`), or the file given
  * on the command line in this transaction.
  */
-export function storedLocalDebPath(dir: string, entry: string, fresh: Array<{ entry: string; path: string }> = []): string {
+function storedLocalDebPath(dir: string, entry: string, fresh: Array<{ entry: string; path: string }> = []): string {
   const sha = entry.slice(0, entry.indexOf(':'));
   let stored: string | undefined;
   try {
@@ -219,7 +216,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   const basePackages = installedPackages(baseStatus);
   const arch = nativeArchitecture(basePackages);
 
-  const apt = aptConfigFor(sysroot, input.os, input.mergeDeployment, { workDir: work, statusFile: baseStatusFile, architecture: arch, installRecommends: input.installRecommends });
+  const apt = aptConfigFor(sysroot, input.os, input.mergeDeployment, { workDir: work, statusFile: baseStatusFile, architecture: arch, installRecommends: input.installRecommends, downloads: input.downloads });
 
   const localArchives = input.localDebs.map((deb) => linkLocalDeb(deb, apt));
   const replacementArchives = (input.replacementDebs ?? []).map((deb) => linkLocalDeb(deb, apt));
@@ -503,10 +500,6 @@ async function installInSandbox(root: string, apt: AptConfig, plan: AptPlan, sig
       { detail: output.slice(-40).join('\n'), hint: 'Nothing was changed. The output of apt and dpkg is shown above.', cause: e },
     );
   }
-}
-
-export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 /**

@@ -12,7 +12,7 @@
  * SYSROOT/ostree/apt-ostree.lock and an owner file naming the holder's pid, command and boot.
  * Whoever holds the flock owns those; any left there by a dead run are simply replaced.
  */
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import { AptOstreeError } from '../errors.js';
 import { inheritLockFd, runSync } from '../system/run.js';

@@ -19,6 +19,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { AptOstreeError } from '../errors.js';
+import { isValidRefspec } from '../ostree/refs.js';
 import { KeyFile } from './keyfile.js';
 import { localName, requestName } from './layering.js';
 
@@ -105,12 +106,6 @@ export function newOrigin(refspec: string): Origin {
   return parseOrigin(`[origin]\nrefspec=${refspec}\n`);
 }
 
-/** Split `remote:ref` into its parts; a bare ref has no remote. */
-export function splitRefspec(refspec: string): { remote?: string; ref: string } {
-  const i = refspec.indexOf(':');
-  return i < 0 ? { ref: refspec } : { remote: refspec.slice(0, i), ref: refspec.slice(i + 1) };
-}
-
 /** What is wrong with an origin file, worded to follow "FILE: ". */
 export interface OriginDamage {
   problem: string;
@@ -121,13 +116,7 @@ export interface OriginDamage {
   unloadable: boolean;
 }
 
-/** `remote:` (optional), then ref components of [A-Za-z0-9._-] separated by '/', as ostree_parse_refspec. */
-const REFSPEC_RE = /^(?:[A-Za-z0-9._-]+:)?[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
 const CHECKSUM_RE = /^[0-9a-f]{64}$/;
-
-export function isValidRefspec(refspec: string): boolean {
-  return REFSPEC_RE.test(refspec);
-}
 
 /**
  * Read an origin file's bytes and say whether it can be trusted. `origin` is always the
@@ -162,7 +151,7 @@ export function validateOrigin(data: Buffer | string): { origin: Origin; damage?
   const value = baserefspec ?? refspec;
   if (value === undefined) return problem('it has no refspec');
   if (value === '') return problem(`its ${key} is empty`);
-  if (!REFSPEC_RE.test(value)) return problem(`its ${key} "${shorten(value)}" is not an OSTree refspec (REMOTE:REF)`);
+  if (!isValidRefspec(value)) return problem(`its ${key} "${shorten(value)}" is not an OSTree refspec (REMOTE:REF)`);
   const pinnedTo = kf.get('origin', 'override-commit');
   if (pinnedTo !== undefined && !CHECKSUM_RE.test(pinnedTo)) return problem(`its override-commit "${shorten(pinnedTo)}" is not a commit checksum`);
   // baserefspec is written only together with what is layered: alone, the rest was lost.

@@ -11,7 +11,8 @@ import { installedPackages, type DpkgPackage } from '../debian/deb822.js';
 import { readDebInfo, type DebInfo } from '../system/dpkg.js';
 import type { Reporter } from '../output/reporter.js';
 import { deployAsDefault } from './deployments.js';
-import { buildLayeredCommit, layerInputsOf, localDebDirOf, readBaseStatus, sha256File, type LayerBuildResult } from './layer-build.js';
+import { buildLayeredCommit, layerInputsOf, localDebDirOf, readBaseStatus, type LayerBuildResult } from './layer-build.js';
+import { sha256File } from '../hash.js';
 import { hasClientLayer, serializeOrigin, type Origin } from './origin.js';
 import { commitPackages, diffPackages, packagesFromStatus, type PackageDiff, type PackageEntry } from './pkglist.js';
 import { Sysroot, type Deployment } from './sysroot.js';
@@ -117,7 +118,7 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
         tx, sysroot, os, baseChecksum, baseStatus, mergeDeployment: merge,
         ...layerInputsOf(origin, localDir, locals),
         dryRun: opts.dryRun, cacheOnly: opts.cacheOnly, downloadOnly: opts.downloadOnly,
-        installRecommends: opts.installRecommends ?? settings.installRecommends, reporter: opts.reporter,
+        installRecommends: opts.installRecommends ?? settings.installRecommends, downloads: settings.downloads, reporter: opts.reporter,
       });
       result.build = build;
       if (!build.commit) return result;

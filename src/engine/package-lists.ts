@@ -6,10 +6,15 @@ import { AptOstreeError } from '../errors.js';
 import { installedPackages } from '../debian/deb822.js';
 import type { AptConfig } from '../system/apt.js';
 import { aptConfigFor, cacheDirOf, nativeArchitecture } from './layer-build.js';
+import type { Reporter } from '../output/reporter.js';
+import { transactionSettings } from './settings.js';
 import { Sysroot } from './sysroot.js';
 
-/** Run `fn` with apt configured for the default deployment of the stateroot. */
-export async function withDeploymentApt<T>(sysrootPath: string, os: string | undefined, opts: { create: boolean; workDir?: string }, fn: (apt: AptConfig, sysroot: Sysroot, os: string) => Promise<T>): Promise<T> {
+/**
+ * Run `fn` with apt configured for the default deployment of the stateroot. With a reporter
+ * (commands that download: refresh-md), apt-ostree.conf's download settings apply.
+ */
+export async function withDeploymentApt<T>(sysrootPath: string, os: string | undefined, opts: { create: boolean; workDir?: string; reporter?: Reporter }, fn: (apt: AptConfig, sysroot: Sysroot, os: string) => Promise<T>): Promise<T> {
   const sysroot = Sysroot.load(sysrootPath);
   const name = sysroot.resolveOs(os);
   const d = sysroot.defaultDeployment(name);
@@ -18,7 +23,8 @@ export async function withDeploymentApt<T>(sysrootPath: string, os: string | und
   const arch = nativeArchitecture(installedPackages(readFileSync(statusFile, 'utf8'), statusFile));
   const work = opts.workDir ?? mkdtempSync(join(tmpdir(), 'apt-ostree-'));
   try {
-    return await fn(aptConfigFor(sysroot, name, d, { workDir: work, statusFile, architecture: arch, create: opts.create }), sysroot, name);
+    const downloads = opts.reporter ? (await transactionSettings(sysroot, name, opts.reporter)).downloads : undefined;
+    return await fn(aptConfigFor(sysroot, name, d, { workDir: work, statusFile, architecture: arch, downloads, create: opts.create }), sysroot, name);
   } finally {
     if (!opts.workDir) rmSync(work, { recursive: true, force: true });
   }

@@ -9,10 +9,10 @@
  * The status file lives at /usr/share/dpkg/database/status in the apt-ostree layout; a plain
  * Debian tree committed as it is has it at /var/lib/dpkg/status.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, ToolError } from '../errors.js';
+import { sha256Hex } from '../hash.js';
 import { installedPackages } from '../debian/deb822.js';
 import { compareVersions } from '../debian/version.js';
 import { readCommit, type CommitInfo } from '../ostree/commit.js';
@@ -21,7 +21,7 @@ import type { Sysroot } from './sysroot.js';
 
 export const PKGLIST_METADATA_KEY = 'aptostree.dpkg.pkglist';
 /** Where the dpkg status file is in a commit, in the order they are tried. */
-export const DPKG_STATUS_PATHS = ['/usr/share/dpkg/database/status', '/var/lib/dpkg/status'];
+const DPKG_STATUS_PATHS = ['/usr/share/dpkg/database/status', '/var/lib/dpkg/status'];
 
 export interface PackageEntry {
   name: string;
@@ -49,7 +49,7 @@ export function packagesFromStatus(statusText: string, source?: string): Package
 }
 
 /** The installed packages of a tree on disk (a checkout or a deployment), from its dpkg status file. */
-export function treePackages(root: string): PackageEntry[] {
+function treePackages(root: string): PackageEntry[] {
   for (const rel of DPKG_STATUS_PATHS) {
     const file = join(root, rel);
     let text: string;
@@ -218,7 +218,7 @@ export function isEmptyDiff(d: PackageDiff): boolean {
  */
 export function packageListVersion(pkgs: readonly PackageEntry[]): { count: number; sha256: string; version: string } {
   const text = sortPackages(pkgs).map((p) => `${p.name} ${p.version} ${p.arch}\n`).join('');
-  const sha256 = createHash('sha256').update(text).digest('hex');
+  const sha256 = sha256Hex(text);
   return { count: pkgs.length, sha256, version: `${pkgs.length}:${sha256.slice(0, 16)}` };
 }
 

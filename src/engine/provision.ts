@@ -20,10 +20,9 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { AptOstreeError, InputError } from '../errors.js';
 import { KARGS_KEY } from '../image/compose.js';
-import { resolveRefFile } from '../ostree/commit.js';
+import { isValidRemoteName, resolveRefFile } from '../ostree/refs.js';
 import type { Reporter } from '../output/reporter.js';
 import * as ostree from '../system/ostree.js';
-import { run } from '../system/run.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { adoptNewDeployment, deployNew, describeDeployment } from './deployments.js';
 import { KeyFile } from './keyfile.js';
@@ -34,7 +33,7 @@ import { removeTree, Transaction } from './transaction.js';
 export const DEFAULT_OS = 'debian';
 export const DEFAULT_REMOTE = 'origin';
 /** Stateroot and remote names: what ostree accepts and what is safe in paths. */
-export const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 export interface ProvisionOptions {
   sysroot: string;
@@ -118,7 +117,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
       }
       if (repoConfig(repo).get('sysroot', 'bootloader') === undefined) {
         await ostree.configSet(repo, 'sysroot.bootloader', 'none');
-        tx.onUndo('unset sysroot.bootloader', () => run('ostree', [`--repo=${repo}`, 'config', 'unset', 'sysroot.bootloader']).then(() => undefined));
+        tx.onUndo('unset sysroot.bootloader', () => ostree.configUnset(repo, 'sysroot.bootloader'));
         changes.push('set sysroot.bootloader=none');
       }
 
@@ -126,11 +125,11 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
       if (oldUrl !== o.url || o.gpgImport) {
         await ostree.remoteAdd(repo, o.remote, o.url, { gpgVerify: o.gpgVerify || Boolean(o.gpgImport), force: oldUrl !== undefined });
         tx.onUndo(`restore the remote ${o.remote}`, async () => {
-          if (oldUrl === undefined) await run('ostree', [`--repo=${repo}`, 'remote', 'delete', '--if-exists', o.remote]);
+          if (oldUrl === undefined) await ostree.remoteDelete(repo, o.remote);
           else await ostree.remoteAdd(repo, o.remote, oldUrl, { force: true });
         });
         if (o.gpgImport) {
-          await run('ostree', [`--repo=${repo}`, 'remote', 'gpg-import', o.remote, '-k', o.gpgImport], { what: `importing the GPG keys of ${o.gpgImport}` });
+          await ostree.remoteGpgImport(repo, o.remote, o.gpgImport);
         }
         if (oldUrl !== o.url) changes.push(oldUrl === undefined ? `added the remote ${o.remote} (${o.url})` : `changed the remote ${o.remote} from ${oldUrl} to ${o.url}`);
       }
@@ -242,7 +241,7 @@ function sameList(a: string[], b: string[]): boolean {
 /** Check the arguments of provision before anything is touched. */
 export function validateProvisionNames(o: { os: string; remote: string; sysroot: string }): void {
   if (!NAME_RE.test(o.os)) throw new InputError(`'${o.os}' is not a valid stateroot name.`, 'Use letters, digits and . _ - (e.g. debian).');
-  if (!NAME_RE.test(o.remote)) throw new InputError(`'${o.remote}' is not a valid remote name.`, 'Use letters, digits and . _ - (e.g. origin).');
+  if (!isValidRemoteName(o.remote)) throw new InputError(`'${o.remote}' is not a valid remote name.`, 'Use letters, digits and . _ - (e.g. origin).');
   if (o.sysroot === '/' && !existsSync('/ostree/repo')) {
     throw new InputError('Refusing to provision / : this system is not an OSTree system.', 'Give the directory of the new sysroot with --sysroot DIR (e.g. a mounted disk image).');
   }

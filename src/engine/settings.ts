@@ -1,29 +1,33 @@
 /**
- * The settings of apt-ostree.conf that transactions obey. The file is read (and zod loaded)
- * only when it exists: most systems have none, and defaults cost nothing.
+ * The settings of apt-ostree.conf that transactions obey, from the file that applies to the
+ * sysroot (see loadSysrootConfig). zod is loaded only when there is a file to parse.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { loadSysrootConfig } from '../config/config.js';
 import type { Reporter } from '../output/reporter.js';
 import type { Sysroot } from './sysroot.js';
+
+/** MaxConcurrentDownloads and DownloadTimeout, for apt (system/apt.ts) and ostree pull (system/ostree.ts). */
+export interface DownloadSettings {
+  maxConcurrent: number;
+  timeoutSeconds: number;
+}
 
 export interface TransactionSettings {
   lockLayering: boolean;
   installRecommends: boolean;
+  downloads: DownloadSettings;
   /** The file they came from, for messages. */
   file?: string;
 }
 
 export async function transactionSettings(sysroot: Sysroot, os: string, reporter: Reporter): Promise<TransactionSettings> {
-  const file = resolve(sysroot.path) === '/'
-    ? '/etc/apt-ostree/apt-ostree.conf'
-    : (() => {
-        const d = sysroot.defaultDeployment(os);
-        return d ? join(d.path, 'etc', 'apt-ostree', 'apt-ostree.conf') : undefined;
-      })();
-  if (!file || !existsSync(file)) return { lockLayering: false, installRecommends: true };
-  const { readConfigFile } = await import('../config/config.js');
-  const loaded = readConfigFile(file);
+  const loaded = loadSysrootConfig(sysroot, os);
   for (const w of loaded.warnings) reporter.warn(w);
-  return { lockLayering: loaded.config.Daemon.LockLayering, installRecommends: !loaded.config.Daemon.DisableRecommends, file };
+  const d = loaded.config.Daemon;
+  return {
+    lockLayering: d.LockLayering,
+    installRecommends: !d.DisableRecommends,
+    downloads: { maxConcurrent: d.MaxConcurrentDownloads, timeoutSeconds: d.DownloadTimeout },
+    file: loaded.exists ? loaded.path : undefined,
+  };
 }

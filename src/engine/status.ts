@@ -49,7 +49,7 @@ export interface SysrootStatus {
   'update-driver': Record<string, unknown> | null;
 }
 
-export function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
+function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
   const commit = sysroot.commit(d.checksum);
   const baseChecksum = sysroot.baseChecksum(d);
   const layered = baseChecksum !== d.checksum;

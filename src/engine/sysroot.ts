@@ -10,9 +10,10 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AptOstreeError } from '../errors.js';
-import { readCommit, resolveRefFile, type CommitInfo } from '../ostree/commit.js';
+import { readCommit, type CommitInfo } from '../ostree/commit.js';
+import { resolveRefFile } from '../ostree/refs.js';
 import { splitKernelArgs } from './kargs.js';
-import { checkOriginAgainstCommit, isValidRefspec, validateOrigin, type Origin, type OriginDamage } from './origin.js';
+import { checkOriginAgainstCommit, validateOrigin, type Origin, type OriginDamage } from './origin.js';
 
 export interface Deployment {
   /** Position in boot order; 0 is the default for the next boot. */
@@ -112,7 +113,7 @@ export class Sysroot {
     if (!d.originDamage) return;
     d.origin = undefined;
     const named = d.originDamage.refspec;
-    d.originDamage.refspec = named && isValidRefspec(named) && resolveRefFile(this.repoPath, named) ? named : this.refspecOf(this.baseChecksum(d));
+    d.originDamage.refspec = named && resolveRefFile(this.repoPath, named) ? named : this.refspecOf(this.baseChecksum(d));
   }
 
   /** The one remote ref that points at a commit, if exactly one does. */

@@ -9,11 +9,12 @@ import type { Reporter } from '../output/reporter.js';
 import { clearCachedUpdate, dropStaleCachedUpdate, makeCachedUpdate, writeCachedUpdate } from './cached-update.js';
 import { deployAsDefault } from './deployments.js';
 import { buildLayeredCommit, layerInputsOf, localDebDirOf } from './layer-build.js';
-import { hasClientLayer, isValidRefspec, newOrigin, splitRefspec, type Origin } from './origin.js';
+import { hasClientLayer, newOrigin, type Origin } from './origin.js';
 import { commitPackages, diffPackages, isEmptyDiff, type PackageDiff, type PackageEntry } from './pkglist.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 import { requestName } from './layering.js';
 import { metadataStrings } from '../ostree/commit.js';
+import { parseRefspec } from '../ostree/refs.js';
 import { transactionSettings } from './settings.js';
 import { Transaction } from './transaction.js';
 import type { AptPlan } from '../system/apt.js';
@@ -77,26 +78,29 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
       );
     }
     const refspec = t.kind === 'rebase' ? normalizeRefspec(t.refspec, origin.refspec) : origin.refspec;
-    if (!isValidRefspec(refspec)) {
+    const parsed = parseRefspec(refspec);
+    if (!parsed) {
       throw new AptOstreeError(`'${refspec}' is not an OSTree refspec.`, { hint: 'Give REMOTE:REF, such as origin:debian/12/x86_64/base (`ostree remote refs REMOTE` lists them).' });
     }
-    const { remote, ref } = splitRefspec(refspec);
+    const { remote, ref } = parsed;
     const revision = t.kind === 'deploy' ? t.revision : t.kind === 'rebase' ? t.revision : undefined;
     const oldBase = sysroot.baseChecksum(merge);
     const repo = sysroot.repoPath;
+    const settings = await transactionSettings(sysroot, os, opts.reporter);
+    const timeoutSeconds = settings.downloads.timeoutSeconds;
 
     // 1. Fetch the target commit.
     const previousRef = await ostree.revParse(repo, refspec);
     if (remote && !opts.cacheOnly) {
       await opts.reporter.task(`Fetching ${refspec}`, () =>
-        ostree.pull({ repo, remote, refs: [ref], depth: revision ? -1 : 0, commitOnly: Boolean(opts.check) || Boolean(revision), signal: tx.signal }),
+        ostree.pull({ repo, remote, refs: [ref], depth: revision ? -1 : 0, commitOnly: Boolean(opts.check) || Boolean(revision), timeoutSeconds, signal: tx.signal }),
       );
       tx.onUndo(`restore ${refspec}`, () => (previousRef ? ostree.setRef(repo, refspec, previousRef) : ostree.setRef(repo, refspec, null)));
     }
     const newBase = revision ? await findRevision(sysroot, refspec, revision) : await ostree.revParse(repo, refspec);
     if (!newBase) throw new AptOstreeError(`The ref ${refspec} is not in the repository.`, { hint: remote ? 'Run again without --cache-only to fetch it.' : `Check the ref name (ostree refs --repo=${repo}).` });
     if (remote && revision && !opts.check && !opts.cacheOnly) {
-      await opts.reporter.task(`Fetching ${newBase.slice(0, 12)}`, () => ostree.pull({ repo, remote, refs: [newBase], signal: tx.signal }));
+      await opts.reporter.task(`Fetching ${newBase.slice(0, 12)}`, () => ostree.pull({ repo, remote, refs: [newBase], timeoutSeconds, signal: tx.signal }));
     }
     const oldCommit = sysroot.commit(oldBase);
     const newCommit = sysroot.commit(newBase);
@@ -144,7 +148,8 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
         tx, sysroot, os, baseChecksum: newBase, mergeDeployment: merge,
         ...layerInputsOf(newOrigin, localDebDirOf(sysroot, os)),
         cacheOnly: opts.cacheOnly, reporter: opts.reporter,
-        installRecommends: (await transactionSettings(sysroot, os, opts.reporter)).installRecommends,
+        installRecommends: settings.installRecommends,
+        downloads: settings.downloads,
       };
       // Same base: is there anything new in the apt repositories for the layer? Decided from
       // the build's own resolution, before anything is downloaded or built.
@@ -161,7 +166,7 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
     } else {
       if (newBase === oldBase && t.kind !== 'rebase') throw new UnchangedError('No upgrade available.', Boolean(opts.unchangedExit77));
       if (opts.downloadOnly) {
-        if (remote && revision) await ostree.pull({ repo, remote, refs: [newBase], signal: tx.signal });
+        if (remote && revision) await ostree.pull({ repo, remote, refs: [newBase], timeoutSeconds, signal: tx.signal });
         return result;
       }
       after = (await commitPackages(sysroot, newBase)).packages;
@@ -214,7 +219,7 @@ function originForRebase(sysroot: Sysroot, merge: Deployment, reporter: Reporter
 
 /** `ref` alone keeps the current remote; `remote:ref` switches both; `remote:` keeps the ref. */
 function normalizeRefspec(given: string, current: string): string {
-  const cur = splitRefspec(current);
+  const cur = parseRefspec(current) ?? { ref: current };
   if (given.endsWith(':')) return `${given}${cur.ref}`;
   if (given.includes(':')) return given;
   return cur.remote ? `${cur.remote}:${given}` : given;
@@ -241,7 +246,7 @@ async function findRevision(sysroot: Sysroot, refspec: string, revision: string)
 }
 
 /** What a package list becomes after apt's plan. */
-export function applyPlan(base: PackageEntry[], plan: AptPlan): PackageEntry[] {
+function applyPlan(base: PackageEntry[], plan: AptPlan): PackageEntry[] {
   const map = new Map(base.map((p) => [`${p.name}:${p.arch}`, p]));
   for (const r of plan.remove) for (const k of [...map.keys()]) if (k.startsWith(`${r.name}:`)) map.delete(k);
   for (const i of plan.install) {

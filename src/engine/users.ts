@@ -7,6 +7,7 @@
  * (2) written to a sysusers.d file with their exact ids, so that they exist after boot even
  * when ostree's /etc merge keeps an /etc/passwd the admin edited. Pure: unit tested.
  */
+import { formatSysusersLine } from '../image/layout.js';
 
 export const USER_DB_FILES = ['passwd', 'group', 'shadow', 'gshadow'] as const;
 export type UserDbFile = (typeof USER_DB_FILES)[number];
@@ -81,17 +82,13 @@ function addMember(text: string, group: string, user: string, field: number): st
 export function sysusersFor(changes: UserChanges): string {
   const out: string[] = [];
   for (const l of changes.added.group) {
-    const [name, , gid] = l.split(':');
-    out.push(`g ${name} ${gid}`);
+    const [name = '', , gid = ''] = l.split(':');
+    out.push(formatSysusersLine({ type: 'g', name, gid }));
   }
   for (const l of changes.added.passwd) {
-    const [name, , uid, gid, gecos = '', home = '-', shell = '-'] = l.split(':');
-    out.push(`u ${name} ${uid}:${gid} ${quote(gecos)} ${home || '-'} ${shell || '-'}`);
+    const [name = '', , uid = '', gid = '', gecos, home, shell] = l.split(':');
+    out.push(formatSysusersLine({ type: 'u', name, uid, gid, gecos, home, shell }));
   }
-  for (const [user, group] of changes.memberships) out.push(`m ${user} ${group}`);
+  for (const [user, group] of changes.memberships) out.push(formatSysusersLine({ type: 'm', user, group }));
   return out.length ? `# Created by apt-ostree for layered packages.\n${out.join('\n')}\n` : '';
-}
-
-function quote(s: string): string {
-  return s ? `"${s.replace(/"/g, "'")}"` : '-';
 }

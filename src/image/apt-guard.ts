@@ -15,10 +15,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Where the shipped files are: data/apt-guard/ of the installed program (lib/image/ → ../../data). */
-export const APT_GUARD_DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'data', 'apt-guard');
+const APT_GUARD_DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'data', 'apt-guard');
 
 /** The guard's path in an image (the hooks name it). */
-export const APT_GUARD_PATH = '/usr/libexec/apt-ostree/apt-guard';
+const APT_GUARD_PATH = '/usr/libexec/apt-ostree/apt-guard';
 
 interface GuardFile {
   /** The file in data/apt-guard/. */

@@ -10,15 +10,13 @@
  * Commit metadata (docs/layout.md): version, aptostree.dpkg.pkglist a(sss), aptostree.manifest
  * (JSON), aptostree.inputhash, aptostree.kargs (as), plus the manifest's own string metadata.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AptOstreeError, CancelledError, InputError } from '../errors.js';
 import { assertRef } from './refs.js';
-
-export { assertRef, checkMetadataKey, METADATA_KEY_RE, parseMetadataArgs, REF_RE, refProblem } from './refs.js';
 import { packagesFromStatus, pkglistMetadata, PKGLIST_METADATA_KEY, type PackageEntry } from '../engine/pkglist.js';
-import { readCommit, resolveRefFile, type CommitInfo } from '../ostree/commit.js';
+import { readCommit, type CommitInfo } from '../ostree/commit.js';
+import { resolveRefFile } from '../ostree/refs.js';
 import type { Reporter } from '../output/reporter.js';
 import { removeTree } from '../engine/transaction.js';
 import { aptSimulate, aptUpdate, archiveFileName, writeAptConfig, type AptConfig } from '../system/apt.js';
@@ -30,17 +28,17 @@ import { installAptGuard } from './apt-guard.js';
 import { BASE_CONF_NAME, convertRootfs, DPKG_DATABASE, type ConvertResult } from './layout.js';
 import { canonicalJson, expandVersion, inputHash, readManifest, resolveManifest, type ResolvedManifest, type ResolvedPackage } from './manifest.js';
 
-export const INPUTHASH_KEY = 'aptostree.inputhash';
-export const MANIFEST_KEY = 'aptostree.manifest';
+const INPUTHASH_KEY = 'aptostree.inputhash';
+const MANIFEST_KEY = 'aptostree.manifest';
 export const KARGS_KEY = 'aptostree.kargs';
 /** Bumped whenever the layout conversion changes what a commit contains for the same input. */
-export const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 1;
 
 // ---------------------------------------------------------------------------------------------
 // repository
 
 /** Use REPO, creating an archive-mode repository (servable over HTTP) when it does not exist. */
-export async function ensureRepo(repo: string, reporter: Reporter): Promise<void> {
+async function ensureRepo(repo: string, reporter: Reporter): Promise<void> {
   if (existsSync(join(repo, 'config')) && existsSync(join(repo, 'objects'))) return;
   if (existsSync(repo) && readdirSync(repo).length > 0) {
     throw new InputError(`${repo} is not an OSTree repository (and not empty).`, 'Give the path of an existing repository, or of a new directory to create one in.');
@@ -51,7 +49,7 @@ export async function ensureRepo(repo: string, reporter: Reporter): Promise<void
 }
 
 /** The commit a ref points to in REPO, with its metadata, or undefined. */
-export function refCommit(repo: string, ref: string): CommitInfo | undefined {
+function refCommit(repo: string, ref: string): CommitInfo | undefined {
   const checksum = resolveRefFile(repo, ref);
   if (!checksum) return undefined;
   try {
@@ -93,7 +91,7 @@ export interface CommitTreeResult {
 }
 
 /** The installed packages of a converted tree, from its dpkg database. */
-export function treeInstalledPackages(tree: string): PackageEntry[] {
+function treeInstalledPackages(tree: string): PackageEntry[] {
   const file = join(tree, DPKG_DATABASE, 'status');
   return packagesFromStatus(readFileSync(file, 'utf8'), file);
 }
@@ -130,7 +128,7 @@ export async function commitTree(input: CommitTreeInput): Promise<CommitTreeResu
  * instant), else a reflink-or-copy. The conversion never writes into an existing file (see
  * layout.ts), so the user's tree stays exactly as it was.
  */
-export async function workingCopy(rootfs: string, signal?: AbortSignal): Promise<string> {
+async function workingCopy(rootfs: string, signal?: AbortSignal): Promise<string> {
   const dest = join(dirname(rootfs), `.${basename(rootfs)}.apt-ostree-${process.pid}`);
   rmSync(dest, { recursive: true, force: true });
   try {
@@ -169,7 +167,7 @@ export async function withCancellation<T>(reporter: Reporter, fn: (signal: Abort
   }
 }
 
-export function checkRootfs(rootfs: string): string {
+function checkRootfs(rootfs: string): string {
   const abs = resolve(rootfs);
   let st;
   try {
@@ -230,10 +228,6 @@ function convertImage(tree: string, kernelRequired: boolean, reporter: Reporter)
   });
   installAptGuard(tree);
   return result;
-}
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 export function writeCommitId(file: string | undefined, checksum: string): void {
@@ -327,7 +321,7 @@ function scratchApt(m: ResolvedManifest, cacheDir: string, work: string): AptCon
 
 /** dracut's configuration for images with a kernel (the manifest's own `files` can override it). */
 export const DRACUT_CONF_PATH = '/etc/dracut.conf.d/10-apt-ostree.conf';
-export const DRACUT_CONF = [
+const DRACUT_CONF = [
   '# Written by apt-ostree compose (kernel: true). The image is built in a chroot, so its',
   '# initramfs must hold what any machine needs, not what the build host has.',
   'hostonly="no"',

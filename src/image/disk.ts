@@ -45,7 +45,7 @@ export interface DiskImageResult {
 }
 
 /** Check the arguments before any work: a sysroot made by ostree, a writable place for the image. */
-export function checkDiskImageArgs(o: Pick<DiskImageOptions, 'sysroot' | 'output' | 'force' | 'label'>): void {
+function checkDiskImageArgs(o: Pick<DiskImageOptions, 'sysroot' | 'output' | 'force' | 'label'>): void {
   const sysroot = resolve(o.sysroot);
   if (!existsSync(join(sysroot, 'ostree', 'repo', 'config')) || !existsSync(join(sysroot, 'ostree', 'deploy'))) {
     throw new InputError(`${o.sysroot} is not an OSTree sysroot (no ostree/repo and ostree/deploy in it).`, 'Give a sysroot made by apt-ostree admin provision (--sysroot DIR).');

@@ -31,14 +31,14 @@ export const LAYER_CONF_NAME = 'apt-ostree-layer';
 /** Where the dpkg database lives in the image, and the tmpfiles.d link target that finds it. */
 export const DPKG_DATABASE = 'usr/share/dpkg/database';
 export const DPKG_LINK_TARGET = '../../usr/share/dpkg/database';
-export const FACTORY_VAR = 'usr/share/factory/var';
-export const OPT_DIR = 'usr/lib/opt';
-export const USRLOCAL_DIR = 'usr/lib/usrlocal';
+const FACTORY_VAR = 'usr/share/factory/var';
+const OPT_DIR = 'usr/lib/opt';
+const USRLOCAL_DIR = 'usr/lib/usrlocal';
 /** The kernel version directory of the placeholder kernel of images composed without one. */
 export const PLACEHOLDER_KVER = '0.0.0-apt-ostree-no-kernel';
 
 /** Top-level paths that become symlinks (name → target, relative to /). */
-export const TOPLEVEL_LINKS: ReadonlyArray<readonly [string, string]> = [
+const TOPLEVEL_LINKS: ReadonlyArray<readonly [string, string]> = [
   ['home', 'var/home'],
   ['root', 'var/roothome'],
   ['opt', 'var/opt'],
@@ -50,12 +50,12 @@ export const TOPLEVEL_LINKS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** Directories that must be empty in the commit (API filesystems and scratch space). */
-export const API_DIRS: ReadonlyArray<readonly [string, number]> = [
+const API_DIRS: ReadonlyArray<readonly [string, number]> = [
   ['dev', 0o755], ['proc', 0o555], ['sys', 0o555], ['run', 0o755], ['tmp', 0o1777],
 ];
 
 /** The standard directories of /usr/local (FHS, Debian policy 9.1.2): they stay writable under /var/usrlocal. */
-export const USRLOCAL_STANDARD = ['bin', 'etc', 'games', 'include', 'lib', 'man', 'sbin', 'share', 'share/man', 'src'];
+const USRLOCAL_STANDARD = ['bin', 'etc', 'games', 'include', 'lib', 'man', 'sbin', 'share', 'share/man', 'src'];
 
 // ---------------------------------------------------------------------------------------------
 // tmpfiles.d lines
@@ -369,7 +369,7 @@ export function resolveBeneath(root: string, path: string, opts: { create?: bool
 }
 
 /** Write a file as a new inode (never through an existing one, which may be a shared hardlink). */
-export function replaceFile(path: string, content: string | Buffer, mode = 0o644): void {
+function replaceFile(path: string, content: string | Buffer, mode = 0o644): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.apt-ostree-tmp`;
   rmSync(tmp, { force: true });
@@ -382,7 +382,7 @@ function modeString(st: Stats): string {
 }
 
 /** Move src to dest; when both are directories, merge src into dest (src wins on conflicts). */
-export function moveMerge(src: string, dest: string): void {
+function moveMerge(src: string, dest: string): void {
   const s = lstatSync(src);
   const d = lstatOrUndefined(dest);
   if (!d) {
@@ -416,7 +416,7 @@ function onlyDirectories(p: string): boolean {
 // steps
 
 /** Empty /dev, /proc, /sys, /run and /tmp (mmdebstrap's /dev has device nodes ostree refuses). */
-export function emptyApiDirs(root: string): void {
+function emptyApiDirs(root: string): void {
   for (const [d, mode] of API_DIRS) {
     const p = join(root, d);
     const st = lstatOrUndefined(p);
@@ -431,7 +431,7 @@ export function emptyApiDirs(root: string): void {
  * /etc → /usr/etc. An empty /etc beside /usr/etc (a sandbox mount point) is removed; two
  * non-empty ones are an error, since ostree refuses such a tree and we cannot tell which wins.
  */
-export function moveEtcToUsrEtc(root: string): void {
+function moveEtcToUsrEtc(root: string): void {
   const etc = join(root, 'etc');
   const usrEtc = join(root, 'usr/etc');
   const hasEtc = isRealDir(etc);
@@ -453,7 +453,7 @@ export function moveEtcToUsrEtc(root: string): void {
 }
 
 /** /usr/etc/machine-id must exist and be empty: systemd generates one on first boot (ostree merges it). */
-export function resetMachineId(root: string): void {
+function resetMachineId(root: string): void {
   const p = join(root, 'usr/etc/machine-id');
   const st = lstatOrUndefined(p);
   if (st?.isFile() && st.size === 0) return;
@@ -465,7 +465,7 @@ export function resetMachineId(root: string): void {
  * Move the dpkg database to /usr/share/dpkg/database: it describes the files of /usr and must
  * change with them, atomically. /var/lib/dpkg becomes a tmpfiles.d link to it.
  */
-export function moveDpkgDatabase(root: string): TmpfilesEntry[] {
+function moveDpkgDatabase(root: string): TmpfilesEntry[] {
   const varDpkg = join(root, 'var/lib/dpkg');
   const db = join(root, DPKG_DATABASE);
   const st = lstatOrUndefined(varDpkg);
@@ -578,7 +578,7 @@ export type KernelPolicy =
  * /usr/lib/modules/KVER/initramfs.img (config-KVER and System.map-KVER go along); /boot and
  * the top-level /vmlinuz, /initrd.img links are emptied. ostree deploys exactly one kernel.
  */
-export function moveKernel(root: string, policy: KernelPolicy = 'optional'): KernelInfo | undefined {
+function moveKernel(root: string, policy: KernelPolicy = 'optional'): KernelInfo | undefined {
   const boot = join(root, 'boot');
   const modules = join(root, 'usr/lib/modules');
   if (isRealDir(boot)) {
@@ -645,7 +645,7 @@ const MOVED_TO_VAR: Record<string, string> = { home: 'var/home', root: 'var/root
  * /srv and /mnt moves to /var (and so becomes tmpfiles.d content); /opt and /usr/local must
  * have been relocated first; /media is on /run and starts empty.
  */
-export function makeToplevelLinks(root: string, warn: (text: string) => void = () => {}): void {
+function makeToplevelLinks(root: string, warn: (text: string) => void = () => {}): void {
   for (const [name, target] of TOPLEVEL_LINKS) {
     const p = join(root, name);
     const st = lstatOrUndefined(p);
@@ -780,10 +780,32 @@ export interface UserGroupEntry {
   group?: string;
 }
 
+/**
+ * One field of a sysusers.d line (sysusers.d(5)): '-' when empty; '%' doubled (systemd expands
+ * specifiers in every field); quoted with \\ and \" escaped when it has spaces, quotes or backslashes.
+ */
 function sysusersField(s: string): string {
   if (s === '') return '-';
-  if (!/[\s"'\\]/.test(s)) return s;
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const v = s.replace(/%/g, '%%');
+  if (!/[\s"'\\]/.test(v)) return v;
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export type SysusersLine =
+  | { type: 'g'; name: string; gid: string }
+  | { type: 'u'; name: string; uid: string; gid: string; gecos?: string; home?: string; shell?: string }
+  | { type: 'm'; user: string; group: string };
+
+/** The one writer of sysusers.d lines: `g NAME GID`, `u NAME UID:GID GECOS HOME SHELL`, `m USER GROUP`. */
+export function formatSysusersLine(l: SysusersLine): string {
+  switch (l.type) {
+    case 'g':
+      return `g ${sysusersField(l.name)} ${l.gid}`;
+    case 'u':
+      return `u ${sysusersField(l.name)} ${l.uid}:${l.gid} ${sysusersField(l.gecos ?? '')} ${sysusersField(l.home ?? '')} ${sysusersField(l.shell ?? '')}`;
+    case 'm':
+      return `m ${sysusersField(l.user)} ${sysusersField(l.group)}`;
+  }
 }
 
 /**
@@ -802,22 +824,22 @@ export function sysusersConf(passwdText: string, groupText: string, filter: (e: 
   for (const [name, , gid, list = ''] of rows(groupText)) {
     if (!name || !/^\d+$/.test(gid ?? '')) continue;
     groupNames.set(gid!, name);
-    if (filter({ kind: 'group', name, id: Number(gid) })) out.push(`g ${sysusersField(name)} ${gid}`);
+    if (filter({ kind: 'group', name, id: Number(gid) })) out.push(formatSysusersLine({ type: 'g', name, gid: gid! }));
     for (const m of list.split(',').map((x) => x.trim()).filter(Boolean)) {
-      if (filter({ kind: 'member', name: m, group: name })) members.push(`m ${sysusersField(m)} ${sysusersField(name)}`);
+      if (filter({ kind: 'member', name: m, group: name })) members.push(formatSysusersLine({ type: 'm', user: m, group: name }));
     }
   }
   for (const [name, , uid, gid, gecos = '', home = '', shell = ''] of rows(passwdText)) {
     if (!name || !/^\d+$/.test(uid ?? '') || !/^\d+$/.test(gid ?? '')) continue;
     if (!filter({ kind: 'user', name, id: Number(uid) })) continue;
-    out.push(`u ${sysusersField(name)} ${uid}:${gid} ${sysusersField(gecos)} ${sysusersField(home)} ${sysusersField(shell)}`);
+    out.push(formatSysusersLine({ type: 'u', name, uid: uid!, gid: gid!, gecos, home, shell }));
   }
   out.push(...members);
   return out.length ? `# Written by apt-ostree: the users and groups of the image, with their ids (see docs/layout.md).\n${out.join('\n')}\n` : '';
 }
 
 /** Write usr/lib/sysusers.d/NAME.conf for every user and group of /usr/etc except root. */
-export function writeSysusers(root: string, name: string): number {
+function writeSysusers(root: string, name: string): number {
   const read = (f: string) => {
     try {
       return readFileSync(join(root, 'usr/etc', f), 'utf8');

@@ -19,18 +19,19 @@
  *   version: YYYYMMDD.N                      literal, or a template (see expandVersion)
  *   apt-options: []                          extra apt configuration lines for the build
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isMap, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { sha256Hex } from '../hash.js';
 import { RELEASE_RE } from '../debian/names.js';
 import { architectureSchema, packageRequestSchema } from '../debian/schemas.js';
+import { kargProblem, kargProblemText } from '../engine/kargs.js';
 import { checkMetadataKey, METADATA_KEY_RE, refProblem } from './refs.js';
 
-export const VARIANTS = ['custom', 'essential', 'apt', 'required', 'minbase', 'buildd', 'important', 'debootstrap', 'standard'] as const;
-export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
-export const DEFAULT_VERSION_TEMPLATE = 'YYYYMMDD.N';
+const VARIANTS = ['custom', 'essential', 'apt', 'required', 'minbase', 'buildd', 'important', 'debootstrap', 'standard'] as const;
+const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+const DEFAULT_VERSION_TEMPLATE = 'YYYYMMDD.N';
 
 const noNewline = (what: string) => z.string().min(1, `${what} is empty`).refine((s) => !/[\n\r\0]/.test(s), `${what} must be one line`);
 
@@ -46,7 +47,7 @@ const sourceLineSchema = noNewline('a source line').refine((s) => /^deb(-src)?\s
   message: 'not a one-line apt source ("deb [options] URI SUITE COMPONENT…")',
 });
 
-export const manifestSchema = z
+const manifestSchema = z
   .strictObject({
     ref: z.string().refine((s) => refProblem(s) === undefined, { error: (i) => `'${String(i.input)}' is not a valid OSTree ref: ${refProblem(String(i.input))}` }),
     suite: z.string().regex(RELEASE_RE, 'not a suite or codename (letters, digits and . + ~ _ -)'),
@@ -58,7 +59,9 @@ export const manifestSchema = z
     packages: z.array(packageRequestSchema.transform((r) => r.text)).default([]),
     'include-recommends': z.boolean().default(false),
     kernel: z.boolean().default(false),
-    kargs: z.array(z.string().regex(/^\S+$/, 'one kernel argument, without spaces')).default([]),
+    kargs: z
+      .array(z.string().refine((s) => kargProblem(s, { single: true }) === undefined, { error: (i) => kargProblemText(kargProblem(String(i.input), { single: true })!) }))
+      .default([]),
     metadata: z
       .record(
         z.string().regex(METADATA_KEY_RE, 'metadata keys are letters, digits and . _ -').refine((k) => {
@@ -88,7 +91,7 @@ export type Manifest = z.output<typeof manifestSchema>;
  * Why PATH cannot be a `files` entry, or undefined. Files go into the versioned parts of the
  * image (/etc, /usr), as absolute, normalized paths.
  */
-export function filePathProblem(p: string): string | undefined {
+function filePathProblem(p: string): string | undefined {
   if (!/^\/(etc|usr)\/./.test(p)) return 'files are absolute paths under /etc or /usr';
   if (/[\0\n\r]/.test(p)) return 'a path must be one line';
   if (p.endsWith('/') || p.split('/').slice(1).some((c) => c === '' || c === '.' || c === '..')) return 'not a normalized path (no //, ., .. or trailing /)';
@@ -232,6 +235,3 @@ export function inputHash(m: ResolvedManifest, packages: ResolvedPackage[], layo
   return sha256Hex(`apt-ostree-inputhash-v1\nlayout ${layoutVersion}\n${canonicalJson(hashed)}\n${pkgs.join('\n')}\n`);
 }
 
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}

@@ -1,17 +1,16 @@
 /**
  * Names that compose and provision take from the user: OSTree refs and commit metadata keys.
- * Pure and dependency-free, so that command modules can check arguments before loading anything.
+ * Pure and free of libraries, so that command modules can check arguments before loading anything.
  */
 import { InputError } from '../errors.js';
+import { isValidRef } from '../ostree/refs.js';
 
-/** OSTree ref syntax (ostree_validate_rev): path components of [A-Za-z0-9._-], no leading '.' or '-'. */
-export const REF_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
 /** Commit metadata keys a user may set (reverse-DNS-ish, as ostree's own keys). */
 export const METADATA_KEY_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 export function refProblem(ref: string): string | undefined {
   if (!ref) return 'it is empty';
-  if (!REF_RE.test(ref)) return 'refs are path components of letters, digits and . _ - (e.g. debian/bookworm/x86_64/minimal)';
+  if (!isValidRef(ref)) return 'refs are path components of letters, digits and . _ -, each starting with a letter, digit or _ (e.g. debian/bookworm/x86_64/minimal)';
   return undefined;
 }
 

@@ -46,18 +46,7 @@ function byteswap64(v: bigint): bigint {
   return buf.readBigUInt64BE();
 }
 
-/** The checksum a ref points to, or undefined. Reads refs/heads and refs/remotes. */
-export function resolveRefFile(repo: string, refspec: string): string | undefined {
-  const colon = refspec.indexOf(':');
-  const path = colon >= 0
-    ? join(repo, 'refs', 'remotes', refspec.slice(0, colon), refspec.slice(colon + 1))
-    : join(repo, 'refs', 'heads', refspec);
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
+/** The ref reader lives in refs.ts; engine/provision.ts still imports it from here. */
 
 export function metadataString(info: CommitInfo, key: string): string | undefined {
   const v = info.metadata[key];

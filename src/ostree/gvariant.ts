@@ -26,7 +26,7 @@ const BASIC: Record<string, [number, number]> = {
 
 const typeCache = new Map<string, TypeNode>();
 
-export function parseType(sig: string): TypeNode {
+function parseType(sig: string): TypeNode {
   const cached = typeCache.get(sig);
   if (cached) return cached;
   const [node, rest] = parseOne(sig, 0);

@@ -7,6 +7,7 @@
  */
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KeyFile } from '../engine/keyfile.js';
 import { readCommit } from './commit.js';
 import { readGVariant, toHex, type GValue } from './gvariant.js';
 
@@ -24,12 +25,7 @@ export function repoMode(repo: string): string | undefined {
   if (modes.has(repo)) return modes.get(repo);
   let mode: string | undefined;
   try {
-    let section = '';
-    for (const raw of readFileSync(join(repo, 'config'), 'utf8').split('\n')) {
-      const line = raw.trim();
-      if (line.startsWith('[')) section = line;
-      else if (section === '[core]' && /^mode\s*=/.test(line)) mode = line.slice(line.indexOf('=') + 1).trim();
-    }
+    mode = KeyFile.parse(readFileSync(join(repo, 'config'), 'utf8')).get('core', 'mode')?.trim();
   } catch {
     mode = undefined;
   }

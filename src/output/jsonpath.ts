@@ -6,7 +6,7 @@ import { InputError } from '../errors.js';
 
 type Step = { kind: 'key'; key: string } | { kind: 'index'; index: number } | { kind: 'all' };
 
-export function parseJsonPath(expr: string): Step[] {
+function parseJsonPath(expr: string): Step[] {
   const steps: Step[] = [];
   let i = 0;
   const s = expr.trim();

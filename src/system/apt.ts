@@ -24,6 +24,8 @@ export interface AptDirs {
   architecture: string;
   foreignArchitectures?: string[];
   installRecommends?: boolean;
+  /** MaxConcurrentDownloads and DownloadTimeout of apt-ostree.conf; apt's defaults without. */
+  downloads?: { maxConcurrent: number; timeoutSeconds: number };
 }
 
 export interface AptConfig {
@@ -60,6 +62,14 @@ export function writeAptConfig(d: AptDirs): AptConfig {
     `Acquire::Languages "none";`,
     `Dpkg::Use-Pty "false";`,
   ];
+  if (d.downloads) {
+    const { maxConcurrent, timeoutSeconds } = d.downloads;
+    // apt fetches from each server over one connection (queue), from at most Limit servers of
+    // each access method at once; more servers share one further queue (apt-pkg/acquire.cc).
+    lines.push(`Acquire::QueueHost::Limit "${Math.trunc(maxConcurrent)}";`);
+    // The methods' Timeout covers connecting and each wait for data.
+    for (const m of ['http', 'https', 'ftp']) lines.push(`Acquire::${m}::Timeout "${Math.trunc(timeoutSeconds)}";`);
+  }
   const file = join(d.workDir, 'apt.conf');
   writeFileSync(file, lines.join('\n') + '\n');
   return { file, dirs: d, archivesDir, listsDir };
@@ -103,7 +113,7 @@ export async function aptSimulate(cfg: AptConfig, requests: string[], opts: RunO
   return parseSimulation(out.stdout);
 }
 
-export function parseSimulation(stdout: string): AptPlan {
+function parseSimulation(stdout: string): AptPlan {
   const plan: AptPlan = { install: [], remove: [] };
   for (const line of stdout.split('\n')) {
     const inst = /^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*?)(?: \[(\S+)\])?\)/.exec(line);
@@ -132,7 +142,7 @@ function translateResolveError(e: unknown): unknown {
     });
   }
   const unmet = /The following packages have unmet dependencies:([\s\S]*?)(?:\nE:|$)/.exec(text);
-  const essential = /WARNING: The following essential packages will be removed[\s\S]*?\n((?:  .*\n?)+)/.exec(text);
+  const essential = /WARNING: The following essential packages will be removed[\s\S]*?\n((?: {2}.*\n?)+)/.exec(text);
   if (unmet || essential || /held broken packages|essential packages|pkgProblemResolver/.test(text)) {
     return new AptOstreeError('apt cannot satisfy the request without breaking the base image.', {
       detail: (unmet?.[1] ?? essential?.[1] ?? text).trim(),

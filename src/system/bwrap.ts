@@ -1,8 +1,8 @@
 /**
  * Run a program inside a bubblewrap sandbox rooted at a tree (maintainer scripts, dpkg,
  * compose postprocess commands). No network, a minimal /dev, a fresh /proc, private /tmp
- * and /run. Bind mounts create empty mount-point directories in the tree; the caller
- * removes them afterwards (see bindMountPoints).
+ * and /run. bwrap creates the directories it mounts on in the tree when they are missing;
+ * a caller removes those the tree must not keep (layer-build: the /etc of its bind).
  */
 import { run, type RunOptions, type RunResult } from './run.js';
 
@@ -26,7 +26,7 @@ export interface SandboxOptions {
 }
 
 /** The environment every sandboxed program starts with: nothing from the caller leaks in. */
-export const SANDBOX_ENV: Record<string, string> = {
+const SANDBOX_ENV: Record<string, string> = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
   HOME: '/root',
   LANG: 'C.UTF-8',
@@ -50,6 +50,3 @@ export function bwrapArgs(opts: SandboxOptions, argv: readonly string[]): string
 export async function runInSandbox(opts: SandboxOptions, argv: readonly string[], runOpts: RunOptions = {}): Promise<RunResult> {
   return run('bwrap', bwrapArgs(opts, argv), { what: `${argv[0]} in the sandbox`, ...runOpts, withoutLock: true });
 }
-
-/** The directories bwrap creates in the tree for its own mounts: remove them if empty. */
-export const SANDBOX_MOUNT_POINTS = ['proc', 'dev', 'tmp', 'run'];

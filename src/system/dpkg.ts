@@ -16,7 +16,7 @@ export async function readDebInfo(path: string): Promise<DebInfo> {
   let stdout: string;
   try {
     ({ stdout } = await run('dpkg-deb', ['--field', path, 'Package', 'Version', 'Architecture'], { what: `reading ${path}` }));
-  } catch (e) {
+  } catch {
     throw new InputError(`'${path}' is not a readable Debian package.`, 'Give the path of a .deb file built with dpkg-deb.');
   }
   const s = parseDeb822(stdout)[0];

@@ -1,12 +1,13 @@
-/** Typed wrappers around the `ostree` command line (2022.7 and newer). */
-import { resolveRefFile } from '../ostree/commit.js';
+/** Typed wrappers around the `ostree` command line (2022.7 and newer): the only module that runs it. */
+import { ToolError } from '../errors.js';
+import { resolveRefFile } from '../ostree/refs.js';
 import { readCommitFile } from '../ostree/tree.js';
 import { run, type RunOptions } from './run.js';
 
 export type MetaValue = string | boolean | number | string[] | Array<string[]>;
 
 /** Serialize a metadata value in GVariant text format for `ostree commit --add-metadata`. */
-export function gvariantText(v: MetaValue): string {
+function gvariantText(v: MetaValue): string {
   const str = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   if (typeof v === 'string') return str(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
@@ -72,10 +73,8 @@ export async function checkout(repo: string, rev: string, dest: string, opts: { 
 export async function revParse(repo: string, rev: string, runOpts: RunOptions = {}): Promise<string | undefined> {
   // A plain ref is a file under refs/ holding the checksum: read it instead of starting ostree.
   // Anything else (checksum prefixes, `ref^`, a ref found only on some remote) asks ostree.
-  if (/^[\w.-]+(?::[\w.-]+)?(?:\/[\w.-]+)*$/.test(rev) && !rev.split(/[/:]/).some((p) => p === '.' || p === '..')) {
-    const checksum = resolveRefFile(repo, rev);
-    if (checksum && /^[0-9a-f]{64}$/.test(checksum)) return checksum;
-  }
+  const checksum = resolveRefFile(repo, rev);
+  if (checksum) return checksum;
   try {
     const { stdout } = await run('ostree', [`--repo=${repo}`, 'rev-parse', rev], runOpts);
     return stdout.trim();
@@ -100,11 +99,49 @@ export async function listRefs(repo: string, prefix?: string): Promise<string[]>
   return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
-export async function pull(opts: { repo: string; remote: string; refs: string[]; depth?: number; localRepo?: string; onLine?: RunOptions['onLine']; signal?: AbortSignal; commitOnly?: boolean }): Promise<void> {
+export interface PullOptions {
+  repo: string;
+  remote: string;
+  refs: string[];
+  depth?: number;
+  localRepo?: string;
+  onLine?: RunOptions['onLine'];
+  signal?: AbortSignal;
+  commitOnly?: boolean;
+  /** DownloadTimeout: a transfer that gets (almost) no data for this long fails. Needs ostree 2023.7; ignored before. */
+  timeoutSeconds?: number;
+}
+
+export async function pull(opts: PullOptions): Promise<void> {
+  await run('ostree', await pullArgs(opts), { what: `ostree pull from ${opts.localRepo ?? opts.remote}`, onLine: opts.onLine, signal: opts.signal });
+}
+
+/** The command line of `pull`; `lowSpeedOptions` is asked of the installed ostree when not given. */
+export async function pullArgs(opts: PullOptions, lowSpeedOptions?: boolean): Promise<string[]> {
   const args = [`--repo=${opts.repo}`];
-  if (opts.localRepo) args.push('pull-local', ...(opts.depth !== undefined ? [`--depth=${opts.depth}`] : []), opts.localRepo, ...opts.refs);
-  else args.push('pull', ...(opts.depth !== undefined ? [`--depth=${opts.depth}`] : []), ...(opts.commitOnly ? ['--commit-metadata-only'] : []), opts.remote, ...opts.refs);
-  await run('ostree', args, { what: `ostree pull from ${opts.localRepo ?? opts.remote}`, onLine: opts.onLine, signal: opts.signal });
+  const depth = opts.depth !== undefined ? [`--depth=${opts.depth}`] : [];
+  if (opts.localRepo) return [...args, 'pull-local', ...depth, opts.localRepo, ...opts.refs];
+  args.push('pull', ...depth, ...(opts.commitOnly ? ['--commit-metadata-only'] : []));
+  if (opts.timeoutSeconds !== undefined && (lowSpeedOptions ?? (await hasPullLowSpeedOptions()))) {
+    // libcurl's low-speed abort: under 1 byte/s on average over the time, i.e. nothing arrives.
+    args.push('--low-speed-limit-bytes=1', `--low-speed-time-seconds=${Math.trunc(opts.timeoutSeconds)}`);
+  }
+  return [...args, opts.remote, ...opts.refs];
+}
+
+let lowSpeedSupport: boolean | undefined;
+
+/** Does this `ostree pull` take --low-speed-time-seconds (2023.7 and newer)? Checked once per run. */
+export async function hasPullLowSpeedOptions(): Promise<boolean> {
+  if (lowSpeedSupport === undefined) {
+    try {
+      const r = await run('ostree', ['pull', '--help'], { okCodes: [1] });
+      lowSpeedSupport = (r.stdout + r.stderr).includes('--low-speed-time-seconds');
+    } catch {
+      lowSpeedSupport = false;
+    }
+  }
+  return lowSpeedSupport;
 }
 
 export async function remoteAdd(repo: string, name: string, url: string, opts: { gpgVerify?: boolean; force?: boolean } = {}): Promise<void> {
@@ -124,8 +161,20 @@ export async function remoteUrl(repo: string, name: string): Promise<string | un
   }
 }
 
+export async function remoteDelete(repo: string, name: string): Promise<void> {
+  await run('ostree', [`--repo=${repo}`, 'remote', 'delete', '--if-exists', name], { what: `ostree remote delete ${name}` });
+}
+
+export async function remoteGpgImport(repo: string, name: string, keyFile: string): Promise<void> {
+  await run('ostree', [`--repo=${repo}`, 'remote', 'gpg-import', name, '-k', keyFile], { what: `importing the GPG keys of ${keyFile}` });
+}
+
 export async function configSet(repo: string, key: string, value: string): Promise<void> {
   await run('ostree', [`--repo=${repo}`, 'config', 'set', key, value], { what: `ostree config set ${key}` });
+}
+
+export async function configUnset(repo: string, key: string): Promise<void> {
+  await run('ostree', [`--repo=${repo}`, 'config', 'unset', key], { what: `ostree config unset ${key}` });
 }
 
 export async function fsck(repo: string): Promise<void> {
@@ -205,8 +254,65 @@ export async function adminStatus(sysroot: string): Promise<string> {
   return stdout;
 }
 
-export async function adminPin(sysroot: string, index: number, unpin = false): Promise<void> {
-  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'pin', ...(unpin ? ['--unpin'] : []), String(index)], { what: 'ostree admin pin' });
+let setDefaultSupport: boolean | undefined;
+
+/** Does this ostree have `admin set-default`? Checked once per run. */
+export async function hasAdminSetDefault(): Promise<boolean> {
+  if (setDefaultSupport === undefined) {
+    try {
+      // 2022.7 answers `set-default --help` with the general admin help (exit 0), so look
+      // for the command's own usage line.
+      const r = await run('ostree', ['admin', 'set-default', '--help'], { okCodes: [1] });
+      setDefaultSupport = /ostree admin set-default/.test(r.stdout + r.stderr);
+    } catch {
+      setDefaultSupport = false;
+    }
+  }
+  return setDefaultSupport;
+}
+
+/** `ostree admin set-default INDEX`; detached: the switch of the boot configuration must not stop halfway. */
+export async function adminSetDefault(sysroot: string, index: number): Promise<void> {
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'set-default', String(index)], { what: 'ostree admin set-default', detached: true });
+}
+
+/**
+ * The content of the file at `path` in commit `rev`, or undefined when the commit has no such
+ * file; any other failure of `ostree cat` is an error.
+ */
+export async function catFileIfExists(repo: string, rev: string, path: string, runOpts: RunOptions = {}): Promise<string | undefined> {
+  const direct = readCommitFile(repo, rev, path);
+  if (direct) return direct.toString('utf8');
+  const what = runOpts.what ?? `ostree cat ${path} of ${rev.slice(0, 12)}`;
+  const r = await run('ostree', [`--repo=${repo}`, 'cat', rev, path], { ...runOpts, what, okCodes: [1] });
+  if (r.exitCode === 0) return r.stdout;
+  if (/No such file/i.test(r.stderr)) return undefined;
+  throw new ToolError('ostree', ['cat', rev, path], { exitStatus: r.exitCode, stderr: r.stderr, what });
+}
+
+export interface LsEntry {
+  type: 'file' | 'dir' | 'symlink';
+  /** Absolute, as ostree prints it. */
+  path: string;
+  /** A symlink's target. */
+  target?: string;
+}
+
+/**
+ * `ostree ls` of a path in commit `rev`: the path itself, then a directory's entries (not
+ * recursive); undefined when there is no such path.
+ */
+export async function ls(repo: string, rev: string, path: string): Promise<LsEntry[] | undefined> {
+  const r = await run('ostree', [`--repo=${repo}`, 'ls', rev, path], { okCodes: [1], what: `ostree ls ${path}` });
+  if (r.exitCode !== 0) return undefined;
+  const out: LsEntry[] = [];
+  for (const line of r.stdout.split('\n')) {
+    // -00644 0 0     54 /usr/lib/tmpfiles.d/x.conf   or   l00777 0 0      0 /usr/etc/tmpfiles.d/x.conf -> /dev/null
+    const m = /^([-dl])\S*\s+\d+\s+\d+\s+\d+\s+(\/.*?)(?: -> (.*))?$/.exec(line);
+    if (!m) continue;
+    out.push({ type: m[1] === 'd' ? 'dir' : m[1] === 'l' ? 'symlink' : 'file', path: m[2]!, ...(m[1] === 'l' ? { target: m[3] } : {}) });
+  }
+  return out;
 }
 
 /** The content of the file at `path` in commit `rev` (`ostree cat`), without checking it out. */

@@ -7,7 +7,8 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCommit, resolveRefFile } from '../../src/ostree/commit.js';
+import { readCommit } from '../../src/ostree/commit.js';
+import { resolveRefFile } from '../../src/ostree/refs.js';
 import { CACHE_DIR, cli, ensureDir, fsckClean, sh } from '../fixtures/env.js';
 import { DEBIAN_MIRROR } from '../fixtures/minbase.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';

@@ -78,9 +78,10 @@ describe('the apt-ostree .deb', () => {
     ]) {
       expect(files, f).toContain(f);
     }
-    // The DBus policy and polkit actions, when the repository has them.
+    // The DBus policy and introspection data and the polkit actions, when the repository has them.
     if (existsSync(join(PROJECT_ROOT, 'dbus/org.projectatomic.aptostree1.conf'))) expect(files).toContain('/usr/share/dbus-1/system.d/org.projectatomic.aptostree1.conf');
     if (existsSync(join(PROJECT_ROOT, 'polkit/org.projectatomic.aptostree1.policy'))) expect(files).toContain('/usr/share/polkit-1/actions/org.projectatomic.aptostree1.policy');
+    if (existsSync(join(PROJECT_ROOT, 'dbus/org.projectatomic.aptostree1.xml'))) expect(files).toContain('/usr/share/dbus-1/interfaces/org.projectatomic.aptostree1.xml');
     // Kept small: no development dependencies, docs, type declarations or source maps.
     expect(files.some((f) => /node_modules\/(typescript|vitest|@types)\//.test(f))).toBe(false);
     expect(files.some((f) => /\.(d\.ts|map|md)$/.test(f))).toBe(false);

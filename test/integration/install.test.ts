@@ -63,7 +63,7 @@ describe('install and uninstall', () => {
   it('works with a relative --sysroot (apt sees the base packages as installed)', async () => {
     const r = await cli(['--sysroot', 'sr', 'install', '--dry-run', 'hello-ao'], { cwd: tmp });
     expect(r.code, r.stderr).toBe(0);
-    const planned = /Would install:\n((?:  .*\n)*)/.exec(r.stdout)![1]!.trim().split('\n').map((l) => l.trim().split(' ')[0]);
+    const planned = /Would install:\n((?: {2}.*\n)*)/.exec(r.stdout)![1]!.trim().split('\n').map((l) => l.trim().split(' ')[0]);
     expect(planned.sort()).toEqual(['dep-ao', 'hello-ao']);
   });
 
@@ -240,6 +240,35 @@ describe('install and uninstall', () => {
       expect(await snapshot(bed)).toEqual(before);
     } finally {
       rmSync(join(etc, 'apt-ostree.conf'));
+    }
+  });
+
+  it('MaxConcurrentDownloads and DownloadTimeout of apt-ostree.conf reach apt (refresh-md, install)', async () => {
+    const deployment = await bed.defaultDeployment();
+    const conf = join(deployment, 'etc', 'apt-ostree', 'apt-ostree.conf');
+    const hook = join(deployment, 'etc', 'apt', 'apt.conf.d', '99-test-dump');
+    const dump = join(tmp, 'apt-config-dump');
+    // apt-get update runs the hook with apt's own configuration: what apt-ostree gave it.
+    writeFileSync(hook, `APT::Update::Pre-Invoke { "apt-config dump > ${dump}"; };\n`);
+    const seen = () => {
+      const text = readFileSync(dump, 'utf8');
+      rmSync(dump);
+      return { limit: /^Acquire::QueueHost::Limit "(\d+)";$/m.exec(text)?.[1], timeouts: ['http', 'https', 'ftp'].map((m) => new RegExp(`^Acquire::${m}::Timeout "(\\d+)";$`, 'm').exec(text)?.[1]) };
+    };
+    try {
+      expect((await bed.run(['refresh-md'])).code).toBe(0);
+      expect(seen()).toEqual({ limit: '5', timeouts: ['300', '300', '300'] }); // the documented defaults
+      mkdirSync(join(conf, '..'), { recursive: true });
+      writeFileSync(conf, '[Daemon]\nMaxConcurrentDownloads=3\nDownloadTimeout=17\n');
+      const refresh = await bed.run(['refresh-md']);
+      expect(refresh.code, refresh.stderr).toBe(0);
+      expect(seen()).toEqual({ limit: '3', timeouts: ['17', '17', '17'] });
+      const install = await bed.run(['install', '--dry-run', 'hello-ao']);
+      expect(install.code, install.stderr).toBe(0);
+      expect(seen()).toEqual({ limit: '3', timeouts: ['17', '17', '17'] });
+    } finally {
+      rmSync(conf, { force: true });
+      rmSync(hook, { force: true });
     }
   });
 

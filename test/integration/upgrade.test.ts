@@ -3,7 +3,7 @@
  * layered packages carried onto the new base.
  */
 import { execa } from 'execa';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
@@ -65,6 +65,36 @@ describe('upgrade, deploy, rebase', () => {
     const r = await bed.run(['upgrade', '--check', '--unchanged-exit-77']);
     expect(r.code, r.stderr).toBe(77);
     expect(r.stdout).toMatch(/No upgrade available/);
+  });
+
+  it('DownloadTimeout of apt-ostree.conf reaches ostree pull where ostree has the option', async () => {
+    const conf = join(await defaultRoot(), 'etc', 'apt-ostree', 'apt-ostree.conf');
+    mkdirSync(join(conf, '..'), { recursive: true });
+    writeFileSync(conf, '[Daemon]\nDownloadTimeout=17\n');
+    // An ostree as 2023.7 and newer: `pull --help` lists the option; the wrapper records the
+    // low-speed arguments and runs the installed ostree without them.
+    const bin = join(tmp, 'newer-ostree');
+    const log = join(tmp, 'pull-args');
+    mkdirSync(bin, { recursive: true });
+    const real = (await sh('sh', ['-c', 'command -v ostree'])).trim();
+    writeFileSync(join(bin, 'ostree'), [
+      '#!/bin/bash',
+      `if [ "$1" = pull ] && [ "$2" = --help ]; then ${real} pull --help; echo '  --low-speed-time-seconds=N'; exit 0; fi`,
+      'keep=()',
+      `for a in "$@"; do case "$a" in --low-speed-*) echo "$a" >> ${log};; *) keep+=("$a");; esac; done`,
+      `exec ${real} "\${keep[@]}"`,
+      '',
+    ].join('\n'), { mode: 0o755 });
+    try {
+      const r = await bed.run(['upgrade', '--check', '--unchanged-exit-77'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+      expect(r.code, r.stderr).toBe(77);
+      expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toEqual(['--low-speed-limit-bytes=1', '--low-speed-time-seconds=17']);
+      // The installed ostree (2022.7 on Debian 12 has no such option) pulls with the same file.
+      const plain = await bed.run(['upgrade', '--check', '--unchanged-exit-77']);
+      expect(plain.code, plain.stderr).toBe(77);
+    } finally {
+      rmSync(conf, { force: true });
+    }
   });
 
   it('--check and --preview report a new base and change nothing', async () => {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { dpkgPackages, formatDeb822, installedPackages, parseDeb822, Stanza, stripPgpArmor } from '../../src/debian/deb822.js';
+import { dpkgPackages, installedPackages, parseDeb822 } from '../../src/debian/deb822.js';
 import { AptOstreeError } from '../../src/errors.js';
 
 const STATUS = `Package: base-files
@@ -99,21 +99,9 @@ describe('parseDeb822', () => {
     }
   });
 
-  it('round-trips through formatDeb822', () => {
-    const s = parseDeb822(STATUS);
-    expect(parseDeb822(formatDeb822(s)).map((x) => x.toObject())).toEqual(s.map((x) => x.toObject()));
-    expect(formatDeb822([{ Package: 'a', Version: '1' }, new Stanza([{ name: 'Package', value: 'b' }])])).toBe('Package: a\nVersion: 1\n\nPackage: b\n');
-  });
-
   it('empty text has no stanzas', () => {
     expect(parseDeb822('')).toEqual([]);
     expect(parseDeb822('\n\n \n')).toEqual([]);
-  });
-
-  it('strips the PGP armor of a clearsigned file', () => {
-    const signed = '-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nOrigin: Debian\nSuite: stable\n- -dash line\n-----BEGIN PGP SIGNATURE-----\n\nabc\n-----END PGP SIGNATURE-----\n';
-    expect(stripPgpArmor(signed)).toBe('Origin: Debian\nSuite: stable\n-dash line');
-    expect(stripPgpArmor('Origin: x\n')).toBe('Origin: x\n');
   });
 });
 

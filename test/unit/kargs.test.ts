@@ -130,6 +130,12 @@ describe('validateKarg', () => {
     expect(inputError(() => validateKarg('a="b', '--append')).message).toContain('unbalanced');
     expect(inputError(() => validateKarg('  ', '--append')).message).toContain('empty');
   });
+  it('with single (--karg of compose and provision), takes exactly one argument', () => {
+    for (const a of ['quiet', 'foo="a b"', 'console=ttyS0,115200n8']) validateKarg(a, '--karg', { single: true });
+    expect(inputError(() => validateKarg('a b', '--karg', { single: true })).message).toBe("'a b' is not one kernel argument.");
+    expect(inputError(() => validateKarg('ostree=/x', '--karg', { single: true })).message).toContain("'ostree='");
+    expect(inputError(() => validateKarg('', '--karg', { single: true })).message).toContain('empty');
+  });
 });
 
 describe('proc cmdline and editor text', () => {

@@ -54,6 +54,8 @@ describe('parseManifest', () => {
     expect(problems(`${BASE}sources: ["http://example.org bookworm main"]\n`)).toMatch(/sources\.0: not a one-line apt source/);
     expect(problems(`${BASE}mirror: ftp://example.org/debian\n`)).toMatch(/mirror: not an http\(s\), file or copy URL/);
     expect(problems(`${BASE}kargs: ["console=ttyS0 quiet"]\n`)).toMatch(/kargs\.0: one kernel argument/);
+    expect(problems(`${BASE}kargs: ["quiet", "ostree=/x"]\n`)).toMatch(/kargs\.1: 'ostree=' is written by ostree itself/);
+    expect(parseManifest(`${BASE}kargs: ['foo="a b"']\n`, 'm.yaml').kargs).toEqual(['foo="a b"']);
     expect(problems(`${BASE}mirror: http://a/debian\nsources: ["deb http://b/debian bookworm main"]\n`)).toMatch(/not both/);
   });
 

@@ -4,15 +4,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import {
-  assertPackageName, formatPackageRequest, isLocalDebPath, isValidPackageName,
-  packageNameProblem, parsePackageArguments, parsePackageRequest, splitArchQualifier,
+  isLocalDebPath, packageNameProblem, parsePackageArguments, requestProblem, splitArchQualifier,
 } from '../../src/debian/names.js';
-import { architectureSchema, debianVersionSchema, packageNameSchema, packageRequestSchema } from '../../src/debian/schemas.js';
+import { architectureSchema, packageRequestSchema } from '../../src/debian/schemas.js';
 
 describe('package names', () => {
   it('accepts policy-conforming names', () => {
     for (const n of ['htop', 'libc6', 'g++', 'libstdc++6', 'python3.11', 'x11-common', '0ad', 'ca-certificates', 'e2fsprogs', 'xz-utils', 'r-base']) {
-      expect(isValidPackageName(n), n).toBe(true);
       expect(packageNameProblem(n)).toBeUndefined();
     }
   });
@@ -32,12 +30,8 @@ describe('package names', () => {
       ['café', /not 'é'/],
     ];
     for (const [n, re] of cases) {
-      expect(isValidPackageName(n), n).toBe(false);
       expect(packageNameProblem(n), n).toMatch(re);
     }
-    expect(() => assertPackageName('Foo')).toThrow(InputError);
-    expect(() => assertPackageName('Foo')).toThrow(/'Foo' is not a valid package name: package names are lowercase/);
-    expect(assertPackageName('foo')).toBe('foo');
   });
 
   it('splits an architecture qualifier', () => {
@@ -46,21 +40,16 @@ describe('package names', () => {
   });
 });
 
-describe('parsePackageRequest', () => {
+describe('package requests', () => {
+  const parse = (t: string) => parsePackageArguments([t]).requests[0];
   it('parses what apt-get install takes', () => {
-    expect(parsePackageRequest('htop')).toEqual({ text: 'htop', name: 'htop' });
-    expect(parsePackageRequest('curl=7.88.1-10+deb12u5')).toEqual({ text: 'curl=7.88.1-10+deb12u5', name: 'curl', version: '7.88.1-10+deb12u5' });
-    expect(parsePackageRequest('vim/bookworm-backports')).toEqual({ text: 'vim/bookworm-backports', name: 'vim', release: 'bookworm-backports' });
-    expect(parsePackageRequest('libc6:i386')).toEqual({ text: 'libc6:i386', name: 'libc6', arch: 'i386' });
-    expect(parsePackageRequest('libc6:amd64=2.36-9')).toEqual({ text: 'libc6:amd64=2.36-9', name: 'libc6', arch: 'amd64', version: '2.36-9' });
-    expect(parsePackageRequest('libc6:arm64/stable')).toEqual({ text: 'libc6:arm64/stable', name: 'libc6', arch: 'arm64', release: 'stable' });
-    expect(parsePackageRequest('foo=1:2.0-1')).toMatchObject({ name: 'foo', version: '1:2.0-1' }); // an epoch's colon is not an arch
-  });
-
-  it('formats a request back', () => {
-    for (const t of ['htop', 'curl=7.88.1-10', 'vim/bookworm-backports', 'libc6:i386', 'libc6:amd64=2.36-9', 'foo=1:2.0-1']) {
-      expect(formatPackageRequest(parsePackageRequest(t))).toBe(t);
-    }
+    expect(parse('htop')).toEqual({ text: 'htop', name: 'htop' });
+    expect(parse('curl=7.88.1-10+deb12u5')).toEqual({ text: 'curl=7.88.1-10+deb12u5', name: 'curl', version: '7.88.1-10+deb12u5' });
+    expect(parse('vim/bookworm-backports')).toEqual({ text: 'vim/bookworm-backports', name: 'vim', release: 'bookworm-backports' });
+    expect(parse('libc6:i386')).toEqual({ text: 'libc6:i386', name: 'libc6', arch: 'i386' });
+    expect(parse('libc6:amd64=2.36-9')).toEqual({ text: 'libc6:amd64=2.36-9', name: 'libc6', arch: 'amd64', version: '2.36-9' });
+    expect(parse('libc6:arm64/stable')).toEqual({ text: 'libc6:arm64/stable', name: 'libc6', arch: 'arm64', release: 'stable' });
+    expect(parse('foo=1:2.0-1')).toMatchObject({ name: 'foo', version: '1:2.0-1' }); // an epoch's colon is not an arch
   });
 
   it('rejects bad requests naming the argument and the accepted forms', () => {
@@ -81,15 +70,16 @@ describe('parsePackageRequest', () => {
       ['=1.0', /empty/],
     ];
     for (const [t, re] of cases) {
+      expect(requestProblem(t).problem, t).toMatch(re);
       let err: unknown;
       try {
-        parsePackageRequest(t);
+        parsePackageArguments([t]);
       } catch (e) {
         err = e;
       }
       expect(err, t).toBeInstanceOf(InputError);
       const e = err as InputError;
-      expect(e.message, t).toContain(`'${t}' is not a valid package`);
+      expect(e.message, t).toContain(`Not a valid package: '${t}' (`);
       expect(e.message, t).toMatch(re);
       expect(e.hint).toMatch(/NAME=VERSION/);
       expect(e.exitCode).toBe(1);
@@ -130,15 +120,9 @@ describe('isLocalDebPath and parsePackageArguments', () => {
 });
 
 describe('zod schemas', () => {
-  it('validate names, architectures, versions and requests', () => {
-    expect(packageNameSchema.parse('htop')).toBe('htop');
-    const bad = packageNameSchema.safeParse('Htop');
-    expect(bad.success).toBe(false);
-    expect(bad.error!.issues[0]!.message).toMatch(/'Htop' is not a valid Debian package name: package names are lowercase/);
+  it('validate architectures and requests', () => {
     expect(architectureSchema.safeParse('amd64').success).toBe(true);
     expect(architectureSchema.safeParse('AMD64').success).toBe(false);
-    expect(debianVersionSchema.parse('1:2.0-1')).toBe('1:2.0-1');
-    expect(debianVersionSchema.safeParse('x1').error!.issues[0]!.message).toMatch(/does not start with a digit/);
     expect(packageRequestSchema.parse('vim/stable')).toEqual({ text: 'vim/stable', name: 'vim', release: 'stable' });
     const r = packageRequestSchema.safeParse('vim/');
     expect(r.success).toBe(false);

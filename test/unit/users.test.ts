@@ -40,5 +40,8 @@ describe('users created by maintainer scripts', () => {
     expect(text).toContain('u svc 999:999 "Service user,,," /var/lib/svc /usr/sbin/nologin');
     expect(text).toContain('m svc video');
     expect(sysusersFor(diffUserDb(base, base))).toBe('');
+    // The same writer as compose's (layout.ts): quotes are escaped, not changed into others.
+    const quoted = sysusersFor(diffUserDb(base, { ...base, passwd: base.passwd + 'q:x:998:998:Say "hi":/var/lib/q dir:\n' }));
+    expect(quoted).toContain('u q 998:998 "Say \\"hi\\"" "/var/lib/q dir" -');
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { compareVersions, formatVersion, isValidVersion, parseVersion, versionProblem, versionSatisfies } from '../../src/debian/version.js';
+import { compareVersions, parseVersion, versionProblem } from '../../src/debian/version.js';
 
 describe('compareVersions', () => {
   // [a, b, expected sign of compare(a, b)]
@@ -60,15 +60,6 @@ describe('compareVersions', () => {
     expect(() => compareVersions(':1', '1')).toThrow(/epoch/);
     expect(() => compareVersions('', '1')).toThrow(/empty/);
   });
-
-  it('versionSatisfies implements the Depends: relations', () => {
-    expect(versionSatisfies('1.0', '<<', '1.1')).toBe(true);
-    expect(versionSatisfies('1.1', '<<', '1.1')).toBe(false);
-    expect(versionSatisfies('1.1', '<=', '1.1')).toBe(true);
-    expect(versionSatisfies('1.01', '=', '1.1')).toBe(true);
-    expect(versionSatisfies('1.2', '>=', '1.1')).toBe(true);
-    expect(versionSatisfies('1.1', '>>', '1.1')).toBe(false);
-  });
 });
 
 describe('parseVersion and validation', () => {
@@ -76,14 +67,11 @@ describe('parseVersion and validation', () => {
     expect(parseVersion('2:1.0-3-4')).toEqual({ epoch: 2, upstream: '1.0-3', revision: '4' });
     expect(parseVersion('1.0')).toEqual({ epoch: 0, upstream: '1.0', revision: '' });
     expect(parseVersion(' 1.0-1 ')).toEqual({ epoch: 0, upstream: '1.0', revision: '1' });
-    expect(formatVersion(parseVersion('0:1.0-1'))).toBe('1.0-1');
-    expect(formatVersion(parseVersion('3:1.0~rc1'))).toBe('3:1.0~rc1');
   });
 
   it('accepts what policy allows', () => {
     for (const v of ['0', '1.0', '1:0', '1.0~rc1+dfsg-2~bpo12+1', '2:4.5-0+deb12u1', '1.0-1-2', '1:2:3', '20230101', '1.0-a.b+c~d']) {
       expect(versionProblem(v), v).toBeUndefined();
-      expect(isValidVersion(v)).toBe(true);
     }
   });
 
@@ -154,7 +142,7 @@ function generatePairs(n: number, seed: number): Array<[string, string]> {
     const a = version();
     out.push([a, r() < 0.7 ? mutate(a) : version()]);
   }
-  return out.filter(([a, b]) => isValidVersion(a) && isValidVersion(b));
+  return out.filter(([a, b]) => versionProblem(a) === undefined && versionProblem(b) === undefined);
 }
 
 /** dpkg's verdict on each pair (-1/0/1), from one shell loop (a few ms per pair). */

@@ -1,6 +1,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
+import { validateKarg } from '../../engine/kargs.js';
 import { DEFAULT_OS, DEFAULT_REMOTE, provision, validateProvisionNames } from '../../engine/provision.js';
 import { assertRef } from '../../image/refs.js';
 import { bool, lockWaitOf, str, strs, type CommandContext } from '../context.js';
@@ -16,7 +17,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const os = ctx.os ?? DEFAULT_OS;
   validateProvisionNames({ os, remote, sysroot });
   const kargList = strs(ctx.argv, 'karg');
-  for (const k of kargList) if (!k || /\s/.test(k)) throw new InputError(`'${k}' is not one kernel argument.`, 'Give each argument with its own --karg (no spaces).');
+  for (const k of kargList) validateKarg(k, '--karg', { single: true });
   const gpgImport = str(ctx.argv, 'gpg-import');
   if (gpgImport && !existsSync(gpgImport)) throw new InputError(`The key file ${gpgImport} does not exist.`, 'Give the path of an exported GPG public key.');
   const asDefault = bool(ctx.argv, 'as-default');

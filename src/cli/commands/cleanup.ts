@@ -16,7 +16,7 @@ import { basesOf, setBaseRefs } from '../../engine/base-refs.js';
 import { cacheDirOf, LAYERED_REF_PREFIX } from '../../engine/layer-build.js';
 import { Sysroot, type Deployment } from '../../engine/sysroot.js';
 import { Transaction } from '../../engine/transaction.js';
-import { resolveRefFile } from '../../ostree/commit.js';
+import { resolveRefFile } from '../../ostree/refs.js';
 import { formatBytes } from '../../output/reporter.js';
 import * as ostree from '../../system/ostree.js';
 import { bool, commandLine, lockWaitOf, type CommandContext } from '../context.js';

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
+import { validateKarg } from '../../engine/kargs.js';
 import { requireRoot } from '../../engine/transaction.js';
-import { composeCommit, parseMetadataArgs, writeCommitId } from '../../image/compose.js';
+import { composeCommit, writeCommitId } from '../../image/compose.js';
+import { parseMetadataArgs } from '../../image/refs.js';
 import { bool, str, strs, type CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
@@ -12,7 +14,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (!repo || !ref) throw new InputError(`compose commit needs ${!repo ? '--repo' : '--ref'}.`, 'Usage: apt-ostree compose commit ROOTFS --repo REPO --ref REF');
   const metadata = parseMetadataArgs(strs(ctx.argv, 'metadata'));
   const kargs = strs(ctx.argv, 'karg');
-  for (const k of kargs) if (!k || /\s/.test(k)) throw new InputError(`'${k}' is not one kernel argument.`, 'Give each argument with its own --karg (no spaces).');
+  for (const k of kargs) validateKarg(k, '--karg', { single: true });
   requireRoot(ctx.command);
   const r = await composeCommit({
     rootfs,

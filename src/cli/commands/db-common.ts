@@ -12,10 +12,11 @@
  *                       deployment when it is not the booted one)
  *   REV^, REV~N         the parent, the Nth ancestor
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../errors.js';
 import { commitObjectPath } from '../../ostree/commit.js';
+import { isValidRef, resolveRefFile } from '../../ostree/refs.js';
 import { commitPackages, type CommitPackages } from '../../engine/pkglist.js';
 import type { Deployment, Sysroot } from '../../engine/sysroot.js';
 
@@ -30,10 +31,6 @@ export interface Revision {
 export const REVISION_HINT =
   'A revision is a commit checksum (or a unique prefix of at least 6 hex digits), a ref such as origin:debian/12/x86_64/base, ' +
   'deployment:N (N as `apt-ostree status` lists them, 0 = default), booted, pending, rollback or default; REV^ is its parent.';
-
-/** ostree's ref syntax (no '..', no leading '/'): what may name a file under refs/. */
-const REF_RE = /^[\w\d][-._\w\d]*(\/[\w\d][-._\w\d]*)*$/;
-const REMOTE_RE = /^[\w\d][-._\w\d]*$/;
 
 /** Resolve a revision, or undefined when it names nothing. Throws on an ambiguous prefix. */
 export function resolveRevision(sysroot: Sysroot, text: string, opts: { os?: string } = {}): Revision | undefined {
@@ -120,26 +117,12 @@ function resolveDeploymentKeyword(sysroot: Sysroot, text: string, os?: string): 
   return { desc: `${text} deployment`, d };
 }
 
-function readRefFile(path: string): string | undefined {
-  try {
-    const c = readFileSync(path, 'utf8').trim();
-    return /^[0-9a-f]{64}$/.test(c) ? c : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** A ref: refs/heads/REF, REMOTE:REF, refs/remotes/REMOTE/REF, or REF under exactly one remote. */
 export function resolveRef(repo: string, text: string): string | undefined {
-  const colon = text.indexOf(':');
-  if (colon >= 0) {
-    const remote = text.slice(0, colon);
-    const ref = text.slice(colon + 1);
-    if (!REMOTE_RE.test(remote) || !REF_RE.test(ref)) return undefined;
-    return readRefFile(join(repo, 'refs', 'remotes', remote, ref));
-  }
-  if (!REF_RE.test(text)) return undefined;
-  const head = readRefFile(join(repo, 'refs', 'heads', text)) ?? readRefFile(join(repo, 'refs', 'remotes', text));
+  if (text.includes(':')) return resolveRefFile(repo, text);
+  if (!isValidRef(text)) return undefined;
+  const slash = text.indexOf('/');
+  const head = resolveRefFile(repo, text) ?? (slash > 0 ? resolveRefFile(repo, `${text.slice(0, slash)}:${text.slice(slash + 1)}`) : undefined);
   if (head) return head;
   let remotes: string[] = [];
   try {
@@ -147,7 +130,7 @@ export function resolveRef(repo: string, text: string): string | undefined {
   } catch {
     return undefined;
   }
-  const found = [...new Set(remotes.map((r) => readRefFile(join(repo, 'refs', 'remotes', r, text))).filter((c): c is string => !!c))];
+  const found = [...new Set(remotes.map((r) => resolveRefFile(repo, `${r}:${text}`)).filter((c): c is string => !!c))];
   return found.length === 1 ? found[0] : undefined;
 }
 

@@ -61,7 +61,7 @@ export async function runDeploymentChange(ctx: CommandContext, change: OriginCha
   return 0;
 }
 
-export function renderSummary(r: DeploymentChangeResult): string {
+function renderSummary(r: DeploymentChangeResult): string {
   const out: string[] = [];
   const plan = r.build?.plan;
   if (r.dryRun) {

@@ -7,7 +7,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   await Transaction.run(
     { sysroot: ctx.sysroot, command: 'refresh-md', title: 'refresh-md', reporter: ctx.reporter, lockWaitSeconds: lockWaitOf(ctx.argv) },
     async (tx) => {
-      await withDeploymentApt(ctx.sysroot, ctx.os, { create: true, workDir: tx.workDir('refresh-md') }, (apt) =>
+      await withDeploymentApt(ctx.sysroot, ctx.os, { create: true, workDir: tx.workDir('refresh-md'), reporter: ctx.reporter }, (apt) =>
         ctx.reporter.task('Updating package lists', () => aptUpdate(apt, { signal: tx.signal })),
       );
     },

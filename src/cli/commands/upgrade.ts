@@ -69,7 +69,7 @@ async function move(ctx: CommandContext, target: UpgradeTarget): Promise<number>
   return 0;
 }
 
-export function renderUpgrade(r: UpgradeResult): string {
+function renderUpgrade(r: UpgradeResult): string {
   const version = (v: string | undefined, c: string) => `${v ?? '(no version)'} (${c.slice(0, 12)})`;
   const out: string[] = [];
   if (r.checkOnly) {

@@ -4,7 +4,7 @@ import type { CommandSpec, OptionSpec } from '../spec.js';
 const REPO: OptionSpec = { name: 'repo', type: 'string', valueName: 'DIR', describe: 'The OSTree repository to commit to (created in archive mode if it does not exist)' };
 const WRITE_COMMITID: OptionSpec = { name: 'write-commitid-to', type: 'string', valueName: 'FILE', describe: 'Also write the commit checksum to FILE' };
 
-export const COMPOSE_TREE: CommandSpec = {
+const COMPOSE_TREE: CommandSpec = {
   name: 'tree',
   describe: 'Build a base image from a manifest: mmdebstrap, convert to the OSTree layout, commit',
   positionals: [{ name: 'manifest', describe: 'The manifest (YAML or JSON); see examples/minimal-bookworm.yaml', required: true, complete: 'files' }],
@@ -24,7 +24,7 @@ export const COMPOSE_TREE: CommandSpec = {
   load: () => import('../commands/compose-tree.js'),
 };
 
-export const COMPOSE_COMMIT: CommandSpec = {
+const COMPOSE_COMMIT: CommandSpec = {
   name: 'commit',
   describe: 'Convert a root filesystem built by another tool (debootstrap, debos, a container export) to the OSTree layout and commit it',
   positionals: [{ name: 'rootfs', describe: 'The directory holding the root filesystem; it is left unchanged unless --in-place is given', required: true, complete: 'directories' }],

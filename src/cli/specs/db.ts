@@ -5,7 +5,7 @@ const REV =
   'REV: a commit checksum or a unique prefix of 6+ hex digits; a ref (debian/12/x86_64/base, origin:debian/12/x86_64/base); ' +
   'deployment:N (index N as `apt-ostree status` lists them, 0 = default); booted, pending, rollback or default; REV^ (parent), REV~N (Nth ancestor)';
 
-export const DB_DIFF: CommandSpec = {
+const DB_DIFF: CommandSpec = {
   name: 'diff',
   describe: 'Show the packages added, removed, upgraded and downgraded between two revisions',
   positionals: [
@@ -33,7 +33,7 @@ export const DB_DIFF: CommandSpec = {
   load: () => import('../commands/db-diff.js'),
 };
 
-export const DB_LIST: CommandSpec = {
+const DB_LIST: CommandSpec = {
   name: 'list',
   describe: 'List the packages of revisions ("name version architecture"), optionally only those matching patterns',
   positionals: [
@@ -57,7 +57,7 @@ export const DB_LIST: CommandSpec = {
   load: () => import('../commands/db-list.js'),
 };
 
-export const DB_VERSION: CommandSpec = {
+const DB_VERSION: CommandSpec = {
   name: 'version',
   describe: 'Print the dpkg database version of revisions: COUNT:HASH of their installed packages',
   positionals: [

@@ -44,7 +44,7 @@ export function commandLine(): string {
 /** -r/--reboot: reboot into the new default, only when the sysroot is the running system. */
 export async function rebootIfAsked(ctx: CommandContext): Promise<void> {
   if (!bool(ctx.argv, 'reboot')) return;
-  const [{ maybeReboot }, { Sysroot }] = await Promise.all([import('../engine/reboot.js'), import('../engine/sysroot.js')]);
+  const [{ maybeReboot }, { Sysroot }] = await Promise.all([import('../engine/deployments/reboot.js'), import('../engine/deployments/sysroot.js')]);
   await maybeReboot(ctx, Sysroot.load(ctx.sysroot));
 }
 

@@ -1,5 +1,5 @@
 /** Options shared by several commands (plain data; see spec.ts). */
-import type { OptionSpec } from './spec.js';
+import type { OptionSpec } from './spec-types.js';
 
 export const GLOBAL_OPTIONS: OptionSpec[] = [
   { name: 'sysroot', type: 'string', default: '/', valueName: 'PATH', describe: 'Operate on the OSTree sysroot at PATH instead of the running system' },

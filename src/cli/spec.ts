@@ -3,7 +3,6 @@
  * the fast path of main.ts, the man pages and the shell completions, so that
  * they cannot drift apart. Nothing here imports a library: loading it is free.
  */
-import type { CommandContext } from './context.js';
 import { INSTALL, UNINSTALL } from './specs/install.js';
 import { INFO, REFRESH_MD, SEARCH } from './specs/search.js';
 import { INITRAMFS, OVERRIDE, RESET } from './specs/override.js';
@@ -20,53 +19,8 @@ import { USROVERLAY } from './specs/usroverlay.js';
 
 export { GLOBAL_OPTIONS } from './options.js';
 
-export type OptionType = 'boolean' | 'string' | 'number' | 'array';
-
-/**
- * What the shell completions offer for a value or positional: package names from the apt
- * cache, the packages layered on the default deployment, the sysroot's stateroots, files,
- * or directories.
- */
-export type CompletionKind = 'available-packages' | 'layered-packages' | 'stateroots' | 'files' | 'directories';
-
-export interface OptionSpec {
-  name: string;
-  alias?: string[];
-  type: OptionType;
-  describe: string;
-  default?: unknown;
-  choices?: string[];
-  /** Shown in help as the value's name, e.g. PATH. */
-  valueName?: string;
-  /** What shell completion offers for the value (default: directories for PATH/DIR, files for FILE). */
-  complete?: CompletionKind;
-}
-
-export interface PositionalSpec {
-  name: string;
-  describe: string;
-  variadic?: boolean;
-  required?: boolean;
-  /** What shell completion offers here (see CompletionKind). */
-  complete?: CompletionKind;
-}
-
-export interface CommandModule {
-  run(ctx: CommandContext): Promise<number | void>;
-}
-
-export interface CommandSpec {
-  name: string;
-  aliases?: string[];
-  describe: string;
-  positionals?: PositionalSpec[];
-  options?: OptionSpec[];
-  /** Changes the sysroot: needs root and takes the lock. */
-  mutating?: boolean;
-  examples?: Array<[string, string]>;
-  subcommands?: CommandSpec[];
-  load?: () => Promise<CommandModule>;
-}
+export type { CommandModule, CommandSpec, CompletionKind, OptionSpec, OptionType, PositionalSpec } from './spec-types.js';
+import type { CommandSpec } from './spec-types.js';
 
 /**
  * The command list. The specs live in specs/, one file per command or group of related

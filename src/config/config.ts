@@ -9,15 +9,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { AptOstreeError, InputError } from '../errors.js';
-import { scanKeyFile } from '../engine/keyfile.js';
-import { Sysroot } from '../engine/sysroot.js';
+import { scanKeyFile } from '../ostree/keyfile.js';
 
 /** The file's path inside an /etc directory. */
-const CONFIG_RELATIVE_PATH = 'apt-ostree/apt-ostree.conf';
+export const CONFIG_RELATIVE_PATH = 'apt-ostree/apt-ostree.conf';
 export const CONFIG_PATH = `/etc/${CONFIG_RELATIVE_PATH}`;
 
 export interface AptOstreeConfig {
@@ -261,32 +259,6 @@ export interface LoadedConfig extends ParsedConfig {
   path?: string;
   /** False when the file does not exist: then every setting has its default. */
   exists: boolean;
-}
-
-/** The /etc of the deployment commands act on in a sysroot that is not the running system: the default deployment's. */
-export function deploymentEtcDir(sysroot: Sysroot, os?: string): string | undefined {
-  if (!os && !sysroot.deployments.length) return undefined; // nothing deployed yet: defaults apply
-  const d = sysroot.defaultDeployment(sysroot.resolveOs(os));
-  return d ? join(d.path, 'etc') : undefined;
-}
-
-/**
- * Load the configuration that applies to a sysroot. On the running system (`/`) that is
- * /etc/apt-ostree/apt-ostree.conf; for another sysroot it is read from `deploymentEtcDir`,
- * or, when that is not given, from the default deployment of `os` (or of the default stateroot).
- * A missing file means defaults. Warnings are returned, not printed.
- */
-export function loadConfig(sysrootPath: string, deploymentEtc?: string, os?: string): LoadedConfig {
-  if (deploymentEtc) return readConfigFile(join(deploymentEtc, CONFIG_RELATIVE_PATH));
-  if (resolve(sysrootPath) === '/') return readConfigFile(CONFIG_PATH);
-  return loadSysrootConfig(Sysroot.load(sysrootPath), os);
-}
-
-/** The same for a Sysroot already loaded (inside a transaction): /etc on `/`, else the default deployment's of `os`. */
-export function loadSysrootConfig(sysroot: Sysroot, os?: string): LoadedConfig {
-  if (sysroot.path === '/') return readConfigFile(CONFIG_PATH);
-  const etc = deploymentEtcDir(sysroot, os);
-  return readConfigFile(etc ? join(etc, CONFIG_RELATIVE_PATH) : undefined);
 }
 
 /** Read and parse one file; a missing file (or no file at all) gives the defaults. */

@@ -8,7 +8,7 @@
  * says so once and carries on. Every wait on the bus has a deadline.
  */
 import type { MessageBus } from 'dbus-next';
-import type { CommandContext } from '../cli/context.js';
+import type { Reporter } from '../output/reporter.js';
 import { BUS_NAME } from './names.js';
 
 const DEFAULT_SYSTEM_BUS_ADDRESS = 'unix:path=/var/run/dbus/system_bus_socket';
@@ -72,7 +72,16 @@ function hangUp(bus: MessageBus): void {
   (bus as unknown as { _connection?: { stream?: { destroy?: () => void } } })._connection?.stream?.destroy?.();
 }
 
-export async function startDbusCompat(ctx: CommandContext): Promise<DbusCompat> {
+/** What the interface needs of the running command (the CLI's CommandContext has it). */
+export interface DbusCommandContext {
+  command: string;
+  sysroot: string;
+  os?: string;
+  verbose: boolean;
+  reporter: Reporter;
+}
+
+export async function startDbusCompat(ctx: DbusCommandContext): Promise<DbusCompat> {
   const none: DbusCompat = { close: async () => {} };
   const address = systemBusAddress();
   let warned = false;
@@ -119,7 +128,7 @@ export async function startDbusCompat(ctx: CommandContext): Promise<DbusCompat> 
   }
 
   const { CompatService } = await import('./service.js');
-  const { loadSysrootConfig } = await import('../config/config.js');
+  const { loadSysrootConfig } = await import('../engine/settings.js');
   const uniqueName = (bus as unknown as { name: string }).name;
   const service = new CompatService({
     bus,

@@ -7,6 +7,7 @@ import dbus from 'dbus-next';
 import { commitObjectPath } from '../ostree/commit.js';
 import { isBox, readGVariant, type GValue } from '../ostree/gvariant.js';
 import { readFileSync } from 'node:fs';
+import { META } from '../layout/commit-metadata.js';
 
 const { Variant } = dbus;
 export type Variant = InstanceType<typeof Variant>;
@@ -40,7 +41,7 @@ const DEPLOYMENT_KEY_TYPES: Record<string, string> = {
 };
 
 /** Keys of commit metadata left out, as rpm-ostree leaves out its package list: large, and promoted to their own keys. */
-const FILTERED_COMMIT_META = new Set(['aptostree.dpkg.pkglist', 'aptostree.packages', 'aptostree.removed-base-packages', 'aptostree.replaced-base-packages']);
+const FILTERED_COMMIT_META = new Set<string>([META.pkglist, META.packages, META.removedBasePackages, META.replacedBasePackages]);
 
 /** A JSON value as a variant: strings s, booleans b, whole numbers t (x when negative), others d, string lists as. */
 function jsonVariant(value: unknown, type?: string): Variant | undefined {

@@ -7,7 +7,7 @@
  * apt-cache policy, dpkg -l, apt-get -s) and apt update never run dpkg, so they keep working.
  *
  * The guard passes when /run/ostree-booted is absent (image builds, chroots) and inside
- * apt-ostree's own sandbox, which sets APT_OSTREE_TRANSACTION=1 (layer-build.ts), so layering
+ * apt-ostree's own sandbox, which sets APT_OSTREE_TRANSACTION=1 (engine/layering/build.ts), so layering
  * keeps working with the guard in the image. The files themselves live in data/apt-guard/.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

@@ -14,23 +14,21 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { basename, dirname, join, resolve } from 'node:path';
 import { AptOstreeError, CancelledError, InputError } from '../errors.js';
 import { assertRef } from './refs.js';
-import { packagesFromStatus, pkglistMetadata, PKGLIST_METADATA_KEY, type PackageEntry } from '../engine/pkglist.js';
+import { packagesFromStatus, pkglistMetadata, type PackageEntry } from '../engine/deployments/packages.js';
 import { readCommit, type CommitInfo } from '../ostree/commit.js';
 import { resolveRefFile } from '../ostree/refs.js';
 import type { Reporter } from '../output/reporter.js';
-import { removeTree } from '../engine/transaction.js';
+import { removeTree } from '../engine/transaction/transaction.js';
 import { aptSimulate, aptUpdate, archiveFileName, writeAptConfig, type AptConfig } from '../system/apt.js';
 import { runInSandbox } from '../system/bwrap.js';
 import { CACHE_IN_HOOK, CACHE_OUT_HOOK, FILES_HOOK, mmdebstrap } from '../system/mmdebstrap.js';
 import * as ostree from '../system/ostree.js';
 import { run } from '../system/run.js';
 import { installAptGuard } from './apt-guard.js';
-import { BASE_CONF_NAME, convertRootfs, DPKG_DATABASE, type ConvertResult } from './layout.js';
+import { BASE_CONF_NAME, convertRootfs, DPKG_DATABASE, type ConvertResult } from '../layout/rootfs.js';
 import { canonicalJson, expandVersion, inputHash, readManifest, resolveManifest, type ResolvedManifest, type ResolvedPackage } from './manifest.js';
+import { META } from '../layout/commit-metadata.js';
 
-const INPUTHASH_KEY = 'aptostree.inputhash';
-const MANIFEST_KEY = 'aptostree.manifest';
-export const KARGS_KEY = 'aptostree.kargs';
 /** Bumped whenever the layout conversion changes what a commit contains for the same input. */
 const LAYOUT_VERSION = 1;
 
@@ -101,10 +99,10 @@ export async function commitTree(input: CommitTreeInput): Promise<CommitTreeResu
   const previous = resolveRefFile(input.repo, input.ref);
   const metadata: Record<string, ostree.MetaValue> = { ...(input.metadata ?? {}) };
   if (input.version) metadata.version = input.version;
-  metadata[PKGLIST_METADATA_KEY] = pkglistMetadata(packages);
-  if (input.manifestJson !== undefined) metadata[MANIFEST_KEY] = input.manifestJson;
-  if (input.inputhash) metadata[INPUTHASH_KEY] = input.inputhash;
-  if (input.kargs?.length) metadata[KARGS_KEY] = input.kargs;
+  metadata[META.pkglist] = pkglistMetadata(packages);
+  if (input.manifestJson !== undefined) metadata[META.manifest] = input.manifestJson;
+  if (input.inputhash) metadata[META.inputHash] = input.inputhash;
+  if (input.kargs?.length) metadata[META.kargs] = input.kargs;
   const checksum = await ostree.commit(
     {
       repo: input.repo,
@@ -395,7 +393,7 @@ async function composeTreeLocked(o: ComposeTreeOptions, m: ResolvedManifest, pre
       const prevVersion = previous && typeof previous.metadata.version === 'string' ? previous.metadata.version : undefined;
       const version = expandVersion(m.version, prevVersion);
       const result: ComposeTreeResult = { ref: m.ref, inputhash, version, packages };
-      if (previous && previous.metadata[INPUTHASH_KEY] === inputhash) {
+      if (previous && previous.metadata[META.inputHash] === inputhash) {
         result.unchangedCommit = previous.checksum;
         return result;
       }

@@ -9,7 +9,7 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AptOstreeError, InputError } from '../errors.js';
-import { readLockOwner, sysrootLockHeld } from '../engine/lock-owner.js';
+import { readLockOwner, sysrootLockHeld } from '../engine/transaction/lock-owner.js';
 import type { Reporter } from '../output/reporter.js';
 import { run } from '../system/run.js';
 

@@ -26,7 +26,7 @@ import { InputError } from '../errors.js';
 import { sha256Hex } from '../hash.js';
 import { RELEASE_RE } from '../debian/names.js';
 import { architectureSchema, packageRequestSchema } from '../debian/schemas.js';
-import { kargProblem, kargProblemText } from '../engine/kargs.js';
+import { kargProblem, kargProblemText } from '../engine/deployments/kargs.js';
 import { checkMetadataKey, METADATA_KEY_RE, refProblem } from './refs.js';
 
 const VARIANTS = ['custom', 'essential', 'apt', 'required', 'minbase', 'buildd', 'important', 'debootstrap', 'standard'] as const;

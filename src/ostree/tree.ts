@@ -7,7 +7,7 @@
  */
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyFile } from '../engine/keyfile.js';
+import { KeyFile } from './keyfile.js';
 import { readCommit } from './commit.js';
 import { readGVariant, toHex, type GValue } from './gvariant.js';
 

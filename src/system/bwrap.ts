@@ -2,7 +2,7 @@
  * Run a program inside a bubblewrap sandbox rooted at a tree (maintainer scripts, dpkg,
  * compose postprocess commands). No network, a minimal /dev, a fresh /proc, private /tmp
  * and /run. bwrap creates the directories it mounts on in the tree when they are missing;
- * a caller removes those the tree must not keep (layer-build: the /etc of its bind).
+ * a caller removes those the tree must not keep (engine/layering/build.ts: the /etc of its bind).
  */
 import { run, type RunOptions, type RunResult } from './run.js';
 

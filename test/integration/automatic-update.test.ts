@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statS
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sysroot } from '../../src/engine/sysroot.js';
+import { Sysroot } from '../../src/engine/deployments/sysroot.js';
 import { BIN, cli, fsckClean, PROJECT_ROOT, sh } from '../fixtures/env.js';
 import { commitSyntheticBase, makeSyntheticSysroot, syntheticPkglist, type SyntheticPackage, type TestSysroot } from '../fixtures/sysroot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   convertRootfs, createVarFromTmpfiles, LAYER_CONF_NAME, parseTmpfiles, PLACEHOLDER_KVER, type TmpfilesEntry,
-} from '../../src/image/layout.js';
+} from '../../src/layout/rootfs.js';
 import { fsckClean, sh } from '../fixtures/env.js';
 import { minbaseTarball } from '../fixtures/minbase.js';
 import { initSysroot } from '../fixtures/sysroot.js';

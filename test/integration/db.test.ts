@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commitPackages, pkglistMetadata, PKGLIST_METADATA_KEY } from '../../src/engine/pkglist.js';
+import { commitPackages, pkglistMetadata } from '../../src/engine/deployments/packages.js';
+import { META } from '../../src/layout/commit-metadata.js';
 import { commit as ostreeCommit } from '../../src/system/ostree.js';
 import { readCommit } from '../../src/ostree/commit.js';
 import { cli, sh } from '../fixtures/env.js';
@@ -57,11 +58,11 @@ describe('commitPackages on real repositories', () => {
     const tree = join(tmp, 'tree-meta2');
     writeSyntheticTree(tree, { packages: [['bash', '5.2.15-2']] });
     const list = pkglistMetadata([{ name: 'zsh', version: '5.9-4', architecture: 'amd64' }, { name: 'bash', version: "1:5.2'quote", architecture: 'amd64' }]);
-    const c = await ostreeCommit({ repo: repos.bare!, branch: 'test/meta2', tree, metadata: { [PKGLIST_METADATA_KEY]: list } });
-    expect(readCommit(repos.bare!, c).metadata[PKGLIST_METADATA_KEY]).toEqual([['bash', "1:5.2'quote", 'amd64'], ['zsh', '5.9-4', 'amd64']]);
+    const c = await ostreeCommit({ repo: repos.bare!, branch: 'test/meta2', tree, metadata: { [META.pkglist]: list } });
+    expect(readCommit(repos.bare!, c).metadata[META.pkglist]).toEqual([['bash', "1:5.2'quote", 'amd64'], ['zsh', '5.9-4', 'amd64']]);
     const r = await commitPackages(repos.bare!, c);
     expect(r).toMatchObject({ source: 'metadata', packages: [{ name: 'bash', version: "1:5.2'quote", arch: 'amd64' }, { name: 'zsh', version: '5.9-4', arch: 'amd64' }] });
-    const empty = await ostreeCommit({ repo: repos.bare!, branch: 'test/meta3', tree, metadata: { [PKGLIST_METADATA_KEY]: [] } });
+    const empty = await ostreeCommit({ repo: repos.bare!, branch: 'test/meta3', tree, metadata: { [META.pkglist]: [] } });
     expect(await commitPackages(repos.bare!, empty)).toMatchObject({ source: 'metadata', packages: [] });
   });
 
@@ -172,8 +173,8 @@ describe('apt-ostree db on a real sysroot', () => {
   afterAll(async () => removeTemp(tmp));
 
   it('the fixture: 3.0 has the pkglist metadata, 1.0 and 2.0 do not; deployment 0 is 3.0, deployment 1 is 2.0', async () => {
-    expect(readCommit(s.repo, c3).metadata[PKGLIST_METADATA_KEY]).toBeDefined();
-    expect(readCommit(s.repo, c2).metadata[PKGLIST_METADATA_KEY]).toBeUndefined();
+    expect(readCommit(s.repo, c3).metadata[META.pkglist]).toBeDefined();
+    expect(readCommit(s.repo, c2).metadata[META.pkglist]).toBeUndefined();
     const st = JSON.parse((await cli(['--sysroot', s.sysroot, 'status', '--json'])).stdout);
     expect(st.deployments.map((d: { checksum: string }) => d.checksum)).toEqual([c3, c2]);
   });
@@ -294,7 +295,7 @@ describe('apt-ostree db on a real sysroot', () => {
   it('list of a metadata commit equals the installed packages of its status file', async () => {
     const meta = JSON.parse((await db('list', c3, '--json')).stdout)[0].packages;
     const copy = await commitSyntheticBase(s.repo, 'test/copy-of-3.0', '3.0-copy', tmp, undefined, { packages: V3 });
-    expect(readCommit(s.repo, copy).metadata[PKGLIST_METADATA_KEY]).toBeUndefined();
+    expect(readCommit(s.repo, copy).metadata[META.pkglist]).toBeUndefined();
     const fromStatus = JSON.parse((await db('list', 'test/copy-of-3.0', '--json')).stdout)[0].packages;
     expect(fromStatus).toEqual(meta);
     expect(meta).toHaveLength(9);
@@ -382,7 +383,7 @@ describe('apt-ostree db on a layered deployment', () => {
       metadata: {
         'aptostree.clientlayer': true,
         'aptostree.base-checksum': base,
-        [PKGLIST_METADATA_KEY]: pkglistMetadata(packages.map(([name, version, arch]) => ({ name, version, arch: arch ?? 'amd64' }))),
+        [META.pkglist]: pkglistMetadata(packages.map(([name, version, arch]) => ({ name, version, arch: arch ?? 'amd64' }))),
       },
     });
     await sh('ostree', ['admin', `--sysroot=${s.sysroot}`, 'deploy', '--os=debian', '--karg=rw', layered]);

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flattenCommands } from '../../src/cli/spec.js';
-import { Sysroot } from '../../src/engine/sysroot.js';
+import { Sysroot } from '../../src/engine/deployments/sysroot.js';
 import { makeAptRepo } from '../fixtures/apt-repo.js';
 import { cli, PROJECT_ROOT, sh } from '../fixtures/env.js';
 import { makeSyntheticSysroot, type TestSysroot } from '../fixtures/sysroot.js';

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, fsckClean, sh } from '../fixtures/env.js';
 import { makeSyntheticSysroot, type TestSysroot } from '../fixtures/sysroot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
-import { deployNew } from '../../src/engine/deployments.js';
-import { Sysroot } from '../../src/engine/sysroot.js';
-import { Transaction } from '../../src/engine/transaction.js';
+import { deployNew } from '../../src/engine/deployments/deploy.js';
+import { Sysroot } from '../../src/engine/deployments/sysroot.js';
+import { Transaction } from '../../src/engine/transaction/transaction.js';
 import { Reporter } from '../../src/output/reporter.js';
 
 interface OstreeDeployment {

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, fsckClean, sh } from '../fixtures/env.js';
 import { makeSyntheticSysroot, type TestSysroot } from '../fixtures/sysroot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
-import { withDefault, writeBootOrder } from '../../src/engine/bootconfig.js';
-import { Sysroot } from '../../src/engine/sysroot.js';
-import { Transaction } from '../../src/engine/transaction.js';
+import { withDefault, writeBootOrder } from '../../src/engine/deployments/bootconfig.js';
+import { Sysroot } from '../../src/engine/deployments/sysroot.js';
+import { Transaction } from '../../src/engine/transaction/transaction.js';
 import { Reporter } from '../../src/output/reporter.js';
 
 /** `checksum.serial` of each deployment, in the order `ostree admin status` lists them. */

@@ -1,8 +1,8 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
-import { validateKarg } from '../../engine/kargs.js';
-import { DEFAULT_OS, DEFAULT_REMOTE, provision, validateProvisionNames } from '../../engine/provision.js';
+import { validateKarg } from '../../engine/deployments/kargs.js';
+import { DEFAULT_OS, DEFAULT_REMOTE, provision, validateProvisionNames } from '../../engine/deployments/provision.js';
 import { assertRef } from '../../image/refs.js';
 import { bool, lockWaitOf, str, strs, type CommandContext } from '../context.js';
 

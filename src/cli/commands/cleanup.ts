@@ -11,11 +11,12 @@
 import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../errors.js';
-import { deploymentId, describeDeployment, undeployByPath } from '../../engine/deployments.js';
-import { basesOf, setBaseRefs } from '../../engine/base-refs.js';
-import { cacheDirOf, LAYERED_REF_PREFIX } from '../../engine/layer-build.js';
-import { Sysroot, type Deployment } from '../../engine/sysroot.js';
-import { Transaction } from '../../engine/transaction.js';
+import { deploymentId, describeDeployment, undeployByPath } from '../../engine/deployments/deploy.js';
+import { basesOf, setBaseRefs } from '../../engine/deployments/base-refs.js';
+import { cacheDirOf } from '../../engine/layering/apt-setup.js';
+import { LAYERED_REF_PREFIX } from '../../engine/layering/build.js';
+import { Sysroot, type Deployment } from '../../engine/deployments/sysroot.js';
+import { Transaction } from '../../engine/transaction/transaction.js';
 import { resolveRefFile } from '../../ostree/refs.js';
 import { formatBytes } from '../../output/reporter.js';
 import * as ostree from '../../system/ostree.js';

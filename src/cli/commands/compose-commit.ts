@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
-import { validateKarg } from '../../engine/kargs.js';
-import { requireRoot } from '../../engine/transaction.js';
+import { validateKarg } from '../../engine/deployments/kargs.js';
+import { requireRoot } from '../../engine/transaction/transaction.js';
 import { composeCommit, writeCommitId } from '../../image/compose.js';
 import { parseMetadataArgs } from '../../image/refs.js';
 import { bool, str, strs, type CommandContext } from '../context.js';

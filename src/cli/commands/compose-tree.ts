@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
-import { requireRoot } from '../../engine/transaction.js';
+import { requireRoot } from '../../engine/transaction/transaction.js';
 import { composeTree, writeCommitId } from '../../image/compose.js';
 import { bool, str, type CommandContext } from '../context.js';
 

@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { InputError } from '../../errors.js';
 import { commitObjectPath } from '../../ostree/commit.js';
 import { isValidRef, resolveRefFile } from '../../ostree/refs.js';
-import { commitPackages, type CommitPackages } from '../../engine/pkglist.js';
-import type { Deployment, Sysroot } from '../../engine/sysroot.js';
+import { commitPackages, type CommitPackages } from '../../engine/deployments/packages.js';
+import type { Deployment, Sysroot } from '../../engine/deployments/sysroot.js';
 
 export interface Revision {
   /** The revision as given, or a description ("booted deployment"). */

@@ -1,8 +1,8 @@
 /** `apt-ostree db diff [FROM] [TO]`: package differences between two revisions. Read-only. */
 import { InputError } from '../../errors.js';
-import { diffPackages, displayName, isEmptyDiff, nativeArch, type PackageDiff } from '../../engine/pkglist.js';
-import { Sysroot } from '../../engine/sysroot.js';
-import { renderDiffBlocks } from '../../output/package-diff.js';
+import { diffPackages, displayName, isEmptyDiff, nativeArch, type PackageDiff } from '../../engine/deployments/packages.js';
+import { Sysroot } from '../../engine/deployments/sysroot.js';
+import { renderDiffBlocks } from '../render/package-diff.js';
 import { bool, str, type CommandContext } from '../context.js';
 import { describeRevision, requireRevision, revisionPackages, type Revision } from './db-common.js';
 

@@ -1,7 +1,7 @@
 /** `apt-ostree db list REV… [PATTERN…]`: the packages of revisions. Read-only. */
 import { InputError } from '../../errors.js';
-import { Sysroot } from '../../engine/sysroot.js';
-import type { PackageEntry } from '../../engine/pkglist.js';
+import { Sysroot } from '../../engine/deployments/sysroot.js';
+import type { PackageEntry } from '../../engine/deployments/packages.js';
 import { bool, strs, type CommandContext } from '../context.js';
 import { describeRevision, REVISION_HINT, resolveRange, revisionPackages, type Revision } from './db-common.js';
 

@@ -1,6 +1,6 @@
 /** `apt-ostree db version REV…`: the dpkg database version (COUNT:HASH) of revisions. Read-only. */
-import { packageListVersion } from '../../engine/pkglist.js';
-import { Sysroot } from '../../engine/sysroot.js';
+import { packageListVersion } from '../../engine/deployments/packages.js';
+import { Sysroot } from '../../engine/deployments/sysroot.js';
 import { bool, strs, type CommandContext } from '../context.js';
 import { describeRevision, requireRevision, resolveRange, revisionPackages, type Revision } from './db-common.js';
 

@@ -9,11 +9,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, InputError, UnchangedError } from '../../errors.js';
-import { deployNew, describeDeployment, dropSuperseded } from '../../engine/deployments.js';
-import { applyKargEdits, editorText, kargsFromProcCmdline, parseEditorText, sameKargs, validateKarg, type KargEdits } from '../../engine/kargs.js';
-import { maybeReboot } from '../../engine/reboot.js';
-import { Sysroot, type Deployment } from '../../engine/sysroot.js';
-import { Transaction } from '../../engine/transaction.js';
+import { deployNew, describeDeployment, dropSuperseded } from '../../engine/deployments/deploy.js';
+import { applyKargEdits, editorText, kargsFromProcCmdline, parseEditorText, sameKargs, validateKarg, type KargEdits } from '../../engine/deployments/kargs.js';
+import { maybeReboot } from '../../engine/deployments/reboot.js';
+import { Sysroot, type Deployment } from '../../engine/deployments/sysroot.js';
+import { Transaction } from '../../engine/transaction/transaction.js';
 import { readGVariant, vardictToObject } from '../../ostree/gvariant.js';
 import { bool, commandLine, lockWaitOf, str, strs, type CommandContext } from '../context.js';
 

@@ -1,9 +1,9 @@
 import { InputError } from '../../errors.js';
 import { packageNameProblem, parsePackageArguments } from '../../debian/names.js';
-import { applyLayerChange } from '../../engine/layering.js';
-import { overrideRemove, overrideReplace, overrideReset, resetOrigin, setInitramfs } from '../../engine/overrides.js';
+import { applyLayerChange } from '../../engine/layering/requests.js';
+import { overrideRemove, overrideReplace, overrideReset, resetOrigin, setInitramfs } from '../../engine/layering/overrides.js';
 import { bool, strs, type CommandContext } from '../context.js';
-import { runDeploymentChange } from './layer-common.js';
+import { runDeploymentChange } from './package-change-common.js';
 
 function checkNames(names: string[]): void {
   const bad = names.map((n) => packageNameProblem(n)).filter(Boolean);
@@ -60,7 +60,7 @@ export async function runInitramfs(ctx: CommandContext): Promise<number> {
   if (args.length && !enable) throw new InputError('--arg goes with --enable.', 'Example: apt-ostree initramfs --enable --arg=--add=lvm');
   if (!enable && !disable) {
     // Without a change, say what the default deployment does (read-only).
-    const { Sysroot } = await import('../../engine/sysroot.js');
+    const { Sysroot } = await import('../../engine/deployments/sysroot.js');
     const sysroot = Sysroot.load(ctx.sysroot);
     const d = sysroot.defaultDeployment(sysroot.resolveOs(ctx.os));
     const o = d && sysroot.originOf(d);

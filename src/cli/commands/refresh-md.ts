@@ -1,6 +1,6 @@
 import { aptUpdate } from '../../system/apt.js';
-import { withDeploymentApt } from '../../engine/package-lists.js';
-import { Transaction } from '../../engine/transaction.js';
+import { withDeploymentApt } from '../../engine/layering/apt-lists.js';
+import { Transaction } from '../../engine/transaction/transaction.js';
 import { lockWaitOf, type CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {

@@ -3,7 +3,8 @@
  * no daemon (every command reads the file when it starts), so here it checks the file of the
  * target deployment and prints the settings in effect. Read-only; exit 1 when the file is invalid.
  */
-import { CONFIG_SCHEMA, formatValue, loadConfig } from '../../config/config.js';
+import { CONFIG_SCHEMA, formatValue } from '../../config/config.js';
+import { loadConfig } from '../../engine/settings.js';
 import { bool, type CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {

@@ -1,15 +1,15 @@
 /**
  * `rollback`: make the rollback deployment the default for the next boot, keeping the other
  * deployments in order (a second rollback swaps back). Nothing is deployed: only the boot
- * configuration changes (see engine/bootconfig.ts). Refused while a staged deployment is
+ * configuration changes (see engine/deployments/bootconfig.ts). Refused while a staged deployment is
  * pending on the running system, like rpm-ostree.
  */
 import { AptOstreeError } from '../../errors.js';
-import { setDefaultDeployment } from '../../engine/bootconfig.js';
-import { deploymentId, describeDeployment } from '../../engine/deployments.js';
-import { maybeReboot } from '../../engine/reboot.js';
-import { Sysroot } from '../../engine/sysroot.js';
-import { Transaction } from '../../engine/transaction.js';
+import { setDefaultDeployment } from '../../engine/deployments/bootconfig.js';
+import { deploymentId, describeDeployment } from '../../engine/deployments/deploy.js';
+import { maybeReboot } from '../../engine/deployments/reboot.js';
+import { Sysroot } from '../../engine/deployments/sysroot.js';
+import { Transaction } from '../../engine/transaction/transaction.js';
 import { bool, commandLine, lockWaitOf, type CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {

@@ -1,5 +1,5 @@
 import { aptCacheSearch, aptCacheShow } from '../../system/apt.js';
-import { requireLists, withDeploymentApt } from '../../engine/package-lists.js';
+import { requireLists, withDeploymentApt } from '../../engine/layering/apt-lists.js';
 import { AptOstreeError, InputError } from '../../errors.js';
 import { packageNameProblem } from '../../debian/names.js';
 import { bool, strs, type CommandContext } from '../context.js';

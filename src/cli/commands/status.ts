@@ -1,7 +1,7 @@
-import { sysrootStatus } from '../../engine/status.js';
-import { Sysroot } from '../../engine/sysroot.js';
-import { queryJsonPath } from '../../output/jsonpath.js';
-import { renderStatus } from '../../output/status-text.js';
+import { sysrootStatus } from '../../engine/deployments/status.js';
+import { Sysroot } from '../../engine/deployments/sysroot.js';
+import { queryJsonPath } from '../render/jsonpath.js';
+import { renderStatus } from '../render/status-text.js';
 import { bool, str, type CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {

@@ -1,6 +1,6 @@
 import { InputError } from '../../errors.js';
 import { bool, strs, type CommandContext } from '../context.js';
-import { runLayerChange } from './layer-common.js';
+import { runLayerChange } from './package-change-common.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const packages = strs(ctx.argv, 'packages');

@@ -1,5 +1,5 @@
-import { upgradeDeployment, type UpgradeResult, type UpgradeTarget } from '../../engine/upgrade.js';
-import { renderDiffBlocks } from '../../output/package-diff.js';
+import { upgradeDeployment, type UpgradeResult, type UpgradeTarget } from '../../engine/updates/upgrade.js';
+import { renderDiffBlocks } from '../render/package-diff.js';
 import { InputError } from '../../errors.js';
 import { bool, commandLine, commandTitle, lockWaitOf, rebootIfAsked, str, type CommandContext } from '../context.js';
 
@@ -19,7 +19,7 @@ async function automatic(ctx: CommandContext): Promise<number> {
   }
   // Automatic updates never reboot: a staged deployment waits for the admin's reboot.
   if (bool(ctx.argv, 'reboot')) ctx.reporter.warn('--reboot is ignored with --trigger-automatic-update-policy: automatic updates never reboot.');
-  const { runAutomaticUpdate, describeNonePolicy } = await import('../../engine/auto-update.js');
+  const { runAutomaticUpdate, describeNonePolicy } = await import('../../engine/updates/auto-update.js');
   const outcome = await runAutomaticUpdate({
     sysroot: ctx.sysroot,
     os: ctx.os,

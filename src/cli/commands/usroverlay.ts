@@ -5,8 +5,8 @@
  * only: package changes belong in a new deployment (apt-ostree install).
  */
 import { InputError } from '../../errors.js';
-import { Sysroot } from '../../engine/sysroot.js';
-import { Transaction } from '../../engine/transaction.js';
+import { Sysroot } from '../../engine/deployments/sysroot.js';
+import { Transaction } from '../../engine/transaction/transaction.js';
 import * as ostree from '../../system/ostree.js';
 import { bool, commandLine, lockWaitOf, type CommandContext } from '../context.js';
 

@@ -1,5 +1,5 @@
 import { LOCK_OPTIONS, UNCHANGED_EXIT_77 } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../spec-types.js';
 
 export const ADMIN_PROVISION: CommandSpec = {
   name: 'provision',

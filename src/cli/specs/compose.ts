@@ -1,5 +1,5 @@
 import { UNCHANGED_EXIT_77 } from '../options.js';
-import type { CommandSpec, OptionSpec } from '../spec.js';
+import type { CommandSpec, OptionSpec } from '../spec-types.js';
 
 const REPO: OptionSpec = { name: 'repo', type: 'string', valueName: 'DIR', describe: 'The OSTree repository to commit to (created in archive mode if it does not exist)' };
 const WRITE_COMMITID: OptionSpec = { name: 'write-commitid-to', type: 'string', valueName: 'FILE', describe: 'Also write the commit checksum to FILE' };

@@ -1,4 +1,4 @@
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../spec-types.js';
 
 /** The revision syntax, in every positional that takes one (resolved in commands/db-common.ts). */
 const REV =

@@ -1,5 +1,5 @@
 import { LOCK_OPTIONS, REBOOT, UNCHANGED_EXIT_77 } from '../options.js';
-import type { CommandSpec, OptionSpec } from '../spec.js';
+import type { CommandSpec, OptionSpec } from '../spec-types.js';
 
 const COMMON: OptionSpec[] = [
   { name: 'dry-run', alias: ['n'], type: 'boolean', describe: 'Resolve and print what would change; change nothing' },

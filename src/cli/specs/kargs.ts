@@ -1,5 +1,5 @@
 import { LOCK_OPTIONS, REBOOT, UNCHANGED_EXIT_77 } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../spec-types.js';
 
 export const KARGS: CommandSpec = {
   name: 'kargs',

@@ -1,5 +1,5 @@
 import { LOCK_OPTIONS, REBOOT } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../spec-types.js';
 
 export const ROLLBACK: CommandSpec = {
   name: 'rollback',

@@ -1,5 +1,5 @@
 import { LOCK_OPTIONS } from '../options.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../spec-types.js';
 
 export const SEARCH: CommandSpec = {
   name: 'search',

@@ -1,4 +1,4 @@
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../spec-types.js';
 
 export const STATUS: CommandSpec = {
   name: 'status',

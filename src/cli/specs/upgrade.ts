@@ -1,5 +1,5 @@
 import { LOCK_OPTIONS, REBOOT, UNCHANGED_EXIT_77 } from '../options.js';
-import type { CommandSpec, OptionSpec } from '../spec.js';
+import type { CommandSpec, OptionSpec } from '../spec-types.js';
 
 const MOVE_OPTIONS: OptionSpec[] = [
   { name: 'cache-only', alias: ['C'], type: 'boolean', describe: 'Do not download: use the commits and packages already on the system' },

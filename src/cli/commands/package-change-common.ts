@@ -1,0 +1,89 @@
+/** What install and uninstall share: argument checks, the transaction, the summary. */
+import { InputError } from '../../errors.js';
+import { parsePackageArguments } from '../../debian/names.js';
+import { changeDeployment, type DeploymentChangeResult, type OriginChange } from '../../engine/layering/change.js';
+import { applyLayerChange, localName, requestName, type LayerChange } from '../../engine/layering/requests.js';
+import { renderDiffBlocks } from '../render/package-diff.js';
+import { bool, commandLine, commandTitle, lockWaitOf, rebootIfAsked, type CommandContext } from '../context.js';
+
+export interface LayerArgs {
+  install: string[];
+  uninstall: string[];
+  uninstallAll?: boolean;
+}
+
+export async function runLayerChange(ctx: CommandContext, args: LayerArgs): Promise<number> {
+  const { requests, localDebs } = parsePackageArguments(args.install);
+  for (const name of args.uninstall) {
+    const { requests: r, localDebs: l } = parsePackageArguments([name]);
+    if (l.length || r[0]!.text !== r[0]!.name) {
+      throw new InputError(`'${name}' is not a package name; uninstall takes the names of layered packages.`, 'See them with `apt-ostree status`.');
+    }
+  }
+  const change: LayerChange = {
+    install: requests.map((r) => r.text),
+    uninstall: args.uninstall,
+    installLocal: [],
+    uninstallAll: args.uninstallAll,
+    idempotent: bool(ctx.argv, 'idempotent'),
+    allowInactive: bool(ctx.argv, 'allow-inactive'),
+  };
+  const originChange: OriginChange = (origin, { base, locals }) => {
+    const next = applyLayerChange(
+      { requested: origin.requestedPackages, requestedLocal: origin.requestedLocalPackages },
+      { ...change, installLocal: locals.map((l) => l.entry) },
+      new Set(base.map((p) => p.name)),
+    );
+    return { ...origin, requestedPackages: next.requested, requestedLocalPackages: next.requestedLocal };
+  };
+  return runDeploymentChange(ctx, originChange, localDebs);
+}
+
+/** Run a change of the deployment's origin as a transaction, print the summary, reboot if asked. */
+export async function runDeploymentChange(ctx: CommandContext, change: OriginChange, localDebs: string[] = []): Promise<number> {
+  const result = await changeDeployment({
+    sysroot: ctx.sysroot,
+    os: ctx.os,
+    command: commandLine(),
+    title: commandTitle(ctx),
+    reporter: ctx.reporter,
+    change,
+    localDebs,
+    dryRun: bool(ctx.argv, 'dry-run'),
+    cacheOnly: bool(ctx.argv, 'cache-only'),
+    downloadOnly: bool(ctx.argv, 'download-only'),
+    unchangedExit77: bool(ctx.argv, 'unchanged-exit-77'),
+    lockWaitSeconds: lockWaitOf(ctx.argv),
+  });
+  ctx.reporter.end();
+  process.stdout.write(renderSummary(result));
+  if (!result.dryRun && !result.downloadOnly) await rebootIfAsked(ctx);
+  return 0;
+}
+
+function renderSummary(r: DeploymentChangeResult): string {
+  const out: string[] = [];
+  const plan = r.build?.plan;
+  if (r.dryRun) {
+    if (plan?.install.length) out.push('Would install:', ...plan.install.map((p) => `  ${p.name} ${p.version}${p.oldVersion ? ` (upgrading ${p.oldVersion})` : ''}`));
+    out.push(`Layered packages would be: ${layeredNames(r).join(' ') || '(none)'}`);
+    out.push('Dry run: nothing was changed.');
+    return out.join('\n') + '\n';
+  }
+  if (r.downloadOnly) {
+    out.push(`Downloaded ${plan?.install.length ?? 0} package(s) into the cache; nothing else was changed.`);
+    return out.join('\n') + '\n';
+  }
+  if (r.diff) out.push(renderDiffBlocks(r.diff).trimEnd());
+  out.push(`Layered packages: ${layeredNames(r).join(' ') || '(none)'}`);
+  if (r.origin.removedBasePackages.length) out.push(`Removed base packages: ${r.origin.removedBasePackages.join(' ')}`);
+  const replaced = [...r.origin.replacedPackages, ...r.origin.replacedLocalPackages.map(localName)];
+  if (replaced.length) out.push(`Replaced base packages: ${replaced.join(' ')}`);
+  out.push(`${r.staged ? 'Staged' : 'New'} deployment: ${r.os} ${r.newChecksum?.slice(0, 12) ?? ''} (default for the next boot; the previous one is kept for rollback)`);
+  out.push('Run `systemctl reboot` to start using it.');
+  return out.filter(Boolean).join('\n') + '\n';
+}
+
+function layeredNames(r: DeploymentChangeResult): string[] {
+  return [...r.origin.requestedPackages.map(requestName), ...r.origin.requestedLocalPackages.map(localName)];
+}

@@ -1,0 +1,74 @@
+/** Human rendering of `status`, in the manner of `rpm-ostree status`. Pure: unit tested. */
+import type { DeploymentStatus, SysrootStatus } from '../../engine/deployments/status.js';
+
+export interface RenderOptions {
+  sysroot: string;
+  /** Show kernel arguments and more commit detail. */
+  verbose: boolean;
+}
+
+export function renderStatus(status: SysrootStatus, opts: RenderOptions): string {
+  const lines: string[] = [];
+  lines.push(`State: ${status.transaction ? `busy (${status.transaction[0]}, ${status.transaction[1]})` : 'idle'}`);
+  if (opts.sysroot !== '/') lines.push(`Sysroot: ${opts.sysroot}`);
+  const cached = status['cached-update'];
+  if (cached && typeof cached === 'object') {
+    const v = String((cached as Record<string, unknown>).version ?? '');
+    const c = String((cached as Record<string, unknown>).checksum ?? '');
+    lines.push(`AvailableUpdate: ${v ? `${v} ` : ''}(${c.slice(0, 12)})`);
+    const diff = updateDiffSummary((cached as Record<string, unknown>)['package-diff']);
+    if (diff) lines.push(`           Diff: ${diff}`);
+  }
+  if (status.deployments.length === 0) {
+    lines.push('Deployments: none');
+    return lines.join('\n') + '\n';
+  }
+  lines.push('Deployments:');
+  status.deployments.forEach((d, i) => {
+    if (i > 0) lines.push('');
+    lines.push(...renderDeployment(d, opts));
+  });
+  return lines.join('\n') + '\n';
+}
+
+function renderDeployment(d: DeploymentStatus, opts: RenderOptions): string[] {
+  const mark = d.booted ? '●' : ' ';
+  const out = [`${mark} ${d.osname}:${d.origin || (d['origin-error'] ? '(damaged origin)' : '(no origin)')}`];
+  const row = (key: string, value: string) => out.push(`${key.padStart(26)}: ${value}`);
+  const when = d.timestamp ? new Date(d.timestamp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
+  if (d.version || when) row('Version', `${d.version || '(none)'}${when ? ` (${when})` : ''}`);
+  // One line, first: commands refuse this deployment until it is repaired.
+  if (d['origin-error']) row('Origin', `damaged (${d['origin-error']})${d['origin-repair'] ? `; ${d['origin-repair']}` : ''}`);
+  if (d['base-checksum']) {
+    row('BaseCommit', d['base-checksum']);
+    row('Commit', d.checksum);
+  } else row('Commit', d.checksum);
+  if (d['override-commit']) row('PinnedCommit', d['override-commit']);
+  if (d.staged) row('Staged', 'yes');
+  if (d['requested-base-removals'].length) row('RemovedBasePackages', d['requested-base-removals'].join(' '));
+  if (d['requested-base-local-replacements'].length) row('ReplacedBasePackages', d['requested-base-local-replacements'].join(' '));
+  if (d['requested-packages'].length) row('LayeredPackages', d['requested-packages'].join(' '));
+  if (d['requested-local-packages'].length) row('LocalPackages', d['requested-local-packages'].map(localName).join(' '));
+  if (d['regenerate-initramfs']) row('Initramfs', d['initramfs-args'].length ? `regenerate ${d['initramfs-args'].join(' ')}` : 'regenerate');
+  if (d.pinned) row('Pinned', 'yes');
+  if (d.unlocked !== 'none') row('Unlocked', d.unlocked);
+  if (opts.verbose) {
+    row('Id', d.id);
+    if (d.kargs.length) row('KernelArguments', d.kargs.join(' '));
+  }
+  return out;
+}
+
+/** requested-local entries are SHA256:name_version_arch; show the name part. */
+function localName(entry: string): string {
+  const i = entry.indexOf(':');
+  return i >= 0 ? entry.slice(i + 1) : entry;
+}
+
+/** "2 upgraded, 1 added" from a cached update's package-diff counts (see engine/updates/cached-update.ts). */
+function updateDiffSummary(diff: unknown): string {
+  const counts = (diff as { counts?: Record<string, unknown> } | undefined)?.counts;
+  if (!counts) return '';
+  const parts = ['upgraded', 'downgraded', 'removed', 'added'].filter((k) => typeof counts[k] === 'number' && (counts[k] as number) > 0).map((k) => `${counts[k]} ${k}`);
+  return parts.length ? parts.join(', ') : 'no package changes';
+}

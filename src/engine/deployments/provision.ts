@@ -1,0 +1,248 @@
+/**
+ * `admin provision`: from nothing (or an existing sysroot) to a deployed image.
+ *
+ *   init-fs + os-init      when the sysroot / stateroot do not exist yet
+ *   sysroot.bootloader     `none` unless the repository already names one (BLS entries only;
+ *                          a provisioning script installs the boot loader around the sysroot)
+ *   remote NAME → URL      so that later `upgrade` pulls from the same place
+ *   pull NAME:REF          then deploy it with origin refspec NAME:REF and its kernel arguments
+ *
+ * It all runs in one Transaction: on failure everything made so far is removed again (a sysroot
+ * that did not exist before is removed entirely). Re-running with the same commit, remote and
+ * kernel arguments changes nothing.
+ *
+ * On a sysroot that already has a deployment, provisioning never changes which one boots by
+ * default unless told: --as-default deploys the image as the new default, --not-as-default
+ * after it; without either it refuses. Either way it removes no deployment (ostree admin deploy
+ * --retain): the output names those kept, and `apt-ostree cleanup` removes what is not wanted.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AptOstreeError, InputError } from '../../errors.js';
+import { META } from '../../layout/commit-metadata.js';
+import { isValidRemoteName, resolveRefFile } from '../../ostree/refs.js';
+import type { Reporter } from '../../output/reporter.js';
+import * as ostree from '../../system/ostree.js';
+import { basesOf, setBaseRefs } from './base-refs.js';
+import { adoptNewDeployment, deployNew, describeDeployment } from './deploy.js';
+import { KeyFile } from '../../ostree/keyfile.js';
+import { newOrigin, originFileText } from './origin.js';
+import { Sysroot, type Deployment } from './sysroot.js';
+import { removeTree, Transaction } from '../transaction/transaction.js';
+
+export const DEFAULT_OS = 'debian';
+export const DEFAULT_REMOTE = 'origin';
+/** Stateroot and remote names: what ostree accepts and what is safe in paths. */
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+export interface ProvisionOptions {
+  sysroot: string;
+  os: string;
+  remote: string;
+  /** The remote's URL (file://, http://, https://). */
+  url: string;
+  ref: string;
+  /** Explicit kernel arguments; undefined: the commit's aptostree.kargs, else none. */
+  kargs?: string[];
+  gpgVerify?: boolean;
+  gpgImport?: string;
+  /** Make the image the default even though the sysroot already has a default deployment. */
+  asDefault?: boolean;
+  /** Deploy the image after the current default, which stays the default. */
+  notAsDefault?: boolean;
+  command: string;
+  reporter: Reporter;
+  lockWaitSeconds?: number;
+}
+
+export interface ProvisionResult {
+  checksum: string;
+  version?: string;
+  kargs: string[];
+  /** What was done, in order (for the summary); empty when nothing changed. */
+  changes: string[];
+  deployed: boolean;
+  /** Whether the new deployment is the default (false with --not-as-default on a sysroot with one). */
+  isDefault: boolean;
+  /** The deployments that were there before and are still there, described ("12.0 (1a2b3c4d5e6f.0)"). */
+  kept: string[];
+  /** With --not-as-default: the default deployment, described. */
+  defaultIs?: string;
+}
+
+/** Entries directly in `dir` (empty when it does not exist). */
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function repoConfig(repo: string): KeyFile {
+  return KeyFile.parse(readFileSync(join(repo, 'config'), 'utf8'));
+}
+
+export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
+  const sysrootExisted = existsSync(o.sysroot);
+  const before = new Set(entries(o.sysroot));
+  const repo = join(o.sysroot, 'ostree', 'repo');
+  // Set once we hold the lock: a run that fails to get it must not clean up another's sysroot.
+  let entered = false;
+  try {
+    return await Transaction.run({ sysroot: o.sysroot, command: o.command, title: 'provision', reporter: o.reporter, lockWaitSeconds: o.lockWaitSeconds, createSysroot: true }, async (tx) => {
+      entered = true;
+      const changes: string[] = [];
+      const refspec = `${o.remote}:${o.ref}`;
+      if (existsSync(join(repo, 'config')) && !o.asDefault && !o.notAsDefault) {
+        // Refuse before any change or pull when the default cannot be this image anyway (another ref or stateroot).
+        const existing = Sysroot.load(o.sysroot);
+        const first = existing.deployments[0];
+        if (first && (first.osname !== o.os || first.origin?.refspec !== refspec || isLayered(first))) throw wouldReplaceDefault(existing, first, refspec);
+      }
+      if (!existsSync(join(repo, 'config'))) {
+        await o.reporter.task(`Creating the sysroot ${o.sysroot}`, () => ostree.adminInitFs(o.sysroot));
+        // Undo: remove what init-fs made (the lock in ostree/ stays until the transaction ends).
+        tx.onUndo('remove the new sysroot', () => {
+          for (const n of entries(o.sysroot)) if (!before.has(n) && n !== 'ostree') removeTree(join(o.sysroot, n));
+          for (const n of entries(join(o.sysroot, 'ostree'))) if (!n.startsWith('apt-ostree')) removeTree(join(o.sysroot, 'ostree', n));
+        });
+        changes.push('created the sysroot');
+      }
+      const stateroot = join(o.sysroot, 'ostree', 'deploy', o.os);
+      if (!existsSync(stateroot)) {
+        await ostree.adminOsInit(o.sysroot, o.os);
+        tx.onUndo(`remove the stateroot ${o.os}`, () => removeTree(stateroot));
+        changes.push(`created the stateroot ${o.os}`);
+      }
+      if (repoConfig(repo).get('sysroot', 'bootloader') === undefined) {
+        await ostree.configSet(repo, 'sysroot.bootloader', 'none');
+        tx.onUndo('unset sysroot.bootloader', () => ostree.configUnset(repo, 'sysroot.bootloader'));
+        changes.push('set sysroot.bootloader=none');
+      }
+
+      const oldUrl = await ostree.remoteUrl(repo, o.remote);
+      if (oldUrl !== o.url || o.gpgImport) {
+        await ostree.remoteAdd(repo, o.remote, o.url, { gpgVerify: o.gpgVerify || Boolean(o.gpgImport), force: oldUrl !== undefined });
+        tx.onUndo(`restore the remote ${o.remote}`, async () => {
+          if (oldUrl === undefined) await ostree.remoteDelete(repo, o.remote);
+          else await ostree.remoteAdd(repo, o.remote, oldUrl, { force: true });
+        });
+        if (o.gpgImport) {
+          await ostree.remoteGpgImport(repo, o.remote, o.gpgImport);
+        }
+        if (oldUrl !== o.url) changes.push(oldUrl === undefined ? `added the remote ${o.remote} (${o.url})` : `changed the remote ${o.remote} from ${oldUrl} to ${o.url}`);
+      }
+
+      const previous = resolveRefFile(repo, refspec);
+      await o.reporter.task(`Pulling ${refspec}`, () =>
+        ostree.pull({
+          repo,
+          remote: o.remote,
+          refs: [o.ref],
+          signal: tx.signal,
+          onLine: (line) => {
+            const m = /(\d+)\/(\d+) (?:metadata|parts|fetched)|Receiving (?:objects|delta parts): (\d+)%/.exec(line);
+            if (m?.[3]) o.reporter.percent(`Pulling ${refspec}`, Number(m[3]));
+            o.reporter.debug(line);
+          },
+        }).catch((e: unknown) => {
+          if (e instanceof AptOstreeError && /No such branch|not found|404/i.test(`${e.message}\n${e.detail ?? ''}`)) {
+            throw new AptOstreeError(`The repository ${o.url} has no ref ${o.ref}.`, { hint: 'Check the ref (`ostree refs --repo=REPO` lists them) or the repository.', detail: e.detail, cause: e });
+          }
+          throw e;
+        }),
+      );
+      const checksum = resolveRefFile(repo, refspec);
+      if (!checksum) throw new AptOstreeError(`Pulling ${refspec} left no ref behind.`);
+      if (checksum !== previous) {
+        tx.onUndo(`restore the ref ${refspec}`, () => ostree.setRef(repo, refspec, previous ?? null));
+      }
+
+      const sysroot = Sysroot.load(o.sysroot);
+      const info = sysroot.commit(checksum);
+      const version = typeof info?.metadata.version === 'string' ? info.metadata.version : undefined;
+      const metaKargs = info?.metadata[META.kargs];
+      const kargs = o.kargs ?? (Array.isArray(metaKargs) ? metaKargs.map(String) : []);
+      const isThis = (d: Deployment | undefined) => d !== undefined && d.checksum === checksum && d.origin?.refspec === refspec && !isLayered(d) && sameList(d.kargs, kargs);
+      const current = sysroot.defaultDeployment(o.os);
+      const unchanged = { checksum, version, kargs, changes, deployed: false, kept: [] };
+      // Nothing to do when the stateroot's default is this image already (with --as-default: the sysroot's default).
+      if (o.asDefault ? isThis(sysroot.deployments[0]) : isThis(current)) return { ...unchanged, isDefault: true };
+      if (o.notAsDefault && sysroot.deploymentsOf(o.os).some(isThis)) return { ...unchanged, isDefault: false, defaultIs: current && describeDeployment(sysroot, current) };
+      const existingDeployments = sysroot.deployments;
+      const oldDefault = existingDeployments[0];
+      if (oldDefault && !o.asDefault && !o.notAsDefault) throw wouldReplaceDefault(sysroot, oldDefault, refspec);
+
+      const request = { os: o.os, revision: checksum, origin: newOrigin(refspec), kargs };
+      // Both keep every deployment (--retain): nothing is removed behind the user's back.
+      const { sysroot: after, staged } = oldDefault && o.notAsDefault
+        ? { ...(await deployAfterDefault(tx, sysroot, request)), staged: false }
+        : await deployNew(tx, sysroot, { ...request, retain: true });
+      const isDefault = !(oldDefault && o.notAsDefault);
+      changes.push(`${staged ? 'staged' : 'deployed'} ${version ? `${version} (${checksum.slice(0, 12)})` : checksum.slice(0, 12)}${isDefault ? '' : ' after the default'}`);
+      const remaining = new Set(staged ? [] : after.deployments.map((d) => d.path)); // ostree decides at shutdown what a staged one keeps
+      const kept = existingDeployments.filter((d) => remaining.has(d.path)).map((d) => `${describeDeployment(sysroot, d)}${d.osname === o.os ? '' : ` of stateroot ${d.osname}`}`);
+      return { checksum, version, kargs, changes, deployed: true, isDefault, kept, defaultIs: isDefault ? undefined : describeDeployment(sysroot, oldDefault!) };
+    });
+  } catch (e) {
+    // A sysroot this run created is removed entirely, lock directory included.
+    if (!entered) throw e;
+    if (!sysrootExisted) rmSync(o.sysroot, { recursive: true, force: true });
+    else if (before.size === 0) for (const n of entries(o.sysroot)) removeTree(join(o.sysroot, n));
+    else if (!before.has('ostree') && existsSync(join(o.sysroot, 'ostree')) && entries(join(o.sysroot, 'ostree')).every((n) => n.startsWith('apt-ostree'))) {
+      removeTree(join(o.sysroot, 'ostree'));
+    }
+    throw e;
+  }
+}
+
+/** A deployment with packages layered, removed or replaced: not the plain image. */
+function isLayered(d: Deployment): boolean {
+  const o = d.origin;
+  return o !== undefined && (o.overrideCommit !== undefined || [o.requestedPackages, o.requestedLocalPackages, o.removedBasePackages, o.replacedPackages, o.replacedLocalPackages].some((l) => l.length > 0) || o.regenerateInitramfs);
+}
+
+/** Provisioning would change which deployment boots by default: refused without --as-default. */
+function wouldReplaceDefault(sysroot: Sysroot, current: Deployment, refspec: string): AptOstreeError {
+  const layered = current.origin && isLayered(current) ? ' with layered changes' : '';
+  const origin = current.origin?.refspec ? ` from ${current.origin.refspec}` : '';
+  return new AptOstreeError(
+    `${sysroot.path} already boots ${describeDeployment(sysroot, current)}${origin}${layered} (stateroot ${current.osname}) by default; admin provision does not replace an existing default unless asked.`,
+    {
+      hint: `Give --as-default to deploy ${refspec} as the new default, or --not-as-default to add it after the default; no deployment is removed either way.${
+        current.origin?.refspec === refspec ? ' To update the default to a new commit of its ref, keeping its packages, run `apt-ostree upgrade`.' : ''
+      }`,
+    },
+  );
+}
+
+/**
+ * Deploy after the default (ostree admin deploy --not-as-default --retain): the default stays
+ * and no deployment is removed. Written directly, never staged (staging is for a new default).
+ */
+async function deployAfterDefault(tx: Transaction, sysroot: Sysroot, req: { os: string; revision: string; origin: ReturnType<typeof newOrigin>; kargs: string[] }): Promise<{ sysroot: Sysroot; added: Deployment }> {
+  const originFile = join(tx.workDir('new-deployment'), 'origin');
+  writeFileSync(originFile, originFileText(req.origin));
+  // Before the deploy prunes the repository: keep every layered deployment's base.
+  const restoreBaseRefs = await setBaseRefs(sysroot.repoPath, basesOf(sysroot, [...sysroot.deployments.map((d) => d.checksum), req.revision]));
+  tx.onUndo('put back the base refs', restoreBaseRefs);
+  tx.enterCommitPhase();
+  await tx.reporter.task('Writing the new deployment', () =>
+    ostree.adminDeploy({ sysroot: sysroot.path, os: req.os, revision: req.revision, originFile, kargsNone: true, kargs: req.kargs, retain: true, notAsDefault: true }),
+  );
+  return adoptNewDeployment(tx, sysroot, sysroot.path);
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Check the arguments of provision before anything is touched. */
+export function validateProvisionNames(o: { os: string; remote: string; sysroot: string }): void {
+  if (!NAME_RE.test(o.os)) throw new InputError(`'${o.os}' is not a valid stateroot name.`, 'Use letters, digits and . _ - (e.g. debian).');
+  if (!isValidRemoteName(o.remote)) throw new InputError(`'${o.remote}' is not a valid remote name.`, 'Use letters, digits and . _ - (e.g. origin).');
+  if (o.sysroot === '/' && !existsSync('/ostree/repo')) {
+    throw new InputError('Refusing to provision / : this system is not an OSTree system.', 'Give the directory of the new sysroot with --sysroot DIR (e.g. a mounted disk image).');
+  }
+}

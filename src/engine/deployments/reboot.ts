@@ -1,0 +1,25 @@
+/**
+ * `-r/--reboot`: reboot into the new default deployment, but only when the sysroot the command
+ * changed is the running system's. Rebooting the host because a sysroot directory (an image
+ * being prepared, a mounted disk) changed would be a nasty surprise, so that case only says so.
+ */
+import type { Reporter } from '../../output/reporter.js';
+import type { Sysroot } from './sysroot.js';
+
+export interface RebootOutcome {
+  rebooting: boolean;
+}
+
+export async function maybeReboot(ctx: { reporter: Reporter }, sysroot: Sysroot): Promise<RebootOutcome> {
+  if (!sysroot.isBootedSystem) {
+    ctx.reporter.warn(`not rebooting: --sysroot ${sysroot.path} is not the running system`);
+    return { rebooting: false };
+  }
+  const { run } = await import('../../system/run.js');
+  ctx.reporter.info('Rebooting into the new default deployment');
+  await run('systemctl', ['reboot'], {
+    what: 'systemctl reboot',
+    hint: 'The change is made; reboot by hand to start using it.',
+  });
+  return { rebooting: true };
+}

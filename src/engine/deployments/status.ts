@@ -1,0 +1,128 @@
+/**
+ * The status of a sysroot as data: the same shape as `rpm-ostree status --json`, so that
+ * tools written for rpm-ostree read it unchanged. Used by `status` and by --dbus-compat.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readLockOwner, sysrootLockHeld } from '../transaction/lock-owner.js';
+import { originRepair, type Deployment, type Sysroot } from './sysroot.js';
+import { metadataString, metadataStrings } from '../../ostree/commit.js';
+import type { GValue } from '../../ostree/gvariant.js';
+import { META } from '../../layout/commit-metadata.js';
+
+export interface DeploymentStatus {
+  id: string;
+  osname: string;
+  serial: number;
+  checksum: string;
+  'base-checksum'?: string;
+  version: string;
+  timestamp: number;
+  origin: string;
+  booted: boolean;
+  staged: boolean;
+  pinned: boolean;
+  unlocked: string;
+  'requested-packages': string[];
+  'requested-local-packages': string[];
+  packages: string[];
+  'requested-base-removals': string[];
+  'base-removals': string[];
+  'requested-base-local-replacements': string[];
+  'base-local-replacements': string[];
+  'regenerate-initramfs': boolean;
+  'initramfs-args': string[];
+  'override-commit'?: string;
+  kargs: string[];
+  'base-commit-meta': Record<string, unknown>;
+  'layered-commit-meta'?: Record<string, unknown>;
+  /** Only for a damaged origin file: `FILE: what is wrong` (its other fields are then empty). */
+  'origin-error'?: string;
+  /** With origin-error: how to repair it. */
+  'origin-repair'?: string;
+}
+
+export interface SysrootStatus {
+  deployments: DeploymentStatus[];
+  /** [title, initiator, object path] of the running transaction, as rpm-ostree reports it. */
+  transaction: [string, string, string] | null;
+  'cached-update': Record<string, unknown> | null;
+  'update-driver': Record<string, unknown> | null;
+}
+
+function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
+  const commit = sysroot.commit(d.checksum);
+  const baseChecksum = sysroot.baseChecksum(d);
+  const layered = baseChecksum !== d.checksum;
+  const base = layered ? sysroot.commit(baseChecksum) : commit;
+  const o = d.origin;
+  return {
+    id: `${d.osname}-${d.checksum}.${d.serial}`,
+    osname: d.osname,
+    serial: d.serial,
+    checksum: d.checksum,
+    ...(layered ? { 'base-checksum': baseChecksum } : {}),
+    version: (base && metadataString(base, 'version')) ?? (commit && metadataString(commit, 'version')) ?? '',
+    timestamp: base?.timestamp ?? commit?.timestamp ?? 0,
+    origin: o?.refspec ?? '',
+    booted: d.booted,
+    staged: d.staged,
+    pinned: d.pinned,
+    unlocked: d.unlocked,
+    'requested-packages': o?.requestedPackages ?? [],
+    'requested-local-packages': o?.requestedLocalPackages ?? [],
+    packages: layered && commit ? metadataStrings(commit, META.packages) : [],
+    'requested-base-removals': o?.removedBasePackages ?? [],
+    'base-removals': layered && commit ? metadataStrings(commit, META.removedBasePackages) : [],
+    'requested-base-local-replacements': o?.replacedLocalPackages ?? [],
+    'base-local-replacements': layered && commit ? metadataStrings(commit, META.replacedBasePackages) : [],
+    'regenerate-initramfs': o?.regenerateInitramfs ?? false,
+    'initramfs-args': o?.initramfsArgs ?? [],
+    ...(o?.overrideCommit ? { 'override-commit': o.overrideCommit } : {}),
+    kargs: d.kargs,
+    'base-commit-meta': base ? plainMetadata(base.metadata) : {},
+    ...(layered && commit ? { 'layered-commit-meta': plainMetadata(commit.metadata) } : {}),
+    ...(d.originDamage ? { 'origin-error': `${d.originPath}: ${d.originDamage.problem}`, 'origin-repair': originRepair(d.originDamage) } : {}),
+  };
+}
+
+export function sysrootStatus(sysroot: Sysroot): SysrootStatus {
+  // Busy only while the lock is held: an owner file left by a dead run names nobody.
+  const owner = sysrootLockHeld(sysroot.path) ? readLockOwner(sysroot.path) : undefined;
+  return {
+    deployments: sysroot.deployments.map((d) => deploymentStatus(sysroot, d)),
+    transaction: owner ? [owner.command, `pid ${owner.pid}`, ''] : null,
+    'cached-update': readCachedUpdate(sysroot),
+    'update-driver': null,
+  };
+}
+
+/** Where `upgrade --check` and the automatic-update timer record an available update. */
+export function cachedUpdatePath(sysroot: string): string {
+  return join(sysroot, 'ostree', 'apt-ostree', 'cached-update.json');
+}
+
+function readCachedUpdate(sysroot: Sysroot): Record<string, unknown> | null {
+  try {
+    return JSON.parse(readFileSync(cachedUpdatePath(sysroot.path), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/** Commit metadata as JSON-friendly values (bigints become numbers, bytes hex). */
+function plainMetadata(meta: Record<string, GValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta)) out[k] = plain(v);
+  return out;
+}
+
+function plain(v: GValue): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, val]) => [String(k), plain(val)]));
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object' && 'value' in v) return plain(v.value);
+  return v;
+}
+

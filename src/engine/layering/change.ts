@@ -1,0 +1,144 @@
+/**
+ * Transactions that change what a deployment asks for on top of its base (layered packages,
+ * local .debs, base package overrides, initramfs regeneration): new origin → layered commit
+ * rebuilt on the same base → new default deployment. install, uninstall, override, reset and
+ * initramfs are all this one transaction with a different change to the origin.
+ */
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { AptOstreeError, UnchangedError } from '../../errors.js';
+import { installedPackages, type DpkgPackage } from '../../debian/deb822.js';
+import { readDebInfo, type DebInfo } from '../../system/dpkg.js';
+import type { Reporter } from '../../output/reporter.js';
+import { deployAsDefault } from '../deployments/deploy.js';
+import { buildLayeredCommit, layerInputsOf, readBaseStatus, type LayerBuildResult } from './build.js';
+import { localDebDirOf } from './apt-setup.js';
+import { sha256File } from '../../hash.js';
+import { hasClientLayer, serializeOrigin, type Origin } from '../deployments/origin.js';
+import { commitPackages, diffPackages, packagesFromStatus, type PackageDiff, type PackageEntry } from '../deployments/packages.js';
+import { Sysroot, type Deployment } from '../deployments/sysroot.js';
+import { transactionSettings } from '../settings.js';
+import { Transaction } from '../transaction/transaction.js';
+
+/** A local .deb given on the command line, with the origin entry that refers to it. */
+export interface LocalDeb {
+  path: string;
+  info: DebInfo;
+  sha256: string;
+  /** `SHA256:name_version_arch`, as stored in the origin. */
+  entry: string;
+}
+
+export interface OriginChangeContext {
+  /** Installed packages of the base commit. */
+  base: DpkgPackage[];
+  locals: LocalDeb[];
+}
+
+/** Compute the new origin from the current one; throw an AptOstreeError for a request that cannot be. */
+export type OriginChange = (origin: Origin, ctx: OriginChangeContext) => Origin;
+
+export interface DeploymentChangeOptions {
+  sysroot: string;
+  os?: string;
+  command: string;
+  /** Short title of the transaction ("install htop"); defaults to the command. */
+  title?: string;
+  reporter: Reporter;
+  change: OriginChange;
+  /** Local .deb files given on the command line (read and checked before the lock). */
+  localDebs?: string[];
+  dryRun?: boolean;
+  cacheOnly?: boolean;
+  downloadOnly?: boolean;
+  unchangedExit77?: boolean;
+  lockWaitSeconds?: number;
+  installRecommends?: boolean;
+}
+
+export interface DeploymentChangeResult {
+  os: string;
+  dryRun: boolean;
+  downloadOnly: boolean;
+  staged: boolean;
+  previous: Deployment;
+  origin: Origin;
+  build?: LayerBuildResult;
+  /** What changes from the current default deployment to the new one. */
+  diff?: PackageDiff;
+  newChecksum?: string;
+}
+
+export async function changeDeployment(opts: DeploymentChangeOptions): Promise<DeploymentChangeResult> {
+  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os);
+  const locals = await Promise.all((opts.localDebs ?? []).map(readLocalDeb));
+  return Transaction.run({ sysroot: opts.sysroot, command: opts.command, title: opts.title ?? opts.command, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds }, async (tx) => {
+    const sysroot = Sysroot.load(opts.sysroot);
+    const os = sysroot.resolveOs(opts.os);
+    const merge = sysroot.mergeDeployment(os);
+    if (!merge) {
+      throw new AptOstreeError(`The stateroot '${os}' has no deployment with an origin to change.`, { hint: 'Provision it first with `apt-ostree admin provision`.' });
+    }
+    // A damaged origin is refused here, before any work: never rebuilt from what could be read.
+    const current = sysroot.requireOrigin(merge);
+    const baseChecksum = sysroot.baseChecksum(merge);
+    const baseStatus = await readBaseStatus(sysroot.repoPath, baseChecksum);
+    const origin = opts.change(current, { base: installedPackages(baseStatus), locals });
+    const settings = await transactionSettings(sysroot, os, opts.reporter);
+    if (settings.lockLayering) {
+      const had = new Set([...current.requestedPackages, ...current.requestedLocalPackages]);
+      const added = [...origin.requestedPackages, ...origin.requestedLocalPackages].filter((r) => !had.has(r));
+      if (added.length) {
+        throw new AptOstreeError(`Package layering is locked on this system (LockLayering=true in ${settings.file}); cannot layer ${added.map((a) => a.slice(a.indexOf(':') + 1)).join(', ')}.`, {
+          hint: 'Ask the administrator of the image, or set LockLayering=false in that file.',
+        });
+      }
+    }
+    if (serializeOrigin(origin) === serializeOrigin(current)) {
+      throw new UnchangedError('No change: the deployment already is as asked.', Boolean(opts.unchangedExit77));
+    }
+    const result: DeploymentChangeResult = { os, dryRun: Boolean(opts.dryRun), downloadOnly: Boolean(opts.downloadOnly), staged: false, previous: merge, origin };
+
+    // Local packages are stored in the stateroot by content hash, so that later transactions
+    // (upgrades) can install them again.
+    const localDir = localDebDirOf(sysroot, os);
+    if (!opts.dryRun && !opts.downloadOnly) {
+      mkdirSync(localDir, { recursive: true });
+      for (const l of locals) {
+        const dest = join(localDir, `${l.sha256}-${l.info.name}_${l.info.version}_${l.info.architecture}.deb`);
+        if (existsSync(dest)) continue;
+        copyFileSync(l.path, dest);
+        tx.onUndo(`remove ${dest}`, () => rmSync(dest, { force: true }));
+      }
+    }
+
+    let revision = baseChecksum;
+    let after: PackageEntry[] = packagesFromStatus(baseStatus);
+    if (hasClientLayer(origin)) {
+      const build = await buildLayeredCommit({
+        tx, sysroot, os, baseChecksum, baseStatus, mergeDeployment: merge,
+        ...layerInputsOf(origin, localDir, locals),
+        dryRun: opts.dryRun, cacheOnly: opts.cacheOnly, downloadOnly: opts.downloadOnly,
+        installRecommends: opts.installRecommends ?? settings.installRecommends, downloads: settings.downloads, reporter: opts.reporter,
+      });
+      result.build = build;
+      if (!build.commit) return result;
+      revision = build.commit;
+      after = build.packages.map((p) => ({ name: p.name, version: p.version, arch: p.architecture }));
+    } else if (opts.dryRun || opts.downloadOnly) {
+      return result;
+    }
+    const before = await commitPackages(sysroot, merge.checksum, { treeRoot: merge.path });
+    result.diff = diffPackages(before.packages, after);
+    const { staged } = await deployAsDefault(tx, sysroot, os, { revision, origin });
+    result.staged = staged;
+    result.newChecksum = revision;
+    return result;
+  });
+}
+
+async function readLocalDeb(path: string): Promise<LocalDeb> {
+  const info = await readDebInfo(path);
+  const sha256 = sha256File(path);
+  return { path, info, sha256, entry: `${sha256}:${info.name}_${info.version}_${info.architecture}` };
+}

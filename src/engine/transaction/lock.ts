@@ -1,0 +1,117 @@
+/**
+ * The sysroot lock: one apt-ostree transaction at a time per sysroot.
+ *
+ * The lock is an flock(2) on SYSROOT/ostree/apt-ostree.flock. The kernel drops it when the last
+ * descriptor of its open file description closes, and every program the transaction starts
+ * inherits that descriptor (system/run.ts), so the lock is held exactly as long as any process
+ * of the transaction runs, including a detached `ostree commit` or `ostree admin deploy` that
+ * outlives a SIGKILLed apt-ostree. No staleness rule can misfire on a live holder: there is
+ * none. Node has no flock(), so flock(1) takes it on the shared descriptor and exits.
+ *
+ * Beside it, for messages and for older apt-ostree versions: proper-lockfile's directory
+ * SYSROOT/ostree/apt-ostree.lock and an owner file naming the holder's pid, command and boot.
+ * Whoever holds the flock owns those; any left there by a dead run are simply replaced.
+ */
+import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import lockfile from 'proper-lockfile';
+import { AptOstreeError } from '../../errors.js';
+import { inheritLockFd, runSync } from '../../system/run.js';
+import { currentBootId, lockHolderPids, lockPaths, ownerAlive, processName, readLockOwner, type LockOwner } from './lock-owner.js';
+
+export { lockPaths, readLockOwner, type LockOwner };
+
+export interface SysrootLock {
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  command: string;
+  /** undefined: fail at once; a number: wait up to that many seconds; Infinity: wait forever. */
+  waitSeconds?: number;
+  warn: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+export async function acquireSysrootLock(sysroot: string, opts: LockOptions): Promise<SysrootLock> {
+  const paths = lockPaths(sysroot);
+  // Opened once and never recreated: on a full disk the file is already there.
+  const fd = openSync(paths.flock, 'a', 0o644);
+  const deadline = opts.waitSeconds === undefined ? 0 : Date.now() + opts.waitSeconds * 1000;
+  let announcedWait = false;
+  try {
+    while (!tryFlock(fd)) {
+      const holder = describeHolder(sysroot);
+      if (Date.now() >= deadline || opts.signal?.aborted) {
+        throw new AptOstreeError(`The sysroot ${sysroot} is locked by ${holder}.`, {
+          hint: 'Wait for it to finish, or run again with --lock-wait to wait for it.',
+        });
+      }
+      if (!announcedWait) {
+        opts.warn(`waiting for ${holder} to release the sysroot lock`);
+        announcedWait = true;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  // We hold the flock: no other transaction runs, so what the files beside it say is left over.
+  const stale = readLockOwner(sysroot);
+  if (stale) opts.warn(`removing a stale lock left by '${stale.command}' (pid ${stale.pid}, which no longer runs)`);
+  else if (existsSync(paths.lock)) opts.warn('removing a stale lock with no owner');
+  rmSync(paths.lock, { recursive: true, force: true });
+  rmSync(paths.owner, { force: true });
+  let releaseDir: (() => Promise<void>) | undefined;
+  try {
+    releaseDir = await lockfile.lock(paths.dir, {
+      lockfilePath: paths.lock,
+      realpath: false,
+      stale: 60_000,
+      update: 10_000,
+      retries: 0,
+      onCompromised: () => undefined, // the flock is the lock; this directory is only a sign of it
+    });
+    const owner: LockOwner = { pid: process.pid, command: opts.command, started: new Date().toISOString(), bootId: currentBootId() };
+    writeFileSync(paths.owner, JSON.stringify(owner) + '\n');
+  } catch {
+    // A full disk has no room for a directory or the owner file. They only name the holder;
+    // the flock alone keeps others out, and `cleanup` must still run to free space.
+  }
+  inheritLockFd(fd);
+  return {
+    release: async () => {
+      inheritLockFd(undefined);
+      rmSync(paths.owner, { force: true });
+      try {
+        await releaseDir?.();
+      } catch {
+        /* already gone */
+      }
+      // Closing our descriptor releases the flock, unless a child still holds it.
+      closeSync(fd);
+    },
+  };
+}
+
+/** One non-blocking attempt at the exclusive flock on `fd`, through flock(1) (fd 3 of the child). */
+function tryFlock(fd: number): boolean {
+  const r = runSync('flock', ['--exclusive', '--nonblock', '3'], { fds: [fd] });
+  if (r.status === undefined) {
+    throw new AptOstreeError('Could not run flock(1) to lock the sysroot.', { hint: 'Install util-linux (apt-get install util-linux).' });
+  }
+  if (r.status === 0) return true;
+  if (r.status === 1) return false;
+  throw new AptOstreeError(`flock(1) failed to lock the sysroot: ${r.stderr.trim() || `exit ${r.status}`}.`);
+}
+
+/** Who holds the lock, for messages: the owner, or what a killed owner left running. */
+function describeHolder(sysroot: string): string {
+  const owner = readLockOwner(sysroot);
+  if (owner && ownerAlive(owner)) return `'${owner.command}' (pid ${owner.pid}, since ${owner.started})`;
+  const others = lockHolderPids(sysroot).filter((p) => p !== process.pid);
+  const running = others.length ? others.map((p) => `${processName(p)} (pid ${p})`).join(', ') : 'processes it started';
+  return owner
+    ? `what '${owner.command}' (pid ${owner.pid}, no longer running) started: ${running} must finish first`
+    : `another apt-ostree command (${running})`;
+}

@@ -1,0 +1,66 @@
+/**
+ * `apt-ostree upgrade --trigger-automatic-update-policy`, run daily by
+ * apt-ostree-automatic.timer: do what AutomaticUpdatePolicy in apt-ostree.conf says.
+ *
+ *   none   nothing
+ *   check  `upgrade --check --preview`: record the newest base in the cached update
+ *          (status shows it as `cached-update`), or drop the record when there is none
+ *   stage  a normal upgrade: on the running system ostree stages the new deployment, which
+ *          becomes the default at the next boot; on a sysroot directory it is written directly
+ *
+ * Never reboots. The upgrade itself is upgradeDeployment's, the one place that upgrades.
+ */
+import type { AptOstreeConfig } from '../../config/config.js';
+import { loadSysrootConfig } from '../settings.js';
+import type { Reporter } from '../../output/reporter.js';
+import { Sysroot } from '../deployments/sysroot.js';
+import { upgradeDeployment, type UpgradeResult } from './upgrade.js';
+
+export type AutomaticUpdatePolicy = AptOstreeConfig['Daemon']['AutomaticUpdatePolicy'];
+
+export interface AutomaticUpdateOptions {
+  sysroot: string;
+  os?: string;
+  command: string;
+  reporter: Reporter;
+  cacheOnly?: boolean;
+  unchangedExit77?: boolean;
+  lockWaitSeconds?: number;
+}
+
+export interface AutomaticUpdateOutcome {
+  policy: AutomaticUpdatePolicy;
+  /** The configuration file the policy came from (or would have, when it does not exist). */
+  configPath?: string;
+  configExists: boolean;
+  /** The upgrade's result; undefined with policy none. */
+  result?: UpgradeResult;
+}
+
+/** Read the policy, then run the check or the upgrade it asks for. UnchangedError passes through. */
+export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<AutomaticUpdateOutcome> {
+  const loaded = loadSysrootConfig(Sysroot.load(opts.sysroot), opts.os);
+  for (const w of loaded.warnings) opts.reporter.warn(w);
+  const policy = loaded.config.Daemon.AutomaticUpdatePolicy;
+  const outcome: AutomaticUpdateOutcome = { policy, configPath: loaded.path, configExists: loaded.exists };
+  if (policy === 'none') return outcome;
+  outcome.result = await upgradeDeployment({
+    sysroot: opts.sysroot,
+    os: opts.os,
+    command: opts.command,
+    reporter: opts.reporter,
+    target: { kind: 'upgrade' },
+    check: policy === 'check',
+    preview: policy === 'check',
+    cacheOnly: opts.cacheOnly,
+    unchangedExit77: opts.unchangedExit77,
+    lockWaitSeconds: opts.lockWaitSeconds,
+  });
+  return outcome;
+}
+
+/** The one line saying why nothing was done under policy none. */
+export function describeNonePolicy(o: AutomaticUpdateOutcome): string {
+  const where = o.configPath ? (o.configExists ? ` in ${o.configPath}` : ` (${o.configPath} does not exist; none is the default)`) : ' (the default)';
+  return `AutomaticUpdatePolicy is none${where}: automatic updates are off, nothing to do.\n`;
+}

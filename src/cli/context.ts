@@ -1,6 +1,7 @@
 /** What a command's run() receives: parsed options plus the shared services. */
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { OperationOptions } from '../engine/transaction/transaction.js';
 import type { Reporter } from '../output/reporter.js';
 
 export interface CommandContext {
@@ -39,6 +40,14 @@ export function lockWaitOf(argv: Record<string, unknown>): number | undefined {
 /** The command line as typed, for the lock owner file ("locked by '…'"). */
 export function commandLine(): string {
   return ['apt-ostree', ...process.argv.slice(2)].join(' ');
+}
+
+/**
+ * What every transaction of a command is given: the sysroot and stateroot, the command line
+ * for the lock owner, the title (undefined: the command line), the reporter and --lock-wait.
+ */
+export function transactionOptions(ctx: CommandContext, title?: string): OperationOptions {
+  return { sysroot: ctx.sysroot, os: ctx.os, command: commandLine(), title, reporter: ctx.reporter, lockWaitSeconds: lockWaitOf(ctx.argv) };
 }
 
 /** -r/--reboot: reboot into the new default, only when the sysroot is the running system. */

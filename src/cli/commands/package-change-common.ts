@@ -4,7 +4,7 @@ import { parsePackageArguments } from '../../debian/names.js';
 import { changeDeployment, type DeploymentChangeResult, type OriginChange } from '../../engine/layering/change.js';
 import { applyLayerChange, localName, requestName, type LayerChange } from '../../engine/layering/requests.js';
 import { renderDiffBlocks } from '../render/package-diff.js';
-import { bool, commandLine, commandTitle, lockWaitOf, rebootIfAsked, type CommandContext } from '../context.js';
+import { bool, commandTitle, rebootIfAsked, transactionOptions, type CommandContext } from '../context.js';
 
 export interface LayerArgs {
   install: string[];
@@ -42,18 +42,13 @@ export async function runLayerChange(ctx: CommandContext, args: LayerArgs): Prom
 /** Run a change of the deployment's origin as a transaction, print the summary, reboot if asked. */
 export async function runDeploymentChange(ctx: CommandContext, change: OriginChange, localDebs: string[] = []): Promise<number> {
   const result = await changeDeployment({
-    sysroot: ctx.sysroot,
-    os: ctx.os,
-    command: commandLine(),
-    title: commandTitle(ctx),
-    reporter: ctx.reporter,
+    ...transactionOptions(ctx, commandTitle(ctx)),
     change,
     localDebs,
     dryRun: bool(ctx.argv, 'dry-run'),
     cacheOnly: bool(ctx.argv, 'cache-only'),
     downloadOnly: bool(ctx.argv, 'download-only'),
     unchangedExit77: bool(ctx.argv, 'unchanged-exit-77'),
-    lockWaitSeconds: lockWaitOf(ctx.argv),
   });
   ctx.reporter.end();
   process.stdout.write(renderSummary(result));

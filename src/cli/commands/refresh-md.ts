@@ -1,11 +1,12 @@
 import { aptUpdate } from '../../system/apt.js';
 import { withDeploymentApt } from '../../engine/layering/apt-lists.js';
 import { Transaction } from '../../engine/transaction/transaction.js';
-import { lockWaitOf, type CommandContext } from '../context.js';
+import { transactionOptions, type CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
+  // Named 'refresh-md' in the lock owner file and the root message, not by the command line.
   await Transaction.run(
-    { sysroot: ctx.sysroot, command: 'refresh-md', title: 'refresh-md', reporter: ctx.reporter, lockWaitSeconds: lockWaitOf(ctx.argv) },
+    { ...transactionOptions(ctx, 'refresh-md'), command: 'refresh-md' },
     async (tx) => {
       await withDeploymentApt(ctx.sysroot, ctx.os, { create: true, workDir: tx.workDir('refresh-md'), reporter: ctx.reporter }, (apt) =>
         ctx.reporter.task('Updating package lists', () => aptUpdate(apt, { signal: tx.signal })),

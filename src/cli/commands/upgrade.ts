@@ -1,7 +1,7 @@
 import { upgradeDeployment, type UpgradeResult, type UpgradeTarget } from '../../engine/updates/upgrade.js';
 import { renderDiffBlocks } from '../render/package-diff.js';
 import { InputError } from '../../errors.js';
-import { bool, commandLine, commandTitle, lockWaitOf, rebootIfAsked, str, type CommandContext } from '../context.js';
+import { bool, commandTitle, rebootIfAsked, str, transactionOptions, type CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   if (bool(ctx.argv, 'trigger-automatic-update-policy')) return automatic(ctx);
@@ -21,13 +21,9 @@ async function automatic(ctx: CommandContext): Promise<number> {
   if (bool(ctx.argv, 'reboot')) ctx.reporter.warn('--reboot is ignored with --trigger-automatic-update-policy: automatic updates never reboot.');
   const { runAutomaticUpdate, describeNonePolicy } = await import('../../engine/updates/auto-update.js');
   const outcome = await runAutomaticUpdate({
-    sysroot: ctx.sysroot,
-    os: ctx.os,
-    command: commandLine(),
-    reporter: ctx.reporter,
+    ...transactionOptions(ctx),
     cacheOnly: bool(ctx.argv, 'cache-only'),
     unchangedExit77: bool(ctx.argv, 'unchanged-exit-77'),
-    lockWaitSeconds: lockWaitOf(ctx.argv),
   });
   ctx.reporter.end();
   if (!outcome.result) {
@@ -49,11 +45,7 @@ export async function runRebase(ctx: CommandContext): Promise<number> {
 
 async function move(ctx: CommandContext, target: UpgradeTarget): Promise<number> {
   const result = await upgradeDeployment({
-    sysroot: ctx.sysroot,
-    os: ctx.os,
-    command: commandLine(),
-    title: commandTitle(ctx),
-    reporter: ctx.reporter,
+    ...transactionOptions(ctx, commandTitle(ctx)),
     target,
     check: bool(ctx.argv, 'check'),
     preview: bool(ctx.argv, 'preview'),
@@ -61,7 +53,6 @@ async function move(ctx: CommandContext, target: UpgradeTarget): Promise<number>
     downloadOnly: bool(ctx.argv, 'download-only'),
     allowDowngrade: bool(ctx.argv, 'allow-downgrade'),
     unchangedExit77: bool(ctx.argv, 'unchanged-exit-77'),
-    lockWaitSeconds: lockWaitOf(ctx.argv),
   });
   ctx.reporter.end();
   process.stdout.write(renderUpgrade(result));

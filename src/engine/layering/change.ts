@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { AptOstreeError, UnchangedError } from '../../errors.js';
 import { installedPackages, type DpkgPackage } from '../../debian/deb822.js';
 import { readDebInfo, type DebInfo } from '../../system/dpkg.js';
-import type { Reporter } from '../../output/reporter.js';
 import { deployAsDefault } from '../deployments/deploy.js';
 import { buildLayeredCommit, layerInputsOf, readBaseStatus, type LayerBuildResult } from './build.js';
 import { localDebDirOf } from './apt-setup.js';
@@ -18,7 +17,7 @@ import { hasClientLayer, serializeOrigin, type Origin } from '../deployments/ori
 import { commitPackages, diffPackages, packagesFromStatus, type PackageDiff, type PackageEntry } from '../deployments/packages.js';
 import { Sysroot, type Deployment } from '../deployments/sysroot.js';
 import { transactionSettings } from '../settings.js';
-import { Transaction } from '../transaction/transaction.js';
+import { Transaction, type OperationOptions } from '../transaction/transaction.js';
 
 /** A local .deb given on the command line, with the origin entry that refers to it. */
 export interface LocalDeb {
@@ -38,13 +37,7 @@ export interface OriginChangeContext {
 /** Compute the new origin from the current one; throw an AptOstreeError for a request that cannot be. */
 export type OriginChange = (origin: Origin, ctx: OriginChangeContext) => Origin;
 
-export interface DeploymentChangeOptions {
-  sysroot: string;
-  os?: string;
-  command: string;
-  /** Short title of the transaction ("install htop"); defaults to the command. */
-  title?: string;
-  reporter: Reporter;
+export interface DeploymentChangeOptions extends OperationOptions {
   change: OriginChange;
   /** Local .deb files given on the command line (read and checked before the lock). */
   localDebs?: string[];
@@ -52,7 +45,6 @@ export interface DeploymentChangeOptions {
   cacheOnly?: boolean;
   downloadOnly?: boolean;
   unchangedExit77?: boolean;
-  lockWaitSeconds?: number;
   installRecommends?: boolean;
 }
 
@@ -72,7 +64,7 @@ export interface DeploymentChangeResult {
 export async function changeDeployment(opts: DeploymentChangeOptions): Promise<DeploymentChangeResult> {
   Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os);
   const locals = await Promise.all((opts.localDebs ?? []).map(readLocalDeb));
-  return Transaction.run({ sysroot: opts.sysroot, command: opts.command, title: opts.title ?? opts.command, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds }, async (tx) => {
+  return Transaction.run(opts, async (tx) => {
     const sysroot = Sysroot.load(opts.sysroot);
     const os = sysroot.resolveOs(opts.os);
     const merge = sysroot.mergeDeployment(os);

@@ -22,11 +22,18 @@ export interface TransactionOptions {
   sysroot: string;
   /** The command line as the user typed it, for the lock owner file and messages. */
   command: string;
-  title: string;
+  /** Short title of the transaction ("install htop"); defaults to the command. */
+  title?: string;
   reporter: Reporter;
   lockWaitSeconds?: number;
   /** Only `admin provision` makes a sysroot; every other transaction refuses a path that is not one. */
   createSysroot?: boolean;
+}
+
+/** What a command gives an engine operation that runs as one transaction, besides its own options. */
+export interface OperationOptions extends Omit<TransactionOptions, 'createSysroot'> {
+  /** The stateroot (--os); undefined: Sysroot.resolveOs chooses. */
+  os?: string;
 }
 
 type UndoStep = { what: string; fn: () => Promise<void> | void };
@@ -57,7 +64,7 @@ export class Transaction {
 
   private constructor(opts: TransactionOptions) {
     this.sysroot = opts.sysroot;
-    this.title = opts.title;
+    this.title = opts.title ?? opts.command;
     this.reporter = opts.reporter;
     this.workRoot = workRootOf(opts.sysroot);
   }

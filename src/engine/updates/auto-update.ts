@@ -12,20 +12,15 @@
  */
 import type { AptOstreeConfig } from '../../config/config.js';
 import { loadSysrootConfig } from '../settings.js';
-import type { Reporter } from '../../output/reporter.js';
+import type { OperationOptions } from '../transaction/transaction.js';
 import { Sysroot } from '../deployments/sysroot.js';
 import { upgradeDeployment, type UpgradeResult } from './upgrade.js';
 
 export type AutomaticUpdatePolicy = AptOstreeConfig['Daemon']['AutomaticUpdatePolicy'];
 
-export interface AutomaticUpdateOptions {
-  sysroot: string;
-  os?: string;
-  command: string;
-  reporter: Reporter;
+export interface AutomaticUpdateOptions extends OperationOptions {
   cacheOnly?: boolean;
   unchangedExit77?: boolean;
-  lockWaitSeconds?: number;
 }
 
 export interface AutomaticUpdateOutcome {
@@ -48,6 +43,7 @@ export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<
     sysroot: opts.sysroot,
     os: opts.os,
     command: opts.command,
+    title: opts.title,
     reporter: opts.reporter,
     target: { kind: 'upgrade' },
     check: policy === 'check',

@@ -17,7 +17,7 @@ import { requestName } from '../layering/requests.js';
 import { metadataStrings } from '../../ostree/commit.js';
 import { parseRefspec } from '../../ostree/refs.js';
 import { transactionSettings } from '../settings.js';
-import { Transaction } from '../transaction/transaction.js';
+import { Transaction, type OperationOptions } from '../transaction/transaction.js';
 import type { AptPlan } from '../../system/apt.js';
 import type { DpkgPackage } from '../../debian/deb822.js';
 import { META } from '../../layout/commit-metadata.js';
@@ -27,13 +27,7 @@ export type UpgradeTarget =
   | { kind: 'deploy'; revision: string }
   | { kind: 'rebase'; refspec: string; revision?: string; skipPurge?: boolean };
 
-export interface UpgradeOptions {
-  sysroot: string;
-  os?: string;
-  command: string;
-  /** Short title of the transaction ("install htop"); defaults to the command. */
-  title?: string;
-  reporter: Reporter;
+export interface UpgradeOptions extends OperationOptions {
   target: UpgradeTarget;
   check?: boolean;
   preview?: boolean;
@@ -41,7 +35,6 @@ export interface UpgradeOptions {
   downloadOnly?: boolean;
   allowDowngrade?: boolean;
   unchangedExit77?: boolean;
-  lockWaitSeconds?: number;
 }
 
 export interface UpgradeResult {
@@ -63,7 +56,7 @@ export interface UpgradeResult {
 export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeResult> {
   // A rebase is the repair of a damaged origin (see originForRebase).
   Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os, { keepDefault: opts.target.kind === 'rebase' });
-  return Transaction.run({ sysroot: opts.sysroot, command: opts.command, title: opts.title ?? opts.command, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds }, async (tx) => {
+  return Transaction.run(opts, async (tx) => {
     const sysroot = Sysroot.load(opts.sysroot);
     const os = sysroot.resolveOs(opts.os);
     const merge = sysroot.mergeDeployment(os);

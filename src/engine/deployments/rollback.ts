@@ -1,0 +1,48 @@
+/**
+ * Rollback: make the rollback deployment the default for the next boot, keeping the other
+ * deployments in order (a second rollback swaps back). Nothing is deployed: only the boot
+ * configuration changes (see bootconfig.ts). Refused while a staged deployment is pending on
+ * the running system, like rpm-ostree.
+ */
+import { AptOstreeError } from '../../errors.js';
+import { Transaction, type OperationOptions } from '../transaction/transaction.js';
+import { setDefaultDeployment } from './bootconfig.js';
+import { deploymentId } from './deploy.js';
+import { Sysroot, type Deployment } from './sysroot.js';
+
+export interface RollbackResult {
+  /** The sysroot as the rollback left it. */
+  sysroot: Sysroot;
+  /** The new default deployment. */
+  target: Deployment;
+  /** The previous default, now the rollback. */
+  previous: Deployment;
+  os: string;
+}
+
+export async function rollback(opts: OperationOptions): Promise<RollbackResult> {
+  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os, { keepDefault: true });
+  return Transaction.run(opts, async (tx) => {
+    const sysroot = Sysroot.load(opts.sysroot);
+    const os = sysroot.resolveOs(opts.os);
+    // Rollback reads no origin (moving away from a damaged one is a repair), but ostree
+    // cannot load a sysroot with an origin that is not a key file.
+    sysroot.assertOriginsLoadable();
+    if (sysroot.deployments.some((d) => d.staged)) {
+      throw new AptOstreeError('A staged deployment is pending; drop it with `apt-ostree cleanup -p` before rolling back.', {
+        hint: 'Or reboot into it first; `apt-ostree status` shows it.',
+      });
+    }
+    const target = sysroot.rollbackDeployment(os);
+    if (!target) {
+      throw new AptOstreeError(`There is no rollback deployment: the stateroot '${os}' has only ${sysroot.deploymentsOf(os).length === 1 ? 'one deployment' : 'no deployment'}.`, {
+        hint: 'A rollback needs a previous deployment; `apt-ostree status` lists them.',
+      });
+    }
+    const previous = sysroot.defaultDeployment(os)!;
+    tx.reporter.info(`Moving '${deploymentId(target)}' to be the first deployment`);
+    await tx.reporter.task('Writing the new boot order', () => setDefaultDeployment(tx, sysroot, target));
+    const after = Sysroot.load(opts.sysroot);
+    return { sysroot: after, target: after.deployments.find((d) => d.path === target.path) ?? target, previous, os };
+  });
+}

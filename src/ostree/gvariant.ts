@@ -207,7 +207,8 @@ function readTuple(t: Extract<TypeNode, { kind: 'tuple' }>, buf: Uint8Array): GV
 export function vardictToObject(v: GValue): Record<string, GValue> {
   const out: Record<string, GValue> = {};
   if (v instanceof Map) {
-    for (const [k, val] of v) out[String(k)] = isBox(val) ? val.value : val;
+    // defineProperty: a key named __proto__ is data, not the object's prototype.
+    for (const [k, val] of v) Object.defineProperty(out, String(k), { value: isBox(val) ? val.value : val, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -101,7 +101,9 @@ export class KeyFile {
   }
 
   getBool(group: string, key: string): boolean {
-    return this.get(group, key)?.trim() === 'true';
+    // As GLib's g_key_file_get_boolean: true or 1.
+    const v = this.get(group, key)?.trim();
+    return v === 'true' || v === '1';
   }
 
   getList(group: string, key: string): string[] {
@@ -141,7 +143,8 @@ export class KeyFile {
       lines = [];
       this.groups.set(group, lines);
     }
-    const existing = lines.find((l) => l.kind === 'entry' && l.key === key);
+    // The last one, which get() reads (and GLib changes), when a key is there twice.
+    const existing = [...lines].reverse().find((l) => l.kind === 'entry' && l.key === key);
     if (existing && existing.kind === 'entry') existing.value = value;
     else {
       // After the group's last entry, before the blank lines and comments that end it.

@@ -118,11 +118,12 @@ function parseSimulation(stdout: string): AptPlan {
   for (const line of stdout.split('\n')) {
     const inst = /^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*?)(?: \[(\S+)\])?\)/.exec(line);
     if (inst) {
-      plan.install.push({ name: inst[1]!, oldVersion: inst[2], version: inst[3]!, architecture: inst[5] ?? 'all' });
+      // A foreign-architecture package prints as name:arch; the name is the part before.
+      plan.install.push({ name: inst[1]!.replace(/:.*$/, ''), oldVersion: inst[2], version: inst[3]!, architecture: inst[5] ?? 'all' });
       continue;
     }
     const remv = /^(?:Remv|Purg) (\S+)(?: \[(\S+)\])?/.exec(line);
-    if (remv) plan.remove.push({ name: remv[1]!, version: remv[2] });
+    if (remv) plan.remove.push({ name: remv[1]!.replace(/:.*$/, ''), version: remv[2] });
   }
   return plan;
 }

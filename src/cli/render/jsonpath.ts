@@ -46,7 +46,7 @@ export function queryJsonPath(doc: unknown, expr: string): unknown[] {
     const next: unknown[] = [];
     for (const v of current) {
       if (step.kind === 'key') {
-        if (v && typeof v === 'object' && !Array.isArray(v) && step.key in v) next.push((v as Record<string, unknown>)[step.key]);
+        if (v && typeof v === 'object' && !Array.isArray(v) && Object.hasOwn(v, step.key)) next.push((v as Record<string, unknown>)[step.key]);
       } else if (step.kind === 'index') {
         if (Array.isArray(v)) {
           const idx = step.index < 0 ? v.length + step.index : step.index;

@@ -22,7 +22,7 @@ export function overrideRemove(o: Origin, names: string[], base: DpkgPackage[]):
     else if (replacedNames(o).includes(n)) problems.push(`'${n}' is replaced; reset that first (apt-ostree override reset ${n})`);
   }
   if (problems.length) fail(problems, 'See the base packages with `apt-ostree db list booted` or `dpkg -l`.');
-  return { ...o, removedBasePackages: [...o.removedBasePackages, ...names] };
+  return { ...o, removedBasePackages: [...new Set([...o.removedBasePackages, ...names])] };
 }
 
 /** `replacements` are `name=version` requests; `locals` the origin entries of local .debs. */
@@ -35,6 +35,9 @@ export function overrideReplace(o: Origin, replacements: string[], locals: Array
   }
   if (problems.length) fail(problems, 'override replace takes NAME=VERSION or a .deb file of a package the base image has.');
   const newNames = new Set([...replacements.map(requestName), ...locals.map((l) => l.name)]);
+  // A name given twice: the last request counts.
+  replacements = [...new Map(replacements.map((r) => [requestName(r), r])).values()];
+  locals = [...new Map(locals.map((l) => [l.name, l])).values()];
   return {
     ...o,
     replacedPackages: [...o.replacedPackages.filter((r) => !newNames.has(requestName(r))), ...replacements],

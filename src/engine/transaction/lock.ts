@@ -12,13 +12,16 @@
  * SYSROOT/ostree/apt-ostree.lock and an owner file naming the holder's pid, command and boot.
  * Whoever holds the flock owns those; any left there by a dead run are simply replaced.
  */
-import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import { AptOstreeError } from '../../errors.js';
 import { inheritLockFd, runSync } from '../../system/run.js';
 import { currentBootId, lockHolderPids, lockPaths, ownerAlive, processName, readLockOwner, type LockOwner } from './lock-owner.js';
 
 export { lockPaths, readLockOwner, type LockOwner };
+
+/** How long a refused command waits for the holder's owner file to appear, to name the holder. */
+const OWNER_GRACE_MS = 1000;
 
 export interface SysrootLock {
   release(): Promise<void>;
@@ -38,8 +41,16 @@ export async function acquireSysrootLock(sysroot: string, opts: LockOptions): Pr
   const fd = openSync(paths.flock, 'a', 0o644);
   const deadline = opts.waitSeconds === undefined ? 0 : Date.now() + opts.waitSeconds * 1000;
   let announcedWait = false;
+  const started = Date.now();
   try {
     while (!tryFlock(fd)) {
+      // A holder writes its owner file just after it takes the flock: give the file a moment
+      // to appear before naming "another command".
+      const owner = readLockOwner(sysroot);
+      if (!(owner && ownerAlive(owner)) && Date.now() - started < OWNER_GRACE_MS) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
       const holder = describeHolder(sysroot);
       if (Date.now() >= deadline || opts.signal?.aborted) {
         throw new AptOstreeError(`The sysroot ${sysroot} is locked by ${holder}.`, {
@@ -64,6 +75,11 @@ export async function acquireSysrootLock(sysroot: string, opts: LockOptions): Pr
   rmSync(paths.owner, { force: true });
   let releaseDir: (() => Promise<void>) | undefined;
   try {
+    // The owner file first (written aside, then renamed: never seen half-written), so that a
+    // command refused meanwhile can name us.
+    const owner: LockOwner = { pid: process.pid, command: opts.command, started: new Date().toISOString(), bootId: currentBootId() };
+    writeFileSync(`${paths.owner}.new`, JSON.stringify(owner) + '\n');
+    renameSync(`${paths.owner}.new`, paths.owner);
     releaseDir = await lockfile.lock(paths.dir, {
       lockfilePath: paths.lock,
       realpath: false,
@@ -72,8 +88,6 @@ export async function acquireSysrootLock(sysroot: string, opts: LockOptions): Pr
       retries: 0,
       onCompromised: () => undefined, // the flock is the lock; this directory is only a sign of it
     });
-    const owner: LockOwner = { pid: process.pid, command: opts.command, started: new Date().toISOString(), bootId: currentBootId() };
-    writeFileSync(paths.owner, JSON.stringify(owner) + '\n');
   } catch {
     // A full disk has no room for a directory or the owner file. They only name the holder;
     // the flock alone keeps others out, and `cleanup` must still run to free space.

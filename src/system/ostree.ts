@@ -1,7 +1,7 @@
 /** Typed wrappers around the `ostree` command line (2022.7 and newer): the only module that runs it. */
 import { ToolError } from '../errors.js';
 import { resolveRefFile } from '../ostree/refs.js';
-import { readCommitFile } from '../ostree/tree.js';
+import { listCommitDir, readCommitFile } from '../ostree/tree.js';
 import { run, type RunOptions } from './run.js';
 
 export type MetaValue = string | boolean | number | string[] | Array<string[]>;
@@ -303,6 +303,13 @@ export interface LsEntry {
  * recursive); undefined when there is no such path.
  */
 export async function ls(repo: string, rev: string, path: string): Promise<LsEntry[] | undefined> {
+  // A directory of a bare repository is read without starting ostree, as catFile does.
+  const direct = listCommitDir(repo, rev, path);
+  if (direct === null) return undefined;
+  if (direct) {
+    const base = path.replace(/\/+$/, '');
+    return [{ type: 'dir', path: base || '/' }, ...direct.map((e) => ({ type: e.type, path: `${base}/${e.name}`, ...(e.target !== undefined ? { target: e.target } : {}) }))];
+  }
   const r = await run('ostree', [`--repo=${repo}`, 'ls', rev, path], { okCodes: [1], what: `ostree ls ${path}` });
   if (r.exitCode !== 0) return undefined;
   const out: LsEntry[] = [];

@@ -5,8 +5,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCommitFile, repoMode } from '../../../src/ostree/tree.js';
-import { catFile, revParse } from '../../../src/system/ostree.js';
+import { listCommitDir, readCommitFile, repoMode } from '../../../src/ostree/tree.js';
+import { catFile, ls, revParse } from '../../../src/system/ostree.js';
+import { run } from '../../../src/system/run.js';
 
 const ostree = (...args: string[]) => execFileSync('ostree', args, { encoding: 'utf8' });
 
@@ -68,6 +69,28 @@ describe('reading a commit without ostree', () => {
     expect(await catFile(bare, commit, '/usr/share/dpkg/database/status')).toBe(status);
     expect(await catFile(archive, archiveCommit, '/usr/share/dpkg/database/status')).toBe(status);
     expect(await catFile(bare, commit, '/usr/share/dpkg/link')).toBe(ostree(`--repo=${bare}`, 'cat', commit, '/usr/share/dpkg/link'));
+  });
+
+  it('ls lists directories of a bare repository exactly as `ostree ls` does, without starting it', async () => {
+    // What ostree itself prints, parsed by the same function on an archive repo (no fast path there).
+    const viaOstree = async (path: string) => {
+      const r = await run('ostree', [`--repo=${bare}`, 'ls', commit, path], { okCodes: [1] });
+      if (r.exitCode !== 0) return undefined;
+      return ls(archive, archiveCommit, path);
+    };
+    for (const path of ['/', '/usr', '/usr/share/dpkg', '/usr/share/dpkg/database', '/usr/lib/other', '/usr/missing', '/no/such/dir']) {
+      const direct = await ls(bare, commit, path);
+      const expected = await viaOstree(path);
+      const sorted = (l: typeof direct) => l && [l[0], ...l.slice(1).sort((a, b) => a.path.localeCompare(b.path))];
+      expect(sorted(direct), path).toEqual(sorted(expected));
+    }
+    expect(listCommitDir(bare, commit, '/usr/share/dpkg')?.find((e) => e.name === 'link')).toEqual({ name: 'link', type: 'symlink', target: 'database/status' });
+    expect(listCommitDir(bare, commit, '/usr/missing')).toBeNull();
+    // A file, a path through a symlink, another repo mode, a ref instead of a checksum: left to ostree.
+    expect(listCommitDir(bare, commit, '/usr/share/dpkg/f1')).toBeUndefined();
+    expect(listCommitDir(bare, commit, '/usr/dpkglink/database')).toBeUndefined();
+    expect(listCommitDir(archive, archiveCommit, '/usr')).toBeUndefined();
+    expect(listCommitDir(bare, 'os/base', '/usr')).toBeUndefined();
   });
 
   it('revParse reads refs as ostree rev-parse resolves them', async () => {

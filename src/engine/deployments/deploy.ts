@@ -4,9 +4,10 @@
  * removing one by identity, and asking ostree itself what it sees (the check that our own
  * file reading and ostree agree after a change).
  */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
+import { listDir } from '../../system/fs.js';
 import * as ostree from '../../system/ostree.js';
 import { runSync } from '../../system/run.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
@@ -142,13 +143,7 @@ function removeUnlistedDeployments(sysrootPath: string, os: string, revision: st
   } catch {
     return; // cannot tell what is listed: leave it to `cleanup -b`
   }
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of listDir(dir)) {
     const path = join(dir, name);
     if (!name.startsWith(`${revision}.`) || name.endsWith('.origin') || listed.has(path)) continue;
     // ostree makes a finished deployment immutable; a half-written one may already be.

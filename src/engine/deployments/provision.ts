@@ -16,12 +16,13 @@
  * after it; without either it refuses. Either way it removes no deployment (ostree admin deploy
  * --retain): the output names those kept, and `apt-ostree cleanup` removes what is not wanted.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, InputError } from '../../errors.js';
 import { META } from '../../layout/commit-metadata.js';
 import { isValidRemoteName, resolveRefFile } from '../../ostree/refs.js';
 import type { Reporter } from '../../output/reporter.js';
+import { listDir } from '../../system/fs.js';
 import * as ostree from '../../system/ostree.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { adoptNewDeployment, deployNew, describeDeployment } from './deploy.js';
@@ -70,22 +71,13 @@ export interface ProvisionResult {
   defaultIs?: string;
 }
 
-/** Entries directly in `dir` (empty when it does not exist). */
-function entries(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
 function repoConfig(repo: string): KeyFile {
   return KeyFile.parse(readFileSync(join(repo, 'config'), 'utf8'));
 }
 
 export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   const sysrootExisted = existsSync(o.sysroot);
-  const before = new Set(entries(o.sysroot));
+  const before = new Set(listDir(o.sysroot));
   const repo = join(o.sysroot, 'ostree', 'repo');
   // Set once we hold the lock: a run that fails to get it must not clean up another's sysroot.
   let entered = false;
@@ -104,8 +96,8 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
         await o.reporter.task(`Creating the sysroot ${o.sysroot}`, () => ostree.adminInitFs(o.sysroot));
         // Undo: remove what init-fs made (the lock in ostree/ stays until the transaction ends).
         tx.onUndo('remove the new sysroot', () => {
-          for (const n of entries(o.sysroot)) if (!before.has(n) && n !== 'ostree') removeTree(join(o.sysroot, n));
-          for (const n of entries(join(o.sysroot, 'ostree'))) if (!n.startsWith('apt-ostree')) removeTree(join(o.sysroot, 'ostree', n));
+          for (const n of listDir(o.sysroot)) if (!before.has(n) && n !== 'ostree') removeTree(join(o.sysroot, n));
+          for (const n of listDir(join(o.sysroot, 'ostree'))) if (!n.startsWith('apt-ostree')) removeTree(join(o.sysroot, 'ostree', n));
         });
         changes.push('created the sysroot');
       }
@@ -189,8 +181,8 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     // A sysroot this run created is removed entirely, lock directory included.
     if (!entered) throw e;
     if (!sysrootExisted) rmSync(o.sysroot, { recursive: true, force: true });
-    else if (before.size === 0) for (const n of entries(o.sysroot)) removeTree(join(o.sysroot, n));
-    else if (!before.has('ostree') && existsSync(join(o.sysroot, 'ostree')) && entries(join(o.sysroot, 'ostree')).every((n) => n.startsWith('apt-ostree'))) {
+    else if (before.size === 0) for (const n of listDir(o.sysroot)) removeTree(join(o.sysroot, n));
+    else if (!before.has('ostree') && existsSync(join(o.sysroot, 'ostree')) && listDir(join(o.sysroot, 'ostree')).every((n) => n.startsWith('apt-ostree'))) {
       removeTree(join(o.sysroot, 'ostree'));
     }
     throw e;

@@ -9,11 +9,12 @@
  * The body registers an undo step right after each change it makes to the sysroot, and the
  * last change it makes (the deploy) is the one that commits the transaction.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, CancelledError, EXIT_SIGINT, EXIT_SIGTERM } from '../../errors.js';
 import type { Reporter } from '../../output/reporter.js';
 import { rootRequired } from '../../output/sudo-line.js';
+import { listDir } from '../../system/fs.js';
 import { run, runSync } from '../../system/run.js';
 import { acquireSysrootLock } from './lock.js';
 import { flockHeld } from './lock-owner.js';
@@ -239,13 +240,7 @@ function requireSysroot(sysroot: string): void {
  * and not ours is left over (a pid in the name may have been reused since, even after a reboot).
  */
 function cleanupStaleWork(workRoot: string, reporter: Reporter): void {
-  let names: string[];
-  try {
-    names = readdirSync(workRoot);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of listDir(workRoot)) {
     if (name.startsWith(`${process.pid}-`)) continue;
     reporter.warn(`removing work left by an interrupted run: ${join(workRoot, name)}`);
     removeTree(join(workRoot, name));
@@ -259,13 +254,7 @@ function cleanupStaleWork(workRoot: string, reporter: Reporter): void {
  */
 function removeStagingLeftovers(repo: string): void {
   const tmp = join(repo, 'tmp');
-  let names: string[];
-  try {
-    names = readdirSync(tmp);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of listDir(tmp)) {
     if (!name.startsWith('staging-') || name.endsWith('-lock')) continue;
     const lock = join(tmp, `${name}-lock`);
     if (flockHeld(lock)) continue;

@@ -3,7 +3,8 @@
 // (same .deb cache, through the same mmdebstrap hooks) plus `ostree commit` into a fresh archive
 // repo. Measured side by side, alternating, in one run. Goal: compose/plain <= 1.3.
 //
-//   sudo node bench/compose.mjs          (RUNS=3 for more rounds; BENCH_DIR to move the scratch space)
+//   sudo node bench/compose.mjs          (RUNS=3 for more rounds; BENCH_DIR to move the scratch space;
+//                                         APT_OSTREE_BIN=PATH to measure another build)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,15 +12,17 @@ import { fileURLToPath } from 'node:url';
 import { median, report, timeOnce } from './lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'bin', 'apt-ostree');
+// APT_OSTREE_BIN measures another build (its lib/ beside its bin/).
+const bin = process.env.APT_OSTREE_BIN ?? join(root, 'bin', 'apt-ostree');
+const binRoot = join(dirname(bin), '..');
 const manifestPath = join(root, 'examples', 'minimal-bookworm.yaml');
 const runs = Number(process.env.RUNS ?? 1);
 const benchDir = process.env.BENCH_DIR ?? '/var/tmp/apt-ostree-bench';
 const cache = join(benchDir, 'cache');
 mkdirSync(cache, { recursive: true });
 
-const { CACHE_IN_HOOK, CACHE_OUT_HOOK, mmdebstrapArgs } = await import(join(root, 'lib/system/mmdebstrap.js'));
-const { parseManifest, sourcesOf } = await import(join(root, 'lib/image/manifest.js'));
+const { CACHE_IN_HOOK, CACHE_OUT_HOOK, mmdebstrapArgs } = await import(join(binRoot, 'lib/system/mmdebstrap.js'));
+const { parseManifest, sourcesOf } = await import(join(binRoot, 'lib/image/manifest.js'));
 const manifest = parseManifest(readFileSync(manifestPath, 'utf8'), manifestPath);
 const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
 

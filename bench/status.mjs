@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { compare, report } from './lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'bin', 'apt-ostree');
+const bin = process.env.APT_OSTREE_BIN ?? join(root, 'bin', 'apt-ostree');
 const runs = Number(process.env.RUNS ?? 21);
 
 function sh(cmd, args) {

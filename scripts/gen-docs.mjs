@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Writes the man pages, the shell completions and the example configuration from the compiled
- * command specs and config schema (run by `npm run build` after tsc). The outputs are committed;
+ * command specs and config schema (run by `npm run build` after tsc); the completions' shell code
+ * comes from their templates, completions/*.in. The outputs are committed;
  * `--check` only compares and exits 1 when a checked-in file differs from what the code renders.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -12,14 +13,19 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { COMMANDS, GLOBAL_OPTIONS } = await import(join(root, 'lib/cli/spec.js'));
 const docs = await import(join(root, 'lib/cli/docs.js'));
 const { renderExampleConfig } = await import(join(root, 'lib/config/config.js'));
+const { renderCompatDoc } = await import(join(root, 'lib/cli/compat-doc.js'));
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+
+/** The hand-written shell code of the completions, which the renderers fill the specs into. */
+const template = (name) => readFileSync(join(root, 'completions', name), 'utf8');
 
 const outputs = {
   'man/apt-ostree.8': docs.renderManPage(COMMANDS, GLOBAL_OPTIONS, version),
   'man/apt-ostree.conf.5': docs.renderConfManPage(version),
-  'completions/apt-ostree.bash': docs.renderBashCompletion(COMMANDS, GLOBAL_OPTIONS),
-  'completions/_apt-ostree': docs.renderZshCompletion(COMMANDS, GLOBAL_OPTIONS),
+  'completions/apt-ostree.bash': docs.renderBashCompletion(COMMANDS, GLOBAL_OPTIONS, template('apt-ostree.bash.in')),
+  'completions/_apt-ostree': docs.renderZshCompletion(COMMANDS, GLOBAL_OPTIONS, template('apt-ostree.zsh.in')),
   'examples/apt-ostree.conf': renderExampleConfig(),
+  'docs/rpm-ostree-compat.md': renderCompatDoc(),
 };
 
 const check = process.argv.includes('--check');

@@ -1,41 +1,21 @@
-/** What a command's run() receives: parsed options plus the shared services. */
-import { realpathSync } from 'node:fs';
+/** What commands share: the transaction options, --reboot, the command's title, the sysroot path. */
+import { existsSync, realpathSync } from 'node:fs';
+import { InputError } from '../errors.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { OperationOptions } from '../engine/transaction/transaction.js';
-import type { Reporter } from '../output/reporter.js';
+import type { LOCK_OPTIONS, REBOOT } from './options.js';
+import type { CommandContext, OptionArgs } from './spec-types.js';
 
-export interface CommandContext {
-  /** The command's full name, e.g. "install" or "compose tree". */
-  command: string;
-  /** Parsed options and positionals, keyed by their long names. */
-  argv: Record<string, unknown>;
-  sysroot: string;
-  os?: string;
-  quiet: boolean;
-  verbose: boolean;
-  reporter: Reporter;
-}
+export type { CommandContext } from './spec-types.js';
 
-export function str(argv: Record<string, unknown>, key: string): string | undefined {
-  const v = argv[key];
-  return typeof v === 'string' ? v : v === undefined || v === null ? undefined : String(v);
-}
+/**
+ * The arguments of a command with the LOCK_OPTIONS (--lock-wait), which every transaction takes,
+ * and --lock-finalization where the command has it.
+ */
+export type LockArgs = OptionArgs<typeof LOCK_OPTIONS> & { readonly lockFinalization?: boolean };
 
-export function strs(argv: Record<string, unknown>, key: string): string[] {
-  const v = argv[key];
-  if (v === undefined || v === null) return [];
-  return (Array.isArray(v) ? v : [v]).map(String);
-}
-
-export function bool(argv: Record<string, unknown>, key: string): boolean {
-  return argv[key] === true;
-}
-
-/** --lock-wait as seconds (Infinity when given without a value), or undefined: fail at once. */
-export function lockWaitOf(argv: Record<string, unknown>): number | undefined {
-  const v = argv['lock-wait'];
-  return typeof v === 'number' ? v : undefined;
-}
+/** The arguments of a command with -r/--reboot. */
+export type RebootArgs = OptionArgs<[typeof REBOOT]>;
 
 /** The command line as typed, for the lock owner file ("locked by '…'"). */
 export function commandLine(): string {
@@ -44,15 +24,30 @@ export function commandLine(): string {
 
 /**
  * What every transaction of a command is given: the sysroot and stateroot, the command line
- * for the lock owner, the title (undefined: the command line), the reporter and --lock-wait.
+ * for the lock owner, the title (undefined: the command line), the reporter and --lock-wait
+ * (seconds, Infinity when given without a value; undefined: fail at once).
  */
-export function transactionOptions(ctx: CommandContext, title?: string): OperationOptions {
-  return { sysroot: ctx.sysroot, os: ctx.os, command: commandLine(), title, reporter: ctx.reporter, lockWaitSeconds: lockWaitOf(ctx.argv) };
+export function transactionOptions(ctx: CommandContext<LockArgs>, title?: string): OperationOptions {
+  const lockFinalization = ctx.args.lockFinalization === true;
+  // Refused before any work (deployNew would refuse it too, after the build): only the running
+  // system stages a deployment that can wait for finalize-deployment.
+  if (lockFinalization && !isRunningSystem(ctx.sysroot)) {
+    throw new InputError(
+      `--lock-finalization applies to a deployment staged on the running system; ${ctx.sysroot} is not the running system, where a new deployment goes into the boot configuration at once.`,
+      'Leave out --lock-finalization for a sysroot directory, or run the command on the booted system.',
+    );
+  }
+  return { sysroot: ctx.sysroot, os: ctx.os, command: commandLine(), title, reporter: ctx.reporter, lockWaitSeconds: ctx.args.lockWait, lockFinalization };
+}
+
+/** Is the sysroot the running system's (what stages deployments)? As Sysroot.load decides, without loading it. */
+export function isRunningSystem(sysroot: string): boolean {
+  return sysroot === '/' && existsSync('/run/ostree-booted');
 }
 
 /** -r/--reboot: reboot into the new default, only when the sysroot is the running system. */
-export async function rebootIfAsked(ctx: CommandContext): Promise<void> {
-  if (!bool(ctx.argv, 'reboot')) return;
+export async function rebootIfAsked(ctx: CommandContext<RebootArgs>): Promise<void> {
+  if (!ctx.args.reboot) return;
   const [{ maybeReboot }, { Sysroot }] = await Promise.all([import('../engine/deployments/reboot.js'), import('../engine/deployments/sysroot.js')]);
   await maybeReboot(ctx, Sysroot.load(ctx.sysroot));
 }

@@ -1,8 +1,9 @@
 /**
  * Entry point. Command lines are parsed from the specs by parseCommandLine below (free to load),
- * which also names every bad option or argument itself; help, --version, and a command line
- * without a command go through yargs, which owns help. Command modules are loaded only when their
- * command runs. Errors are printed in one place, reportError.
+ * the one parser of the arguments a command runs with, which also names every bad option or
+ * argument itself; help, --version, and a command line without a command go through yargs, which
+ * only prints help (and never runs a command). Command modules are loaded only when their command
+ * runs. Errors are printed in one place, reportError.
  */
 import { resolve } from 'node:path';
 import { EXIT_ERROR, EXIT_OK, explainError, InputError, printable, withoutControls } from '../errors.js';
@@ -10,21 +11,21 @@ import { plainSink, Reporter } from '../output/reporter.js';
 import { resolveSysrootPath, type CommandContext } from './context.js';
 import { GLOBAL_OPTIONS } from './options.js';
 import { COMMANDS, type CommandSpec, type OptionSpec } from './spec.js';
-import { ADMIN_IMAGE } from './specs/admin.js';
+import { fieldName, type OptionArgs } from './spec-types.js';
+import { refusedOption, rpmOstreeCommand } from './specs/rpm-ostree.js';
 
 export async function main(args: string[]): Promise<void> {
   const verbose = args.includes('-v') || args.includes('--verbose');
   let code: number;
   let running: CommandSpec | undefined;
-  quietOnClosedOutput(() => running !== undefined && (running.mutating === true || WRITES_FILES.has(running)));
-  const run = (spec: CommandSpec, path: string, argv: Record<string, unknown>) => {
-    running = spec;
-    return runCommand(spec, path, argv);
-  };
+  quietOnClosedOutput(() => running !== undefined && (running.mutating === true || running.writesFiles === true));
   try {
     args = lockWaitWithValue(args);
-    const fast = parseCommandLine(args);
-    code = fast ? await run(fast.spec, fast.path, fast.argv) : await (await import('./yargs.js')).runYargs(args, run);
+    const parsed = parseCommandLine(args);
+    if (parsed) {
+      running = parsed.spec;
+      code = await runCommand(parsed.spec, parsed.path, parsed.args);
+    } else code = await (await import('./yargs.js')).runYargs(args);
   } catch (err) {
     code = reportError(err, verbose, { sysroot: sysrootArg(args) });
   }
@@ -34,15 +35,13 @@ export async function main(args: string[]): Promise<void> {
 /** Exit status after the reader of our output went away: what a shell shows for death by SIGPIPE. */
 export const EXIT_PIPE = 141;
 
-/** Commands that write files but change no sysroot (not `mutating`): not to be stopped halfway either. */
-const WRITES_FILES = new Set<CommandSpec>([ADMIN_IMAGE]);
-
 /**
  * Output piped into a program that stops reading (`apt-ostree status --json | head -c 100`):
  * writing fails with EPIPE. As coreutils do, stop quietly, with the status a shell shows for
  * SIGPIPE, instead of dying with a stack trace. A command that changes the system (or writes a
- * disk image) is not interrupted halfway: it goes on without printing to the closed stream
- * (writes to it are dropped) and exits with its own status once done, since its change was made.
+ * disk image: `writesFiles` in its spec) is not interrupted halfway: it goes on without printing
+ * to the closed stream (writes to it are dropped) and exits with its own status once done, since
+ * its change was made.
  */
 function quietOnClosedOutput(changingTheSystem: () => boolean): void {
   let closed = false;
@@ -69,7 +68,7 @@ function sysrootArg(args: string[]): string | undefined {
 }
 
 /** Run one command: build its context, load its module, return its exit code. */
-export async function runCommand(spec: CommandSpec, path: string, argv: Record<string, unknown>): Promise<number> {
+export async function runCommand(spec: CommandSpec, path: string, argv: CommandArgs): Promise<number> {
   const quiet = argv.quiet === true;
   const verbose = argv.verbose === true;
   let reporter: Reporter;
@@ -81,15 +80,15 @@ export async function runCommand(spec: CommandSpec, path: string, argv: Record<s
   }
   const ctx: CommandContext = {
     command: path,
-    argv,
-    sysroot: resolveSysrootPath(typeof argv.sysroot === 'string' && argv.sysroot ? argv.sysroot : '/'),
-    os: typeof argv.os === 'string' ? argv.os : undefined,
+    args: argv,
+    sysroot: resolveSysrootPath(argv.sysroot || '/'),
+    os: argv.os,
     quiet,
     verbose,
     reporter,
   };
   let dbus: { close(): Promise<void> } | undefined;
-  if (argv['dbus-compat'] === true) {
+  if (argv.dbusCompat) {
     dbus = await (await import('../dbus/compat.js')).startDbusCompat(ctx);
   }
   try {
@@ -97,7 +96,8 @@ export async function runCommand(spec: CommandSpec, path: string, argv: Record<s
     const code = await mod.run(ctx);
     return typeof code === 'number' ? code : EXIT_OK;
   } finally {
-    reporter.end();
+    // Ends the progress; with -v the sinks print the phase timing table.
+    reporter.finish();
     await dbus?.close();
   }
 }
@@ -143,12 +143,19 @@ function indent(text: string): string {
   return text.split('\n').map((l) => `  ${l}`).join('\n');
 }
 
+/** The global options, and the command's options and positionals (what ArgsOf of its spec says), by their field names. */
+export type CommandArgs = OptionArgs<typeof GLOBAL_OPTIONS> & Record<string, unknown>;
+
 export interface ParsedCommandLine {
   spec: CommandSpec;
   /** The command's full name, e.g. "compose tree". */
   path: string;
-  /** Options by their long names, and positionals by their names. */
-  argv: Record<string, unknown>;
+  /**
+   * Options and positionals by their field names (fieldName: dry-run → dryRun), typed as
+   * spec-types.ts's ArgsOf says: a boolean option not given is false, an array option or a
+   * variadic positional not given is empty, another option undefined unless it has a default.
+   */
+  args: CommandArgs;
 }
 
 /**
@@ -158,11 +165,14 @@ export interface ParsedCommandLine {
  * here, and a bad command line is an InputError naming what is wrong: "unknown option --bogus",
  * "--append needs a value" (a value is never taken from a word that starts with '-': an option
  * without its value does not swallow the next option), "unknown command", a missing or extra
- * argument.
+ * argument. It is the only parser of a command's arguments: yargs only shows help.
  */
 export function parseCommandLine(args: string[]): ParsedCommandLine | undefined {
   const end = args.indexOf('--');
-  const help = (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h' || a === '--version');
+  const before = end < 0 ? args : args.slice(0, end);
+  const asksHelp = before.some((a) => a === '--help' || a === '-h');
+  const asksVersion = before.includes('--version');
+  const help = asksHelp || asksVersion;
   const words = leadingPositionals(args, 2);
   const top = findCommand(COMMANDS, words[0]);
   if (!top) {
@@ -185,10 +195,12 @@ export function parseCommandLine(args: string[]): ParsedCommandLine | undefined 
     spec = sub;
     path.push(sub.name);
   }
-  if (help || !spec.load) return undefined;
+  // --version is apt-ostree's (yargs prints it), unless the command has an option of that name
+  // (compose commit --version 1.0).
+  if (asksHelp || (asksVersion && !spec.options?.some((o) => o.name === 'version')) || !spec.load) return undefined;
   const name = `apt-ostree ${path.join(' ')}`;
-  const all = [...GLOBAL_OPTIONS, ...(spec.options ?? [])];
-  const { values, positionals: wordsAndArgs } = tokenize(args, all, name);
+  const all: OptionSpec[] = [...GLOBAL_OPTIONS, ...(spec.options ?? [])];
+  const { values, positionals: wordsAndArgs } = tokenize(args, all, name, (flag) => refusal(path.join(' '), flag, name));
   const positionals = wordsAndArgs.slice(path.length); // after the command words
   const posSpecs = spec.positionals ?? [];
   const usage = `Usage: ${name}${posSpecs.map((p) => ` ${p.required ? '<' : '['}${p.name}${p.variadic ? '..' : ''}${p.required ? '>' : ']'}`).join('')} [options]; see ${name} --help.`;
@@ -199,7 +211,10 @@ export function parseCommandLine(args: string[]): ParsedCommandLine | undefined 
   for (const o of all) {
     let v: unknown = values.get(o);
     if (v === undefined) v = o.default;
-    if (v === undefined) continue;
+    if (v === undefined) {
+      argv[fieldName(o.name)] = o.type === 'boolean' ? false : o.type === 'array' ? [] : undefined;
+      continue;
+    }
     if (o.type === 'number' && typeof v === 'string') {
       const n = Number(v);
       if (v.trim() === '' || Number.isNaN(n)) throw new InputError(`--${o.name} needs a number, not '${v}'.`, `Give it as --${o.name}=${o.valueName ?? 'NUMBER'}.`);
@@ -208,23 +223,40 @@ export function parseCommandLine(args: string[]): ParsedCommandLine | undefined 
     if (o.choices && !o.choices.includes(String(v))) {
       throw new InputError(`--${o.name} must be one of ${o.choices.join(', ')}, not '${String(v)}'.`, `Give it as --${o.name}=${o.choices[0]}, for example.`);
     }
-    argv[o.name] = v;
+    argv[fieldName(o.name)] = v;
   }
   for (const [i, p] of posSpecs.entries()) {
     const value = p.variadic ? positionals.slice(i) : positionals[i];
     if (p.required && (value === undefined || (Array.isArray(value) && !value.length))) {
       throw new InputError(p.variadic ? `${name} needs at least one ${p.name.replace(/s$/, '')}.` : `${name} needs its <${p.name}> argument.`, usage);
     }
-    argv[p.name] = value;
+    argv[fieldName(p.name)] = value;
   }
-  return { spec, path: path.join(' '), argv };
+  return { spec, path: path.join(' '), args: argv as CommandArgs };
 }
 
-function findCommand(specs: CommandSpec[], word: string | undefined): CommandSpec | undefined {
+function findCommand(specs: readonly CommandSpec[], word: string | undefined): CommandSpec | undefined {
   return word === undefined ? undefined : specs.find((c) => c.name === word || c.aliases?.includes(word));
 }
 
-function unknownCommand(word: string, specs: CommandSpec[], prefix: string): InputError {
+/**
+ * An option of rpm-ostree's that apt-ostree refuses on this command (specs/rpm-ostree.ts): named,
+ * with the reason, instead of "unknown option".
+ */
+function refusal(path: string, flag: string, command: string): InputError | undefined {
+  const r = refusedOption(path, flag);
+  if (!r) return undefined;
+  return new InputError(
+    `${flag} is an rpm-ostree option that apt-ostree does not take: ${r.reason}.`,
+    `Run \`${command} --help\` for the options it has; docs/rpm-ostree-compat.md lists what differs from rpm-ostree.`,
+  );
+}
+
+function unknownCommand(word: string, specs: readonly CommandSpec[], prefix: string): InputError {
+  const refused = rpmOstreeCommand(`${prefix}${word}`)?.refused;
+  if (refused) {
+    return new InputError(`'${prefix}${word}' is an rpm-ostree command that apt-ostree does not have: ${refused}.`, 'Run `apt-ostree --help` for its commands; docs/rpm-ostree-compat.md lists what differs from rpm-ostree.');
+  }
   const near = closest(word, specs.flatMap((c) => [c.name, ...(c.aliases ?? [])]));
   return new InputError(
     `unknown command '${prefix}${word}'.`,
@@ -237,7 +269,13 @@ function unknownCommand(word: string, specs: CommandSpec[], prefix: string): Inp
  * as --name VALUE or --name=VALUE (--no-NAME for a boolean), short ones as -x VALUE, -xVALUE or
  * grouped (-qv); everything after -- is positional.
  */
-export function tokenize(args: string[], options: OptionSpec[], command: string): { values: Map<OptionSpec, unknown>; positionals: string[] } {
+export function tokenize(
+  args: string[],
+  options: readonly OptionSpec[],
+  command: string,
+  /** What to say about an option that is not in `options`, when there is more to say than "unknown". */
+  explainUnknown: (flag: string) => InputError | undefined = () => undefined,
+): { values: Map<OptionSpec, unknown>; positionals: string[] } {
   const long = new Map<string, OptionSpec>();
   const short = new Map<string, OptionSpec>();
   for (const o of options) {
@@ -251,6 +289,8 @@ export function tokenize(args: string[], options: OptionSpec[], command: string)
     else values.set(o, v);
   };
   const unknown = (flag: string) => {
+    const explained = explainUnknown(flag);
+    if (explained) return explained;
     const near = closest(flag.replace(/^--?/, ''), [...long.keys()]);
     return new InputError(`unknown option ${flag}.`, `${near ? `Did you mean --${near}? ` : ''}Run \`${command} --help\` for its options.`);
   };
@@ -297,7 +337,7 @@ export function tokenize(args: string[], options: OptionSpec[], command: string)
         if (!o) {
           // -verbose for --verbose: name the whole word, and the option meant.
           if (long.has(a.slice(1))) throw new InputError(`unknown option ${a}.`, `Did you mean --${a.slice(1)}? Run \`${command} --help\` for its options.`);
-          throw unknown(j === 1 ? a : `-${c}`);
+          throw explainUnknown(`-${c}`) ?? unknown(j === 1 ? a : `-${c}`);
         }
         if (o.type === 'boolean') {
           set(o, true);
@@ -376,7 +416,7 @@ function isSeconds(s: string): boolean {
 }
 
 /** The first `n` words that are not options (nor values of global options): command, subcommand. */
-function leadingPositionals(args: string[], n: number, options: OptionSpec[] = GLOBAL_OPTIONS): string[] {
+function leadingPositionals(args: string[], n: number, options: readonly OptionSpec[] = GLOBAL_OPTIONS): string[] {
   const takesValue = new Set(options.filter((o: OptionSpec) => o.type !== 'boolean').flatMap((o) => [`--${o.name}`, ...(o.alias ?? []).map((a) => (a.length === 1 ? `-${a}` : `--${a}`))]));
   const out: string[] = [];
   for (let i = 0; i < args.length && out.length < n; i++) {

@@ -1,11 +1,14 @@
-/** The yargs command tree, built from the specs in spec.ts. */
+/**
+ * Help: the yargs command tree, built from the specs in spec.ts, for `--help`, `--version`, a
+ * command line without a command and a command group without its subcommand. yargs runs no
+ * command: main.ts's parseCommandLine parses every command line that does, and hands the others
+ * here (test/unit/cli/parser.test.ts checks both, for every command and option).
+ */
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv, type Options } from 'yargs';
 import { InputError } from '../errors.js';
 import { GLOBAL_OPTIONS } from './options.js';
 import { COMMANDS, type CommandSpec, type OptionSpec } from './spec.js';
-
-type Runner = (spec: CommandSpec, path: string, argv: Record<string, unknown>) => Promise<number>;
 
 export const FEATURES = ['compose', 'layering', 'overlay-transaction', 'dbus-compat', 'sysusers'];
 
@@ -42,7 +45,7 @@ function commandString(spec: CommandSpec): string {
   return [spec.name, ...pos].join(' ');
 }
 
-function addCommand(y: Argv, spec: CommandSpec, prefix: string, run: Runner, setResult: (p: Promise<number>) => void): Argv {
+function addCommand(y: Argv, spec: CommandSpec, prefix: string): Argv {
   const path = `${prefix}${spec.name}`;
   return y.command(
     [commandString(spec), ...(spec.aliases ?? [])],
@@ -52,21 +55,29 @@ function addCommand(y: Argv, spec: CommandSpec, prefix: string, run: Runner, set
       for (const p of spec.positionals ?? []) b.positional(p.name, { describe: p.describe, type: 'string', array: p.variadic });
       for (const [cmd, desc] of spec.examples ?? []) b.example(cmd, desc);
       if (spec.subcommands) {
-        for (const sub of spec.subcommands) addCommand(b, sub, `${path} `, run, setResult);
+        for (const sub of spec.subcommands) addCommand(b, sub, `${path} `);
         b.demandCommand(1, `apt-ostree ${path} needs a subcommand: ${spec.subcommands.map((s) => s.name).join(', ')}.`);
       }
       return b;
     },
-    spec.load
-      ? (argv: Record<string, unknown>) => {
-          setResult(run(spec, path, argv));
-        }
-      : undefined,
+    spec.subcommands
+      ? undefined
+      : () => {
+          throw new YargsRanCommand(path);
+        },
   );
 }
 
-export async function runYargs(args: string[], run: Runner): Promise<number> {
-  let result: Promise<number> | undefined;
+/** Thrown if yargs ever got to run a command: parseCommandLine should have parsed the command line. */
+export class YargsRanCommand extends Error {
+  constructor(readonly path: string) {
+    super(`Internal error: the command line of '${path}' reached the help parser instead of parseCommandLine.`);
+    this.name = 'YargsRanCommand';
+  }
+}
+
+/** Show help (or the version), or say what is missing; the exit status. */
+export async function runYargs(args: string[]): Promise<number> {
   let y: Argv = yargs(args)
     .scriptName('apt-ostree')
     .usage('Usage: apt-ostree <command> [options]\n\nImage-based Debian with OSTree: atomic upgrades, rollback and apt package layering.')
@@ -79,14 +90,13 @@ export async function runYargs(args: string[], run: Runner): Promise<number> {
     .alias('help', 'h')
     .epilog('Exit status: 0 success, 1 error, 77 nothing changed (with --unchanged-exit-77).\nSee apt-ostree(8).')
     .fail((msg, err) => {
-      // yargs' own complaints come as a YError; anything else was thrown by a command.
+      // yargs' own complaints come as a YError; anything else (YargsRanCommand) is ours.
       if (err && err.name !== 'YError') throw err;
       throw usageError(msg ?? err?.message ?? 'Invalid command line.', args);
     });
   for (const o of GLOBAL_OPTIONS) y = y.option(o.name, { ...toYargsOption(o), global: true });
-  for (const spec of COMMANDS) y = addCommand(y, spec, '', run, (p) => (result = p));
+  for (const spec of COMMANDS) y = addCommand(y, spec, '');
   const parsed = await y.parseAsync();
-  if (result) return result;
   if (parsed.version) {
     process.stdout.write(versionText() + '\n');
     return 0;

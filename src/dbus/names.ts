@@ -4,7 +4,9 @@
  */
 
 export const BUS_NAME = 'org.projectatomic.aptostree1';
-const BASE_PATH = '/org/projectatomic/aptostree1';
+/** Where org.freedesktop.DBus.ObjectManager lists the objects below (the Sysroot, the OS objects, a Transaction). */
+export const BASE_PATH = '/org/projectatomic/aptostree1';
+export const OBJECT_MANAGER_IFACE = 'org.freedesktop.DBus.ObjectManager';
 export const SYSROOT_PATH = `${BASE_PATH}/Sysroot`;
 /** Transactions get `${TRANSACTION_PATH}/N`, N counting from 1 within one command. */
 export const TRANSACTION_PATH = `${BASE_PATH}/Transaction`;

@@ -93,8 +93,12 @@ export const OS_INTERFACE: InterfaceDef = {
     // Read-only queries.
     { name: 'GetDeploymentsRpmDiff', in: [['deployid0', 's'], ['deployid1', 's']], out: [RPM_DIFF], auth: 'anyone' },
     { name: 'GetCachedUpdateRpmDiff', in: [['deployid', 's']], out: [RPM_DIFF, ['details', 'a{sv}']], auth: 'anyone' },
+    { name: 'GetCachedRebaseRpmDiff', in: [['refspec', 's'], ['packages', 'as']], out: [RPM_DIFF, ['details', 'a{sv}']], auth: 'anyone' },
     { name: 'GetDeploymentBootConfig', in: [['deployid', 's'], ['is_pending', 'b']], out: [['bootconfig', 'a{sv}']], auth: 'anyone' },
     { name: 'GetPackages', in: [['names', 'as']], out: [['packages', 'aa{sv}']], auth: 'anyone' },
+    // Answered from apt: the default deployment's sources and the stateroot's package lists.
+    { name: 'ListRepos', in: [], out: [['repos', 'aa{sv}']], auth: 'anyone' },
+    { name: 'WhatProvides', in: [['provides', 'as']], out: [['packages', 'aa{sv}']], auth: 'anyone' },
     // Methods that start a transaction in rpm-ostree: busy while apt-ostree holds the sysroot.
     { name: 'AutomaticUpdateTrigger', in: [OPTIONS], out: [['enabled', 'b'], ['transaction_address', 's']], auth: action('upgrade'), startsTransaction: true },
     { name: 'Deploy', in: [['revision', 's'], OPTIONS], out: TX_OUT, auth: action('deploy'), startsTransaction: true },

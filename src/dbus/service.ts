@@ -7,31 +7,42 @@
  * Method calls are dispatched here rather than by dbus-next, because authorization needs the
  * caller's bus name, which dbus-next does not hand to its method implementations.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import dbus from 'dbus-next';
 import type { Message as Msg, MessageBus } from 'dbus-next';
 import { AptOstreeError, EXIT_OK, EXIT_UNCHANGED } from '../errors.js';
 import { parseVersion } from '../debian/version.js';
-import { commitPackages, diffPackages, type PackageEntry } from '../engine/deployments/packages.js';
+import { readBootEntry } from '../ostree/boot-entry.js';
+import { commitPackages, diffPackages, pkglistFromMetadata, type PackageDiff, type PackageEntry } from '../engine/deployments/packages.js';
+import { aptWhatProvides } from '../engine/layering/apt-provides.js';
+import { readAptSources, sourceLine, type AptSource } from '../engine/layering/apt-sources.js';
+import { requireLists, withDeploymentApt } from '../engine/layering/apt-lists.js';
+import { META } from '../layout/commit-metadata.js';
 import { readLockOwner } from '../engine/transaction/lock-owner.js';
 import { sysrootStatus, type SysrootStatus } from '../engine/deployments/status.js';
 import { Sysroot, type Deployment } from '../engine/deployments/sysroot.js';
 import { transactionHooks, type Transaction } from '../engine/transaction/transaction.js';
 import type { ProgressEvent, Reporter } from '../output/reporter.js';
 import { authorize } from './auth.js';
-import { ERRORS, methodForCommand, osObjectPath, SYSROOT_PATH, TRANSACTION_PATH } from './names.js';
+import { BASE_PATH, ERRORS, methodForCommand, OBJECT_MANAGER_IFACE, osObjectPath, SYSROOT_PATH, TRANSACTION_PATH } from './names.js';
+import { parseRefspec, resolveRefFile } from '../ostree/refs.js';
 import { INTERFACES, OS_INTERFACE, signatureOf, SYSROOT_INTERFACE, TRANSACTION_INTERFACE, type InterfaceDef, type MethodDef } from './schema.js';
 import { deploymentDict, jsonDict, type VarDict } from './variant.js';
 
 const { Message, Variant, DBusError } = dbus;
 const NO_REPLY_EXPECTED = 1;
 
+/** The keys of a deployment's boot entry that GetDeploymentBootConfig returns, as rpm-ostree does. */
+const BOOT_CONFIG_KEYS = new Set(['title', 'linux', 'initrd', 'options', 'version']);
+
 /** rpm-ostree's package diff kinds (RpmOstreePackageDiffTypes). */
 const DIFF_ADDED = 0;
 const DIFF_REMOVED = 1;
 const DIFF_UPGRADED = 2;
 const DIFF_DOWNGRADED = 3;
+
+/** rpm-ostree's package types in the cached update's rpm-diff (RpmOstreePkgTypes): a base package. */
+const PKG_TYPE_BASE = 0;
 
 export interface ServiceOptions {
   bus: MessageBus;
@@ -132,6 +143,8 @@ export class CompatService {
   private policy = 'none';
   private active?: ActiveTransaction;
   private txCount = 0;
+  /** The last base-to-base package diff of the cached update, by `FROM..TO` (reloads recompute the property). */
+  private baseDiff?: { key: string; diff?: PackageDiff };
   /** Clients that said RegisterClient, by bus name (rpm-ostree keeps them to decide when to exit; we only list them). */
   readonly clients = new Map<string, string>();
   private dead = false;
@@ -239,12 +252,51 @@ export class CompatService {
         BootedDeployment: dictOf(booted?.osname === os ? booted : undefined),
         DefaultDeployment: dictOf(sysroot.defaultDeployment(os)),
         RollbackDeployment: dictOf(sysroot.rollbackDeployment(os)),
-        CachedUpdate: cached && (cached.osname === undefined || cached.osname === os) ? jsonDict(cached, { timestamp: 't' }) : {},
+        CachedUpdate: cached && (cached.osname === undefined || cached.osname === os) ? this.cachedUpdateDict(os, cached) : {},
         HasCachedUpdateRpmDiff: Boolean(this.cachedUpdateChecksum(os)),
         Name: os,
       };
     }
     return obj.props; // the Transaction's are fixed when it starts
+  }
+
+  /**
+   * The CachedUpdate property: the record of `upgrade --check` with rpm-ostree's types, and the
+   * two values GNOME Software reads: 'rpm-diff', the package changes of the base from the
+   * booted (else default) deployment to the update, and 'advisories', empty (Debian's apt lists
+   * carry no advisories).
+   */
+  private cachedUpdateDict(os: string, cached: Record<string, unknown>): VarDict {
+    const dict = jsonDict(cached, { timestamp: 't' });
+    const diff = this.cachedUpdatePackageDiff(os, cached);
+    if (diff) dict['rpm-diff'] = new Variant('a{sv}', cachedUpdateRpmDiff(diff));
+    dict.advisories = new Variant('a(suuasa{sv})', []);
+    return dict;
+  }
+
+  /**
+   * The base's package changes from the booted (else default) deployment of `os` to the cached
+   * update: the diff `upgrade --check` recorded when it was found from the same base, else the
+   * package lists of the two commits' metadata (the update is fetched without its files).
+   */
+  private cachedUpdatePackageDiff(os: string, cached: Record<string, unknown>): PackageDiff | undefined {
+    const sysroot = this.sysroot;
+    const to = this.cachedUpdateChecksum(os);
+    if (!sysroot || !to) return undefined;
+    const from = sysroot.booted?.osname === os ? sysroot.booted : sysroot.defaultDeployment(os);
+    if (!from) return undefined;
+    const fromBase = sysroot.baseChecksum(from);
+    const recorded = cached['package-diff'] as Partial<PackageDiff> | undefined;
+    if (cached['base-checksum'] === fromBase && recorded && (['added', 'removed', 'upgraded', 'downgraded'] as const).every((k) => Array.isArray(recorded[k]))) {
+      return recorded as PackageDiff;
+    }
+    const key = `${fromBase}..${to}`;
+    if (this.baseDiff?.key !== key) {
+      const list = (checksum: string) => pkglistFromMetadata(sysroot.commit(checksum)?.metadata[META.pkglist]);
+      const [a, b] = [list(fromBase), list(to)];
+      this.baseDiff = { key, diff: a && b ? diffPackages(a, b) : undefined };
+    }
+    return this.baseDiff.diff;
   }
 
   private cachedUpdateChecksum(os: string): string | undefined {
@@ -261,7 +313,20 @@ export class CompatService {
     if (def !== TRANSACTION_INTERFACE) obj.props = this.computeProps(obj);
     this.bus.export(path, obj.iface);
     this.objects.set(path, obj);
+    this.emit(BASE_PATH, OBJECT_MANAGER_IFACE, 'InterfacesAdded', 'oa{sa{sv}}', [path, { [def.name]: this.propVariants(obj) }]);
     return obj;
+  }
+
+  /** An object's properties as GetManagedObjects and InterfacesAdded give them (those that have a value). */
+  private propVariants(obj: Exported): VarDict {
+    const out: VarDict = {};
+    for (const p of obj.def.properties) if (obj.props[p.name] !== undefined) out[p.name] = new Variant(p.type, obj.props[p.name]);
+    return out;
+  }
+
+  /** org.freedesktop.DBus.ObjectManager.GetManagedObjects on BASE_PATH: every object with its interface and properties. */
+  private managedObjects(): Record<string, Record<string, VarDict>> {
+    return Object.fromEntries([...this.objects.values()].map((o) => [o.path, { [o.def.name]: this.propVariants(o) }]));
   }
 
   private unexportObject(path: string): void {
@@ -273,6 +338,7 @@ export class CompatService {
     } catch {
       /* already gone */
     }
+    this.emit(BASE_PATH, OBJECT_MANAGER_IFACE, 'InterfacesRemoved', 'oas', [path, [obj.def.name]]);
   }
 
   // ---- signals ----
@@ -401,6 +467,12 @@ export class CompatService {
 
   /** dbus-next's method handler hook: true when the call is ours (answered later, asynchronously). */
   private onMethodCall = (msg: Msg): boolean => {
+    if (msg.path === BASE_PATH && msg.member === 'GetManagedObjects' && (!msg.interface || msg.interface === OBJECT_MANAGER_IFACE)) {
+      this.guard(() => {
+        if (!((msg.flags ?? 0) & NO_REPLY_EXPECTED)) this.bus.send(Message.newMethodReturn(msg, 'a{oa{sa{sv}}}', [this.managedObjects()]));
+      });
+      return true;
+    }
     const found = this.findMethod(msg);
     if (!found) return false;
     void this.dispatch(msg, found.obj, found.method);
@@ -459,10 +531,16 @@ export class CompatService {
         return [await this.deploymentsDiff(String(body[0]), String(body[1]))];
       case 'OS.GetCachedUpdateRpmDiff':
         return this.cachedUpdateDiff(obj.osname!, String(body[0] ?? ''));
+      case 'OS.GetCachedRebaseRpmDiff':
+        return this.rebaseDiff(obj.osname!, String(body[0] ?? ''));
       case 'OS.GetDeploymentBootConfig':
         return [this.bootConfig(obj.osname!, String(body[0] ?? ''), body[1] === true)];
       case 'OS.GetPackages':
         return [await this.packages(obj.osname!, (body[0] ?? []) as string[])];
+      case 'OS.ListRepos':
+        return [this.listRepos(obj.osname!)];
+      case 'OS.WhatProvides':
+        return [await this.whatProvides(obj.osname!, (body[0] ?? []) as string[])];
       case 'Transaction.Cancel':
         return this.cancel(obj, sender);
       case 'Transaction.Start':
@@ -532,6 +610,34 @@ export class CompatService {
     return [rpmDiff(await this.packagesOf(from.checksum, from.path), await this.packagesOf(checksum)), details];
   }
 
+  /**
+   * GetCachedRebaseRpmDiff: the package changes from the default deployment to the commit that
+   * REFSPEC (REMOTE:REF, REF on the same remote, or REMOTE: for the same ref) names in the
+   * repository. rpm-ostree answers from what DownloadRebaseRpmDiff fetched; apt-ostree has no
+   * daemon to fetch it, so the ref must be there already (`apt-ostree rebase --download-only`).
+   */
+  private async rebaseDiff(os: string, refspec: string): Promise<unknown[]> {
+    const sysroot = this.loaded();
+    const from = sysroot.defaultDeployment(os);
+    if (!from) throw new CallError(ERRORS.failed, `No deployments found for os ${os}`);
+    const current = parseRefspec(from.origin?.refspec ?? '') ?? { remote: undefined, ref: from.origin?.refspec ?? '' };
+    const given = parseRefspec(refspec);
+    const target = refspec.endsWith(':') ? `${refspec}${current.ref}` : given?.remote !== undefined || !current.remote ? refspec : `${current.remote}:${refspec}`;
+    const checksum = resolveRefFile(sysroot.repoPath, target);
+    if (!checksum || !sysroot.commit(checksum)) {
+      throw new CallError(ERRORS.failed, `${target} is not in the repository of ${sysroot.path}; fetch it first with \`apt-ostree rebase --download-only ${target}\`.`);
+    }
+    const commit = sysroot.commit(checksum)!;
+    const details: VarDict = {
+      osname: new Variant('s', os),
+      checksum: new Variant('s', checksum),
+      origin: new Variant('s', target),
+      timestamp: new Variant('t', BigInt(commit.timestamp)),
+      ...(typeof commit.metadata.version === 'string' ? { version: new Variant('s', commit.metadata.version) } : {}),
+    };
+    return [rpmDiff(await this.packagesOf(from.checksum, from.path), await this.packagesOf(checksum)), details];
+  }
+
   private bootConfig(os: string, deployid: string, pending: boolean): VarDict {
     const sysroot = this.loaded();
     let d: Deployment | undefined;
@@ -549,9 +655,8 @@ export class CompatService {
       out.options = new Variant('s', d.kargs.join(' '));
       return out;
     }
-    for (const line of readFileSync(d.bootEntry, 'utf8').split('\n')) {
-      const m = /^(title|linux|initrd|options|version)\s+(.*)$/.exec(line.trim());
-      if (m) out[m[1]!] = new Variant('s', m[2]!);
+    for (const [key, value] of readBootEntry(d.bootEntry).fields) {
+      if (BOOT_CONFIG_KEYS.has(key)) out[key] = new Variant('s', value);
     }
     return out;
   }
@@ -563,29 +668,100 @@ export class CompatService {
     const pkgs = await this.packagesOf(d.checksum, d.path);
     const out: VarDict[] = [];
     for (const key of names) {
-      for (const p of pkgs.filter((x) => x.name === key)) {
-        let epoch = 0;
-        let version = p.version;
-        try {
-          const v = parseVersion(p.version, { strict: false });
-          epoch = v.epoch;
-          version = `${v.upstream}${v.revision ? `-${v.revision}` : ''}`;
-        } catch {
-          /* keep the text as it is */
-        }
-        out.push({
-          key: new Variant('s', key),
-          name: new Variant('s', p.name),
-          epoch: new Variant('t', epoch),
-          version: new Variant('s', version),
-          arch: new Variant('s', p.arch),
-          evr: new Variant('s', p.version),
-          nevra: new Variant('s', `${p.name}_${p.version}_${p.arch}`),
-        });
-      }
+      for (const p of pkgs.filter((x) => x.name === key)) out.push({ key: new Variant('s', key), ...packageDict(p) });
     }
     return out;
   }
+
+  /**
+   * ListRepos: the apt sources of the stateroot's default deployment (the ones `install`,
+   * `search` and WhatProvides use), one dictionary per deb822 stanza or sources.list line.
+   */
+  private listRepos(os: string): VarDict[] {
+    const d = this.loaded().defaultDeployment(os);
+    if (!d) throw new CallError(ERRORS.failed, `No deployments found for os ${os}`);
+    return readAptSources(join(d.path, 'etc', 'apt')).map(repoDict);
+  }
+
+  /** WhatProvides: the packages of the stateroot's package lists named so or providing the names (apt-provides.ts). */
+  private async whatProvides(os: string, names: string[]): Promise<VarDict[]> {
+    const found = await withDeploymentApt(this.opts.sysrootPath, os, { create: false }, async (apt, sysroot, name) => {
+      requireLists(apt, sysroot, name);
+      return aptWhatProvides(apt, names);
+    });
+    return found.map((p) => ({
+      ...packageDict(p),
+      summary: new Variant('s', p.summary),
+      ...(p.source ? { reponame: new Variant('s', p.source) } : {}),
+    }));
+  }
+}
+
+/**
+ * A package as rpm-ostree's GetPackages and WhatProvides give one: 'name', 'epoch' (t),
+ * 'version' (without the epoch), 'arch', 'evr' (the full Debian version), 'nevra'
+ * (name_version_arch, as the .deb file is named).
+ */
+function packageDict(p: { name: string; version: string; arch: string }): VarDict {
+  let epoch = 0;
+  let version = p.version;
+  try {
+    const v = parseVersion(p.version, { strict: false });
+    epoch = v.epoch;
+    version = `${v.upstream}${v.revision ? `-${v.revision}` : ''}`;
+  } catch {
+    /* keep the text as it is */
+  }
+  return {
+    name: new Variant('s', p.name),
+    epoch: new Variant('t', epoch),
+    version: new Variant('s', version),
+    arch: new Variant('s', p.arch),
+    evr: new Variant('s', p.version),
+    nevra: new Variant('s', `${p.name}_${p.version}_${p.arch}`),
+  };
+}
+
+/**
+ * An apt source as a ListRepos dictionary: rpm-ostree's keys ('id', 'description',
+ * 'is-enabled', 'is-source', 'is-devel') and the source's own ('file', 'types', 'uris',
+ * 'suites', 'components', 'signed-by', 'architectures').
+ */
+export function repoDict(s: AptSource): VarDict {
+  return {
+    id: new Variant('s', s.id),
+    description: new Variant('s', s.name ?? sourceLine(s)),
+    'is-enabled': new Variant('b', s.enabled),
+    // deb-src only: GNOME Software hides these, as rpm-ostree's source repositories.
+    'is-source': new Variant('b', !s.types.includes('deb')),
+    // Debian's and Ubuntu's debug-symbol archives (trixie-debug, ddebs.ubuntu.com), as rpm-ostree's -debuginfo repositories.
+    'is-devel': new Variant('b', (s.suites.length > 0 && s.suites.every((x) => x.endsWith('-debug'))) || s.uris.some((u) => /\/\/ddebs\.|\/debian-debug\b/.test(u))),
+    file: new Variant('s', s.file),
+    types: new Variant('as', s.types),
+    uris: new Variant('as', s.uris),
+    suites: new Variant('as', s.suites),
+    components: new Variant('as', s.components),
+    ...(s.signedBy ? { 'signed-by': new Variant('s', s.signedBy) } : {}),
+    ...(s.architectures ? { architectures: new Variant('as', s.architectures) } : {}),
+  };
+}
+
+/**
+ * The cached update's 'rpm-diff' in rpm-ostree's shape: 'upgraded' and 'downgraded'
+ * a(us(ss)(ss)) (type, name, (previous version, arch), (new version, arch)), 'removed' and
+ * 'added' a(usss) (type, name, version, arch), each sorted by name; every package of the base
+ * (type 0), Debian versions for evr.
+ */
+export function cachedUpdateRpmDiff(d: PackageDiff): VarDict {
+  const byName = <T extends { name: string; arch: string }>(xs: readonly T[]) => [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0));
+  const modified = (xs: PackageDiff['upgraded']) => byName(xs).map((c) => [PKG_TYPE_BASE, c.name, [c.from, c.previousArch ?? c.arch], [c.to, c.arch]]);
+  const single = (xs: PackageEntry[]) => byName(xs).map((p) => [PKG_TYPE_BASE, p.name, p.version, p.arch]);
+  return {
+    upgraded: new Variant('a(us(ss)(ss))', modified(d.upgraded)),
+    downgraded: new Variant('a(us(ss)(ss))', modified(d.downgraded)),
+    removed: new Variant('a(usss)', single(d.removed)),
+    added: new Variant('a(usss)', single(d.added)),
+  };
 }
 
 /** rpm-ostree's package diff (a(sua{sv})): by kind, then name. */

@@ -387,8 +387,20 @@ function moveMerge(src: string, dest: string): void {
   const d = lstatOrUndefined(dest);
   if (!d) {
     mkdirSync(dirname(dest), { recursive: true });
-    renameSync(src, dest);
-    return;
+    try {
+      renameSync(src, dest);
+      return;
+    } catch (e) {
+      // An overlay (layering) cannot move a directory that has content in its lower layer:
+      // make it anew there and move the content over.
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV' || !s.isDirectory()) throw e;
+      mkdirSync(dest, { mode: s.mode & 0o7777 });
+      lchownSync(dest, s.uid, s.gid);
+      chmodSync(dest, s.mode & 0o7777);
+      for (const n of readdirSync(src)) moveMerge(join(src, n), join(dest, n));
+      rmdirSync(src);
+      return;
+    }
   }
   if (s.isDirectory() && d.isDirectory()) {
     for (const n of readdirSync(src)) moveMerge(join(src, n), join(dest, n));
@@ -396,7 +408,7 @@ function moveMerge(src: string, dest: string): void {
     return;
   }
   rmSync(dest, { recursive: true, force: true });
-  renameSync(src, dest);
+  moveMerge(src, dest);
 }
 
 function emptyDir(p: string): void {

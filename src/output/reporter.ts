@@ -7,17 +7,55 @@ import { fstatSync } from 'node:fs';
 
 export type ProgressEvent =
   | { type: 'task-begin'; text: string }
-  | { type: 'task-end'; text: string; ok: boolean }
+  /** `ms`: the phase's real duration (from its startedAt when it ran in the background). */
+  | { type: 'task-end'; text: string; ok: boolean; ms?: number }
   | { type: 'percent'; text: string; percent: number }
   | { type: 'download'; text: string; bytes: number; totalBytes?: number; objects?: number; totalObjects?: number }
   | { type: 'message'; text: string; level: 'info' | 'warn' | 'debug' }
-  | { type: 'progress-end' };
+  | { type: 'progress-end' }
+  /** Once, when the command is done (Reporter.finish): the phases it ran, for `-v`. */
+  | { type: 'summary'; phases: readonly PhaseTiming[]; totalMs: number };
 
 export type Sink = (e: ProgressEvent) => void;
+
+/** One phase of a command, as the timing table of `-v` shows it. */
+export interface PhaseTiming {
+  text: string;
+  /** When the phase started (Date.now() ms): its task's begin, or the startedAt it was given. */
+  startedAt: number;
+  /** From its start to its end. */
+  ms: number;
+  ok: boolean;
+  /** 0 for a phase run at the top level, 1 inside another task, … */
+  depth: number;
+  /** Started before its task was entered (TaskOptions.startedAt): it ran while other phases did. */
+  background: boolean;
+}
+
+export interface TaskOptions {
+  /**
+   * When the work of the phase really started (Date.now() ms), for a phase that was started
+   * earlier and is only awaited now, e.g. the base checkout that runs while apt resolves:
+   *
+   *   const checkoutStarted = Date.now();
+   *   const checkout = ostree.checkout(...);          // runs in the background
+   *   ...                                             // other tasks meanwhile
+   *   await reporter.task('Checking out the base', () => checkout, { startedAt: checkoutStarted });
+   *
+   * The phase line and the `-v` table then show its real duration, not the wait at the end.
+   */
+  startedAt?: number;
+}
 
 export class Reporter {
   private sinks: Sink[] = [];
   private currentTask?: string;
+  private depth = 0;
+  private finished = false;
+  /** When the command started: the total of the timing table. */
+  private readonly createdAt = Date.now();
+  /** Every phase (task) that ended, in the order they ended. */
+  readonly phases: PhaseTiming[] = [];
 
   addSink(sink: Sink): () => void {
     this.sinks.push(sink);
@@ -46,25 +84,114 @@ export class Reporter {
     this.emit({ type: 'percent', text, percent: Math.max(0, Math.min(100, Math.round(percent))) });
   }
 
-  /** Run one phase of the work as a task: begin, end (ok or failed). */
-  async task<T>(text: string, fn: () => Promise<T>): Promise<T> {
+  /** Progress of a download of known size: sinks show bytes, total and rate. */
+  download(text: string, bytes: number, totalBytes?: number): void {
+    this.emit({ type: 'download', text, bytes, ...(totalBytes !== undefined ? { totalBytes } : {}) });
+  }
+
+  /**
+   * Run one phase of the work as a task: begin, end (ok or failed), its duration recorded for
+   * the `-v` table. See TaskOptions.startedAt for a phase that ran in the background.
+   */
+  async task<T>(text: string, fn: () => Promise<T>, opts: TaskOptions = {}): Promise<T> {
     const outer = this.currentTask;
+    const depth = this.depth++;
+    const begun = Date.now();
     this.currentTask = text;
     this.emit({ type: 'task-begin', text });
     try {
       const result = await fn();
-      this.emit({ type: 'task-end', text, ok: true });
+      this.endPhase(text, true, opts.startedAt ?? begun, depth, opts.startedAt !== undefined);
       return result;
     } catch (err) {
-      this.emit({ type: 'task-end', text, ok: false });
+      this.endPhase(text, false, opts.startedAt ?? begun, depth, opts.startedAt !== undefined);
       throw err;
     } finally {
       this.currentTask = outer;
+      this.depth--;
     }
   }
 
+  /**
+   * Report a phase that ran in the background and is already over (its promise settled), from
+   * its start to now: a task-begin and a task-end, and a line of the `-v` table.
+   */
+  phaseDone(text: string, startedAt: number, ok = true): void {
+    this.emit({ type: 'task-begin', text });
+    this.endPhase(text, ok, startedAt, this.depth, true);
+  }
+
+  private endPhase(text: string, ok: boolean, startedAt: number, depth: number, background: boolean): void {
+    const ms = Math.max(0, Date.now() - startedAt);
+    this.phases.push({ text, startedAt, ms, ok, depth, background });
+    this.emit({ type: 'task-end', text, ok, ms });
+  }
+
+  /** Stop showing progress (a command does so before printing its result); may be called again. */
   end(): void {
     this.emit({ type: 'progress-end' });
+  }
+
+  /** The command is done: progress ends, and the sinks get the phase timings (printed with -v). Once. */
+  finish(): void {
+    this.end();
+    if (this.finished) return;
+    this.finished = true;
+    this.emit({ type: 'summary', phases: [...this.phases], totalMs: Date.now() - this.createdAt });
+  }
+}
+
+/**
+ * The `-v` timing table: every phase in the order they started, its duration, and the total
+ * (wall clock from the command's start: phases that overlap are not added up). Phases that ran
+ * in the background are marked; nested ones are indented.
+ */
+export function formatPhaseTable(phases: readonly PhaseTiming[], totalMs: number): string {
+  const rows = [...phases]
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => a.p.startedAt - b.p.startedAt || a.i - b.i)
+    .map(({ p }) => [`${'  '.repeat(p.depth)}${p.text}${p.ok ? '' : ' (failed)'}`, formatDuration(p.ms), p.background ? 'in the background' : '']);
+  rows.push(['Total (wall clock)', formatDuration(totalMs), '']);
+  const width = Math.max('Phase'.length, ...rows.map((r) => r[0]!.length));
+  const timeWidth = Math.max('Time'.length, ...rows.map((r) => r[1]!.length));
+  const line = (r: string[]) => `${r[0]!.padEnd(width)}  ${r[1]!.padStart(timeWidth)}${r[2] ? `  ${r[2]}` : ''}`;
+  return [line(['Phase', 'Time', '']), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** 850 ms, 2.75 s, 1 min 05 s. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
+/**
+ * A download's progress: "4.2 MB of 30.1 MB, 3.1 MB/s". The rate is that of the last few
+ * seconds (RateMeter); none until there is one.
+ */
+export function formatDownload(bytes: number, totalBytes: number | undefined, rate: number | undefined): string {
+  const of = totalBytes ? ` of ${formatBytes(totalBytes)}` : '';
+  return `${formatBytes(bytes)}${of}${rate !== undefined ? `, ${formatBytes(Math.round(rate))}/s` : ''}`;
+}
+
+/** Bytes per second over a sliding window of the samples it is given. */
+export class RateMeter {
+  private samples: Array<{ t: number; bytes: number }> = [];
+  constructor(private readonly windowMs = 3000) {}
+
+  /** Add a sample (bytes so far, at time t in ms); returns the rate, or undefined before there is one. */
+  sample(bytes: number, t = Date.now()): number | undefined {
+    if (this.samples.length && bytes < this.samples.at(-1)!.bytes) this.samples = []; // another download
+    this.samples.push({ t, bytes });
+    while (this.samples.length > 2 && t - this.samples[1]!.t >= this.windowMs) this.samples.shift();
+    const first = this.samples[0]!;
+    const dt = t - first.t;
+    return dt >= 200 ? ((bytes - first.bytes) * 1000) / dt : undefined;
+  }
+
+  reset(): void {
+    this.samples = [];
   }
 }
 
@@ -76,11 +203,17 @@ export interface ConsoleOptions {
   stream?: NodeJS.WriteStream;
 }
 
-/** Plain lines: `HH:MM:SS text`, no colour, no cursor movement; for logs and pipes. */
+/**
+ * Plain lines: `HH:MM:SS text`, no colour, no cursor movement; for logs and pipes. A download
+ * of known size gets a line every 25 %, with bytes and rate; with `verbose`, every phase line
+ * says its duration and the command ends with the timing table.
+ */
 export function plainSink(opts: ConsoleOptions): Sink {
   const out = opts.stream ?? process.stderr;
   const started = new Map<string, number>();
   let lastPercentLine = '';
+  let lastDownloadLine = '';
+  const rate = new RateMeter();
   // The journal stamps every line itself; elsewhere (cron mail, pipes, CI logs) we do.
   const journal = isJournalStream(out);
   const stamp = () => (journal ? '' : `${new Date().toTimeString().slice(0, 8)} `);
@@ -90,11 +223,12 @@ export function plainSink(opts: ConsoleOptions): Sink {
     switch (e.type) {
       case 'task-begin':
         started.set(e.text, Date.now());
+        rate.reset();
         out.write(`${stamp()}${e.text}...\n`);
         break;
       case 'task-end': {
-        const ms = Date.now() - (started.get(e.text) ?? Date.now());
-        out.write(`${stamp()}${e.text}: ${e.ok ? 'done' : 'failed'}${opts.verbose ? ` (${ms} ms)` : ''}\n`);
+        const ms = e.ms ?? Date.now() - (started.get(e.text) ?? Date.now());
+        out.write(`${stamp()}${e.text}: ${e.ok ? 'done' : 'failed'}${opts.verbose ? ` (${formatDuration(ms)})` : ''}\n`);
         break;
       }
       case 'percent': {
@@ -106,15 +240,31 @@ export function plainSink(opts: ConsoleOptions): Sink {
         }
         break;
       }
-      case 'download':
-        if (opts.verbose) out.write(`${stamp()}${e.text}: ${formatBytes(e.bytes)}\n`);
+      case 'download': {
+        const bps = rate.sample(e.bytes);
+        if (!e.totalBytes) {
+          if (opts.verbose) out.write(`${stamp()}${e.text}: ${formatBytes(e.bytes)}\n`);
+          break;
+        }
+        // As percentages: a line per 25% step (none at 0).
+        const percent = Math.min(100, Math.floor((e.bytes / e.totalBytes) * 100));
+        const step = Math.floor(percent / 25) * 25;
+        const line = `${e.text} ${step}%`;
+        if (step > 0 && line !== lastDownloadLine) {
+          lastDownloadLine = line;
+          out.write(`${stamp()}${e.text}: ${percent}% (${formatDownload(e.bytes, e.totalBytes, bps)})\n`);
+        }
         break;
+      }
       case 'message':
         if (e.level === 'debug' && !opts.verbose) break;
         if (e.level === 'info' && opts.quiet) break;
         out.write(`${stamp()}${e.level === 'warn' ? 'warning: ' : ''}${e.text}\n`);
         break;
       case 'progress-end':
+        break;
+      case 'summary':
+        if (opts.verbose && e.phases.length) out.write(formatPhaseTable(e.phases, e.totalMs));
         break;
     }
   };
@@ -145,26 +295,33 @@ export async function spinnerSink(opts: ConsoleOptions): Promise<Sink> {
   const stream = opts.stream ?? process.stderr;
   const spinner = ora({ stream, discardStdin: false });
   const stack: string[] = [];
+  const rate = new RateMeter();
   return (e) => {
     switch (e.type) {
       case 'task-begin':
         stack.push(e.text);
+        rate.reset();
         spinner.start(e.text);
         break;
-      case 'task-end':
+      case 'task-end': {
         stack.pop();
-        if (e.ok) spinner.succeed(e.text);
-        else spinner.fail(e.text);
+        const text = opts.verbose && e.ms !== undefined ? `${e.text} (${formatDuration(e.ms)})` : e.text;
+        if (e.ok) spinner.succeed(text);
+        else spinner.fail(text);
         if (stack.length) spinner.start(stack.at(-1));
         break;
+      }
       case 'percent':
         spinner.text = `${e.text} ${e.percent}%`;
         break;
-      case 'download':
-        spinner.text = `${e.text} ${formatBytes(e.bytes)}${e.totalBytes ? ` / ${formatBytes(e.totalBytes)}` : ''}${
+      case 'download': {
+        // "Downloading 12 packages: 4.2 MB of 30.1 MB, 3.1 MB/s"
+        const bps = rate.sample(e.bytes);
+        spinner.text = `${e.text}: ${formatDownload(e.bytes, e.totalBytes, bps)}${
           e.objects !== undefined ? ` (${e.objects}${e.totalObjects ? `/${e.totalObjects}` : ''} objects)` : ''
         }`;
         break;
+      }
       case 'message':
         if (e.level === 'debug' && !opts.verbose) break;
         if (spinner.isSpinning) spinner.clear();
@@ -173,6 +330,9 @@ export async function spinnerSink(opts: ConsoleOptions): Promise<Sink> {
         break;
       case 'progress-end':
         spinner.stop();
+        break;
+      case 'summary':
+        if (opts.verbose && e.phases.length) stream.write(formatPhaseTable(e.phases, e.totalMs));
         break;
     }
   };

@@ -23,6 +23,11 @@ function gvariantText(v: MetaValue): string {
 export interface CommitOptions {
   repo: string;
   branch?: string;
+  /**
+   * A commit whose tree `tree` is laid over (`--tree=ref=`): its directories are reused by
+   * checksum, only what `tree` holds is read. Nothing of it can be removed this way.
+   */
+  baseTree?: string;
   tree: string;
   subject?: string;
   body?: string;
@@ -43,7 +48,16 @@ export interface CommitOptions {
 }
 
 export async function commit(opts: CommitOptions, runOpts: RunOptions = {}): Promise<string> {
-  const args = [`--repo=${opts.repo}`, 'commit', '--no-bindings', `--tree=dir=${opts.tree}`];
+  const args = [`--repo=${opts.repo}`, 'commit', '--no-bindings'];
+  if (opts.baseTree) {
+    // ostree reuses the base's trees only when no commit modifier is set (options that filter
+    // or rewrite files, --devino-canonical and --consume among them).
+    if (opts.devinoCanonical || opts.linkCheckoutSpeedup || opts.consume || opts.extraArgs?.length) {
+      throw new Error('ostree.commit: baseTree cannot be combined with options that make a commit modifier');
+    }
+    args.push(`--tree=ref=${opts.baseTree}`);
+  }
+  args.push(`--tree=dir=${opts.tree}`);
   if (opts.branch) args.push(`--branch=${opts.branch}`);
   else args.push('--orphan');
   args.push(`--subject=${opts.subject ?? ''}`);
@@ -211,6 +225,8 @@ export interface DeployOptions {
   /** Do not import kernel arguments from the merge deployment (we pass the full set). */
   kargsNone?: boolean;
   stage?: boolean;
+  /** With stage: not finalized at shutdown until unlocked (ostree's own --lock-finalization). */
+  lockFinalization?: boolean;
   retain?: boolean;
   notAsDefault?: boolean;
   noPrune?: boolean;
@@ -223,6 +239,7 @@ export async function adminDeploy(o: DeployOptions): Promise<void> {
   if (o.kargsNone) args.push('--karg-none');
   for (const k of o.kargs ?? []) args.push(`--karg-append=${k}`);
   if (o.stage) args.push('--stage');
+  if (o.stage && o.lockFinalization) args.push('--lock-finalization');
   if (o.retain) args.push('--retain');
   if (o.notAsDefault) args.push('--not-as-default');
   if (o.noPrune) args.push('--no-prune');
@@ -269,6 +286,31 @@ export async function hasAdminSetDefault(): Promise<boolean> {
     }
   }
   return setDefaultSupport;
+}
+
+let lockFinalizationSupport: boolean | undefined;
+
+/**
+ * Does this ostree's `admin deploy` take --lock-finalization? (A hidden option in 2022.7, which
+ * --help does not list: asked with the option itself, which an older ostree calls unknown.)
+ */
+export async function hasDeployLockFinalization(): Promise<boolean> {
+  if (lockFinalizationSupport === undefined) {
+    const r = await run('ostree', ['admin', 'deploy', '--lock-finalization', '--help'], { okCodes: [1] }).catch(() => undefined);
+    lockFinalizationSupport = r?.exitCode === 0;
+  }
+  return lockFinalizationSupport;
+}
+
+/** Does this ostree have `admin lock-finalization` (2023.8 and later)? */
+export async function hasAdminLockFinalization(): Promise<boolean> {
+  const r = await run('ostree', ['admin', 'lock-finalization', '--help'], { okCodes: [1] }).catch(() => undefined);
+  return r !== undefined && /ostree admin lock-finalization/.test(r.stdout + r.stderr);
+}
+
+/** `ostree admin lock-finalization --unlock`: the staged deployment is finalized at the next shutdown. */
+export async function adminUnlockFinalization(sysroot: string): Promise<void> {
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'lock-finalization', '--unlock'], { what: 'ostree admin lock-finalization --unlock' });
 }
 
 /** `ostree admin set-default INDEX`; detached: the switch of the boot configuration must not stop halfway. */

@@ -1,7 +1,9 @@
 /**
  * An overlay mount over a hardlinked ostree checkout, so that nothing run in the tree can
  * write through a hardlink into a repository object: every write lands in the upper dir.
- * After the work, `applyUpper` moves the upper layer's changes onto the checkout by
+ * After the work, the upper layer holds every change. Where it only adds and replaces files
+ * (`upperNeedsMerge` says), it is committed on top of the base's tree as it is
+ * (`prepareUpperForCommit`); otherwise `applyUpper` moves its changes onto a checkout by
  * directory-entry operations (rename, unlink, mkdir) that never touch an object's inode.
  *
  * Mount options: redirect_dir=off (a directory rename copies instead of leaving a redirect
@@ -37,13 +39,55 @@ export async function unmount(path: string): Promise<void> {
 const OVERLAY_XATTR = /^trusted\.overlay\./;
 
 /**
+ * Why the changes in `upper` cannot be laid over `lower` by adding files and directories alone
+ * (an `ostree commit` of the base's tree with `upper` on top), or undefined when they can:
+ * a deletion (whiteout), a directory whose lower content was hidden (opaque), or an entry that
+ * changed between directory and non-directory. The overlay must be unmounted.
+ */
+export async function upperNeedsMerge(upper: string, lower: string): Promise<string | undefined> {
+  const xattrs = await listOverlayXattrs(upper);
+  const walk = (rel: string): string | undefined => {
+    for (const name of readdirSync(join(upper, rel))) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(upper, r));
+      const below = lstatOrUndefined(join(lower, r));
+      if (st.isCharacterDevice() && st.rdev === 0) {
+        if (below) return `/${r} was removed`;
+        continue;
+      }
+      if (below && below.isDirectory() !== st.isDirectory()) return `/${r} changed type`;
+      if (st.isDirectory()) {
+        if (below && (xattrs.get(join(upper, r)) ?? []).includes('trusted.overlay.opaque')) return `/${r} was replaced`;
+        const inner = walk(r);
+        if (inner) return inner;
+      }
+    }
+    return undefined;
+  };
+  return walk('');
+}
+
+/**
+ * Make `upper` commit as it would after `applyUpper`: no overlay bookkeeping attributes on any
+ * file or directory, and the top directory with the metadata of the lower one (overlay made it
+ * ours; every other directory was copied up with its lower metadata, or is new).
+ */
+export async function prepareUpperForCommit(upper: string, lower: string): Promise<void> {
+  await stripOverlayXattrs(await listOverlayXattrs(upper), { directories: true });
+  const top = lstatSync(lower);
+  lchownSync(upper, top.uid, top.gid);
+  chmodSync(upper, top.mode & 0o7777);
+  await copyXattrs(lower, upper);
+}
+
+/**
  * Move the changes recorded in `upper` onto `lower` (the overlay must be unmounted).
  * Whiteouts delete, opaque directories replace, new and copied-up files are renamed in
  * (which replaces the checkout's hardlink, leaving the repository object untouched).
  */
 export async function applyUpper(upper: string, lower: string): Promise<{ files: number; removed: number }> {
   const overlayXattrs = await listOverlayXattrs(upper);
-  await stripFileXattrs(overlayXattrs);
+  await stripOverlayXattrs(overlayXattrs, { directories: false });
   const stats = { files: 0, removed: 0 };
   applyDir(upper, lower, overlayXattrs, stats);
   return stats;
@@ -115,11 +159,14 @@ async function listOverlayXattrs(upper: string): Promise<Map<string, string[]>> 
   return map;
 }
 
-/** Copied-up files carry trusted.overlay.origin: remove it (one setfattr per attribute name). */
-async function stripFileXattrs(xattrs: Map<string, string[]>): Promise<void> {
+/**
+ * Copied-up files carry trusted.overlay.origin, directories more: remove them (one setfattr per
+ * attribute name). applyUpper recreates directories, so it leaves theirs alone.
+ */
+async function stripOverlayXattrs(xattrs: Map<string, string[]>, opts: { directories: boolean }): Promise<void> {
   const byName = new Map<string, string[]>();
   for (const [path, names] of xattrs) {
-    if ((await lstat(path)).isDirectory()) continue; // directories are recreated, not moved
+    if (!opts.directories && (await lstat(path)).isDirectory()) continue;
     for (const n of names) byName.set(n, [...(byName.get(n) ?? []), path]);
   }
   for (const [name, paths] of byName) {
@@ -140,4 +187,17 @@ function unescapeGetfattr(name: string): string {
     } else bytes.push(...Buffer.from(name[i]!));
   }
   return Buffer.from(bytes).toString();
+}
+
+/** Copy the extended attributes of one file onto another (not overlay's own). */
+async function copyXattrs(from: string, to: string): Promise<void> {
+  const { stdout } = await run('getfattr', ['--absolute-names', '--no-dereference', '--dump', '--match=-', '--encoding=base64', from], {
+    what: 'reading extended attributes',
+    okCodes: [1],
+  });
+  for (const line of stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (line.startsWith('#') || eq < 0 || OVERLAY_XATTR.test(line.slice(0, eq))) continue;
+    await run('setfattr', ['--no-dereference', `--name=${line.slice(0, eq)}`, `--value=${line.slice(eq + 1)}`, '--', to], { what: 'copying extended attributes' });
+  }
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectableAddress, systemBusAddress } from '../../src/dbus/compat.js';
 import { escapeObjectPathSegment, methodForCommand, osObjectPath } from '../../src/dbus/names.js';
-import { rpmDiff } from '../../src/dbus/service.js';
+import { cachedUpdateRpmDiff, repoDict, rpmDiff } from '../../src/dbus/service.js';
 import { gvalueForBus, jsonDict, deploymentDict } from '../../src/dbus/variant.js';
 
 describe('dbus names', () => {
@@ -70,5 +70,42 @@ describe('dbus values', () => {
     expect(rows[2]![2].NewPackage!.value).toEqual(['b', '2', 'amd64']);
     expect(rows[0]![2].NewPackage!.signature).toBe('(sss)');
     expect(rows[1]![2].NewPackage).toBeUndefined();
+  });
+
+  it('writes the cached update\'s rpm-diff in rpm-ostree\'s shape (what GNOME Software reads)', () => {
+    const d = cachedUpdateRpmDiff({
+      upgraded: [{ name: 'b', arch: 'amd64', from: '1', to: '2' }, { name: 'a', arch: 'all', previousArch: 'amd64', from: '1', to: '1.1' }],
+      downgraded: [{ name: 'z', arch: 'all', from: '2', to: '1' }],
+      removed: [{ name: 'gone', version: '1', arch: 'all' }],
+      added: [],
+    });
+    expect(Object.fromEntries(Object.entries(d).map(([k, v]) => [k, [v.signature, v.value]]))).toEqual({
+      upgraded: ['a(us(ss)(ss))', [[0, 'a', ['1', 'amd64'], ['1.1', 'all']], [0, 'b', ['1', 'amd64'], ['2', 'amd64']]]],
+      downgraded: ['a(us(ss)(ss))', [[0, 'z', ['2', 'all'], ['1', 'all']]]],
+      removed: ['a(usss)', [[0, 'gone', '1', 'all']]],
+      added: ['a(usss)', []],
+    });
+  });
+
+  it('describes an apt source with rpm-ostree\'s repository keys and its own', () => {
+    const d = repoDict({
+      id: '/etc/apt/sources.list.d/debian.sources:2', file: '/etc/apt/sources.list.d/debian.sources', format: 'deb822',
+      types: ['deb-src'], uris: ['http://deb.debian.org/debian'], suites: ['trixie'], components: ['main'], enabled: false, signedBy: '/k.gpg',
+    });
+    expect(Object.fromEntries(Object.entries(d).map(([k, v]) => [k, `${v.signature} ${JSON.stringify(v.value)}`]))).toEqual({
+      id: 's "/etc/apt/sources.list.d/debian.sources:2"',
+      description: 's "deb-src http://deb.debian.org/debian trixie main"',
+      'is-enabled': 'b false',
+      'is-source': 'b true',
+      'is-devel': 'b false',
+      file: 's "/etc/apt/sources.list.d/debian.sources"',
+      types: 'as ["deb-src"]',
+      uris: 'as ["http://deb.debian.org/debian"]',
+      suites: 'as ["trixie"]',
+      components: 'as ["main"]',
+      'signed-by': 's "/k.gpg"',
+    });
+    const debug = repoDict({ id: 'x:1', file: 'x', format: 'one-line', types: ['deb'], uris: ['http://deb.debian.org/debian-debug'], suites: ['trixie-debug'], components: ['main'], enabled: true, name: 'Debug symbols' });
+    expect([debug['is-devel']!.value, debug.description!.value]).toEqual([true, 'Debug symbols']);
   });
 });

@@ -4,15 +4,18 @@
  * layering bed; everything is observed from separate real clients: busctl and dbus-monitor.
  */
 import { execa } from 'execa';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateBus, BUS_NAME, type PrivateBus } from '../fixtures/dbus.js';
-import { BIN, cli, fsckClean, PROJECT_ROOT } from '../fixtures/env.js';
+import { BIN, cli, fsckClean, PROJECT_ROOT, sh } from '../fixtures/env.js';
 import { makeLayeringBed, type LayeringBed } from '../fixtures/layering.js';
+import { MINBASE_REF, minbaseSysroot } from '../fixtures/minbase.js';
+import { pkglistGVariant } from '../fixtures/sysroot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
+const BASE_PATH = '/org/projectatomic/aptostree1';
 const SYSROOT_PATH = '/org/projectatomic/aptostree1/Sysroot';
 const OS_PATH = '/org/projectatomic/aptostree1/debian';
 const SYSROOT_IFACE = `${BUS_NAME}.Sysroot`;
@@ -94,7 +97,8 @@ describe('--dbus-compat', () => {
   beforeAll(async () => {
     tmp = makeTemp('dbus-');
     bus = await startPrivateBus();
-    bed = await makeLayeringBed(tmp);
+    // A remote repository of its own (TMP/srv-repo), where the last test publishes an update.
+    bed = await makeLayeringBed(tmp, { sysroot: (dir) => minbaseSysroot(dir, { privateRepo: true }) });
   });
   afterAll(async () => {
     await bed?.close();
@@ -156,6 +160,39 @@ describe('--dbus-compat', () => {
     await props.waitFor(/string "Deployments"/);
     await mon.stop();
     await props.stop();
+  });
+
+  it('ObjectManager: InterfacesAdded and InterfacesRemoved announce the objects while the service lives', async () => {
+    // What Cockpit's ostree page follows after GetManagedObjects (cockpit.dbus(…).watch(PATH)).
+    const mon = await bus.monitor("type='signal',interface='org.freedesktop.DBus.ObjectManager'");
+    const tx = await bus.monitor(TX_SIGNALS);
+    const r = await run(['refresh-md', '--dbus-compat']);
+    expect(r.code, r.stderr).toBe(0);
+    await mon.waitFor(/member=InterfacesRemoved\n\s+object path "\/org\/projectatomic\/aptostree1\/Sysroot"/);
+    expect(await bus.hasOwner()).toBe(false);
+    const signals = parseSignals(mon.text());
+    expect(signals.every((s) => s.path === BASE_PATH)).toBe(true);
+    const txPath = `${BASE_PATH}/Transaction/1`;
+    // The objects as the command exports them (start), the Transaction while Transaction.run
+    // is inside its body, and everything taken away when the command lets the name go.
+    expect(signals.map((s) => `${s.member} ${/^object path "(.*)"$/.exec(s.args[0] ?? '')?.[1]}`)).toEqual([
+      `InterfacesAdded ${OS_PATH}`,
+      `InterfacesAdded ${SYSROOT_PATH}`,
+      `InterfacesAdded ${txPath}`,
+      `InterfacesRemoved ${txPath}`,
+      `InterfacesRemoved ${OS_PATH}`,
+      `InterfacesRemoved ${SYSROOT_PATH}`,
+    ]);
+    // InterfacesAdded carries the interface with its properties; InterfacesRemoved names it.
+    const [osAdded, , txAdded, txRemoved] = signals;
+    expect(osAdded!.args).toEqual(expect.arrayContaining([`string "${OS_IFACE}"`, 'string "Name"', 'variant                   string "debian"', 'string "DefaultDeployment"']));
+    expect(txAdded!.args).toEqual(expect.arrayContaining([`string "${TX_IFACE}"`, 'string "Title"', 'variant                   string "refresh-md"', 'string "InitiatingClientDescription"']));
+    expect(txRemoved!.args).toEqual([`object path "${txPath}"`, 'array [', `string "${TX_IFACE}"`, ']']);
+    // The Transaction came and went around its own signals.
+    await tx.waitFor(/member=Finished/);
+    expect(parseSignals(tx.text()).every((s) => s.path === txPath)).toBe(true);
+    await mon.stop();
+    await tx.stop();
   });
 
   it('while a transaction runs: introspection, state, busy, authorization, Cancel undoes it', async () => {
@@ -223,6 +260,30 @@ describe('--dbus-compat', () => {
       expect(pkgs.code, pkgs.stderr).toBe(0);
       const found = (jsonData(pkgs.stdout) as Record<string, { data: unknown }>[][])[0]!.map((p) => plainDict(p as never));
       expect(found).toEqual([{ key: 'hello-ao', name: 'hello-ao', epoch: 0, version: '1.0', arch: 'all', evr: '1.0', nevra: 'hello-ao_1.0_all' }]);
+      // Cockpit's ostree page (cockpit-ostree src/client.js) finds the OS objects with the
+      // ObjectManager of the service's root path (cockpit.dbus(…).watch(PATH) asks GetManagedObjects).
+      const managed = await bus.busctl(['--json=short', 'call', BUS_NAME, '/org/projectatomic/aptostree1', 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects']);
+      expect(managed.code, managed.stderr).toBe(0);
+      const objects = (jsonData(managed.stdout) as Record<string, Record<string, Record<string, { data: unknown }>>>[])[0]!;
+      expect(Object.keys(objects)).toEqual(expect.arrayContaining([SYSROOT_PATH, OS_PATH, txPath]));
+      const osProps = objects[OS_PATH]![OS_IFACE]!;
+      expect(Object.keys(osProps)).toEqual(expect.arrayContaining(['BootedDeployment', 'DefaultDeployment', 'RollbackDeployment', 'Name']));
+      expect(plainDict(osProps.DefaultDeployment!.data as never).id).toBe(beforeStatus.deployments[0]!.id);
+      expect(plainDict(osProps.RollbackDeployment!.data as never).id).toBe(beforeStatus.deployments[1]!.id);
+      expect(osProps.BootedDeployment!.data).toEqual({});
+      expect(objects[SYSROOT_PATH]![SYSROOT_IFACE]!.Path!.data).toBe(bed.sysroot);
+      // Cockpit's rebase preview: GetCachedRebaseRpmDiff of the deployment's own ref gives the
+      // layered packages as removed (the plain base has not got them).
+      const refspec = (beforeStatus.deployments[0] as unknown as { origin: string }).origin;
+      expect(refspec).not.toBe('');
+      const rebase = await bus.busctl(['--json=short', 'call', BUS_NAME, OS_PATH, OS_IFACE, 'GetCachedRebaseRpmDiff', 'sas', refspec, '0']);
+      expect(rebase.code, rebase.stderr).toBe(0);
+      const [rebaseRows, rebaseDetails] = jsonData(rebase.stdout) as [[string, number][], Record<string, { data: unknown }>];
+      expect(rebaseRows.map(([name, kind]) => [name, kind])).toEqual([['dep-ao', 1], ['hello-ao', 1]]);
+      expect(plainDict(rebaseDetails as never).origin).toBe(refspec);
+      const noRef = await bus.busctl(['call', BUS_NAME, OS_PATH, OS_IFACE, 'GetCachedRebaseRpmDiff', 'sas', 'nowhere:no/such/ref', '0']);
+      expect(noRef.code).not.toBe(0);
+      expect(noRef.stderr).toMatch(/not in the repository/);
       const boot = await bus.busctl(['--json=short', 'call', BUS_NAME, OS_PATH, OS_IFACE, 'GetDeploymentBootConfig', 'sb', '', 'true']);
       expect(boot.code, boot.stderr).toBe(0);
       const bootconfig = plainDict((jsonData(boot.stdout) as never[])[0]!);
@@ -349,5 +410,132 @@ describe('--dbus-compat', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/--dbus-compat: the system bus does not let this process own org\.projectatomic\.aptostree1/);
     expect(await bus.hasOwner()).toBe(false);
+  });
+
+  // GNOME Software's rpm-ostree plugin (plugins/rpm-ostree/gs-plugin-rpm-ostree.c): its sources
+  // dialog calls ListRepos and reads 'id', 'description', 'is-enabled', skipping 'is-devel' and
+  // 'is-source' ones (list_apps_sources_sync); "what provides" searches call WhatProvides and
+  // read 'name' and 'nevra' (list_apps_provides_sync); the updates page reads CachedUpdate's
+  // 'rpm-diff' (upgraded/downgraded a(us(ss)(ss)), removed/added a(usss), all four required)
+  // and 'advisories' a(suuasa{sv}) (list_apps_for_update_sync). Last: it publishes a new base.
+  it('GNOME Software: ListRepos, WhatProvides, and the cached update\'s rpm-diff and advisories', async () => {
+    // Packages providing a virtual name; of mta-one-ao only the newest version is an answer.
+    await bed.apt.add([
+      { name: 'mta-one-ao', version: '1.0', provides: 'mail-transport-agent-ao' },
+      { name: 'mta-one-ao', version: '1.1', provides: 'mail-transport-agent-ao', description: 'first test MTA' },
+      { name: 'mta-two-ao', version: '2:0.5-1', provides: 'mail-transport-agent-ao (= 1.0), other-ao' },
+    ]);
+    // Sources beside the test repository, disabled (apt must not reach the network).
+    const deployment = await bed.defaultDeployment();
+    const etcApt = join(deployment, 'etc', 'apt');
+    writeFileSync(join(etcApt, 'sources.list'), `${bed.apt.sourcesLine()}\n# deb-src http://deb.debian.org/debian bookworm main\n`);
+    mkdirSync(join(etcApt, 'sources.list.d'), { recursive: true });
+    writeFileSync(
+      join(etcApt, 'sources.list.d', 'debian.sources'),
+      [
+        'Types: deb deb-src',
+        'URIs: http://deb.debian.org/debian',
+        'Suites: bookworm bookworm-updates',
+        'Components: main',
+        'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
+        'Enabled: no',
+        '',
+        'Types: deb',
+        'URIs: http://deb.debian.org/debian-debug',
+        'Suites: bookworm-debug',
+        'Components: main',
+        'Enabled: no',
+        '',
+      ].join('\n'),
+    );
+
+    // A new base on the remote, its package list changed: one package removed, one upgraded,
+    // one downgraded, one added; `upgrade --check` records it (fetching the commit only).
+    const srv = join(tmp, 'srv-repo');
+    const base = (await sh('ostree', [`--repo=${srv}`, 'rev-parse', MINBASE_REF])).trim();
+    const listText = await sh('ostree', [`--repo=${srv}`, 'show', '--print-metadata-key=aptostree.dpkg.pkglist', base]);
+    const list = [...listText.matchAll(/\('([^']*)', '([^']*)', '([^']*)'\)/g)].map((m) => [m[1]!, m[2]!, m[3]!] as [string, string, string]);
+    expect(list.length).toBeGreaterThan(50);
+    const [gone, up, down] = [list[0]!, list[1]!, list[2]!];
+    const next: [string, string, string][] = [
+      [up[0], `${up[1]}+ao1`, up[2]],
+      [down[0], `${down[1]}~ao0`, down[2]],
+      ...list.slice(3),
+      ['zz-new-ao', '1.0', 'all'],
+    ];
+    const update = (
+      await sh('ostree', [`--repo=${srv}`, 'commit', `--branch=${MINBASE_REF}`, `--parent=${base}`, `--tree=ref=${base}`, '--add-metadata-string=version=12.1', `--add-metadata=aptostree.dpkg.pkglist=${pkglistGVariant(next)}`, '--no-bindings'])
+    ).trim();
+    const check = await run(['upgrade', '--check']);
+    expect(check.code, check.stderr).toBe(0);
+    expect((await statusJson() as unknown as { 'cached-update': { checksum: string } })['cached-update'].checksum).toBe(update);
+
+    const mon = await bus.monitor(TX_SIGNALS);
+    const child = spawn(['install', '--dbus-compat', 'sleep-ao']);
+    try {
+      await mon.waitFor(/member=PercentProgress\n\s+string "Configuring"/);
+      const call = async (method: string, ...args: string[]) => {
+        const r = await bus.busctl(['--json=short', 'call', BUS_NAME, OS_PATH, OS_IFACE, method, ...args], { uid: NOBODY });
+        expect(r.code, r.stderr).toBe(0);
+        return (jsonData(r.stdout) as unknown[])[0];
+      };
+
+      // ListRepos, open to anyone as in rpm-ostree: one entry per sources.list line and deb822 stanza.
+      const repos = ((await call('ListRepos')) as Record<string, { type: string; data: unknown }>[]).map((d) => plainDict(d));
+      expect(repos).toEqual([
+        {
+          id: '/etc/apt/sources.list:1', description: `deb ${bed.apt.url} ./`, 'is-enabled': true, 'is-source': false, 'is-devel': false,
+          file: '/etc/apt/sources.list', types: ['deb'], uris: [bed.apt.url], suites: ['./'], components: [],
+        },
+        {
+          id: '/etc/apt/sources.list:2', description: 'deb-src http://deb.debian.org/debian bookworm main', 'is-enabled': false, 'is-source': true, 'is-devel': false,
+          file: '/etc/apt/sources.list', types: ['deb-src'], uris: ['http://deb.debian.org/debian'], suites: ['bookworm'], components: ['main'],
+        },
+        {
+          id: '/etc/apt/sources.list.d/debian.sources:1', description: 'deb deb-src http://deb.debian.org/debian bookworm bookworm-updates main',
+          'is-enabled': false, 'is-source': false, 'is-devel': false, file: '/etc/apt/sources.list.d/debian.sources', types: ['deb', 'deb-src'],
+          uris: ['http://deb.debian.org/debian'], suites: ['bookworm', 'bookworm-updates'], components: ['main'], 'signed-by': '/usr/share/keyrings/debian-archive-keyring.gpg',
+        },
+        {
+          id: '/etc/apt/sources.list.d/debian.sources:2', description: 'deb http://deb.debian.org/debian-debug bookworm-debug main', 'is-enabled': false, 'is-source': false, 'is-devel': true,
+          file: '/etc/apt/sources.list.d/debian.sources', types: ['deb'], uris: ['http://deb.debian.org/debian-debug'], suites: ['bookworm-debug'], components: ['main'],
+        },
+      ]);
+
+      // WhatProvides: by name or by Provides, the newest of each; rpm's provides match nothing.
+      const provides = (await call('WhatProvides', 'as', '3', 'mail-transport-agent-ao', 'hello-ao', 'font(:lang=en)')) as Record<string, { type: string; data: unknown }>[];
+      expect(provides.map((d) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v.type])))).toEqual(
+        Array(3).fill({ name: 's', epoch: 't', version: 's', arch: 's', evr: 's', nevra: 's', summary: 's', reponame: 's' }),
+      );
+      expect(provides.map((d) => plainDict(d))).toEqual([
+        { name: 'hello-ao', epoch: 0, version: '1.0', arch: 'all', evr: '1.0', nevra: 'hello-ao_1.0_all', summary: 'test package hello-ao', reponame: '/etc/apt/sources.list:1' },
+        { name: 'mta-one-ao', epoch: 0, version: '1.1', arch: 'all', evr: '1.1', nevra: 'mta-one-ao_1.1_all', summary: 'first test MTA', reponame: '/etc/apt/sources.list:1' },
+        { name: 'mta-two-ao', epoch: 2, version: '0.5-1', arch: 'all', evr: '2:0.5-1', nevra: 'mta-two-ao_2:0.5-1_all', summary: 'test package mta-two-ao', reponame: '/etc/apt/sources.list:1' },
+      ]);
+      expect(await call('WhatProvides', 'as', '1', 'no-such-thing-ao')).toEqual([]);
+
+      // The cached update: rpm-diff from the deployment's base to the update, advisories empty.
+      const cached = (await getProperty(OS_PATH, OS_IFACE, 'CachedUpdate')) as Record<string, { type: string; data: unknown }>;
+      expect(cached.checksum).toEqual({ type: 's', data: update });
+      expect(cached.version).toEqual({ type: 's', data: '12.1' });
+      expect(cached.advisories).toEqual({ type: 'a(suuasa{sv})', data: [] });
+      expect(cached['rpm-diff']!.type).toBe('a{sv}');
+      const diff = cached['rpm-diff']!.data as Record<string, { type: string; data: unknown }>;
+      expect(diff).toEqual({
+        upgraded: { type: 'a(us(ss)(ss))', data: [[0, up[0], [up[1], up[2]], [`${up[1]}+ao1`, up[2]]]] },
+        downgraded: { type: 'a(us(ss)(ss))', data: [[0, down[0], [down[1], down[2]], [`${down[1]}~ao0`, down[2]]]] },
+        removed: { type: 'a(usss)', data: [[0, ...gone]] },
+        added: { type: 'a(usss)', data: [[0, 'zz-new-ao', '1.0', 'all']] },
+      });
+      expect(await getProperty(OS_PATH, OS_IFACE, 'HasCachedUpdateRpmDiff')).toBe(true);
+
+      const cancel = await bus.busctl(['call', BUS_NAME, `${BASE_PATH}/Transaction/1`, TX_IFACE, 'Cancel']);
+      expect(cancel.code, cancel.stderr).toBe(0);
+      expect((await child).exitCode).toBe(130);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await child;
+      await mon.stop();
+    }
   });
 });

@@ -122,6 +122,8 @@ describe('signals at every phase, then a rerun', () => {
     if (c.phase === 'download') aptGate.hold(/\.deb$/);
     if (c.phase === 'pull') ostreeGate.hold(/^\/objects\//);
     if (c.phase === 'sandbox') writeFileSync(join(archives, HOLD_FILE), '');
+    // Layering checks the base out only when it has no kept checkout of it (base-checkout.ts).
+    if (c.phase === 'checkout') rmSync(join(bed.sysroot, 'ostree', 'apt-ostree', 'base-checkouts'), { recursive: true, force: true });
   }
 
   /** Undo arm(): held requests go through, the maintainer script stops waiting. */

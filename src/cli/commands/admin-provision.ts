@@ -4,31 +4,32 @@ import { InputError, UnchangedError } from '../../errors.js';
 import { validateKarg } from '../../engine/deployments/kargs.js';
 import { DEFAULT_OS, DEFAULT_REMOTE, provision, validateProvisionNames } from '../../engine/deployments/provision.js';
 import { assertRef } from '../../image/refs.js';
-import { bool, lockWaitOf, str, strs, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { ADMIN_PROVISION } from '../specs/admin.js';
 
 const USAGE = 'Usage: apt-ostree admin provision --sysroot DIR (--repo PATH | --url URL | --remote NAME=URL) --ref REF [--as-default | --not-as-default]';
 
-export async function run(ctx: CommandContext): Promise<number> {
-  const ref = str(ctx.argv, 'ref');
+export async function run(ctx: CommandContext<ArgsOf<typeof ADMIN_PROVISION>>): Promise<number> {
+  const { ref } = ctx.args;
   if (!ref) throw new InputError('admin provision needs --ref.', USAGE);
   assertRef(ref);
-  const { remote, url } = remoteAndUrl(str(ctx.argv, 'repo'), str(ctx.argv, 'url'), str(ctx.argv, 'remote'));
+  const { remote, url } = remoteAndUrl(ctx.args.repo, ctx.args.url, ctx.args.remote);
   const sysroot = resolve(ctx.sysroot);
   const os = ctx.os ?? DEFAULT_OS;
   validateProvisionNames({ os, remote, sysroot });
-  const kargList = strs(ctx.argv, 'karg');
+  const kargList = ctx.args.karg;
   for (const k of kargList) validateKarg(k, '--karg', { single: true });
-  const gpgImport = str(ctx.argv, 'gpg-import');
+  const { gpgImport } = ctx.args;
   if (gpgImport && !existsSync(gpgImport)) throw new InputError(`The key file ${gpgImport} does not exist.`, 'Give the path of an exported GPG public key.');
-  const asDefault = bool(ctx.argv, 'as-default');
-  const notAsDefault = bool(ctx.argv, 'not-as-default');
+  const { asDefault, notAsDefault } = ctx.args;
   if (asDefault && notAsDefault) throw new InputError('Give only one of --as-default and --not-as-default.', 'With --as-default the image becomes the default deployment; with --not-as-default the default stays.');
-  const image = str(ctx.argv, 'image');
+  const { image } = ctx.args;
   let imageSize = 0;
   if (image) {
     const disk = await import('../../image/disk.js');
     disk.checkImageOutput({ sysroot, output: image, force: false }, '--image');
-    imageSize = disk.parseSize(str(ctx.argv, 'image-size') ?? disk.DEFAULT_IMAGE_SIZE);
+    imageSize = disk.parseSize(ctx.args.imageSize ?? disk.DEFAULT_IMAGE_SIZE);
   }
 
   const r = await provision({
@@ -38,17 +39,17 @@ export async function run(ctx: CommandContext): Promise<number> {
     url,
     ref,
     kargs: kargList.length ? kargList : undefined,
-    gpgVerify: bool(ctx.argv, 'gpg-verify'),
+    gpgVerify: ctx.args.gpgVerify,
     gpgImport: gpgImport ? resolve(gpgImport) : undefined,
     asDefault,
     notAsDefault,
     command: ctx.command,
     reporter: ctx.reporter,
-    lockWaitSeconds: lockWaitOf(ctx.argv),
+    lockWaitSeconds: ctx.args.lockWait,
   });
   const what = `${remote}:${ref} ${r.version ? `${r.version} ` : ''}(${r.checksum.slice(0, 12)})`;
   if (!r.deployed && !r.changes.length && !image) {
-    throw new UnchangedError(`Nothing to do: ${sysroot} already deploys ${what} in the stateroot ${os}.`, bool(ctx.argv, 'unchanged-exit-77'));
+    throw new UnchangedError(`Nothing to do: ${sysroot} already deploys ${what} in the stateroot ${os}.`, ctx.args.unchangedExit77);
   }
   for (const c of r.changes) ctx.reporter.info(c);
   const withKargs = r.kargs.length ? ` with kernel arguments: ${r.kargs.join(' ')}` : '';

@@ -2,15 +2,13 @@
 import { InputError } from '../../errors.js';
 import { cleanupDeployments, type CleanupCandidates, type CleanupResult } from '../../engine/deployments/cleanup.js';
 import { formatBytes } from '../../output/reporter.js';
-import { bool, transactionOptions, type CommandContext } from '../context.js';
+import { transactionOptions, type CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { CLEANUP } from '../specs/cleanup.js';
 
-export async function run(ctx: CommandContext): Promise<number> {
-  const want = {
-    pending: bool(ctx.argv, 'pending'),
-    rollback: bool(ctx.argv, 'rollback'),
-    base: bool(ctx.argv, 'base'),
-    repomd: bool(ctx.argv, 'repomd'),
-  };
+export async function run(ctx: CommandContext<ArgsOf<typeof CLEANUP>>): Promise<number> {
+  const { pending, rollback, base, repomd } = ctx.args;
+  const want = { pending, rollback, base, repomd };
   if (!Object.values(want).some(Boolean)) {
     throw new InputError('cleanup needs to know what to remove.', 'Give at least one of -p/--pending, -r/--rollback, -b/--base, -m/--repomd.');
   }

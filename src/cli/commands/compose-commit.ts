@@ -4,32 +4,32 @@ import { validateKarg } from '../../engine/deployments/kargs.js';
 import { requireRoot } from '../../engine/transaction/transaction.js';
 import { composeCommit, writeCommitId } from '../../image/compose.js';
 import { parseMetadataArgs } from '../../image/refs.js';
-import { bool, str, strs, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { COMPOSE_COMMIT } from '../specs/compose.js';
 
-export async function run(ctx: CommandContext): Promise<number> {
-  const rootfs = str(ctx.argv, 'rootfs');
-  const repo = str(ctx.argv, 'repo');
-  const ref = str(ctx.argv, 'ref');
+export async function run(ctx: CommandContext<ArgsOf<typeof COMPOSE_COMMIT>>): Promise<number> {
+  const { rootfs, repo, ref } = ctx.args;
   if (!rootfs) throw new InputError('compose commit needs the root filesystem directory.', 'Usage: apt-ostree compose commit ROOTFS --repo REPO --ref REF');
   if (!repo || !ref) throw new InputError(`compose commit needs ${!repo ? '--repo' : '--ref'}.`, 'Usage: apt-ostree compose commit ROOTFS --repo REPO --ref REF');
-  const metadata = parseMetadataArgs(strs(ctx.argv, 'metadata'));
-  const kargs = strs(ctx.argv, 'karg');
+  const metadata = parseMetadataArgs(ctx.args.metadata);
+  const kargs = ctx.args.karg;
   for (const k of kargs) validateKarg(k, '--karg', { single: true });
   requireRoot(ctx.command);
   const r = await composeCommit({
     rootfs,
     repo: resolve(repo),
     ref,
-    version: str(ctx.argv, 'version'),
+    version: ctx.args.version,
     metadata,
-    kernel: bool(ctx.argv, 'kernel'),
+    kernel: ctx.args.kernel,
     kargs,
-    inPlace: bool(ctx.argv, 'in-place'),
+    inPlace: ctx.args.inPlace,
     reporter: ctx.reporter,
   });
-  writeCommitId(str(ctx.argv, 'write-commitid-to'), r.checksum);
+  writeCommitId(ctx.args.writeCommitidTo, r.checksum);
   if (!r.committed) {
-    throw new UnchangedError(`No changes: the tree is the same as ${ref}'s commit ${r.checksum}; nothing committed.`, bool(ctx.argv, 'unchanged-exit-77'));
+    throw new UnchangedError(`No changes: the tree is the same as ${ref}'s commit ${r.checksum}; nothing committed.`, ctx.args.unchangedExit77);
   }
   process.stdout.write(`${ref} => ${r.checksum}\n`);
   ctx.reporter.info(`${r.packages.length} packages${r.convert.kernel && !r.convert.kernel.placeholder ? `, kernel ${r.convert.kernel.version}` : ''}; ${r.convert.tmpfilesLines} tmpfiles.d entries, ${r.convert.sysusersLines} sysusers.d entries`);

@@ -2,18 +2,18 @@ import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
 import { requireRoot } from '../../engine/transaction/transaction.js';
 import { composeTree, writeCommitId } from '../../image/compose.js';
-import { bool, str, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { COMPOSE_TREE } from '../specs/compose.js';
 
-export async function run(ctx: CommandContext): Promise<number> {
-  const manifestPath = str(ctx.argv, 'manifest');
-  const repo = str(ctx.argv, 'repo');
+export async function run(ctx: CommandContext<ArgsOf<typeof COMPOSE_TREE>>): Promise<number> {
+  const { manifest: manifestPath, repo } = ctx.args;
   if (!manifestPath) throw new InputError('compose tree needs a manifest.', 'Usage: apt-ostree compose tree MANIFEST --repo REPO');
   if (!repo) throw new InputError('compose tree needs --repo.', 'Usage: apt-ostree compose tree MANIFEST --repo REPO');
-  const dryRun = bool(ctx.argv, 'dry-run');
-  const unchanged77 = bool(ctx.argv, 'unchanged-exit-77');
+  const { dryRun, unchangedExit77: unchanged77 } = ctx.args;
   // Reading and resolving need no privileges; building and committing a tree do.
   if (!dryRun) requireRoot(ctx.command);
-  const cacheDir = str(ctx.argv, 'cachedir');
+  const cacheDir = ctx.args.cachedir;
   const r = await composeTree({ manifestPath, repo: resolve(repo), cacheDir: cacheDir ? resolve(cacheDir) : undefined, dryRun, reporter: ctx.reporter });
   if (dryRun) {
     const out = [
@@ -27,10 +27,10 @@ export async function run(ctx: CommandContext): Promise<number> {
     return r.unchangedCommit && unchanged77 ? 77 : 0;
   }
   if (r.unchangedCommit) {
-    writeCommitId(str(ctx.argv, 'write-commitid-to'), r.unchangedCommit);
+    writeCommitId(ctx.args.writeCommitidTo, r.unchangedCommit);
     throw new UnchangedError(`No changes (inputhash ${r.inputhash.slice(0, 16)}…): ${r.ref} is already ${r.unchangedCommit}; nothing committed.`, unchanged77);
   }
-  writeCommitId(str(ctx.argv, 'write-commitid-to'), r.checksum!);
+  writeCommitId(ctx.args.writeCommitidTo, r.checksum!);
   ctx.reporter.info(`${r.packages.length} packages (${r.downloaded ?? 0} downloaded, ${r.cached ?? 0} from the cache)`);
   process.stdout.write(`${r.ref} => ${r.checksum} (version ${r.version})\n`);
   return 0;

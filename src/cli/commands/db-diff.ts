@@ -3,17 +3,19 @@ import { InputError } from '../../errors.js';
 import { diffPackages, displayName, isEmptyDiff, nativeArch, type PackageDiff } from '../../engine/deployments/packages.js';
 import { Sysroot } from '../../engine/deployments/sysroot.js';
 import { renderDiffBlocks } from '../render/package-diff.js';
-import { bool, str, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { DB_DIFF } from '../specs/db.js';
 import { describeRevision, requireRevision, revisionPackages, type Revision } from './db-common.js';
 
-export async function run(ctx: CommandContext): Promise<number> {
-  const format = str(ctx.argv, 'format') ?? 'block';
+export async function run(ctx: CommandContext<ArgsOf<typeof DB_DIFF>>): Promise<number> {
+  const format: string = ctx.args.format;
   if (!['block', 'diff', 'json'].includes(format)) {
     throw new InputError(`Unknown --format '${format}'.`, 'Pick one of: block, diff, json.');
   }
   const sysroot = Sysroot.load(ctx.sysroot);
-  let [from, to] = pickRevisions(sysroot, ctx.os, str(ctx.argv, 'from'), str(ctx.argv, 'to'));
-  if (bool(ctx.argv, 'base')) [from, to] = [baseOf(sysroot, from), baseOf(sysroot, to)];
+  let [from, to] = pickRevisions(sysroot, ctx.os, ctx.args.from, ctx.args.to);
+  if (ctx.args.base) [from, to] = [baseOf(sysroot, from), baseOf(sysroot, to)];
   const [a, b] = await Promise.all([revisionPackages(sysroot, from), revisionPackages(sysroot, to)]);
   const diff = diffPackages(a.packages, b.packages);
   if (format === 'json') {

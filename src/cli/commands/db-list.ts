@@ -2,26 +2,28 @@
 import { InputError } from '../../errors.js';
 import { Sysroot } from '../../engine/deployments/sysroot.js';
 import type { PackageEntry } from '../../engine/deployments/packages.js';
-import { bool, strs, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { DB_LIST } from '../specs/db.js';
 import { describeRevision, REVISION_HINT, resolveRange, revisionPackages, type Revision } from './db-common.js';
 
-export async function run(ctx: CommandContext): Promise<number> {
+export async function run(ctx: CommandContext<ArgsOf<typeof DB_LIST>>): Promise<number> {
   const sysroot = Sysroot.load(ctx.sysroot);
   const revisions: Revision[] = [];
-  const patterns = strs(ctx.argv, 'pattern');
-  for (const arg of strs(ctx.argv, 'revisions')) {
+  const patterns = [...ctx.args.pattern];
+  for (const arg of ctx.args.revisions) {
     const r = resolveRange(sysroot, arg, { os: ctx.os });
     if (r) revisions.push(...r);
     else if (looksLikePattern(arg)) patterns.push(arg);
     else throw new InputError(`Unknown revision '${arg}': no commit, ref or deployment of ${sysroot.path} has that name.`, REVISION_HINT);
   }
   if (!revisions.length) {
-    throw new InputError(`No revision given: ${strs(ctx.argv, 'revisions').map((a) => `'${a}'`).join(', ')} name no commit, ref or deployment.`, REVISION_HINT);
+    throw new InputError(`No revision given: ${ctx.args.revisions.map((a) => `'${a}'`).join(', ')} name no commit, ref or deployment.`, REVISION_HINT);
   }
   const matchers = patterns.map(globToRegExp);
   const keep = (p: PackageEntry) => !matchers.length || matchers.some((m) => m.test(p.name));
   const lists = await Promise.all(revisions.map(async (r) => ({ r, packages: (await revisionPackages(sysroot, r)).packages.filter(keep) })));
-  if (bool(ctx.argv, 'json')) {
+  if (ctx.args.json) {
     process.stdout.write(JSON.stringify(lists.map(({ r, packages }) => ({ revision: r.desc, checksum: r.checksum, packages })), null, 2) + '\n');
     return 0;
   }

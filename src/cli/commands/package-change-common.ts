@@ -4,7 +4,7 @@ import { parsePackageArguments } from '../../debian/names.js';
 import { changeDeployment, type DeploymentChangeResult, type OriginChange } from '../../engine/layering/change.js';
 import { applyLayerChange, localName, requestName, type LayerChange } from '../../engine/layering/requests.js';
 import { renderDiffBlocks } from '../render/package-diff.js';
-import { bool, commandTitle, rebootIfAsked, transactionOptions, type CommandContext } from '../context.js';
+import { commandTitle, rebootIfAsked, transactionOptions, type CommandContext, type LockArgs, type RebootArgs } from '../context.js';
 
 export interface LayerArgs {
   install: string[];
@@ -12,7 +12,22 @@ export interface LayerArgs {
   uninstallAll?: boolean;
 }
 
-export async function runLayerChange(ctx: CommandContext, args: LayerArgs): Promise<number> {
+/** What install and uninstall share (--allow-inactive is install's only). */
+type LayerChangeArgs = DeploymentChangeArgs & { readonly idempotent: boolean; readonly allowInactive?: boolean };
+
+/**
+ * What every change of a deployment's origin reads: install, uninstall, override and reset have
+ * them all but uninstall --download-only; initramfs has only --unchanged-exit-77, --reboot and
+ * --lock-wait (an option a command does not have is not given).
+ */
+type DeploymentChangeArgs = LockArgs & RebootArgs & {
+  readonly unchangedExit77: boolean;
+  readonly dryRun?: boolean;
+  readonly cacheOnly?: boolean;
+  readonly downloadOnly?: boolean;
+};
+
+export async function runLayerChange(ctx: CommandContext<LayerChangeArgs>, args: LayerArgs): Promise<number> {
   const { requests, localDebs } = parsePackageArguments(args.install);
   for (const name of args.uninstall) {
     const { requests: r, localDebs: l } = parsePackageArguments([name]);
@@ -25,8 +40,8 @@ export async function runLayerChange(ctx: CommandContext, args: LayerArgs): Prom
     uninstall: args.uninstall,
     installLocal: [],
     uninstallAll: args.uninstallAll,
-    idempotent: bool(ctx.argv, 'idempotent'),
-    allowInactive: bool(ctx.argv, 'allow-inactive'),
+    idempotent: ctx.args.idempotent,
+    allowInactive: ctx.args.allowInactive === true,
   };
   const originChange: OriginChange = (origin, { base, locals }) => {
     const next = applyLayerChange(
@@ -40,15 +55,15 @@ export async function runLayerChange(ctx: CommandContext, args: LayerArgs): Prom
 }
 
 /** Run a change of the deployment's origin as a transaction, print the summary, reboot if asked. */
-export async function runDeploymentChange(ctx: CommandContext, change: OriginChange, localDebs: string[] = []): Promise<number> {
+export async function runDeploymentChange(ctx: CommandContext<DeploymentChangeArgs>, change: OriginChange, localDebs: string[] = []): Promise<number> {
   const result = await changeDeployment({
     ...transactionOptions(ctx, commandTitle(ctx)),
     change,
     localDebs,
-    dryRun: bool(ctx.argv, 'dry-run'),
-    cacheOnly: bool(ctx.argv, 'cache-only'),
-    downloadOnly: bool(ctx.argv, 'download-only'),
-    unchangedExit77: bool(ctx.argv, 'unchanged-exit-77'),
+    dryRun: ctx.args.dryRun === true,
+    cacheOnly: ctx.args.cacheOnly === true,
+    downloadOnly: ctx.args.downloadOnly === true,
+    unchangedExit77: ctx.args.unchangedExit77,
   });
   ctx.reporter.end();
   process.stdout.write(renderSummary(result));
@@ -75,7 +90,8 @@ function renderSummary(r: DeploymentChangeResult): string {
   const replaced = [...r.origin.replacedPackages, ...r.origin.replacedLocalPackages.map(localName)];
   if (replaced.length) out.push(`Replaced base packages: ${replaced.join(' ')}`);
   out.push(`${r.staged ? 'Staged' : 'New'} deployment: ${r.os} ${r.newChecksum?.slice(0, 12) ?? ''} (default for the next boot; the previous one is kept for rollback)`);
-  out.push('Run `systemctl reboot` to start using it.');
+  // rpm-ostree's words: Ansible's rpm_ostree_pkg module reads them as needs_reboot.
+  out.push('Changes queued for next boot. Run "systemctl reboot" to start a reboot');
   return out.filter(Boolean).join('\n') + '\n';
 }
 

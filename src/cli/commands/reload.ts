@@ -5,12 +5,14 @@
  */
 import { CONFIG_SCHEMA, formatValue } from '../../config/config.js';
 import { loadConfig } from '../../engine/settings.js';
-import { bool, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { RELOAD } from '../specs/reload.js';
 
-export async function run(ctx: CommandContext): Promise<number> {
+export async function run(ctx: CommandContext<ArgsOf<typeof RELOAD>>): Promise<number> {
   const loaded = loadConfig(ctx.sysroot, undefined, ctx.os);
   for (const w of loaded.warnings) ctx.reporter.warn(w);
-  if (bool(ctx.argv, 'json')) {
+  if (ctx.args.json) {
     const json = {
       file: loaded.path ?? null,
       exists: loaded.exists,

@@ -2,14 +2,16 @@
 import { describeDeployment } from '../../engine/deployments/deploy.js';
 import { maybeReboot } from '../../engine/deployments/reboot.js';
 import { rollback } from '../../engine/deployments/rollback.js';
-import { bool, transactionOptions, type CommandContext } from '../context.js';
+import { transactionOptions, type CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { ROLLBACK } from '../specs/rollback.js';
 
-export async function run(ctx: CommandContext): Promise<number> {
+export async function run(ctx: CommandContext<ArgsOf<typeof ROLLBACK>>): Promise<number> {
   const { sysroot, target, previous } = await rollback(transactionOptions(ctx, 'rollback'));
   process.stdout.write(
     `Default deployment is now ${describeDeployment(sysroot, target)}; the previous default ${describeDeployment(sysroot, previous)} is the rollback.\n`,
   );
-  if (bool(ctx.argv, 'reboot')) await maybeReboot(ctx, sysroot);
+  if (ctx.args.reboot) await maybeReboot(ctx, sysroot);
   else if (sysroot.isBootedSystem) process.stdout.write('Run `systemctl reboot` to start using it.\n');
   return 0;
 }

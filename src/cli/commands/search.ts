@@ -2,13 +2,15 @@ import { aptCacheSearch, aptCacheShow } from '../../system/apt.js';
 import { requireLists, withDeploymentApt } from '../../engine/layering/apt-lists.js';
 import { AptOstreeError, InputError } from '../../errors.js';
 import { packageNameProblem } from '../../debian/names.js';
-import { bool, strs, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { INFO, SEARCH } from '../specs/search.js';
 
-export async function run(ctx: CommandContext): Promise<number> {
-  const terms = strs(ctx.argv, 'terms');
+export async function run(ctx: CommandContext<ArgsOf<typeof SEARCH>>): Promise<number> {
+  const { terms } = ctx.args;
   const out = await withDeploymentApt(ctx.sysroot, ctx.os, { create: false }, async (apt, sysroot, os) => {
     requireLists(apt, sysroot, os);
-    return aptCacheSearch(apt, terms, bool(ctx.argv, 'names-only'));
+    return aptCacheSearch(apt, terms, ctx.args.namesOnly);
   });
   if (!out.trim()) {
     process.stdout.write(`No packages match: ${terms.join(' ')}\n`);
@@ -18,8 +20,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-export async function runInfo(ctx: CommandContext): Promise<number> {
-  const names = strs(ctx.argv, 'packages');
+export async function runInfo(ctx: CommandContext<ArgsOf<typeof INFO>>): Promise<number> {
+  const names = ctx.args.packages;
   const bad = names.map((n) => packageNameProblem(n)).filter(Boolean);
   if (bad.length) throw new InputError(`Not a package name: ${bad.join('; ')}.`, 'Give package names such as htop.');
   const out = await withDeploymentApt(ctx.sysroot, ctx.os, { create: false }, async (apt, sysroot, os) => {

@@ -2,10 +2,12 @@ import { sysrootStatus } from '../../engine/deployments/status.js';
 import { Sysroot } from '../../engine/deployments/sysroot.js';
 import { queryJsonPath } from '../render/jsonpath.js';
 import { renderStatus } from '../render/status-text.js';
-import { bool, str, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { STATUS } from '../specs/status.js';
 
-export async function run(ctx: CommandContext): Promise<number> {
-  const jsonpath = str(ctx.argv, 'jsonpath');
+export async function run(ctx: CommandContext<ArgsOf<typeof STATUS>>): Promise<number> {
+  const { jsonpath } = ctx.args;
   const sysroot = Sysroot.load(ctx.sysroot);
   const status = sysrootStatus(sysroot);
   // rpm-ostree's pending deployment: the running system will boot another one next.
@@ -15,13 +17,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     const os = sysroot.resolveOs(ctx.os);
     status.deployments = status.deployments.filter((d) => d.osname === os);
   }
-  if (bool(ctx.argv, 'booted')) status.deployments = status.deployments.filter((d) => d.booted);
+  if (ctx.args.booted) status.deployments = status.deployments.filter((d) => d.booted);
   if (jsonpath) {
     process.stdout.write(JSON.stringify(queryJsonPath(status, jsonpath), null, 2) + '\n');
-  } else if (bool(ctx.argv, 'json')) {
+  } else if (ctx.args.json) {
     process.stdout.write(JSON.stringify(status, null, 2) + '\n');
   } else {
     process.stdout.write(renderStatus(status, { sysroot: sysroot.path, verbose: ctx.verbose }));
   }
-  return pending && bool(ctx.argv, 'pending-exit-77') ? 77 : 0;
+  return pending && ctx.args.pendingExit77 ? 77 : 0;
 }

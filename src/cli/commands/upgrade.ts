@@ -1,16 +1,23 @@
 import { upgradeDeployment, type UpgradeResult, type UpgradeTarget } from '../../engine/updates/upgrade.js';
 import { renderDiffBlocks } from '../render/package-diff.js';
 import { InputError } from '../../errors.js';
-import { bool, commandTitle, rebootIfAsked, str, transactionOptions, type CommandContext } from '../context.js';
+import type { UpdateDriver } from '../../engine/updates/driver.js';
+import { commandLine, commandTitle, isRunningSystem, rebootIfAsked, transactionOptions, type CommandContext } from '../context.js';
+import type { ArgsOf, OptionArgs } from '../spec-types.js';
+import type { DEPLOY, MOVE_OPTIONS, REBASE, UPGRADE } from '../specs/upgrade.js';
 
-export async function run(ctx: CommandContext): Promise<number> {
-  if (bool(ctx.argv, 'trigger-automatic-update-policy')) return automatic(ctx);
+/** What upgrade, deploy and rebase read; --check is upgrade's only, --disallow-downgrade deploy's and rebase's. */
+type MoveArgs = OptionArgs<typeof MOVE_OPTIONS> & { readonly check?: boolean; readonly preview?: boolean; readonly disallowDowngrade?: boolean };
+
+export async function run(ctx: CommandContext<ArgsOf<typeof UPGRADE>>): Promise<number> {
+  if (ctx.args.triggerAutomaticUpdatePolicy) return automatic(ctx);
   return move(ctx, { kind: 'upgrade' });
 }
 
 /** --trigger-automatic-update-policy: the policy decides between nothing, a check and a staged upgrade. */
-async function automatic(ctx: CommandContext): Promise<number> {
-  const clash = ['check', 'preview', 'download-only'].filter((o) => bool(ctx.argv, o));
+async function automatic(ctx: CommandContext<ArgsOf<typeof UPGRADE>>): Promise<number> {
+  const { check, preview, downloadOnly } = ctx.args;
+  const clash = Object.entries({ check, preview, 'download-only': downloadOnly }).flatMap(([o, given]) => (given ? [o] : []));
   if (clash.length) {
     throw new InputError(
       `--trigger-automatic-update-policy cannot be combined with ${clash.map((o) => `--${o}`).join(' or ')}: AutomaticUpdatePolicy decides what to do.`,
@@ -18,12 +25,12 @@ async function automatic(ctx: CommandContext): Promise<number> {
     );
   }
   // Automatic updates never reboot: a staged deployment waits for the admin's reboot.
-  if (bool(ctx.argv, 'reboot')) ctx.reporter.warn('--reboot is ignored with --trigger-automatic-update-policy: automatic updates never reboot.');
+  if (ctx.args.reboot) ctx.reporter.warn('--reboot is ignored with --trigger-automatic-update-policy: automatic updates never reboot.');
   const { runAutomaticUpdate, describeNonePolicy } = await import('../../engine/updates/auto-update.js');
   const outcome = await runAutomaticUpdate({
     ...transactionOptions(ctx),
-    cacheOnly: bool(ctx.argv, 'cache-only'),
-    unchangedExit77: bool(ctx.argv, 'unchanged-exit-77'),
+    cacheOnly: ctx.args.cacheOnly,
+    unchangedExit77: ctx.args.unchangedExit77,
   });
   ctx.reporter.end();
   if (!outcome.result) {
@@ -35,24 +42,52 @@ async function automatic(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-export async function runDeploy(ctx: CommandContext): Promise<number> {
-  return move(ctx, { kind: 'deploy', revision: str(ctx.argv, 'revision')! });
+export async function runDeploy(ctx: CommandContext<ArgsOf<typeof DEPLOY>>): Promise<number> {
+  const { revision, registerDriver } = ctx.args;
+  if (registerDriver !== undefined) {
+    // `deploy --register-driver=NAME ""` only registers (Zincati's call, src/rpm_ostree/cli_deploy.rs).
+    const driver = await register(ctx, registerDriver);
+    if (!revision) {
+      process.stdout.write(`Registered ${driver['driver-name']}${driver['driver-sd-unit'] ? ` (${driver['driver-sd-unit']})` : ''} as the driver of updates.\n`);
+      return 0;
+    }
+  } else if (!revision) {
+    throw new InputError('deploy needs the REVISION to deploy.', 'Give a checksum (revision=CHECKSUM) or a version (version=VERSION) of the ref\'s history, e.g. `apt-ostree deploy version=2.0`.');
+  }
+  return move(ctx, { kind: 'deploy', revision });
 }
 
-export async function runRebase(ctx: CommandContext): Promise<number> {
-  return move(ctx, { kind: 'rebase', refspec: str(ctx.argv, 'refspec')!, revision: str(ctx.argv, 'revision'), skipPurge: bool(ctx.argv, 'skip-purge') });
+/** --register-driver: recorded under the sysroot lock, as the transaction of the deploy would be. */
+async function register(ctx: CommandContext<ArgsOf<typeof DEPLOY>>, name: string): Promise<UpdateDriver> {
+  const [{ Transaction }, { registerUpdateDriver }] = await Promise.all([import('../../engine/transaction/transaction.js'), import('../../engine/updates/driver.js')]);
+  return Transaction.run({ ...transactionOptions({ ...ctx, args: { ...ctx.args, lockFinalization: false } }, 'register-driver'), command: commandLine() }, async () =>
+    registerUpdateDriver(ctx.sysroot, name, { booted: isRunningSystem(ctx.sysroot) }),
+  );
 }
 
-async function move(ctx: CommandContext, target: UpgradeTarget): Promise<number> {
+export async function runRebase(ctx: CommandContext<ArgsOf<typeof REBASE>>): Promise<number> {
+  const { refspec, revision, skipPurge } = ctx.args;
+  return move(ctx, { kind: 'rebase', refspec, revision, skipPurge });
+}
+
+async function move(ctx: CommandContext<MoveArgs>, target: UpgradeTarget): Promise<number> {
+  // --preview is a check that also lists the package changes, as rpm-ostree's (upgrade and deploy).
+  const check = ctx.args.check === true || ctx.args.preview === true;
+  const options = transactionOptions(ctx, commandTitle(ctx));
+  if (!check) {
+    const { refuseBesideDriver } = await import('../../engine/updates/driver.js');
+    refuseBesideDriver(ctx.sysroot, { booted: isRunningSystem(ctx.sysroot), bypass: ctx.args.bypassDriver, command: ctx.command });
+  }
   const result = await upgradeDeployment({
-    ...transactionOptions(ctx, commandTitle(ctx)),
+    ...options,
     target,
-    check: bool(ctx.argv, 'check'),
-    preview: bool(ctx.argv, 'preview'),
-    cacheOnly: bool(ctx.argv, 'cache-only'),
-    downloadOnly: bool(ctx.argv, 'download-only'),
-    allowDowngrade: bool(ctx.argv, 'allow-downgrade'),
-    unchangedExit77: bool(ctx.argv, 'unchanged-exit-77'),
+    check,
+    preview: ctx.args.preview === true,
+    cacheOnly: ctx.args.cacheOnly,
+    downloadOnly: ctx.args.downloadOnly,
+    allowDowngrade: ctx.args.allowDowngrade,
+    disallowDowngrade: ctx.args.disallowDowngrade === true,
+    unchangedExit77: ctx.args.unchangedExit77,
   });
   ctx.reporter.end();
   process.stdout.write(renderUpgrade(result));
@@ -64,7 +99,7 @@ function renderUpgrade(r: UpgradeResult): string {
   const version = (v: string | undefined, c: string) => `${v ?? '(no version)'} (${c.slice(0, 12)})`;
   const out: string[] = [];
   if (r.checkOnly) {
-    out.push(`Update available for ${r.refspec}:`, `  Version: ${version(r.newVersion, r.newBase)}`, `  Current: ${version(r.oldVersion, r.oldBase)}`);
+    out.push(`${r.target === 'upgrade' ? 'Update available' : 'Would deploy'} for ${r.refspec}:`, `  Version: ${version(r.newVersion, r.newBase)}`, `  Current: ${version(r.oldVersion, r.oldBase)}`);
     if (r.diff) out.push(renderDiffBlocks(r.diff).trimEnd());
     return out.filter(Boolean).join('\n') + '\n';
   }

@@ -1,11 +1,12 @@
 /** `usroverlay`: a writable overlay on /usr of the running deployment (engine/deployments/usroverlay.ts). */
 import { InputError } from '../../errors.js';
 import { mountUsrOverlay } from '../../engine/deployments/usroverlay.js';
-import { bool, transactionOptions, type CommandContext } from '../context.js';
+import { transactionOptions, type CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { USROVERLAY } from '../specs/usroverlay.js';
 
-export async function run(ctx: CommandContext): Promise<number> {
-  const hotfix = bool(ctx.argv, 'hotfix');
-  const transient = bool(ctx.argv, 'transient');
+export async function run(ctx: CommandContext<ArgsOf<typeof USROVERLAY>>): Promise<number> {
+  const { hotfix, transient } = ctx.args;
   if (hotfix && transient) throw new InputError('--hotfix and --transient cannot be used together.', 'Give one of them, or neither for an overlay that lasts until the reboot.');
   const mode = await mountUsrOverlay({ ...transactionOptions(ctx, 'usroverlay'), mode: hotfix ? 'hotfix' : transient ? 'transient' : 'development' });
   process.stdout.write(

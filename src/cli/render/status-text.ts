@@ -11,6 +11,12 @@ export function renderStatus(status: SysrootStatus, opts: RenderOptions): string
   const lines: string[] = [];
   lines.push(`State: ${status.transaction ? `busy (${status.transaction[0]}, ${status.transaction[1]})` : 'idle'}`);
   if (opts.sysroot !== '/') lines.push(`Sysroot: ${opts.sysroot}`);
+  const driver = status['update-driver'];
+  if (driver) {
+    // As rpm-ostree: the unit with -v only.
+    const unit = driver['driver-sd-unit'];
+    lines.push(`AutomaticUpdatesDriver: ${driver['driver-name']}${opts.verbose && unit ? ` (${unit})` : ''}`);
+  }
   const cached = status['cached-update'];
   if (cached && typeof cached === 'object') {
     const v = String((cached as Record<string, unknown>).version ?? '');
@@ -44,7 +50,7 @@ function renderDeployment(d: DeploymentStatus, opts: RenderOptions): string[] {
     row('Commit', d.checksum);
   } else row('Commit', d.checksum);
   if (d['override-commit']) row('PinnedCommit', d['override-commit']);
-  if (d.staged) row('Staged', 'yes');
+  if (d.staged) row('Staged', d['finalization-locked'] ? 'yes (finalization locked: `apt-ostree finalize-deployment` boots it)' : 'yes');
   if (d['requested-base-removals'].length) row('RemovedBasePackages', d['requested-base-removals'].join(' '));
   if (d['requested-base-local-replacements'].length) row('ReplacedBasePackages', d['requested-base-local-replacements'].join(' '));
   if (d['requested-packages'].length) row('LayeredPackages', d['requested-packages'].join(' '));

@@ -1,7 +1,7 @@
 import { LOCK_OPTIONS, UNCHANGED_EXIT_77 } from '../options.js';
 import type { CommandSpec } from '../spec-types.js';
 
-export const ADMIN_PROVISION: CommandSpec = {
+export const ADMIN_PROVISION = {
   name: 'provision',
   describe: 'Create (or reuse) a sysroot, pull an image into it and deploy it (an existing default deployment is replaced only with --as-default)',
   mutating: true,
@@ -26,12 +26,12 @@ export const ADMIN_PROVISION: CommandSpec = {
     ['apt-ostree admin provision --sysroot ./sysroot --repo ./repo --ref debian/bookworm/x86_64/bootable --karg root=/dev/vda --karg rw --image disk.img', 'Deploy a bootable image and write the sysroot into a disk image'],
     ['apt-ostree admin provision --sysroot /mnt/disk --repo ./repo --ref debian/trixie/x86_64/minimal --os trixie --not-as-default', 'Add a second image beside the deployments already there; the default stays'],
   ],
-  load: () => import('../commands/admin-provision.js'),
-};
+} as const satisfies CommandSpec;
 
-export const ADMIN_IMAGE: CommandSpec = {
+export const ADMIN_IMAGE = {
   name: 'image',
   describe: 'Make a raw disk image (one ext4 file system) holding a sysroot',
+  writesFiles: true,
   options: [
     { name: 'output', alias: ['o'], type: 'string', valueName: 'FILE', describe: 'The disk image to write (refused if it exists, unless --force)', complete: 'files' },
     { name: 'size', type: 'string', valueName: 'SIZE', default: '4G', describe: 'Size of the image, e.g. 4G or 2048M (a sparse file: unused space takes no room)' },
@@ -41,12 +41,11 @@ export const ADMIN_IMAGE: CommandSpec = {
   examples: [
     ['apt-ostree admin image --sysroot ./sysroot --output disk.img', 'Make a 4 GiB disk image of a sysroot made by admin provision (boot it with root=/dev/vda)'],
   ],
-  load: () => import('../commands/admin-image.js'),
-};
+} as const satisfies CommandSpec;
 
 /** `admin`: commands that set up or repair sysroots (more may be added beside provision). */
-export const ADMIN: CommandSpec = {
+export const ADMIN = {
   name: 'admin',
   describe: 'Set up and administer sysroots',
   subcommands: [ADMIN_PROVISION, ADMIN_IMAGE],
-};
+} as const satisfies CommandSpec;

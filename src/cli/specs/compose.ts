@@ -1,10 +1,10 @@
 import { UNCHANGED_EXIT_77 } from '../options.js';
 import type { CommandSpec, OptionSpec } from '../spec-types.js';
 
-const REPO: OptionSpec = { name: 'repo', type: 'string', valueName: 'DIR', describe: 'The OSTree repository to commit to (created in archive mode if it does not exist)' };
-const WRITE_COMMITID: OptionSpec = { name: 'write-commitid-to', type: 'string', valueName: 'FILE', describe: 'Also write the commit checksum to FILE' };
+const REPO = { name: 'repo', type: 'string', valueName: 'DIR', describe: 'The OSTree repository to commit to (created in archive mode if it does not exist)' } as const satisfies OptionSpec;
+const WRITE_COMMITID = { name: 'write-commitid-to', type: 'string', valueName: 'FILE', describe: 'Also write the commit checksum to FILE' } as const satisfies OptionSpec;
 
-const COMPOSE_TREE: CommandSpec = {
+export const COMPOSE_TREE = {
   name: 'tree',
   describe: 'Build a base image from a manifest: mmdebstrap, convert to the OSTree layout, commit',
   positionals: [{ name: 'manifest', describe: 'The manifest (YAML or JSON); see examples/minimal-bookworm.yaml', required: true, complete: 'files' }],
@@ -21,10 +21,9 @@ const COMPOSE_TREE: CommandSpec = {
     ['apt-ostree compose tree image.yaml --repo ./repo --cachedir ./cache', 'Rebuild, downloading only packages that are not in ./cache'],
     ['apt-ostree compose tree image.yaml --repo ./repo --dry-run', 'Show the package set and whether a new commit would be made'],
   ],
-  load: () => import('../commands/compose-tree.js'),
-};
+} as const satisfies CommandSpec;
 
-const COMPOSE_COMMIT: CommandSpec = {
+export const COMPOSE_COMMIT = {
   name: 'commit',
   describe: 'Convert a root filesystem built by another tool (debootstrap, debos, a container export) to the OSTree layout and commit it',
   positionals: [{ name: 'rootfs', describe: 'The directory holding the root filesystem; it is left unchanged unless --in-place is given', required: true, complete: 'directories' }],
@@ -43,11 +42,10 @@ const COMPOSE_COMMIT: CommandSpec = {
   examples: [
     ['apt-ostree compose commit ./rootfs --repo ./repo --ref debian/bookworm/x86_64/custom --version 1.0', 'Commit a tree made with debootstrap'],
   ],
-  load: () => import('../commands/compose-commit.js'),
-};
+} as const satisfies CommandSpec;
 
-export const COMPOSE: CommandSpec = {
+export const COMPOSE = {
   name: 'compose',
   describe: 'Build base images as OSTree commits',
   subcommands: [COMPOSE_TREE, COMPOSE_COMMIT],
-};
+} as const satisfies CommandSpec;

@@ -5,7 +5,7 @@ const REV =
   'REV: a commit checksum or a unique prefix of 6+ hex digits; a ref (debian/12/x86_64/base, origin:debian/12/x86_64/base); ' +
   'deployment:N (index N as `apt-ostree status` lists them, 0 = default); booted, pending, rollback or default; REV^ (parent), REV~N (Nth ancestor)';
 
-const DB_DIFF: CommandSpec = {
+export const DB_DIFF = {
   name: 'diff',
   describe: 'Show the packages added, removed, upgraded and downgraded between two revisions',
   positionals: [
@@ -30,10 +30,9 @@ const DB_DIFF: CommandSpec = {
     ['apt-ostree db diff rollback deployment:0 --format=diff', 'The rollback deployment against the default, one line per package'],
     ['apt-ostree db diff 3fa8c2d1e0 origin:debian/12/x86_64/base --format=json', 'Two commits of the repository, as JSON'],
   ],
-  load: () => import('../commands/db-diff.js'),
-};
+} as const satisfies CommandSpec;
 
-const DB_LIST: CommandSpec = {
+export const DB_LIST = {
   name: 'list',
   describe: 'List the packages of revisions ("name version architecture"), optionally only those matching patterns',
   positionals: [
@@ -54,10 +53,9 @@ const DB_LIST: CommandSpec = {
     ['apt-ostree db list booted', 'The packages of the booted deployment'],
     ['apt-ostree db list deployment:0 "libssl*" openssl', 'Only the packages matching the patterns'],
   ],
-  load: () => import('../commands/db-list.js'),
-};
+} as const satisfies CommandSpec;
 
-const DB_VERSION: CommandSpec = {
+export const DB_VERSION = {
   name: 'version',
   describe: 'Print the dpkg database version of revisions: COUNT:HASH of their installed packages',
   positionals: [
@@ -72,11 +70,10 @@ const DB_VERSION: CommandSpec = {
   ],
   options: [{ name: 'json', type: 'boolean', describe: 'Print [{revision, checksum, count, sha256, version}]' }],
   examples: [['apt-ostree db version booted pending', 'Do the booted and the pending deployment have the same packages?']],
-  load: () => import('../commands/db-version.js'),
-};
+} as const satisfies CommandSpec;
 
-export const DB: CommandSpec = {
+export const DB = {
   name: 'db',
   describe: 'Query the packages (dpkg database) of commits and deployments; needs no root',
   subcommands: [DB_DIFF, DB_LIST, DB_VERSION],
-};
+} as const satisfies CommandSpec;

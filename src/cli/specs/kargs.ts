@@ -1,7 +1,7 @@
-import { LOCK_OPTIONS, REBOOT, UNCHANGED_EXIT_77 } from '../options.js';
+import { LOCK_FINALIZATION, LOCK_OPTIONS, REBOOT, UNCHANGED_EXIT_77 } from '../options.js';
 import type { CommandSpec } from '../spec-types.js';
 
-export const KARGS: CommandSpec = {
+export const KARGS = {
   name: 'kargs',
   describe: 'Show or change the kernel arguments (a change makes a new deployment)',
   mutating: true,
@@ -16,6 +16,7 @@ export const KARGS: CommandSpec = {
     { name: 'import-proc-cmdline', type: 'boolean', describe: 'Start from the running kernel\'s arguments (/proc/cmdline)' },
     UNCHANGED_EXIT_77,
     REBOOT,
+    LOCK_FINALIZATION,
     ...LOCK_OPTIONS,
   ],
   examples: [
@@ -23,5 +24,4 @@ export const KARGS: CommandSpec = {
     ['apt-ostree kargs --append console=ttyS0,115200', 'Add a serial console (new deployment)'],
     ['apt-ostree kargs --replace loglevel=3=7 --delete quiet', 'Several changes in one new deployment'],
   ],
-  load: () => import('../commands/kargs.js'),
-};
+} as const satisfies CommandSpec;

@@ -1,48 +1,48 @@
-import { LOCK_OPTIONS, REBOOT, UNCHANGED_EXIT_77 } from '../options.js';
+import { LOCK_FINALIZATION, LOCK_OPTIONS, REBOOT, UNCHANGED_EXIT_77 } from '../options.js';
 import type { CommandSpec, OptionSpec } from '../spec-types.js';
 
-const COMMON: OptionSpec[] = [
+const COMMON = [
   { name: 'dry-run', alias: ['n'], type: 'boolean', describe: 'Resolve and print what would change; change nothing' },
   { name: 'cache-only', alias: ['C'], type: 'boolean', describe: 'Use only downloaded packages and package lists' },
   UNCHANGED_EXIT_77,
   REBOOT,
+  LOCK_FINALIZATION,
   ...LOCK_OPTIONS,
-];
+] as const satisfies readonly OptionSpec[];
 
-export const OVERRIDE: CommandSpec = {
+export const OVERRIDE_REMOVE = {
+  name: 'remove',
+  describe: 'Remove packages that the base image ships',
+  positionals: [{ name: 'packages', describe: 'Names of base packages', variadic: true, required: true }],
+  mutating: true,
+  options: COMMON,
+  examples: [['apt-ostree override remove nano', 'Drop nano from the image for this machine']],
+} as const satisfies CommandSpec;
+
+export const OVERRIDE_REPLACE = {
+  name: 'replace',
+  describe: 'Replace base packages with another version (NAME=VERSION from the apt sources, or a .deb file)',
+  positionals: [{ name: 'packages', describe: 'NAME=VERSION or paths of .deb files', variadic: true, required: true, complete: 'files' }],
+  mutating: true,
+  options: COMMON,
+  examples: [['apt-ostree override replace ./openssl_3.0.15-1_amd64.deb', 'Use a fixed build of a base package']],
+} as const satisfies CommandSpec;
+
+export const OVERRIDE_RESET = {
+  name: 'reset',
+  describe: 'Undo overrides: the base image\'s own packages come back',
+  positionals: [{ name: 'packages', describe: 'Names of overridden packages', variadic: true }],
+  mutating: true,
+  options: [{ name: 'all', alias: ['a'], type: 'boolean', describe: 'Reset every override' }, ...COMMON],
+} as const satisfies CommandSpec;
+
+export const OVERRIDE = {
   name: 'override',
   describe: 'Remove or replace packages of the base image, as a new deployment (kept across upgrades)',
-  subcommands: [
-    {
-      name: 'remove',
-      describe: 'Remove packages that the base image ships',
-      positionals: [{ name: 'packages', describe: 'Names of base packages', variadic: true, required: true }],
-      mutating: true,
-      options: COMMON,
-      examples: [['apt-ostree override remove nano', 'Drop nano from the image for this machine']],
-      load: () => import('../commands/override.js').then((m) => ({ run: m.runRemove })),
-    },
-    {
-      name: 'replace',
-      describe: 'Replace base packages with another version (NAME=VERSION from the apt sources, or a .deb file)',
-      positionals: [{ name: 'packages', describe: 'NAME=VERSION or paths of .deb files', variadic: true, required: true, complete: 'files' }],
-      mutating: true,
-      options: COMMON,
-      examples: [['apt-ostree override replace ./openssl_3.0.15-1_amd64.deb', 'Use a fixed build of a base package']],
-      load: () => import('../commands/override.js').then((m) => ({ run: m.runReplace })),
-    },
-    {
-      name: 'reset',
-      describe: 'Undo overrides: the base image\'s own packages come back',
-      positionals: [{ name: 'packages', describe: 'Names of overridden packages', variadic: true }],
-      mutating: true,
-      options: [{ name: 'all', alias: ['a'], type: 'boolean', describe: 'Reset every override' }, ...COMMON],
-      load: () => import('../commands/override.js').then((m) => ({ run: m.runReset })),
-    },
-  ],
-};
+  subcommands: [OVERRIDE_REMOVE, OVERRIDE_REPLACE, OVERRIDE_RESET],
+} as const satisfies CommandSpec;
 
-export const RESET: CommandSpec = {
+export const RESET = {
   name: 'reset',
   describe: 'Go back to the plain base image: drop layered packages, overrides and initramfs settings',
   mutating: true,
@@ -53,10 +53,9 @@ export const RESET: CommandSpec = {
     { name: 'install', type: 'array', valueName: 'PKG', describe: 'Layer this package in the same transaction', complete: 'available-packages' },
     ...COMMON,
   ],
-  load: () => import('../commands/override.js').then((m) => ({ run: m.runResetAll })),
-};
+} as const satisfies CommandSpec;
 
-export const INITRAMFS: CommandSpec = {
+export const INITRAMFS = {
   name: 'initramfs',
   describe: 'Regenerate the initramfs on this machine (and keep doing it on upgrades), or go back to the image\'s',
   mutating: true,
@@ -66,8 +65,8 @@ export const INITRAMFS: CommandSpec = {
     { name: 'arg', type: 'array', valueName: 'ARG', describe: 'An argument for dracut / mkinitramfs (repeatable; with --enable)' },
     UNCHANGED_EXIT_77,
     REBOOT,
+    LOCK_FINALIZATION,
     ...LOCK_OPTIONS,
   ],
   examples: [['apt-ostree initramfs --enable --arg=--add=lvm', 'Build the initramfs locally with an extra dracut module']],
-  load: () => import('../commands/override.js').then((m) => ({ run: m.runInitramfs })),
-};
+} as const satisfies CommandSpec;

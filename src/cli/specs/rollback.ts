@@ -1,7 +1,7 @@
 import { LOCK_OPTIONS, REBOOT } from '../options.js';
 import type { CommandSpec } from '../spec-types.js';
 
-export const ROLLBACK: CommandSpec = {
+export const ROLLBACK = {
   name: 'rollback',
   describe: 'Make the previous deployment the default for the next boot (again to swap back)',
   mutating: true,
@@ -10,5 +10,4 @@ export const ROLLBACK: CommandSpec = {
     ['apt-ostree rollback', 'Boot the previous deployment next time'],
     ['apt-ostree rollback -r', 'The same, and reboot now'],
   ],
-  load: () => import('../commands/rollback.js'),
-};
+} as const satisfies CommandSpec;

@@ -1,6 +1,6 @@
 import type { CommandSpec } from '../spec-types.js';
 
-export const STATUS: CommandSpec = {
+export const STATUS = {
   name: 'status',
   describe: 'Show the deployments of the system',
   options: [
@@ -18,5 +18,4 @@ export const STATUS: CommandSpec = {
     ['apt-ostree status --json', 'The same as JSON'],
     ['apt-ostree status --pending-exit-77 >/dev/null; [ $? = 77 ] && systemctl reboot', 'Reboot only when another deployment waits to boot'],
   ],
-  load: () => import('../commands/status.js'),
-};
+} as const satisfies CommandSpec;

@@ -1,49 +1,81 @@
-import { LOCK_OPTIONS, REBOOT, UNCHANGED_EXIT_77 } from '../options.js';
+import { LOCK_FINALIZATION, LOCK_OPTIONS, REBOOT, UNCHANGED_EXIT_77 } from '../options.js';
 import type { CommandSpec, OptionSpec } from '../spec-types.js';
 
-const MOVE_OPTIONS: OptionSpec[] = [
+const BYPASS_DRIVER = {
+  name: 'bypass-driver',
+  type: 'boolean',
+  describe: 'Go ahead even though an update driver is registered (see deploy --register-driver)',
+} as const satisfies OptionSpec;
+
+const DISALLOW_DOWNGRADE = { name: 'disallow-downgrade', type: 'boolean', describe: 'Refuse a base commit older than the current one (whatever else is given)' } as const satisfies OptionSpec;
+
+/** The options of upgrade, deploy and rebase, but --unchanged-exit-77 (upgrade has an older name for it too). */
+const MOVE_COMMON = [
   { name: 'cache-only', alias: ['C'], type: 'boolean', describe: 'Do not download: use the commits and packages already on the system' },
   { name: 'download-only', type: 'boolean', describe: 'Download the commit and packages, then stop without deploying' },
   { name: 'allow-downgrade', type: 'boolean', describe: 'Allow a base commit older than the current one' },
-  UNCHANGED_EXIT_77,
   REBOOT,
+  LOCK_FINALIZATION,
+  BYPASS_DRIVER,
   ...LOCK_OPTIONS,
-];
+] as const satisfies readonly OptionSpec[];
 
-export const UPGRADE: CommandSpec = {
+/** The options of upgrade, deploy and rebase. */
+export const MOVE_OPTIONS = [...MOVE_COMMON, UNCHANGED_EXIT_77] as const satisfies readonly OptionSpec[];
+
+export const UPGRADE = {
   name: 'upgrade',
   aliases: ['update'],
   describe: 'Fetch the newest base image of the origin and deploy it with every layered package re-applied',
   mutating: true,
   options: [
     { name: 'check', type: 'boolean', describe: 'Only say whether an upgrade is available; change nothing' },
-    { name: 'preview', type: 'boolean', describe: 'With --check: also list the package changes of the new base' },
+    { name: 'preview', alias: ['check-diff'], type: 'boolean', describe: 'Like --check, and also list the package changes of the new base' },
     {
       name: 'trigger-automatic-update-policy',
       type: 'boolean',
       describe: 'Do what AutomaticUpdatePolicy in apt-ostree.conf says (none, check or stage; run by apt-ostree-automatic.timer); never reboots',
     },
-    ...MOVE_OPTIONS,
+    ...MOVE_COMMON,
+    { ...UNCHANGED_EXIT_77, alias: ['upgrade-unchanged-exit-77'] },
   ],
   examples: [
     ['apt-ostree upgrade', 'Prepare the newest image for the next boot'],
     ['apt-ostree upgrade --check --unchanged-exit-77', 'Exit 77 when there is nothing new'],
     ['apt-ostree upgrade --trigger-automatic-update-policy', 'Check for or stage an update as apt-ostree.conf says (what the daily timer runs)'],
   ],
-  load: () => import('../commands/upgrade.js'),
-};
+} as const satisfies CommandSpec;
 
-export const DEPLOY: CommandSpec = {
+export const DEPLOY = {
   name: 'deploy',
   describe: 'Deploy a given commit or version of the current ref, with the layered packages re-applied',
-  positionals: [{ name: 'revision', describe: 'A commit checksum (or a unique prefix), or a version of the ref\'s history', required: true }],
+  positionals: [
+    {
+      name: 'revision',
+      describe: 'A commit checksum (or a unique prefix), or a version of the ref\'s history; revision=CHECKSUM and version=VERSION say which. Needed unless --register-driver is given ("" then only registers)',
+    },
+  ],
   mutating: true,
-  options: MOVE_OPTIONS,
-  examples: [['apt-ostree deploy 20261101.1', 'Go to version 20261101.1 of the current ref (pins the origin to it)']],
-  load: () => import('../commands/upgrade.js').then((m) => ({ run: m.runDeploy })),
-};
+  options: [
+    { name: 'preview', type: 'boolean', describe: 'Only list the package changes of the commit\'s base; change nothing' },
+    { name: 'skip-branch-check', type: 'boolean', describe: 'Accepted for rpm-ostree\'s update drivers: a commit given by its checksum is deployed whether or not it is on the ref\'s branch anyway' },
+    DISALLOW_DOWNGRADE,
+    {
+      name: 'register-driver',
+      type: 'string',
+      valueName: 'NAME',
+      describe: 'Register NAME (an update agent, with its systemd unit) as the driver of updates: status shows it, and upgrade, deploy and rebase refuse to run beside it without --bypass-driver. With an empty REVISION, only register',
+    },
+    ...MOVE_OPTIONS,
+  ],
+  examples: [
+    ['apt-ostree deploy 20261101.1', 'Go to version 20261101.1 of the current ref (pins the origin to it)'],
+    ['apt-ostree deploy --lock-finalization revision=1a2b3c…', 'Stage a commit that boots only after `apt-ostree finalize-deployment 1a2b3c…` (what update drivers do)'],
+    ['apt-ostree deploy --register-driver=MyAgent ""', 'Register the calling update agent as the driver of updates'],
+  ],
+} as const satisfies CommandSpec;
 
-export const REBASE: CommandSpec = {
+export const REBASE = {
   name: 'rebase',
   describe: 'Switch to another ref (and remote), with the layered packages re-applied',
   positionals: [
@@ -51,7 +83,19 @@ export const REBASE: CommandSpec = {
     { name: 'revision', describe: 'A commit or version of the new ref (default: its newest)' },
   ],
   mutating: true,
-  options: [{ name: 'skip-purge', type: 'boolean', describe: 'Keep the old ref in the repository' }, ...MOVE_OPTIONS],
+  options: [{ name: 'skip-purge', type: 'boolean', describe: 'Keep the old ref in the repository' }, DISALLOW_DOWNGRADE, ...MOVE_OPTIONS],
   examples: [['apt-ostree rebase origin:debian/13/x86_64/base', 'Follow another branch of the image']],
-  load: () => import('../commands/upgrade.js').then((m) => ({ run: m.runRebase })),
-};
+} as const satisfies CommandSpec;
+
+export const FINALIZE_DEPLOYMENT = {
+  name: 'finalize-deployment',
+  describe: 'Let the staged deployment that --lock-finalization held back be finalized, and reboot into it',
+  positionals: [{ name: 'checksum', describe: 'The base commit the staged deployment is expected to have (as update drivers pass it)' }],
+  mutating: true,
+  options: [
+    { name: 'allow-missing-checksum', type: 'boolean', describe: 'Go ahead without CHECKSUM' },
+    { name: 'allow-unlocked', type: 'boolean', describe: 'Do not fail when the staged deployment was not locked (reboot into it all the same)' },
+    ...LOCK_OPTIONS,
+  ],
+  examples: [['apt-ostree finalize-deployment 1a2b3c…', 'Boot the staged deployment of base 1a2b3c… now']],
+} as const satisfies CommandSpec;

@@ -1,7 +1,7 @@
 import { LOCK_OPTIONS } from '../options.js';
 import type { CommandSpec } from '../spec-types.js';
 
-export const USROVERLAY: CommandSpec = {
+export const USROVERLAY = {
   name: 'usroverlay',
   aliases: ['unlock'],
   describe: 'Mount a writable overlay on /usr of the running system, for debugging (ostree admin unlock); changes are lost at reboot',
@@ -15,5 +15,4 @@ export const USROVERLAY: CommandSpec = {
     ['apt-ostree usroverlay', 'Make /usr writable until the next reboot'],
     ['apt-ostree usroverlay --hotfix', 'Make /usr writable, keeping the changes across reboots'],
   ],
-  load: () => import('../commands/usroverlay.js'),
-};
+} as const satisfies CommandSpec;

@@ -37,6 +37,7 @@ import { basename, dirname, join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
 import * as ostree from '../../system/ostree.js';
 import { deploymentId, ostreeDeploymentOrder } from './deploy.js';
+import { editBootEntry } from '../../ostree/boot-entry.js';
 import { KeyFile } from '../../ostree/keyfile.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 import type { Transaction } from '../transaction/transaction.js';
@@ -253,26 +254,17 @@ function planEntries(order: Deployment[], newBoot: Version): EntryPlan[] {
     serials.set(bootcsum, serial + 1);
     const version = n - i;
     const bootLink = `/ostree/boot.${newBoot}/${d.osname}/${bootcsum}/${serial}`;
-    const lines = readFileSync(d.bootEntry!, 'utf8').split('\n');
     let sawOstreeArg = false;
-    const text = lines
-      .map((line) => {
-        const m = /^(\s*)(\S+)(\s+)(.*)$/.exec(line);
-        if (!m) return line;
-        const [, indent, key, sep, value] = m;
-        if (key === 'version') return `${indent}version${sep}${version}`;
-        if (key === 'title') return `${indent}title${sep}${value!.replace(/:\d+\)\s*$/, `:${i})`)}`;
-        if (key === 'options') {
-          const opts = value!.split(/\s+/).map((o) => {
-            if (!o.startsWith('ostree=')) return o;
-            sawOstreeArg = true;
-            return `ostree=${bootLink}`;
-          });
-          return `${indent}options${sep}${opts.join(' ')}`;
-        }
-        return line;
-      })
-      .join('\n');
+    const text = editBootEntry(readFileSync(d.bootEntry!, 'utf8'), (key, value) => {
+      if (key === 'version') return String(version);
+      if (key === 'title') return value.replace(/:\d+\)$/, `:${i})`);
+      if (key !== 'options') return undefined;
+      // Only the ostree= argument changes; the other arguments stay as they are written.
+      return value.replace(/(?<=^|\s)ostree=\S*/g, () => {
+        sawOstreeArg = true;
+        return `ostree=${bootLink}`;
+      });
+    });
     if (!sawOstreeArg) throw new AptOstreeError(`The boot entry ${d.bootEntry} has no ostree= argument.`);
     const fileName = scheme === 'with-os' ? `ostree-${version}-${d.osname}.conf` : `ostree-${version}.conf`;
     return { deployment: d, fileName, text, bootLink };

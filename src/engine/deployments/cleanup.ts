@@ -16,8 +16,9 @@ import { Transaction, type OperationOptions } from '../transaction/transaction.j
 import { resolveRefFile } from '../../ostree/refs.js';
 import * as ostree from '../../system/ostree.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
-import { deploymentId, describeDeployment, undeployByPath } from './deploy.js';
+import { deploymentId, describeDeployment, recordPrune, undeployByPath } from './deploy.js';
 import { Sysroot, type Deployment } from './sysroot.js';
+import { dropBaseCheckouts } from '../layering/base-checkout.js';
 
 export interface CleanupOptions extends OperationOptions {
   /** The pending deployment(s): what the next boot would start instead of the running one. */
@@ -94,6 +95,8 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
       const archives = join(cacheDirOf(sysroot, os), 'archives');
       cacheFreed += removeMatching(archives, (n) => n.endsWith('.deb'));
       cacheFreed += removeMatching(join(archives, 'partial'), () => true);
+      // The kept checkouts of bases (layering's sandbox roots) are made again when needed.
+      dropBaseCheckouts(tx, sysroot.path);
     }
     if (opts.repomd) {
       tx.throwIfCancelled();
@@ -155,6 +158,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
         result.removedRefs.push(ref);
       }
       await tx.reporter.task('Pruning unused objects', () => ostree.prune(sysroot.repoPath, { refsOnly: true }));
+      recordPrune(sysroot.path);
       if (!cleanedFirst) {
         await leftovers().catch((e: Error) =>
           tx.reporter.warn(`ostree admin cleanup failed again, so leftovers of interrupted deploys stay until there is room for it: ${e.message}`),

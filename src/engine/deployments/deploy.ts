@@ -4,13 +4,15 @@
  * removing one by identity, and asking ostree itself what it sees (the check that our own
  * file reading and ostree agree after a change).
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { countCommitObjects } from '../../ostree/objects.js';
 import { join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
 import { listDir } from '../../system/fs.js';
 import * as ostree from '../../system/ostree.js';
 import { runSync } from '../../system/run.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
+import { prepareLockedStaging } from './finalization.js';
 import { originFileText, type Origin } from './origin.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 import { removeTree, type Transaction } from '../transaction/transaction.js';
@@ -87,6 +89,12 @@ export interface NewDeploymentRequest {
   kargs: string[];
   /** Keep every existing deployment (default), so that undoing the step is exact. */
   retain?: boolean;
+  /**
+   * Prune the repository after the deploy, as `ostree admin deploy` does by default (true),
+   * never (false: nothing new to prune, as for a kargs change), or only once it has grown
+   * ('when-grown': layering, see repositoryGrown).
+   */
+  prune?: boolean | 'when-grown';
 }
 
 export interface NewDeployment {
@@ -108,14 +116,18 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
   // originFileText refuses an origin that would not read back as the same request.
   writeFileSync(originFile, originFileText(req.origin));
   const staged = sysroot.isBootedSystem;
+  // --lock-finalization: staged so that it waits for finalize-deployment (see finalization.ts).
+  const lockFinalization = tx.lockFinalization && (await prepareLockedStaging(sysroot)).ostreeOption;
+  const prune = req.prune === 'when-grown' ? repositoryGrown(sysroot.path) : req.prune !== false;
   // Before the deploy prunes the repository: keep every layered deployment's base, this one's too.
   const restoreBaseRefs = await setBaseRefs(sysroot.repoPath, basesOf(sysroot, [...sysroot.deployments.map((d) => d.checksum), req.revision]));
   tx.onUndo('put back the base refs', restoreBaseRefs);
   tx.enterCommitPhase();
   try {
     await tx.reporter.task(staged ? 'Staging the new deployment' : 'Writing the new deployment', () =>
-      ostree.adminDeploy({ sysroot: sysroot.path, os: req.os, revision: req.revision, originFile, kargsNone: true, kargs: req.kargs, retain: !staged && req.retain !== false, stage: staged }),
+      ostree.adminDeploy({ sysroot: sysroot.path, os: req.os, revision: req.revision, originFile, kargsNone: true, kargs: req.kargs, retain: !staged && req.retain !== false, stage: staged, lockFinalization, noPrune: !prune }),
     );
+    if (prune && !staged) recordPrune(sysroot.path);
   } catch (e) {
     removeUnlistedDeployments(sysroot.path, req.os, req.revision);
     throw e;
@@ -128,6 +140,40 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
     });
   }
   return { sysroot: after, added, staged };
+}
+
+/**
+ * Every layering transaction leaves its previous layered commit behind, unreferenced, with the
+ * few objects only it had. Pruning them walks every commit the repository keeps (a second on a
+ * large image), so a layering deploy prunes only once the repository holds PRUNE_AFTER_COMMITS
+ * more commit objects than after the last prune. Upgrades (a new base: many objects to free)
+ * and `cleanup -b` prune every time; base refs keep every deployment's base through all of it.
+ */
+const PRUNE_AFTER_COMMITS = 10;
+
+function pruneStateFile(sysrootPath: string): string {
+  return join(sysrootPath, 'ostree', 'apt-ostree', 'commits-after-prune');
+}
+
+export function repositoryGrown(sysrootPath: string): boolean {
+  let after: number;
+  try {
+    after = Number.parseInt(readFileSync(pruneStateFile(sysrootPath), 'utf8'), 10);
+  } catch {
+    after = NaN;
+  }
+  // No record (or a damaged one): prune, which writes it.
+  if (!Number.isSafeInteger(after)) return true;
+  return countCommitObjects(join(sysrootPath, 'ostree', 'repo')) >= after + PRUNE_AFTER_COMMITS;
+}
+
+/** After a prune: remember how many commits the repository kept. */
+export function recordPrune(sysrootPath: string): void {
+  try {
+    writeFileSync(pruneStateFile(sysrootPath), `${countCommitObjects(join(sysrootPath, 'ostree', 'repo'))}\n`);
+  } catch {
+    // Without the record, the next layering deploy prunes: correct, only slower.
+  }
 }
 
 /**
@@ -186,8 +232,8 @@ export async function deployAsDefault(
   tx: Transaction,
   sysroot: Sysroot,
   os: string,
-  req: { revision: string; origin: Origin; kargs?: string[] },
+  req: { revision: string; origin: Origin; kargs?: string[]; prune?: NewDeploymentRequest['prune'] },
 ): Promise<NewDeployment> {
   const kargs = req.kargs ?? sysroot.mergeDeployment(os)?.kargs ?? [];
-  return deployNew(tx, sysroot, { os, revision: req.revision, origin: req.origin, kargs, retain: false });
+  return deployNew(tx, sysroot, { os, revision: req.revision, origin: req.origin, kargs, retain: false, prune: req.prune });
 }

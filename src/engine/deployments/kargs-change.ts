@@ -70,7 +70,7 @@ export async function changeKargs(opts: KargsChangeOptions): Promise<KargsChange
       throw new UnchangedError('Kernel arguments unchanged', Boolean(opts.unchangedExit77));
     }
     tx.reporter.debug(`kernel arguments of ${source.from}: ${source.kargs.join(' ')}; new: ${wanted.join(' ')}`);
-    const result = await deployNew(tx, sysroot, { os, revision: base.checksum, origin, kargs: wanted });
+    const result = await deployNew(tx, sysroot, { os, revision: base.checksum, origin, kargs: wanted, prune: false });
     const dropped = await dropSuperseded(tx, sysroot, result, os);
     if (dropped.length) tx.reporter.info(`Removed the older deployment${dropped.length > 1 ? 's' : ''} ${dropped.map((d) => describeDeployment(sysroot, d)).join(', ')}, as ostree admin deploy does`);
     return { sysroot: Sysroot.load(opts.sysroot), added: result.added, staged: result.staged, kargs: wanted };

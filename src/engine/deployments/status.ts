@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLockOwner, sysrootLockHeld } from '../transaction/lock-owner.js';
 import { originRepair, type Deployment, type Sysroot } from './sysroot.js';
+import { stagedFinalizationLocked } from './finalization.js';
+import { readUpdateDriver, type UpdateDriver } from '../updates/driver.js';
 import { metadataString, metadataStrings } from '../../ostree/commit.js';
 import type { GValue } from '../../ostree/gvariant.js';
 import { META } from '../../layout/commit-metadata.js';
@@ -21,6 +23,8 @@ export interface DeploymentStatus {
   origin: string;
   booted: boolean;
   staged: boolean;
+  /** Only on a staged deployment held back by --lock-finalization (true), as rpm-ostree. */
+  'finalization-locked'?: boolean;
   pinned: boolean;
   unlocked: string;
   'requested-packages': string[];
@@ -47,7 +51,8 @@ export interface SysrootStatus {
   /** [title, initiator, object path] of the running transaction, as rpm-ostree reports it. */
   transaction: [string, string, string] | null;
   'cached-update': Record<string, unknown> | null;
-  'update-driver': Record<string, unknown> | null;
+  /** The registered update driver (updates/driver.ts): driver-name, driver-sd-unit. */
+  'update-driver': UpdateDriver | null;
 }
 
 function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
@@ -67,6 +72,7 @@ function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
     origin: o?.refspec ?? '',
     booted: d.booted,
     staged: d.staged,
+    ...(d.staged && stagedFinalizationLocked() ? { 'finalization-locked': true } : {}),
     pinned: d.pinned,
     unlocked: d.unlocked,
     'requested-packages': o?.requestedPackages ?? [],
@@ -93,7 +99,7 @@ export function sysrootStatus(sysroot: Sysroot): SysrootStatus {
     deployments: sysroot.deployments.map((d) => deploymentStatus(sysroot, d)),
     transaction: owner ? [owner.command, `pid ${owner.pid}`, ''] : null,
     'cached-update': readCachedUpdate(sysroot),
-    'update-driver': null,
+    'update-driver': readUpdateDriver(sysroot.path, { booted: sysroot.isBootedSystem }) ?? null,
   };
 }
 

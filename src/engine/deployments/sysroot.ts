@@ -3,14 +3,17 @@
  * from the sysroot's own files (boot loader entries, boot.N symlinks, origin files, commit
  * objects) so that read-only commands start no external program.
  *
- * Boot order: the entries of /boot/loader/entries sorted by their `version` field, highest
- * first (ostree writes the default with the highest version). Each entry's `ostree=` argument
- * names /ostree/boot.N/OS/BOOTCSUM/I, a symlink to deploy/OS/deploy/CHECKSUM.SERIAL.
+ * Boot order: the entries of /boot/loader/entries (read by ostree/boot-entry.ts) sorted by their
+ * `version` field, highest first (ostree writes the default with the highest version). Each
+ * entry's `ostree=` argument names /ostree/boot.N/OS/BOOTCSUM/I, a symlink to
+ * deploy/OS/deploy/CHECKSUM.SERIAL.
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
+import { readBootEntries } from '../../ostree/boot-entry.js';
 import { readCommit, type CommitInfo } from '../../ostree/commit.js';
+import { readGVariant, vardictToObject } from '../../ostree/gvariant.js';
 import { resolveRefFile } from '../../ostree/refs.js';
 import { splitKernelArgs } from './kargs.js';
 import { checkOriginAgainstCommit, validateOrigin, type Origin, type OriginDamage } from './origin.js';
@@ -248,31 +251,12 @@ export class Sysroot {
   }
 }
 
-interface BootEntry {
-  file: string;
-  version: string;
-  options: string[];
-}
-
 function readBootOrder(root: string): Deployment[] {
-  let loaderDir: string;
-  try {
-    loaderDir = join(root, 'boot', readlinkSync(join(root, 'boot', 'loader')));
-  } catch {
-    return [];
-  }
-  const entriesDir = join(loaderDir, 'entries');
-  let files: string[];
-  try {
-    files = readdirSync(entriesDir).filter((f) => f.endsWith('.conf'));
-  } catch {
-    return [];
-  }
-  const entries: BootEntry[] = files.map((f) => parseBootEntry(join(entriesDir, f)));
-  entries.sort((a, b) => compareEntryVersion(b.version, a.version));
   const deployments: Deployment[] = [];
-  for (const entry of entries) {
-    const ostreeArg = entry.options.find((o) => o.startsWith('ostree='));
+  for (const entry of readBootEntries(root)) {
+    // Split as ostree does: a quoted value with spaces (foo="a b") is one argument.
+    const options = splitKernelArgs(entry.options);
+    const ostreeArg = options.find((o) => o.startsWith('ostree='));
     if (!ostreeArg) continue;
     const bootLink = ostreeArg.slice('ostree='.length);
     const m = /^\/ostree\/boot\.\d+\/([^/]+)\/([0-9a-f]+)\/\d+$/.exec(bootLink);
@@ -286,30 +270,11 @@ function readBootOrder(root: string): Deployment[] {
     if (!dep) continue;
     dep.index = deployments.length;
     dep.bootcsum = m?.[2];
-    dep.kargs = entry.options.filter((o) => !o.startsWith('ostree='));
+    dep.kargs = options.filter((o) => !o.startsWith('ostree='));
     dep.bootEntry = entry.file;
     deployments.push(dep);
   }
   return deployments;
-}
-
-function parseBootEntry(file: string): BootEntry {
-  const entry: BootEntry = { file, version: '0', options: [] };
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^(\S+)\s+(.*)$/.exec(line.trim());
-    if (!m) continue;
-    if (m[1] === 'version') entry.version = m[2]!;
-    // Split as ostree does: a quoted value with spaces (foo="a b") is one argument.
-    else if (m[1] === 'options') entry.options = splitKernelArgs(m[2]!);
-  }
-  return entry;
-}
-
-function compareEntryVersion(a: string, b: string): number {
-  const na = Number(a);
-  const nb = Number(b);
-  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Build a deployment record from its directory (deploy/OS/deploy/CHECKSUM.SERIAL). */
@@ -377,6 +342,9 @@ function markBooted(deployments: Deployment[]): void {
  */
 function addStaged(root: string, deployments: Deployment[]): void {
   if (!existsSync('/run/ostree/staged-deployment')) return;
+  // ostree's record names it (target: name "checksum.serial", osname); a directory left by a
+  // staged deployment that an earlier boot did not finalize (--lock-finalization) is not it.
+  const target = stagedTarget();
   const known = new Set(deployments.map((d) => d.path));
   const deployRoot = join(root, 'ostree', 'deploy');
   let osnames: string[] = [];
@@ -395,6 +363,7 @@ function addStaged(root: string, deployments: Deployment[]): void {
     for (const name of dirs) {
       const path = join(deployRoot, os, 'deploy', name);
       if (known.has(path) || name.endsWith('.origin')) continue;
+      if (target && (target.name !== name || target.osname !== os)) continue;
       const dep = deploymentFromDir(root, path);
       if (!dep || !existsSync(dep.originPath)) continue;
       dep.staged = true;
@@ -402,6 +371,16 @@ function addStaged(root: string, deployments: Deployment[]): void {
     }
   }
   deployments.forEach((d, i) => (d.index = i));
+}
+
+/** The deployment /run/ostree/staged-deployment names, if the record can be read. */
+function stagedTarget(): { name: string; osname: string } | undefined {
+  try {
+    const t = vardictToObject(vardictToObject(readGVariant('a{sv}', readFileSync('/run/ostree/staged-deployment'))).target ?? null);
+    return typeof t.name === 'string' && typeof t.osname === 'string' ? { name: t.name, osname: t.osname } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** How to repair a damaged origin, as a clause: status prints it after the problem, the refusal as its hint. */

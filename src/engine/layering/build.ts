@@ -2,29 +2,33 @@
  * Build a layered commit: the base commit plus the requested packages, installed by the real
  * apt and dpkg, committed to the sysroot's repository. The running system is never touched.
  *
- *   resolve   host apt-get against the base's dpkg database and the target deployment's
- *             /etc/apt (APT_CONFIG of our own), into a cache under the stateroot's /var
- *   download  the same, --download-only (skipped with --cache-only)
- *   checkout  `ostree checkout --require-hardlinks` of the base (cheap: hardlinks), while
- *             resolve and download run
+ *   resolve   one host apt-get run against the base's dpkg database and the target
+ *             deployment's /etc/apt (APT_CONFIG of our own): the plan and the .debs to fetch,
+ *             with apt's lists and binary caches kept under the stateroot's /var
+ *   download  exactly those .debs, by apt (skipped with --cache-only)
+ *   checkout  the base's kept checkout (base-checkout.ts); the first time, `ostree checkout
+ *             --require-hardlinks` of the base while resolve and download run
  *   overlay   an overlay mount over the checkout: maintainer scripts may write anywhere,
- *             in place included, and no write can reach a repository object
+ *             in place included, and no write reaches the checkout or a repository object
  *   install   apt-get in a bwrap sandbox rooted at the overlay, no network, local .debs only
- *   finish    users → sysusers.d, /var → tmpfiles.d, /opt and /usr/local relocated, the
- *             overlay's upper layer moved onto the checkout, `ostree commit` reusing every
- *             unchanged object (--link-checkout-speedup); the work directory is then deleted
- *             in the background while the caller deploys
+ *   finish    users → sysusers.d, /var → tmpfiles.d, /opt and /usr/local relocated, all
+ *             through the overlay, so that its upper directory holds the whole change
+ *   commit    the base's tree with the upper directory on top, reusing every unchanged
+ *             directory by checksum (commitLayer; the full walk of a merged checkout where
+ *             the change removes something); the work directory is then deleted in the
+ *             background while the caller deploys
  */
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
 import { installedPackages, type DpkgPackage as InstalledPackage } from '../../debian/deb822.js';
 import { compareVersions } from '../../debian/version.js';
-import { aptCopyFromFileRepos, aptDownload, aptSimulate, aptUpdate, archiveFileName, type AptConfig, type AptPlan, type PlannedPackage } from '../../system/apt.js';
+import { aptFetch, aptResolve, aptUpdate, archiveFileName, type AptConfig, type AptPlan, type PlannedPackage } from '../../system/apt.js';
 import { runInSandbox } from '../../system/bwrap.js';
 import * as ostree from '../../system/ostree.js';
 import { run } from '../../system/run.js';
-import { applyUpper, mountOverlay, unmount } from '../../system/overlay.js';
+import { applyUpper, mountOverlay, prepareUpperForCommit, unmount, upperNeedsMerge } from '../../system/overlay.js';
+import { readCommit } from '../../ostree/commit.js';
 import type { Reporter } from '../../output/reporter.js';
 import {
   convertVar, createVarFromTmpfiles, DPKG_DATABASE, DPKG_LINK_TARGET, effectiveTmpfiles, followTmpfilesLinks, LAYER_CONF_NAME, relocateOptAndUsrLocal,
@@ -39,6 +43,7 @@ import type { Transaction } from '../transaction/transaction.js';
 import { aptConfigFor, nativeArchitecture } from './apt-setup.js';
 import { applyUserChanges, diffUserDb, sysusersFor, USER_DB_FILES, type UserDb } from './users.js';
 import { META } from '../../layout/commit-metadata.js';
+import { dropBaseCheckouts, keepBaseCheckout, keptBaseCheckout } from './base-checkout.js';
 
 export interface LayerBuildInput {
   tx: Transaction;
@@ -177,14 +182,20 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   const repo = sysroot.repoPath;
 
   // Resolution needs only the base's dpkg status, not a checkout.
-  const baseStatusFile = join(work, 'base-status');
   const baseStatus = input.baseStatus ?? (await readBaseStatus(repo, input.baseChecksum));
   await checkDpkgDatabaseLink(repo, input.baseChecksum);
-  writeFileSync(baseStatusFile, baseStatus);
   const basePackages = installedPackages(baseStatus);
   const arch = nativeArchitecture(basePackages);
 
-  const apt = aptConfigFor(sysroot, input.os, input.mergeDeployment, { workDir: work, statusFile: baseStatusFile, architecture: arch, installRecommends: input.installRecommends, downloads: input.downloads });
+  // The base's status is kept once per base checksum in the cache (apt-setup.ts), so that apt's
+  // binary cache built by the previous transaction on the same base is still valid.
+  const apt = aptConfigFor(sysroot, input.os, input.mergeDeployment, {
+    workDir: work,
+    status: { baseChecksum: input.baseChecksum, text: baseStatus },
+    architecture: arch,
+    installRecommends: input.installRecommends,
+    downloads: input.downloads,
+  });
 
   const localArchives = input.localDebs.map((deb) => linkLocalDeb(deb, apt));
   const replacementArchives = (input.replacementDebs ?? []).map((deb) => linkLocalDeb(deb, apt));
@@ -203,12 +214,14 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     replace: new Set([...replacements.map(requestName), ...replacementArchives.map((p) => p.name)]),
   };
 
-  // The checkout does not depend on the resolution: it runs meanwhile. Not for runs that stop
+  // The root of the sandbox is the base's kept checkout (base-checkout.ts). Without one, the
+  // checkout does not depend on the resolution: it runs meanwhile. Not for runs that stop
   // before building (dry run, download only) or may stop once they see the plan (onPlan).
-  const tree = join(work, 'tree');
-  const earlyCheckout = input.dryRun || input.downloadOnly || input.onPlan
+  const kept = keptBaseCheckout(sysroot.path, input.baseChecksum);
+  const checkoutStarted = Date.now();
+  const earlyCheckout = kept || input.dryRun || input.downloadOnly || input.onPlan
     ? undefined
-    : ostree.checkout(repo, input.baseChecksum, tree, { hardlink: true }, { signal: tx.signal });
+    : ostree.checkout(repo, input.baseChecksum, join(work, 'tree'), { hardlink: true }, { signal: tx.signal });
   earlyCheckout?.catch(() => undefined); // its failure is reported where it is awaited
   let plan: AptPlan;
   let upgradedBase: PlannedPackage[];
@@ -216,19 +229,20 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     if (!input.cacheOnly) {
       await reporter.task('Updating package lists', () => aptUpdate(apt, { signal: tx.signal }));
     }
-    plan = await reporter.task('Resolving packages', () => aptSimulate(apt, requests, { signal: tx.signal }));
+    // One apt run: the plan, and the .debs of it that are not in the archives cache yet.
+    const resolved = await reporter.task('Resolving packages', () => aptResolve(apt, requests, { signal: tx.signal }));
+    plan = resolved.plan;
     checkPlan(plan, basePackages, overrides);
     input.onPlan?.(plan, basePackages);
     upgradedBase = plan.install.filter((p) => p.oldVersion !== undefined);
     if (input.dryRun) return { plan, upgradedBase, packages: basePackages };
 
-    const missing = () => plan.install.filter((p) => !existsSync(join(apt.archivesDir, archiveFileName(p))));
-    if (!input.cacheOnly && missing().length) {
-      await reporter.task(`Downloading ${missing().length} package${missing().length === 1 ? '' : 's'}`, () => aptDownload(apt, requests, { signal: tx.signal }));
-      // Packages of file: repositories are still missing: apt used them in place.
-      if (missing().length) await aptCopyFromFileRepos(apt, requests, { signal: tx.signal });
+    const { downloads } = resolved;
+    if (!input.cacheOnly && downloads.length) {
+      const text = `Downloading ${downloads.length} package${downloads.length === 1 ? '' : 's'}`;
+      await reporter.task(text, () => aptFetch(apt, downloads, { signal: tx.signal, onProgress: (p) => reporter.download(text, p.bytes, p.totalBytes) }));
     }
-    const stillMissing = missing();
+    const stillMissing = plan.install.filter((p) => !existsSync(join(apt.archivesDir, archiveFileName(p))));
     if (stillMissing.length) {
       throw new AptOstreeError(`Not in the package cache: ${stillMissing.map((p) => `${p.name}=${p.version}`).join(', ')}.`, {
         hint: input.cacheOnly ? 'Run again without --cache-only to download them.' : 'The apt repository did not provide them; check its contents.',
@@ -241,8 +255,12 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     throw e;
   }
 
-  await reporter.task('Checking out the base', () => earlyCheckout ?? ostree.checkout(repo, input.baseChecksum, tree, { hardlink: true }, { signal: tx.signal }));
-  const ov = { lower: tree, upper: join(work, 'upper'), work: join(work, 'ovl-work'), merged: join(work, 'merged') };
+  // A checkout that ran beside the resolution shows its real duration, not the wait for it.
+  const lower = kept ?? (await reporter.task('Checking out the base', async () => {
+    await (earlyCheckout ?? ostree.checkout(repo, input.baseChecksum, join(work, 'tree'), { hardlink: true }, { signal: tx.signal }));
+    return keepBaseCheckout(sysroot.path, input.baseChecksum, join(work, 'tree'));
+  }, earlyCheckout ? { startedAt: checkoutStarted } : {}));
+  const ov = { lower, upper: join(work, 'upper'), work: join(work, 'ovl-work'), merged: join(work, 'merged') };
   await mountOverlay(ov, tx.signal);
   let mounted = true;
   tx.onUndo('unmount the overlay', async () => {
@@ -250,7 +268,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   });
 
   const deploymentUsers = readUserDb(join(input.mergeDeployment.path, 'etc'));
-  const baseUsers = readUserDb(join(tree, 'usr', 'etc'));
+  const baseUsers = readUserDb(join(lower, 'usr', 'etc'));
   prepareTree(ov.merged, deploymentUsers, (t) => reporter.warn(`tmpfiles.d: ${t}`));
   await reporter.task(`Installing ${plan.install.length} package${plan.install.length === 1 ? '' : 's'}`, () =>
     installInSandbox(ov.merged, apt, plan, tx.signal, reporter),
@@ -266,16 +284,13 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     writeFileSync(join(ov.merged, 'usr', 'lib', 'sysusers.d', 'apt-ostree-layer.conf'), sysusers);
   }
   cleanSandboxLeftovers(ov.merged);
-
+  // The layout conversion writes through the overlay too: the upper directory then holds the
+  // whole change, with every directory it touches copied up with the base's metadata.
+  postprocessLayeredTree(ov.merged, (t) => reporter.warn(t));
+  const finalStatus = readFileSync(join(ov.merged, DPKG_DATABASE, 'status'), 'utf8');
   await unmount(ov.merged);
   mounted = false;
-  await reporter.task('Applying changes to the tree', async () => {
-    // What applyUpper leaves of the upper dir (directories) goes with the work directory.
-    await applyUpper(ov.upper, tree);
-    postprocessLayeredTree(tree, (t) => reporter.warn(t));
-  });
 
-  const finalStatus = readFileSync(join(tree, 'usr', 'share', 'dpkg', 'database', 'status'), 'utf8');
   const packages = installedPackages(finalStatus);
   const base = sysroot.commit(input.baseChecksum);
   const version = base && typeof base.metadata.version === 'string' ? base.metadata.version : '';
@@ -283,36 +298,74 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   const localNames = localArchives.map((l) => l.name);
   const ref = `${LAYERED_REF_PREFIX}${input.os}`;
   const previousRef = await ostree.revParse(repo, ref);
-  const commit = await reporter.task('Committing the new tree', () =>
-    ostree.commit(
-      {
-        repo,
-        branch: ref,
-        tree,
-        parent: 'none',
-        subject: `apt-ostree: ${[...layered, ...localNames].join(', ') || 'base'}`,
-        // Every file still hardlinked is an untouched repository object: writes went to the
-        // overlay and were moved in as new files.
-        devinoCanonical: true,
-        metadata: {
-          ...(version ? { version } : {}),
-          [META.clientLayer]: true,
-          [META.baseChecksum]: input.baseChecksum,
-          [META.requestedPackages]: input.requested,
-          [META.packages]: [...layered, ...localNames],
-          [META.removedBasePackages]: removals,
-          [META.replacedBasePackages]: plan.install.filter((p) => overrides.replace.has(p.name)).map((p) => `${p.name}=${p.version}`),
-          ...(input.initramfs ? { [META.initramfsArgs]: input.initramfs.args } : {}),
-          [META.pkglist]: pkglistMetadata(packages),
-        },
-      },
-      { signal: tx.signal },
-    ),
-  );
+  const commitOptions: Omit<ostree.CommitOptions, 'tree'> = {
+    repo,
+    branch: ref,
+    parent: 'none',
+    subject: `apt-ostree: ${[...layered, ...localNames].join(', ') || 'base'}`,
+    metadata: {
+      ...(version ? { version } : {}),
+      [META.clientLayer]: true,
+      [META.baseChecksum]: input.baseChecksum,
+      [META.requestedPackages]: input.requested,
+      [META.packages]: [...layered, ...localNames],
+      [META.removedBasePackages]: removals,
+      [META.replacedBasePackages]: plan.install.filter((p) => overrides.replace.has(p.name)).map((p) => `${p.name}=${p.version}`),
+      ...(input.initramfs ? { [META.initramfsArgs]: input.initramfs.args } : {}),
+      [META.pkglist]: pkglistMetadata(packages),
+    },
+  };
+  const commit = await reporter.task('Committing the new tree', () => commitLayer(tx, { repo, base: input.baseChecksum, upper: ov.upper, lower, work }, commitOptions, reporter));
   tx.onUndo(`restore the ref ${ref}`, () => ostree.setRef(repo, ref, previousRef ?? null));
-  // The checkout is committed: delete it while the transaction deploys.
+  // What the transaction wrote is committed: delete it while the transaction deploys, with the
+  // kept checkouts of bases no deployment uses any more.
   tx.discardWorkDir(work);
+  dropBaseCheckouts(tx, sysroot.path, [input.baseChecksum, ...sysroot.deployments.map((d) => sysroot.baseOf(d.checksum))]);
   return { commit, plan, upgradedBase, packages };
+}
+
+/** Set in the environment, every layered commit is also made by the full walk and compared (tests). */
+const VERIFY_ENV = 'APT_OSTREE_VERIFY_LAYER_COMMIT';
+
+/**
+ * Commit the layered tree. Where the transaction only added and replaced files (the usual
+ * install), the commit is the base commit's tree with the upper directory on top
+ * (`ostree commit --tree=ref=BASE --tree=dir=UPPER`): unchanged directories are reused by
+ * checksum, and the cost follows the change, not the size of the base. Where it removed
+ * something or turned a directory into a file (override remove, a base package upgraded),
+ * the changes are applied to a fresh hardlinked checkout, and the whole tree is committed
+ * (devino-canonical: hardlinked files are not read again). Both give the same tree, byte for
+ * byte; with APT_OSTREE_VERIFY_LAYER_COMMIT=1 both are made and compared.
+ */
+async function commitLayer(
+  tx: Transaction,
+  dirs: { repo: string; base: string; upper: string; lower: string; work: string },
+  opts: Omit<ostree.CommitOptions, 'tree'>,
+  reporter: Reporter,
+): Promise<string> {
+  const mergeReason = await upperNeedsMerge(dirs.upper, dirs.lower);
+  const fullWalk = async (o: Omit<ostree.CommitOptions, 'tree'>) => {
+    const tree = join(dirs.work, 'tree');
+    await ostree.checkout(dirs.repo, dirs.base, tree, { hardlink: true }, { signal: tx.signal });
+    await applyUpper(dirs.upper, tree);
+    // Every file still hardlinked is an untouched repository object: writes went to the
+    // overlay and were moved in as new files.
+    return ostree.commit({ ...o, tree, devinoCanonical: true }, { signal: tx.signal });
+  };
+  if (mergeReason) {
+    reporter.debug(`committing the whole tree: ${mergeReason}`);
+    return fullWalk(opts);
+  }
+  await prepareUpperForCommit(dirs.upper, dirs.lower);
+  const commit = await ostree.commit({ ...opts, baseTree: dirs.base, tree: dirs.upper }, { signal: tx.signal });
+  if (process.env[VERIFY_ENV] === '1') {
+    const walked = await fullWalk({ ...opts, branch: undefined });
+    const root = (c: string) => { const i = readCommit(dirs.repo, c); return `${i.rootContents}/${i.rootMetadata}`; };
+    const [a, b] = [root(commit), root(walked)];
+    if (a !== b) throw new AptOstreeError(`The change-only commit ${commit} and the full-walk commit ${walked} of the same transaction differ (${a} != ${b}).`);
+    reporter.debug(`verified: the change-only commit has the tree of the full walk (${a})`);
+  }
+  return commit;
 }
 
 /** Base packages the plan would remove or downgrade: never silently, only as overrides say. */

@@ -122,7 +122,7 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
     }
     const before = await commitPackages(sysroot, merge.checksum, { treeRoot: merge.path });
     result.diff = diffPackages(before.packages, after);
-    const { staged } = await deployAsDefault(tx, sysroot, os, { revision, origin });
+    const { staged } = await deployAsDefault(tx, sysroot, os, { revision, origin, prune: 'when-grown' });
     result.staged = staged;
     result.newChecksum = revision;
     return result;

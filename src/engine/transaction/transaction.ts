@@ -29,6 +29,11 @@ export interface TransactionOptions {
   lockWaitSeconds?: number;
   /** Only `admin provision` makes a sysroot; every other transaction refuses a path that is not one. */
   createSysroot?: boolean;
+  /**
+   * --lock-finalization: the deployment this transaction stages is not finalized at shutdown
+   * until `finalize-deployment` (deployments/finalization.ts); refused where nothing is staged.
+   */
+  lockFinalization?: boolean;
 }
 
 /** What a command gives an engine operation that runs as one transaction, besides its own options. */
@@ -49,6 +54,8 @@ export class Transaction {
   readonly sysroot: string;
   readonly title: string;
   readonly reporter: Reporter;
+  /** See TransactionOptions.lockFinalization. */
+  readonly lockFinalization: boolean;
   private readonly controller = new AbortController();
   private undoSteps: UndoStep[] = [];
   /** Run at the end whatever happens (work directories), after the undo steps. */
@@ -67,6 +74,7 @@ export class Transaction {
     this.sysroot = opts.sysroot;
     this.title = opts.title ?? opts.command;
     this.reporter = opts.reporter;
+    this.lockFinalization = opts.lockFinalization === true;
     this.workRoot = workRootOf(opts.sysroot);
   }
 

@@ -15,6 +15,7 @@ import { loadSysrootConfig } from '../settings.js';
 import type { OperationOptions } from '../transaction/transaction.js';
 import { Sysroot } from '../deployments/sysroot.js';
 import { upgradeDeployment, type UpgradeResult } from './upgrade.js';
+import { readUpdateDriver } from './driver.js';
 
 export type AutomaticUpdatePolicy = AptOstreeConfig['Daemon']['AutomaticUpdatePolicy'];
 
@@ -34,9 +35,17 @@ export interface AutomaticUpdateOutcome {
 
 /** Read the policy, then run the check or the upgrade it asks for. UnchangedError passes through. */
 export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<AutomaticUpdateOutcome> {
-  const loaded = loadSysrootConfig(Sysroot.load(opts.sysroot), opts.os);
+  const sysroot = Sysroot.load(opts.sysroot);
+  const loaded = loadSysrootConfig(sysroot, opts.os);
   for (const w of loaded.warnings) opts.reporter.warn(w);
   const policy = loaded.config.Daemon.AutomaticUpdatePolicy;
+  const driver = readUpdateDriver(sysroot.path, { booted: sysroot.isBootedSystem });
+  if (driver && policy !== 'none') {
+    opts.reporter.warn(
+      `${driver['driver-name']} is registered as the driver of updates, and AutomaticUpdatePolicy=${policy} updates this system as well; ` +
+        `set AutomaticUpdatePolicy=none in ${loaded.path ?? 'apt-ostree.conf'} to leave updates to ${driver['driver-name']}.`,
+    );
+  }
   const outcome: AutomaticUpdateOutcome = { policy, configPath: loaded.path, configExists: loaded.exists };
   if (policy === 'none') return outcome;
   outcome.result = await upgradeDeployment({

@@ -34,6 +34,8 @@ export interface UpgradeOptions extends OperationOptions {
   cacheOnly?: boolean;
   downloadOnly?: boolean;
   allowDowngrade?: boolean;
+  /** Refuse an older base even where it is allowed otherwise (rebase, --allow-downgrade). */
+  disallowDowngrade?: boolean;
   unchangedExit77?: boolean;
 }
 
@@ -51,6 +53,8 @@ export interface UpgradeResult {
   staged: boolean;
   newChecksum?: string;
   refspec: string;
+  /** What was asked: upgrade, deploy or rebase. */
+  target: UpgradeTarget['kind'];
 }
 
 export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeResult> {
@@ -103,13 +107,14 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
       os, previous: merge, oldBase, newBase, refspec,
       oldVersion: typeof oldCommit?.metadata.version === 'string' ? oldCommit.metadata.version : undefined,
       newVersion: typeof newCommit?.metadata.version === 'string' ? newCommit.metadata.version : undefined,
-      checkOnly: Boolean(opts.check), downloadOnly: Boolean(opts.downloadOnly), staged: false,
+      checkOnly: Boolean(opts.check), downloadOnly: Boolean(opts.downloadOnly), staged: false, target: t.kind,
     };
 
     // 2. Refuse to go back in time unless asked.
-    if (newBase !== oldBase && oldCommit && newCommit && newCommit.timestamp < oldCommit.timestamp && !opts.allowDowngrade && t.kind !== 'rebase') {
+    const downgradeAllowed = !opts.disallowDowngrade && (opts.allowDowngrade || t.kind === 'rebase');
+    if (newBase !== oldBase && oldCommit && newCommit && newCommit.timestamp < oldCommit.timestamp && !downgradeAllowed) {
       throw new AptOstreeError(`${newBase.slice(0, 12)} (${result.newVersion ?? 'no version'}) is older than the current base ${oldBase.slice(0, 12)} (${result.oldVersion ?? 'no version'}).`, {
-        hint: 'Use --allow-downgrade to deploy it anyway.',
+        hint: opts.disallowDowngrade ? 'Leave out --disallow-downgrade to deploy it anyway.' : 'Use --allow-downgrade to deploy it anyway.',
       });
     }
 
@@ -220,12 +225,25 @@ function normalizeRefspec(given: string, current: string): string {
   return cur.remote ? `${cur.remote}:${given}` : given;
 }
 
-/** A revision: a checksum (or unique prefix) or a `version` on the ref's history. */
+/**
+ * A revision, as rpm-ostree takes it: `revision=CHECKSUM` (a checksum or unique prefix),
+ * `version=VERSION` (a version on the ref's history), or either without its prefix (a checksum
+ * when it reads as one).
+ */
 async function findRevision(sysroot: Sysroot, refspec: string, revision: string): Promise<string> {
-  if (/^[0-9a-f]{64}$/.test(revision)) return revision;
-  if (/^[0-9a-f]{6,63}$/.test(revision)) {
-    const full = await ostree.revParse(sysroot.repoPath, revision);
-    if (full) return full;
+  const byChecksum = revision.startsWith('revision=');
+  const given = byChecksum ? revision.slice('revision='.length) : revision;
+  if (!revision.startsWith('version=')) {
+    if (/^[0-9a-f]{64}$/.test(given)) return given;
+    if (/^[0-9a-f]{6,63}$/.test(given)) {
+      const full = await ostree.revParse(sysroot.repoPath, given);
+      if (full) return full;
+    }
+    if (byChecksum) {
+      throw new AptOstreeError(`No commit ${given} in the repository of ${sysroot.path}.`, {
+        hint: /^[0-9a-f]+$/.test(given) ? 'Give the whole checksum, so that it can be fetched from the remote.' : 'revision= takes a commit checksum; give a version as version=VERSION.',
+      });
+    }
   }
   const wanted = revision.startsWith('version=') ? revision.slice('version='.length) : revision;
   let cur = await ostree.revParse(sysroot.repoPath, refspec);

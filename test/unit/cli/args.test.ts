@@ -61,7 +61,7 @@ describe('bad command lines are named, the same way for every command', () => {
 
   it('names missing, extra and invalid arguments', () => {
     expect(message(['install'])).toBe('apt-ostree install needs at least one package.');
-    expect(message(['deploy'])).toBe('apt-ostree deploy needs its <revision> argument.');
+    expect(message(['rebase'])).toBe('apt-ostree rebase needs its <refspec> argument.');
     expect(message(['status', 'extra'])).toBe("unexpected argument 'extra' for apt-ostree status.");
     expect(message(['db', 'diff', '--format', 'x'])).toBe("--format must be one of block, diff, json, not 'x'.");
     expect(message(['bogus'])).toBe("unknown command 'bogus'.");
@@ -82,17 +82,22 @@ describe('bad command lines are named, the same way for every command', () => {
     expect(hint(['kargs', '--append'])).toBe("Give it as --append KEY=VALUE, or as --append=KEY=VALUE when the value starts with '-'.");
   });
 
-  it('parses good command lines as yargs did', () => {
+  it('parses good command lines into the typed fields of the command\'s arguments', () => {
     const p = parseCommandLine(['--sysroot', '/s', 'kargs', '--append', 'a=1', '--append=b', '-r', '--no-verbose'])!;
     expect(p.path).toBe('kargs');
-    expect(p.argv).toMatchObject({ sysroot: '/s', append: ['a=1', 'b'], reboot: true, verbose: false });
+    expect(p.args).toMatchObject({ sysroot: '/s', append: ['a=1', 'b'], reboot: true, verbose: false, delete: [], editor: false, deployIndex: undefined });
     const i = parseCommandLine(['install', '-qn', 'htop', 'vim', '--', '--odd-name'])!;
-    expect(i.argv).toMatchObject({ packages: ['htop', 'vim', '--odd-name'], quiet: true, 'dry-run': true });
+    expect(i.args).toMatchObject({ packages: ['htop', 'vim', '--odd-name'], quiet: true, dryRun: true, uninstall: [], lockWait: undefined });
     const d = parseCommandLine(['db', 'diff', '-Fjson', 'a', 'b'])!;
     expect(d.path).toBe('db diff');
-    expect(d.argv).toMatchObject({ format: 'json' });
-    expect(parseCommandLine(['--lock-wait=5', 'upgrade'])!.argv['lock-wait']).toBe(5);
-    expect(parseCommandLine(['kargs', '--append=-x'])!.argv.append).toEqual(['-x']);
+    expect(d.args).toMatchObject({ format: 'json', from: 'a', to: 'b' });
+    expect(parseCommandLine(['db', 'diff'])!.args).toMatchObject({ format: 'block', from: undefined, to: undefined });
+    expect(parseCommandLine(['--lock-wait=5', 'upgrade'])!.args.lockWait).toBe(5);
+    expect(parseCommandLine(['kargs', '--append=-x'])!.args.append).toEqual(['-x']);
+    // compose commit has a --version of its own: the command runs (unless help is asked for).
+    expect(parseCommandLine(['compose', 'commit', 'r', '--repo', 'R', '--ref', 'a/b', '--version', '1.0'])!.args).toMatchObject({ rootfs: 'r', version: '1.0' });
+    expect(parseCommandLine(['compose', 'commit', 'r', '--version', '1.0', '--help'])).toBeUndefined();
+    expect(parseCommandLine(['status', '--version'])).toBeUndefined();
     // Help, --version and a group without its subcommand are yargs' to show.
     expect(parseCommandLine(['install', '--help'])).toBeUndefined();
     expect(parseCommandLine(['--version'])).toBeUndefined();

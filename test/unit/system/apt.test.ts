@@ -1,29 +1,21 @@
-// apt's simulation (`apt-get install --simulate`) read into an install plan, and apt's resolution
-// errors turned into one message. The parser (parseSimulation) and the error translation are
-// not exported: both are reached through aptSimulate. Most cases run the real apt-get against
-// flat file: repositories and a dpkg status file made here; lines pasted from a Debian 12 host's
-// `apt-get -s upgrade` are fed in where apt is hard to lead into printing them.
+// Resolution in one apt run (aptResolve: the plan from apt's JSON hook, the download list from
+// --print-uris) and apt's resolution errors turned into one message, against the real apt-get:
+// flat file: repositories and a dpkg status file made here. The parsers are also fed messages
+// and lines pasted from a Debian 12 host (apt 2.6), for what apt is hard to lead into printing.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AptOstreeError, ToolError } from '../../../src/errors.js';
-import { aptSimulate, aptUpdate, archiveFileName, writeAptConfig, type AptConfig } from '../../../src/system/apt.js';
-import { run } from '../../../src/system/run.js';
-
-// run() is the real one unless a test hands it apt's output (mockResolvedValueOnce).
-vi.mock('../../../src/system/run.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../../src/system/run.js')>();
-  return { ...real, run: vi.fn(real.run) };
-});
+import { aptResolve, aptSimulate, aptUpdate, archiveFileName, parseDownloads, parseHookPlan, writeAptConfig, type AptConfig } from '../../../src/system/apt.js';
 
 let dir: string;
 
-/** A Packages stanza (Filename, Size and SHA256 are never checked by a simulation). */
+/** A Packages stanza (Filename, Size and SHA256 are never checked by a resolution). */
 function stanza(name: string, version: string, arch: string, extra: Record<string, string> = {}): string {
   const file = `${name}_${version.replace(/^\d+:/, '')}_${arch}.deb`;
-  const fields = { Package: name, Version: version, Architecture: arch, Maintainer: 'T <t@example.org>', ...extra, Filename: `./${file}`, Size: '1', SHA256: '0'.repeat(64), Description: 'test' };
+  const fields = { Package: name, Version: version, Architecture: arch, Maintainer: 'T <t@example.org>', ...extra, Filename: `./${file}`, Size: '1', SHA256: `${'0'.repeat(63)}1`, Description: 'test' };
   return Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n\n';
 }
 
@@ -57,14 +49,10 @@ function aptConfig(name: string, sources: string, confD: Record<string, string> 
 
 let cfg: AptConfig;
 let purgeCfg: AptConfig;
-
-/** What the last real apt-get run printed: the text the plan was read from. */
-async function lastStdout(): Promise<string> {
-  return (await vi.mocked(run).mock.results.at(-1)!.value).stdout;
-}
+let mainRepo: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'apt-sim-'));
+  dir = mkdtempSync(join(tmpdir(), 'apt-resolve-'));
   const main = flatRepo('main', { Label: 'Debian', Suite: 'oldstable', Version: '12.15', Codename: 'bookworm' }, [
     stanza('g++', '4:12.2.0-3', 'amd64', { Depends: 'libstdc++6 (>= 12)' }),
     stanza('libstdc++6', '12.2.0-14+deb12u1', 'amd64', { 'Multi-Arch': 'same' }),
@@ -79,9 +67,10 @@ beforeAll(async () => {
     stanza('needs-missing', '1.0', 'amd64', { Depends: 'no-such-lib (>= 2)' }),
     stanza('refers-ghost', '1.0', 'amd64', { Recommends: 'ghost' }),
   ]);
-  // The same libgcrypt20 from a second archive: apt names both origins.
+  mainRepo = join(dir, 'main');
+  // The same libgcrypt20 from a second archive.
   const security = flatRepo('security', { Label: 'Debian-Security', Suite: 'oldstable-security', Version: '12', Codename: 'bookworm-security' }, [stanza('libgcrypt20', '1.10.1-3+deb12u1', 'amd64')]);
-  // A label with a space, and no Version: apt prints "Debian Backports:bookworm-backports".
+  // A label with a space, and no Version.
   const backports = flatRepo('backports', { Label: 'Debian Backports', Suite: 'bookworm-backports', Codename: 'bookworm-backports' }, [stanza('htop', '3.3.0-4~bpo12+1', 'amd64')]);
   writeFileSync(
     join(dir, 'status'),
@@ -93,111 +82,167 @@ beforeAll(async () => {
   );
   const sources = [main, security, backports].join('\n') + '\n';
   cfg = aptConfig('cfg', sources);
-  purgeCfg = aptConfig('purge', sources, { '50purge': 'APT::Get::Purge "true";\n' });
+  // A deployment whose apt.conf.d asks for purging, and has an install hook of its own.
+  purgeCfg = aptConfig('purge', sources, {
+    '50purge': 'APT::Get::Purge "true";\n',
+    '60hook': `AptCli::Hooks::Install { "touch ${join(dir, 'image-hook-ran')}"; };\n`,
+  });
   await aptUpdate(cfg);
   await aptUpdate(purgeCfg);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('the install plan from a real apt-get simulation', () => {
+describe('the plan and the download list from one real apt-get run', () => {
   it('lists new packages and upgrades with version and architecture: epochs, "+" and "." in names, arch all, several origins', async () => {
-    const plan = await aptSimulate(cfg, ['g++', 'python3.11', 'libgcrypt20', 'htop']);
+    const { plan, downloads } = await aptResolve(cfg, ['g++', 'python3.11', 'libgcrypt20', 'htop']);
     const byName = Object.fromEntries(plan.install.map((p) => [p.name, p]));
     expect(byName).toEqual({
       'libstdc++6': { name: 'libstdc++6', version: '12.2.0-14+deb12u1', architecture: 'amd64', oldVersion: undefined },
       'g++': { name: 'g++', version: '4:12.2.0-3', architecture: 'amd64', oldVersion: undefined },
       'init-system-helpers': { name: 'init-system-helpers', version: '1.65.2+deb12u1', architecture: 'all', oldVersion: undefined },
-      // Inst libgcrypt20 [1.10.1-3] (1.10.1-3+deb12u1 Debian:12.15/oldstable, Debian-Security:12/oldstable-security [amd64])
       libgcrypt20: { name: 'libgcrypt20', version: '1.10.1-3+deb12u1', architecture: 'amd64', oldVersion: '1.10.1-3' },
       'python3.11': { name: 'python3.11', version: '3.11.2-6+deb12u6', architecture: 'amd64', oldVersion: undefined },
-      // Inst htop (3.3.0-4~bpo12+1 Debian Backports:bookworm-backports [amd64])
       htop: { name: 'htop', version: '3.3.0-4~bpo12+1', architecture: 'amd64', oldVersion: undefined },
     });
-    const printed = await lastStdout();
-    expect(printed).toContain('Inst libgcrypt20 [1.10.1-3] (1.10.1-3+deb12u1 Debian:12.15/oldstable, Debian-Security:12/oldstable-security [amd64])\n');
-    expect(printed).toContain('Inst htop (3.3.0-4~bpo12+1 Debian Backports:bookworm-backports [amd64])\n');
-    expect(printed).toContain('Conf g++ (4:12.2.0-3 Debian:12.15/oldstable [amd64])\n');
-    expect(plan.install).toHaveLength(6); // the Conf lines are not read as more installs
+    expect(plan.install).toHaveLength(6);
     expect(plan.remove).toEqual([]);
-    // The names apt gives the downloaded files.
-    expect(archiveFileName(byName['g++']!)).toBe('g++_4%3a12.2.0-3_amd64.deb');
-    expect(archiveFileName(byName['init-system-helpers']!)).toBe('init-system-helpers_1.65.2+deb12u1_all.deb');
+    // Every .deb of the plan is missing from the archives cache: one download each, named as
+    // apt names the file, with the size and hash of the index.
+    expect(downloads.map((d) => d.fileName).sort()).toEqual(plan.install.map(archiveFileName).sort());
+    const gpp = downloads.find((d) => d.name === 'g++')!;
+    expect(gpp).toEqual({
+      uri: `file:${mainRepo}/./g%2b%2b_12.2.0-3_amd64.deb`, // as apt escapes it
+      fileName: 'g++_4%3a12.2.0-3_amd64.deb',
+      size: 1,
+      hash: `SHA256:${'0'.repeat(63)}1`,
+      name: 'g++',
+      version: '4:12.2.0-3',
+      architecture: 'amd64',
+    });
+  });
+
+  it('leaves .debs already in the archives cache out of the download list, not out of the plan', async () => {
+    const cached = join(cfg.archivesDir, 'init-system-helpers_1.65.2+deb12u1_all.deb');
+    writeFileSync(cached, 'x'); // the index's size (1)
+    try {
+      const { plan, downloads } = await aptResolve(cfg, ['python3.11']);
+      expect(plan.install.map((p) => p.name).sort()).toEqual(['init-system-helpers', 'python3.11']);
+      expect(downloads.map((d) => d.name)).toEqual(['python3.11']);
+    } finally {
+      rmSync(cached);
+    }
   });
 
   it('passes --allow-downgrades: a downgrade is an install with the newer installed version as oldVersion', async () => {
-    const plan = await aptSimulate(cfg, ['libx=1:1.0-1']);
-    expect(await lastStdout()).toContain('Inst libx [1:2.0-1] (1:1.0-1 Debian:12.15/oldstable [amd64])\n');
+    const { plan, downloads } = await aptResolve(cfg, ['libx=1:1.0-1']);
     expect(plan).toEqual({ install: [{ name: 'libx', version: '1:1.0-1', architecture: 'amd64', oldVersion: '1:2.0-1' }], remove: [] });
+    expect(downloads.map((d) => d.fileName)).toEqual(['libx_1%3a1.0-1_amd64.deb']);
   });
 
-  it('lists the packages apt removes ("Remv oldtool [0.9]"), and purges ("Purg …") alike', async () => {
-    const plan = await aptSimulate(cfg, ['newtool']);
-    expect(await lastStdout()).toContain('Remv oldtool [0.9]\n');
+  it('lists the packages apt removes, and purges alike; the deployment\'s own install hooks do not run', async () => {
+    const { plan } = await aptResolve(cfg, ['newtool']);
     expect(plan.remove).toEqual([{ name: 'oldtool', version: '0.9' }]);
     expect(plan.install.map((p) => p.name)).toEqual(['newtool']);
-    // A deployment whose apt.conf.d asks for purging.
-    const purge = await aptSimulate(purgeCfg, ['newtool']);
-    expect(await lastStdout()).toContain('Purg oldtool [0.9]\n');
-    expect(purge.remove).toEqual([{ name: 'oldtool', version: '0.9' }]);
+    const purge = await aptResolve(purgeCfg, ['newtool']);
+    expect(purge.plan.remove).toEqual([{ name: 'oldtool', version: '0.9' }]);
+    // A hook of the image is a program of the image: never run on the host.
+    expect(existsSync(join(dir, 'image-hook-ran'))).toBe(false);
   });
 
-  it('gives an empty plan when there is nothing to do', async () => {
-    expect(await aptSimulate(cfg, ['libx'])).toEqual({ install: [], remove: [] });
+  it('gives an empty plan and nothing to download when there is nothing to do', async () => {
+    expect(await aptResolve(cfg, ['libx'])).toEqual({ plan: { install: [], remove: [] }, downloads: [] });
   });
 
   it('reads a foreign-architecture package (name:arch) by its name alone, so its archive file is found', async () => {
-    const plan = await aptSimulate(cfg, ['libstdc++6:i386']);
-    expect(await lastStdout()).toContain('Inst libstdc++6:i386 (12.2.0-14+deb12u1 Debian:12.15/oldstable [i386])');
+    const { plan, downloads } = await aptResolve(cfg, ['libstdc++6:i386']);
     expect(plan.install).toEqual([{ name: 'libstdc++6', version: '12.2.0-14+deb12u1', architecture: 'i386', oldVersion: undefined }]);
     expect(archiveFileName(plan.install[0]!)).toBe('libstdc++6_12.2.0-14+deb12u1_i386.deb');
+    expect(downloads.map((d) => [d.fileName, d.architecture])).toEqual([['libstdc++6_12.2.0-14+deb12u1_i386.deb', 'i386']]);
+  });
+
+  it('keeps aptSimulate, the plan alone (compose)', async () => {
+    expect(await aptSimulate(cfg, ['libx=1:1.0-1'])).toEqual((await aptResolve(cfg, ['libx=1:1.0-1'])).plan);
   });
 });
 
-describe('lines pasted from a Debian 12 host (apt 2.6)', () => {
-  function aptPrints(stdout: string): void {
-    vi.mocked(run).mockResolvedValueOnce({ stdout, stderr: '', exitCode: 0 });
-  }
+describe('what apt sends its JSON hook and prints with --print-uris (pasted from apt 2.6)', () => {
+  // apt-get install --print-uris hello libx newtool foo:i386 --allow-downgrades, protocol 0.2,
+  // shortened to the fields read; then the notifications apt sends after it.
+  const pkg = (name: string, arch: string, mode: string, versions: Record<string, { version: string; architecture: string }>) => ({ id: 0, name, architecture: arch, mode, automatic: false, versions });
+  const v = (version: string, architecture: string) => ({ id: 1, version, architecture, pin: 500, origins: [{ site: '127.0.0.1' }] });
+  const prePrompt = {
+    jsonrpc: '2.0',
+    method: 'org.debian.apt.hooks.install.pre-prompt',
+    params: {
+      command: 'install',
+      'search-terms': ['hello', 'libx', 'newtool', 'foo:i386'],
+      'unknown-packages': [],
+      packages: [
+        pkg('dep', 'amd64', 'install', { candidate: v('2.0', 'all'), install: v('2.0', 'all') }),
+        pkg('foo', 'i386', 'install', { candidate: v('1.0', 'i386'), install: v('1.0', 'i386') }),
+        pkg('libx', 'amd64', 'upgrade', { candidate: v('1:2.0-1', 'amd64'), install: v('1:2.0-1', 'amd64'), current: v('1:1.0-1', 'amd64') }),
+        pkg('liby', 'amd64', 'downgrade', { candidate: v('2.0', 'amd64'), install: v('1.0', 'amd64'), current: v('2.0', 'amd64') }),
+        pkg('g++', 'amd64', 'reinstall', { candidate: v('4:12.2.0-3', 'amd64'), install: v('4:12.2.0-3', 'amd64'), current: v('4:12.2.0-3', 'amd64') }),
+        pkg('oldtool', 'amd64', 'deinstall', { current: v('0.9', 'amd64') }),
+        pkg('oldlib', 'amd64', 'purge', { current: v('3', 'amd64') }),
+      ],
+    },
+  };
+  const messages = [
+    prePrompt,
+    { jsonrpc: '2.0', method: 'org.debian.apt.hooks.bye', params: {} },
+    { ...prePrompt, method: 'org.debian.apt.hooks.install.package-list', params: { ...prePrompt.params, packages: [] } },
+    { jsonrpc: '2.0', method: 'org.debian.apt.hooks.bye', params: {} },
+  ]
+    .map((m) => `${JSON.stringify(m)}\n\n`)
+    .join('');
 
-  it('ignores the bracketed notes after the origin, and the Conf lines', async () => {
-    aptPrints(
-      [
-        'Reading package lists...',
-        'Inst libpam-modules-bin [1.5.2-6+deb12u1] (1.5.2-6+deb12u3 Debian-Security:12/oldstable-security [amd64]) [libpam-modules:amd64 on libpam-modules-bin:amd64] [libpam-modules:amd64 ]',
-        'Conf libpam-modules-bin (1.5.2-6+deb12u3 Debian-Security:12/oldstable-security [amd64]) [libpam-modules:amd64 ]',
-        'Inst libnss-systemd [252.38-1~deb12u1] (252.39-1~deb12u2 Debian:12.15/oldstable [amd64]) []',
-        'Inst libcap2 [1:2.66-4+deb12u2+b2] (1:2.66-4+deb12u3+b1 Debian:12.15/oldstable [amd64])',
-        'Inst libpam-runtime [1.5.2-6+deb12u1] (1.5.2-6+deb12u3 Debian-Security:12/oldstable-security [all]) []',
-        'Inst g++ [4:12.2.0-3] (4:12.2.0-3 Debian:12.15/oldstable [amd64])',
-        'Remv libfoo2 [2.0-1] [libfoo-dev:amd64 ]',
-        '',
-      ].join('\n'),
-    );
-    const plan = await aptSimulate(cfg, ['whatever']);
-    expect(plan.install).toEqual([
-      { name: 'libpam-modules-bin', oldVersion: '1.5.2-6+deb12u1', version: '1.5.2-6+deb12u3', architecture: 'amd64' },
-      { name: 'libnss-systemd', oldVersion: '252.38-1~deb12u1', version: '252.39-1~deb12u2', architecture: 'amd64' },
-      { name: 'libcap2', oldVersion: '1:2.66-4+deb12u2+b2', version: '1:2.66-4+deb12u3+b1', architecture: 'amd64' },
-      { name: 'libpam-runtime', oldVersion: '1.5.2-6+deb12u1', version: '1.5.2-6+deb12u3', architecture: 'all' },
-      // A reinstall: same version before and after.
-      { name: 'g++', oldVersion: '4:12.2.0-3', version: '4:12.2.0-3', architecture: 'amd64' },
-    ]);
-    expect(plan.remove).toEqual([{ name: 'libfoo2', version: '2.0-1' }]);
+  it('reads the plan from the pre-prompt notification: installs, upgrades, downgrades, reinstalls, removals and purges', () => {
+    expect(parseHookPlan(messages)).toEqual({
+      install: [
+        { name: 'dep', version: '2.0', architecture: 'all', oldVersion: undefined },
+        { name: 'foo', version: '1.0', architecture: 'i386', oldVersion: undefined },
+        { name: 'libx', version: '1:2.0-1', architecture: 'amd64', oldVersion: '1:1.0-1' },
+        { name: 'liby', version: '1.0', architecture: 'amd64', oldVersion: '2.0' },
+        { name: 'g++', version: '4:12.2.0-3', architecture: 'amd64', oldVersion: '4:12.2.0-3' },
+      ],
+      remove: [
+        { name: 'oldtool', version: '0.9' },
+        { name: 'oldlib', version: '3' },
+      ],
+    });
   });
 
-  it('runs apt-get install --simulate with the requests after the options, in the apt environment', async () => {
-    aptPrints('');
-    await aptSimulate(cfg, ['htop', 'vim=2:9.0.1378-2']);
-    const [tool, args, opts] = vi.mocked(run).mock.lastCall!;
-    expect(tool).toBe('apt-get');
-    expect(args).toEqual(['install', '--simulate', '--yes', '--quiet', '--allow-downgrades', 'htop', 'vim=2:9.0.1378-2']);
-    expect(opts?.env).toMatchObject({ APT_CONFIG: cfg.file, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C.UTF-8' });
+  it('reads protocol 0.1 alike (every install is mode "install"), and says when there is no plan', () => {
+    const v01 = messages.replace(/"mode":"(upgrade|downgrade|reinstall)"/g, '"mode":"install"');
+    expect(parseHookPlan(v01)).toEqual(parseHookPlan(messages));
+    expect(parseHookPlan('')).toBeUndefined();
+    expect(parseHookPlan('{"jsonrpc":"2.0","method":"org.debian.apt.hooks.install.fail","params":{"packages":[]}}\n\n')).toBeUndefined();
+  });
+
+  it('matches every --print-uris line to its package by file name, and skips the other lines', () => {
+    const plan = parseHookPlan(messages)!;
+    const stdout = [
+      'Reading package lists...',
+      'Need to get 3,576 B of archives.',
+      "'http://deb.debian.org/debian/pool/main/d/dep/dep_2.0_all.deb' dep_2.0_all.deb 700 SHA256:b85b5cced0d67e68cd87e8a13ea3d1c47d55994b41f777cabf8760eb3075c781",
+      "'http://127.0.0.1:8765/repo/pool/libx_2.0-1_amd64.deb' libx_1%3a2.0-1_amd64.deb 716 SHA256:6247f13e283706208d3d55538e1f275daa1dc65e86713b16e065181f5a047c68",
+      // Not in the plan (never happens): read from the file name.
+      "'file:/srv/repo/./other_1%3a3.1_arm64.deb' other_1%3a3.1_arm64.deb 12 ",
+      '',
+    ].join('\n');
+    expect(parseDownloads(stdout, plan)).toEqual([
+      { uri: 'http://deb.debian.org/debian/pool/main/d/dep/dep_2.0_all.deb', fileName: 'dep_2.0_all.deb', size: 700, hash: 'SHA256:b85b5cced0d67e68cd87e8a13ea3d1c47d55994b41f777cabf8760eb3075c781', name: 'dep', version: '2.0', architecture: 'all' },
+      { uri: 'http://127.0.0.1:8765/repo/pool/libx_2.0-1_amd64.deb', fileName: 'libx_1%3a2.0-1_amd64.deb', size: 716, hash: 'SHA256:6247f13e283706208d3d55538e1f275daa1dc65e86713b16e065181f5a047c68', name: 'libx', version: '1:2.0-1', architecture: 'amd64' },
+      { uri: 'file:/srv/repo/./other_1%3a3.1_arm64.deb', fileName: 'other_1%3a3.1_arm64.deb', size: 12, hash: '', name: 'other', version: '1:3.1', architecture: 'arm64' },
+    ]);
   });
 });
 
 describe("apt's resolution errors (real apt-get)", () => {
   async function failure(requests: string[], c = cfg): Promise<unknown> {
     try {
-      await aptSimulate(c, requests);
+      await aptResolve(c, requests);
     } catch (e) {
       return e;
     }

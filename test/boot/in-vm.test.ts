@@ -51,9 +51,9 @@ describe('apt-ostree inside a booted trixie VM', () => {
   let newBase = '';
 
   /** Boot the disk with its own default entry; attach the report and console log to a failed expectation. */
-  async function bootCase(name: string, check: string, expectations: (r: BootResult, entry: BootEntryFiles) => void): Promise<BootResult> {
+  async function bootCase(name: string, check: string, expectations: (r: BootResult, entry: BootEntryFiles) => void, opts: { rebootsItself?: boolean } = {}): Promise<BootResult> {
     const entry = await diskBootEntry(disk, join(tmp, 'boot-files'));
-    const r = await boot(entry, disk, { check: CHECK_PRELUDE + check, name, timeoutSeconds: 900 });
+    const r = await boot(entry, disk, { check: CHECK_PRELUDE + check, name, timeoutSeconds: 900, ...opts });
     times.push(`${name}: ${r.seconds.toFixed(1)} s`);
     console.log(`[boot] ${times.at(-1)}`);
     try {
@@ -202,10 +202,11 @@ apt-ostree cleanup -r >/tmp/cleanup.log 2>&1
 echo "cleanup-exit=$?"
 sed 's/^/cleanup: /' /tmp/cleanup.log
 echo "deployments=$(ostree admin status | grep -c '^[* ] debian ')"
-apt-ostree upgrade >/tmp/upgrade.log 2>&1
+apt-ostree upgrade --lock-finalization >/tmp/upgrade.log 2>&1
 echo "upgrade-exit=$?"
 sed 's/^/upgrade: /' /tmp/upgrade.log
-echo "upgrade-staged=$(ostree admin status | grep -c '(staged)')"
+echo "upgrade-staged=$(ostree admin status | grep -c '(staged)\\|(finalization locked)')"
+echo "upgrade-locked=$(apt-ostree status --json | grep -c '"finalization-locked": true')"
 echo "usr-locked=$(touch /usr/share/apt-ostree-usroverlay-test 2>/dev/null && echo no || echo yes)"
 apt-ostree usroverlay >/tmp/usroverlay.log 2>&1
 echo "usroverlay-exit=$?"
@@ -227,10 +228,54 @@ echo "unlocked=$(booted_field Unlocked)"
       expect(b.report['usroverlay-exit']).toBe('0');
       expect(b.report['usr-writable']).toBe('yes');
       expect(b.report.unlocked).toBe('development');
-      // upgrade on the running system: a new base from the remote, staged for the next boot.
+      // upgrade --lock-finalization on the running system: a new base from the remote, staged
+      // and held back from finalization (what update drivers such as Zincati do).
       expect(b.report['upgrade-exit']).toBe('0');
       expect(b.report['upgrade-staged']).toBe('1');
+      expect(b.report['upgrade-locked']).toBe('1');
     });
+    // The shutdown left the locked deployment unfinalized: the disk still boots the same one.
+    expect((await diskBootEntry(disk, join(tmp, 'boot-files'))).deployment).toBe(firstDeployment);
+  });
+
+  it('a locked staged deployment is not finalized by a reboot; finalize-deployment CHECKSUM lifts the lock and reboots into it', async () => {
+    expect(newBase).not.toBe('');
+    // Zincati's calls (src/rpm_ostree/cli_deploy.rs, cli_finalize.rs): stage locked, then
+    // `rpm-ostree finalize-deployment CHECKSUM` with the base commit's checksum.
+    const check = `
+echo "staged-after-reboot=$(ostree admin status | grep -c '(staged)\\|(finalization locked)')"
+apt-ostree upgrade --lock-finalization >/tmp/upgrade.log 2>&1
+echo "upgrade-exit=$?"
+sed 's/^/upgrade: /' /tmp/upgrade.log
+# ostree marks a staged deployment "(finalization locked)" instead of "(staged)" while it is locked.
+echo "staged=$(ostree admin status | grep -c '(staged)\\|(finalization locked)')"
+echo "locked=$(apt-ostree status --json | grep -c '"finalization-locked": true')"
+echo "locked-text=$(apt-ostree status | grep -c 'finalization locked')"
+apt-ostree finalize-deployment ${'0'.repeat(64)} >/tmp/finalize-wrong.log 2>&1
+echo "finalize-wrong-exit=$?"
+sed 's/^/finalize-wrong: /' /tmp/finalize-wrong.log
+echo "still-locked=$(apt-ostree status --json | grep -c '"finalization-locked": true')"
+apt-ostree finalize-deployment ${newBase} >/var/tmp/apt-ostree-finalize.log 2>&1
+echo "finalize-exit=$?"
+`;
+    await bootCase(
+      'in the VM: finalize-deployment',
+      check,
+      (b, entry) => {
+        expect(entry.deployment).toBe(firstDeployment);
+        expect(b.report.deployment).toBe(firstDeployment);
+        // The locked deployment of the previous boot is gone with /run, unfinalized.
+        expect(b.report['staged-after-reboot']).toBe('0');
+        expect(b.report['upgrade-exit']).toBe('0');
+        expect(b.report.staged).toBe('1');
+        expect(b.report.locked).toBe('1');
+        expect(b.report['locked-text']).toBe('1');
+        expect(b.report['finalize-wrong-exit']).toBe('1');
+        expect(b.report['still-locked']).toBe('1');
+      },
+      { rebootsItself: true },
+    );
+    // finalize-deployment rebooted, and the shutdown finalized the staged deployment.
     upgradedDeployment = (await diskBootEntry(disk, join(tmp, 'boot-files'))).deployment;
     expect(upgradedDeployment).not.toBe(firstDeployment);
   });
@@ -243,6 +288,7 @@ echo "base-commit=$(booted_field BaseCommit)"
 echo "local=$(booted_field LocalPackages)"
 echo "unlocked=$(booted_field Unlocked)"
 echo "usroverlay-file=$(test -e /usr/share/apt-ostree-usroverlay-test && echo kept || echo gone)"
+echo "finalize-log=$(tr '\\n' ' ' </var/tmp/apt-ostree-finalize.log)"
 `;
     await bootCase('in the VM: after upgrade', check, (b, entry) => {
       expect(entry.deployment).toBe(upgradedDeployment);
@@ -253,6 +299,7 @@ echo "usroverlay-file=$(test -e /usr/share/apt-ostree-usroverlay-test && echo ke
       // The development overlay of the previous boot is gone with the reboot.
       expect(b.report.unlocked).toBe('');
       expect(b.report['usroverlay-file']).toBe('gone');
+      expect(b.report['finalize-log']).toMatch(/Unlocked the staged deployment/);
     });
   });
 });

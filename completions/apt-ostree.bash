@@ -118,12 +118,12 @@ _apt_ostree_spec() {
       valued='' pos='' ;;
     'compose tree')
       subs='' subalias=''
-      opts='--repo --cachedir --dry-run -n --write-commitid-to --unchanged-exit-77'
-      valued='--repo:directories --cachedir:directories --write-commitid-to:files' pos='files' ;;
+      opts='--repo --cachedir --dry-run -n --gpg-sign --gpg-homedir --sign-key --write-commitid-to --unchanged-exit-77'
+      valued='--repo:directories --cachedir:directories --gpg-sign: --gpg-homedir:directories --sign-key:files --write-commitid-to:files' pos='files' ;;
     'compose commit')
       subs='' subalias=''
-      opts='--repo --ref --version --metadata --kernel --karg --in-place --write-commitid-to --unchanged-exit-77'
-      valued='--repo:directories --ref: --version: --metadata: --karg: --write-commitid-to:files' pos='directories' ;;
+      opts='--repo --ref --version --metadata --kernel --karg --in-place --gpg-sign --gpg-homedir --sign-key --write-commitid-to --unchanged-exit-77'
+      valued='--repo:directories --ref: --version: --metadata: --karg: --gpg-sign: --gpg-homedir:directories --sign-key:files --write-commitid-to:files' pos='directories' ;;
     'admin')
       subs='provision image' subalias=''
       opts=''

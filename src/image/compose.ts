@@ -12,7 +12,8 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { AptOstreeError, CancelledError, InputError } from '../errors.js';
+import { AptOstreeError, CancelledError, InputError, ToolError } from '../errors.js';
+import { describeSigning } from './signing.js';
 import { assertRef } from './refs.js';
 import { packagesFromStatus, pkglistMetadata, type PackageEntry } from '../engine/deployments/packages.js';
 import { readCommit, type CommitInfo } from '../ostree/commit.js';
@@ -76,6 +77,8 @@ export interface CommitTreeInput {
   skipIfUnchanged?: boolean;
   /** The tree is scratch space: ostree deletes the files as it commits them (no separate rm). */
   consume?: boolean;
+  /** Sign the commit as it is written; a failure to sign fails the commit and leaves the ref. */
+  sign?: ostree.SignOptions;
   signal?: AbortSignal;
 }
 
@@ -112,9 +115,21 @@ export async function commitTree(input: CommitTreeInput): Promise<CommitTreeResu
       metadata,
       consume: input.consume,
       extraArgs: input.skipIfUnchanged ? ['--skip-if-unchanged'] : [],
+      sign: input.sign,
     },
     { signal: input.signal, what: `ostree commit to ${input.ref}` },
-  );
+  ).catch((e: unknown) => {
+    // ostree signs the commit before it moves the ref: a failed signature leaves the ref as it was.
+    if (input.sign && e instanceof ToolError && /gpg|sign|key/i.test(e.stderr)) {
+      const line = e.stderr.split('\n').map((l) => l.replace(/^error:\s*/, '').trim()).filter(Boolean).pop();
+      throw new AptOstreeError(`Signing the commit of ${input.ref} with ${describeSigning(input.sign)} failed (${line}); ${input.ref} is ${previous ? `still ${previous}` : 'not created'}.`, {
+        hint: 'Check the key and its home directory (gpg --homedir DIR --list-secret-keys), then compose again.',
+        detail: e.detail,
+        cause: e,
+      });
+    }
+    throw e;
+  });
   return { checksum, previous, committed: !(input.skipIfUnchanged && checksum === previous), packages };
 }
 
@@ -188,6 +203,7 @@ export interface CommitRootfsOptions {
   kernel: boolean;
   kargs: string[];
   inPlace: boolean;
+  sign?: ostree.SignOptions;
   reporter: Reporter;
 }
 
@@ -203,7 +219,7 @@ export async function composeCommit(o: CommitRootfsOptions): Promise<CommitTreeR
       const convert = await o.reporter.task('Converting to the OSTree layout', async () => convertImage(tree, Boolean(o.kernel), o.reporter));
       if (convert.kernel?.placeholder) o.reporter.info('The tree has no kernel: added a placeholder so that it can be deployed (not booted); use --kernel to require one.');
       const result = await o.reporter.task(`Committing to ${o.ref}`, () =>
-        commitTree({ repo: o.repo, ref: o.ref, tree, version: o.version, metadata: o.metadata, kargs: o.kargs, skipIfUnchanged: true, signal }),
+        commitTree({ repo: o.repo, ref: o.ref, tree, version: o.version, metadata: o.metadata, kargs: o.kargs, skipIfUnchanged: true, sign: o.sign, signal }),
       );
       return { ...result, convert };
     } finally {
@@ -245,6 +261,7 @@ export interface ComposeTreeOptions {
   repo: string;
   cacheDir?: string;
   dryRun: boolean;
+  sign?: ostree.SignOptions;
   reporter: Reporter;
 }
 
@@ -464,6 +481,7 @@ async function composeTreeLocked(o: ComposeTreeOptions, m: ResolvedManifest, pre
           inputhash,
           kargs: m.kargs,
           consume: true,
+          sign: o.sign,
           signal,
         }),
       );

@@ -45,6 +45,25 @@ export interface CommitOptions {
   timestamp?: Date;
   /** Set every file's ownership/permissions (not used for OS trees). */
   extraArgs?: string[];
+  /** Sign the commit as it is written (ostree signs before it moves the ref). */
+  sign?: SignOptions;
+}
+
+/** How a commit or a summary is signed: GPG key ids in a home directory, or an ed25519 secret key file. */
+export interface SignOptions {
+  gpgKeyIds?: string[];
+  gpgHomedir?: string;
+  /** A file holding base64 ed25519 secret keys, one a line (ostree's --keys-file). */
+  ed25519KeyFile?: string;
+}
+
+/** ostree's signing options for commit and summary. */
+export function signArgs(sign: SignOptions | undefined): string[] {
+  if (!sign) return [];
+  const args = (sign.gpgKeyIds ?? []).map((k) => `--gpg-sign=${k}`);
+  if (args.length && sign.gpgHomedir) args.push(`--gpg-homedir=${sign.gpgHomedir}`);
+  if (sign.ed25519KeyFile) args.push('--sign-type=ed25519', `--sign-from-file=${sign.ed25519KeyFile}`);
+  return args;
 }
 
 export async function commit(opts: CommitOptions, runOpts: RunOptions = {}): Promise<string> {
@@ -70,7 +89,7 @@ export async function commit(opts: CommitOptions, runOpts: RunOptions = {}): Pro
   for (const [k, v] of Object.entries(opts.metadata ?? {})) {
     args.push(typeof v === 'string' ? `--add-metadata-string=${k}=${v}` : `--add-metadata=${k}=${gvariantText(v)}`);
   }
-  args.push(...(opts.extraArgs ?? []));
+  args.push(...(opts.extraArgs ?? []), ...signArgs(opts.sign));
   const { stdout } = await run('ostree', args, { what: 'ostree commit', ...runOpts });
   return stdout.trim();
 }
@@ -158,10 +177,12 @@ export async function hasPullLowSpeedOptions(): Promise<boolean> {
   return lowSpeedSupport;
 }
 
-export async function remoteAdd(repo: string, name: string, url: string, opts: { gpgVerify?: boolean; force?: boolean } = {}): Promise<void> {
+export async function remoteAdd(repo: string, name: string, url: string, opts: { gpgVerify?: boolean; force?: boolean; gpgImport?: string; set?: Record<string, string> } = {}): Promise<void> {
   const args = [`--repo=${repo}`, 'remote', 'add'];
   if (opts.force) args.push('--force');
   if (!opts.gpgVerify) args.push('--no-gpg-verify');
+  if (opts.gpgImport) args.push(`--gpg-import=${opts.gpgImport}`);
+  for (const [k, v] of Object.entries(opts.set ?? {})) args.push(`--set=${k}=${v}`);
   args.push(name, url);
   await run('ostree', args, { what: `ostree remote add ${name}` });
 }
@@ -191,13 +212,51 @@ export async function configUnset(repo: string, key: string): Promise<void> {
   await run('ostree', [`--repo=${repo}`, 'config', 'unset', key], { what: `ostree config unset ${key}` });
 }
 
+let ed25519Support: boolean | undefined;
+
+/** Is this ostree built with ed25519 signing (`sign-ed25519` among the features of `ostree --version`)? */
+export async function hasSignEd25519(): Promise<boolean> {
+  if (ed25519Support === undefined) {
+    const r = await run('ostree', ['--version'], { what: 'ostree --version' }).catch(() => undefined);
+    ed25519Support = r !== undefined && /^\s*-\s*sign-ed25519\s*$/m.test(r.stdout);
+  }
+  return ed25519Support;
+}
+
+/** The static deltas of a repository, as `ostree static-delta list` names them (FROM-TO, or TO for a from-scratch one). */
+export async function staticDeltaList(repo: string): Promise<string[]> {
+  const { stdout } = await run('ostree', [`--repo=${repo}`, 'static-delta', 'list'], { what: 'ostree static-delta list' });
+  return stdout.split('\n').map((l) => l.trim()).filter((l) => l && !/^\(No static deltas\)$/.test(l));
+}
+
+/** `ostree static-delta generate`: from `from` (a commit, or null for a from-scratch delta) to `to`. */
+export async function staticDeltaGenerate(repo: string, from: string | null, to: string, runOpts: RunOptions = {}): Promise<void> {
+  const fromArgs = from ? [`--from=${from}`] : ['--empty'];
+  await run('ostree', [`--repo=${repo}`, 'static-delta', 'generate', ...fromArgs, `--to=${to}`], { what: `ostree static-delta generate to ${to.slice(0, 12)}`, ...runOpts });
+}
+
+/** `ostree summary --update`, signed when asked. */
+export async function summaryUpdate(repo: string, sign?: SignOptions, runOpts: RunOptions = {}): Promise<void> {
+  await run('ostree', [`--repo=${repo}`, 'summary', '--update', ...signArgs(sign)], { what: 'ostree summary --update', ...runOpts });
+}
+
+/**
+ * `ostree show --gpg-verify-remote=REMOTE`: ostree's own check of a commit's signatures with the
+ * keys the remote trusts. Returns ostree's report and whether a good signature was found.
+ */
+export async function verifyCommitWithRemote(repo: string, remote: string, checksum: string): Promise<{ ok: boolean; report: string }> {
+  const r = await run('ostree', [`--repo=${repo}`, 'show', `--gpg-verify-remote=${remote}`, checksum], { okCodes: [1], what: `ostree show --gpg-verify-remote=${remote}` });
+  return { ok: r.exitCode === 0, report: `${r.stdout}\n${r.stderr}`.trim() };
+}
+
 export async function fsck(repo: string): Promise<void> {
   await run('ostree', [`--repo=${repo}`, 'fsck', '--quiet'], { what: 'ostree fsck' });
 }
 
-export async function prune(repo: string, opts: { refsOnly?: boolean } = {}): Promise<string> {
+export async function prune(repo: string, opts: { refsOnly?: boolean; depth?: number } = {}): Promise<string> {
   const args = [`--repo=${repo}`, 'prune'];
   if (opts.refsOnly !== false) args.push('--refs-only');
+  if (opts.depth !== undefined) args.push(`--depth=${opts.depth}`);
   const { stdout } = await run('ostree', args, { what: 'ostree prune' });
   return stdout.trim();
 }

@@ -201,6 +201,7 @@ const PACKAGE_OF_TOOL: Record<string, string> = {
   'dpkg-deb': 'dpkg',
   'dpkg-query': 'dpkg',
   'mkfs.ext4': 'e2fsprogs',
+  gpg: 'gpg',
 };
 
 function packageFor(tool: string): string {

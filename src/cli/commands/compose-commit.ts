@@ -4,6 +4,7 @@ import { validateKarg } from '../../engine/deployments/kargs.js';
 import { requireRoot } from '../../engine/transaction/transaction.js';
 import { composeCommit, writeCommitId } from '../../image/compose.js';
 import { parseMetadataArgs } from '../../image/refs.js';
+import { resolveSigning } from '../../image/signing.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { COMPOSE_COMMIT } from '../specs/compose.js';
@@ -16,7 +17,9 @@ export async function run(ctx: CommandContext<ArgsOf<typeof COMPOSE_COMMIT>>): P
   const kargs = ctx.args.karg;
   for (const k of kargs) validateKarg(k, '--karg', { single: true });
   requireRoot(ctx.command);
+  const sign = await resolveSigning(ctx.args);
   const r = await composeCommit({
+    sign,
     rootfs,
     repo: resolve(repo),
     ref,
@@ -31,7 +34,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof COMPOSE_COMMIT>>): P
   if (!r.committed) {
     throw new UnchangedError(`No changes: the tree is the same as ${ref}'s commit ${r.checksum}; nothing committed.`, ctx.args.unchangedExit77);
   }
-  process.stdout.write(`${ref} => ${r.checksum}\n`);
+  process.stdout.write(`${ref} => ${r.checksum}${sign ? ' (signed)' : ''}\n`);
   ctx.reporter.info(`${r.packages.length} packages${r.convert.kernel && !r.convert.kernel.placeholder ? `, kernel ${r.convert.kernel.version}` : ''}; ${r.convert.tmpfilesLines} tmpfiles.d entries, ${r.convert.sysusersLines} sysusers.d entries`);
   return 0;
 }

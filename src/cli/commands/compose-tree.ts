@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
 import { requireRoot } from '../../engine/transaction/transaction.js';
 import { composeTree, writeCommitId } from '../../image/compose.js';
+import { resolveSigning } from '../../image/signing.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { COMPOSE_TREE } from '../specs/compose.js';
@@ -13,8 +14,9 @@ export async function run(ctx: CommandContext<ArgsOf<typeof COMPOSE_TREE>>): Pro
   const { dryRun, unchangedExit77: unchanged77 } = ctx.args;
   // Reading and resolving need no privileges; building and committing a tree do.
   if (!dryRun) requireRoot(ctx.command);
+  const sign = await resolveSigning(ctx.args);
   const cacheDir = ctx.args.cachedir;
-  const r = await composeTree({ manifestPath, repo: resolve(repo), cacheDir: cacheDir ? resolve(cacheDir) : undefined, dryRun, reporter: ctx.reporter });
+  const r = await composeTree({ manifestPath, repo: resolve(repo), cacheDir: cacheDir ? resolve(cacheDir) : undefined, dryRun, sign, reporter: ctx.reporter });
   if (dryRun) {
     const out = [
       `Ref: ${r.ref}`,
@@ -32,6 +34,6 @@ export async function run(ctx: CommandContext<ArgsOf<typeof COMPOSE_TREE>>): Pro
   }
   writeCommitId(ctx.args.writeCommitidTo, r.checksum!);
   ctx.reporter.info(`${r.packages.length} packages (${r.downloaded ?? 0} downloaded, ${r.cached ?? 0} from the cache)`);
-  process.stdout.write(`${r.ref} => ${r.checksum} (version ${r.version})\n`);
+  process.stdout.write(`${r.ref} => ${r.checksum} (version ${r.version}${sign ? ', signed' : ''})\n`);
   return 0;
 }

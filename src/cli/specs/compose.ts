@@ -2,6 +2,12 @@ import { UNCHANGED_EXIT_77 } from '../options.js';
 import type { CommandSpec, OptionSpec } from '../spec-types.js';
 
 const REPO = { name: 'repo', type: 'string', valueName: 'DIR', describe: 'The OSTree repository to commit to (created in archive mode if it does not exist)' } as const satisfies OptionSpec;
+/** Signing options of compose tree, compose commit and compose publish. */
+export const SIGN_OPTIONS = [
+  { name: 'gpg-sign', type: 'string', valueName: 'KEYID', describe: 'Sign with this GPG key (its id or fingerprint); a failure to sign fails the command' },
+  { name: 'gpg-homedir', type: 'string', valueName: 'DIR', describe: 'The GnuPG home directory that holds the --gpg-sign key (default: gpg\'s own)' },
+  { name: 'sign-key', type: 'string', valueName: 'FILE', complete: 'files', describe: 'Sign with the ed25519 secret key in FILE (base64, as ostree reads it); needs an ostree built with sign-ed25519' },
+] as const satisfies readonly OptionSpec[];
 const WRITE_COMMITID = { name: 'write-commitid-to', type: 'string', valueName: 'FILE', describe: 'Also write the commit checksum to FILE' } as const satisfies OptionSpec;
 
 export const COMPOSE_TREE = {
@@ -13,6 +19,7 @@ export const COMPOSE_TREE = {
     REPO,
     { name: 'cachedir', type: 'string', valueName: 'DIR', describe: 'Keep downloaded packages and package lists in DIR between composes' },
     { name: 'dry-run', alias: ['n'], type: 'boolean', describe: 'Resolve the package set and print it and the commit that would be made; build nothing' },
+    ...SIGN_OPTIONS,
     WRITE_COMMITID,
     UNCHANGED_EXIT_77,
   ],
@@ -20,6 +27,7 @@ export const COMPOSE_TREE = {
     ['apt-ostree compose tree examples/minimal-bookworm.yaml --repo ./repo', 'Build the example image into ./repo'],
     ['apt-ostree compose tree image.yaml --repo ./repo --cachedir ./cache', 'Rebuild, downloading only packages that are not in ./cache'],
     ['apt-ostree compose tree image.yaml --repo ./repo --dry-run', 'Show the package set and whether a new commit would be made'],
+    ['apt-ostree compose tree image.yaml --repo ./repo --gpg-sign 0xKEYID --gpg-homedir /srv/keys/gnupg', 'Build and sign the commit with a GPG key'],
   ],
 } as const satisfies CommandSpec;
 
@@ -36,6 +44,7 @@ export const COMPOSE_COMMIT = {
     { name: 'kernel', type: 'boolean', describe: 'Require a kernel and an initramfs in the tree (a bootable image)' },
     { name: 'karg', type: 'array', valueName: 'ARG', describe: 'A default kernel argument for deployments of this image (repeatable)' },
     { name: 'in-place', type: 'boolean', describe: 'Convert ROOTFS itself instead of a hardlinked copy (faster; the directory is changed)' },
+    ...SIGN_OPTIONS,
     WRITE_COMMITID,
     UNCHANGED_EXIT_77,
   ],

@@ -1,0 +1,55 @@
+/**
+ * Signing what compose writes: GPG keys (every ostree in Debian can), or an ed25519 secret key
+ * file where the host's ostree is built with sign-ed25519 (Debian 12's 2022.7 is not). Checked
+ * before any work, so that a compose never builds a tree it cannot sign.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InputError } from '../errors.js';
+import { hasSecretKey } from '../system/gpg.js';
+import * as ostree from '../system/ostree.js';
+
+export interface SigningArgs {
+  gpgSign?: string;
+  gpgHomedir?: string;
+  signKey?: string;
+}
+
+/** The ostree signing options for the arguments, or undefined when nothing is to be signed. */
+export async function resolveSigning(a: SigningArgs): Promise<ostree.SignOptions | undefined> {
+  if (a.gpgHomedir !== undefined && a.gpgSign === undefined) {
+    throw new InputError('--gpg-homedir needs --gpg-sign KEYID.', 'Give the key to sign with: --gpg-sign KEYID --gpg-homedir DIR.');
+  }
+  if (a.gpgSign !== undefined && a.signKey !== undefined) {
+    throw new InputError('Give only one of --gpg-sign and --sign-key.', 'Sign with a GPG key (--gpg-sign KEYID --gpg-homedir DIR) or an ed25519 key file (--sign-key FILE).');
+  }
+  if (a.signKey !== undefined) {
+    if (!(await ostree.hasSignEd25519())) {
+      throw new InputError(
+        'This host\'s ostree is built without ed25519 signing (no sign-ed25519 in `ostree --version`), so --sign-key cannot be used.',
+        'Sign with GPG instead: --gpg-sign KEYID --gpg-homedir DIR.',
+      );
+    }
+    const file = resolve(a.signKey);
+    if (!existsSync(file) || !statSync(file).isFile()) throw new InputError(`The key file ${a.signKey} does not exist.`, 'Give a file holding the base64 ed25519 secret key (as ostree reads it).');
+    return { ed25519KeyFile: file };
+  }
+  if (a.gpgSign === undefined) return undefined;
+  if (!/^[A-Za-z0-9@._<> +-]+$/.test(a.gpgSign)) throw new InputError(`'${a.gpgSign}' is not a GPG key id.`, 'Give the key\'s fingerprint or id (gpg --list-secret-keys shows them).');
+  const homedir = a.gpgHomedir !== undefined ? resolve(a.gpgHomedir) : undefined;
+  if (homedir !== undefined && (!existsSync(homedir) || !statSync(homedir).isDirectory())) {
+    throw new InputError(`The GnuPG home directory ${a.gpgHomedir} does not exist.`, 'Give the directory that holds the signing key (--gpg-homedir DIR).');
+  }
+  if (!(await hasSecretKey(homedir, a.gpgSign))) {
+    throw new InputError(
+      `There is no secret key ${a.gpgSign} in ${homedir ? `the GnuPG home directory ${homedir}` : 'the default GnuPG home directory'}.`,
+      `Check the key id and --gpg-homedir (gpg${homedir ? ` --homedir ${homedir}` : ''} --list-secret-keys).`,
+    );
+  }
+  return { gpgKeyIds: [a.gpgSign], gpgHomedir: homedir };
+}
+
+/** How the signature is described in messages: "GPG key KEYID" or "the ed25519 key in FILE". */
+export function describeSigning(sign: ostree.SignOptions): string {
+  return sign.ed25519KeyFile ? `the ed25519 key in ${sign.ed25519KeyFile}` : `GPG key ${sign.gpgKeyIds?.join(', ')}`;
+}

@@ -1,0 +1,109 @@
+/**
+ * Signed images: `compose commit` signs the commit as ostree writes it (a GPG key generated
+ * here), a signature that cannot be made fails the compose and leaves the ref, and the
+ * ed25519 option is refused where this host's ostree lacks sign-ed25519.
+ */
+import { execa } from 'execa';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, exists, sh } from '../fixtures/env.js';
+import { makeGpgKey, showSignatures, stopGpgAgent, writePlainTree, type GpgKey } from '../fixtures/signing.js';
+import { makeTemp, removeTemp } from '../fixtures/tmp.js';
+
+const REF = 'test/signed';
+
+async function refOf(repo: string): Promise<string> {
+  return (await sh('ostree', [`--repo=${repo}`, 'rev-parse', REF])).trim();
+}
+
+describe('compose commit --gpg-sign', () => {
+  let tmp: string;
+  let key: GpgKey;
+  let expired: GpgKey;
+  let repo: string;
+  let rootfs: string;
+  beforeAll(async () => {
+    tmp = makeTemp('signing-');
+    key = await makeGpgKey(tmp, 'builder');
+    expired = await makeGpgKey(tmp, 'expired', { expireSeconds: 1 });
+    repo = join(tmp, 'repo');
+    rootfs = join(tmp, 'rootfs');
+    writePlainTree(rootfs, 'one');
+    await new Promise((r) => setTimeout(r, 1500)); // the expired key's second is over
+  });
+  afterAll(async () => {
+    for (const k of [key, expired]) if (k) await stopGpgAgent(k);
+    await removeTemp(tmp);
+  });
+
+  it('signs the commit as it is written', async () => {
+    const r = await cli(['compose', 'commit', rootfs, '--repo', repo, '--ref', REF, '--gpg-sign', key.fingerprint, '--gpg-homedir', key.homedir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/=> [0-9a-f]{64} \(signed\)/);
+    const shown = await showSignatures(repo, REF, key.publicKey);
+    expect(shown).toMatch(/Found 1 signature/);
+    expect(shown).toMatch(/Good signature from "builder <builder@example\.org>"/);
+  });
+
+  it('refuses a key the home directory does not hold, before any work', async () => {
+    const before = await refOf(repo);
+    writeFileSync(join(rootfs, 'usr/bin/marker'), 'two\n');
+    const r = await cli(['compose', 'commit', rootfs, '--repo', repo, '--ref', REF, '--gpg-sign', 'DEADBEEFDEADBEEF', '--gpg-homedir', key.homedir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no secret key DEADBEEFDEADBEEF in the GnuPG home directory/);
+    expect(await refOf(repo)).toBe(before);
+    const noHome = await cli(['compose', 'commit', rootfs, '--repo', repo, '--ref', REF, '--gpg-sign', key.fingerprint, '--gpg-homedir', join(tmp, 'nowhere')]);
+    expect(noHome.code).toBe(1);
+    expect(noHome.stderr).toMatch(/GnuPG home directory .*nowhere does not exist/);
+    const homeOnly = await cli(['compose', 'commit', rootfs, '--repo', repo, '--ref', REF, '--gpg-homedir', key.homedir]);
+    expect(homeOnly.code).toBe(1);
+    expect(homeOnly.stderr).toMatch(/--gpg-homedir needs --gpg-sign/);
+  });
+
+  it('fails the compose and leaves the ref where it was when the signature cannot be made', async () => {
+    const before = await refOf(repo);
+    writeFileSync(join(rootfs, 'usr/bin/marker'), 'three\n');
+    const r = await cli(['compose', 'commit', rootfs, '--repo', repo, '--ref', REF, '--gpg-sign', expired.fingerprint, '--gpg-homedir', expired.homedir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`Signing the commit of ${REF} with GPG key ${expired.fingerprint} failed \\(.*[Uu]nusable secret key\\); ${REF} is still ${before}`));
+    expect(await refOf(repo)).toBe(before);
+    // Signed again with the good key, the same tree commits.
+    const ok = await cli(['compose', 'commit', rootfs, '--repo', repo, '--ref', REF, '--gpg-sign', key.fingerprint, '--gpg-homedir', key.homedir]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await refOf(repo)).not.toBe(before);
+  });
+
+  it('refuses --sign-key where ostree has no sign-ed25519, saying so', async () => {
+    const version = (await execa('ostree', ['--version'])).stdout;
+    const keyFile = join(tmp, 'ed25519.key');
+    writeFileSync(keyFile, 'not used\n');
+    const r = await cli(['compose', 'commit', rootfs, '--repo', repo, '--ref', REF, '--sign-key', keyFile]);
+    if (/^\s*-\s*sign-ed25519\s*$/m.test(version)) {
+      expect(r.stderr).not.toMatch(/built without ed25519/);
+    } else {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/built without ed25519 signing \(no sign-ed25519 in `ostree --version`\), so --sign-key cannot be used/);
+      expect(r.stderr).toMatch(/--gpg-sign KEYID --gpg-homedir DIR/);
+    }
+  });
+});
+
+describe('compose tree --gpg-sign', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = makeTemp('signing-tree-');
+  });
+  afterAll(async () => removeTemp(tmp));
+
+  it('checks the key before resolving or building anything', async () => {
+    const manifest = join(tmp, 'image.yaml');
+    writeFileSync(manifest, 'ref: test/tree\nsuite: bookworm\n');
+    const repo = join(tmp, 'repo');
+    const r = await cli(['compose', 'tree', manifest, '--repo', repo, '--gpg-sign', 'DEADBEEFDEADBEEF', '--gpg-homedir', tmp]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/There is no secret key DEADBEEFDEADBEEF in the GnuPG home directory/);
+    expect(r.stderr).not.toMatch(/Resolving packages/);
+    expect(exists(repo)).toBe(false);
+  });
+});

@@ -130,8 +130,8 @@ _apt_ostree_spec() {
       valued='' pos='' ;;
     'admin provision')
       subs='' subalias=''
-      opts='--repo --url --ref --remote --karg --gpg-verify --gpg-import --as-default --not-as-default --image --image-size --unchanged-exit-77 --lock-wait'
-      valued='--repo:directories --url: --ref: --remote: --karg: --gpg-import:files --image:files --image-size: --lock-wait:' pos='' ;;
+      opts='--repo --url --ref --remote --karg --gpg-import --gpg-verify --sign-verify --no-verify --as-default --not-as-default --image --image-size --unchanged-exit-77 --lock-wait'
+      valued='--repo:directories --url: --ref: --remote: --karg: --gpg-import:files --sign-verify:files --image:files --image-size: --lock-wait:' pos='' ;;
     'admin image')
       subs='' subalias=''
       opts='--output -o --size --label --force'

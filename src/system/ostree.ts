@@ -200,8 +200,13 @@ export async function remoteDelete(repo: string, name: string): Promise<void> {
   await run('ostree', [`--repo=${repo}`, 'remote', 'delete', '--if-exists', name], { what: `ostree remote delete ${name}` });
 }
 
-export async function remoteGpgImport(repo: string, name: string, keyFile: string): Promise<void> {
-  await run('ostree', [`--repo=${repo}`, 'remote', 'gpg-import', name, '-k', keyFile], { what: `importing the GPG keys of ${keyFile}` });
+/** Import the GPG keys of a file for a remote; how many were new to it. */
+export async function remoteGpgImport(repo: string, name: string, keyFile: string): Promise<number> {
+  const { stdout } = await run('ostree', [`--repo=${repo}`, 'remote', 'gpg-import', name, '-k', keyFile], {
+    what: `importing the GPG keys of ${keyFile}`,
+    hint: 'Give a file of exported GPG public keys (gpg --export --armor KEYID > FILE).',
+  });
+  return Number(/Imported (\d+)/.exec(stdout)?.[1] ?? 0);
 }
 
 export async function configSet(repo: string, key: string, value: string): Promise<void> {

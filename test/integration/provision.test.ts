@@ -44,7 +44,7 @@ describe('admin provision from a local repository path', () => {
     tmp = makeTemp('provision-');
     mb = await minbaseRepo();
     sysroot = join(tmp, 'sysroot');
-    first = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', mb.ref]);
+    first = await cli(['--sysroot', sysroot, 'admin', 'provision', '--no-verify', '--repo', mb.repo, '--ref', mb.ref]);
   });
   afterAll(async () => removeTemp(tmp));
 
@@ -69,10 +69,10 @@ describe('admin provision from a local repository path', () => {
 
   it('changes nothing when run again with the same commit (exit 77 with --unchanged-exit-77)', async () => {
     const entries = await bootEntries(sysroot);
-    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', mb.ref]);
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--no-verify', '--repo', mb.repo, '--ref', mb.ref]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Nothing to do/);
-    const r77 = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', mb.ref, '--unchanged-exit-77']);
+    const r77 = await cli(['--sysroot', sysroot, 'admin', 'provision', '--no-verify', '--repo', mb.repo, '--ref', mb.ref, '--unchanged-exit-77']);
     expect(r77.code, r77.stderr).toBe(77);
     expect(await bootEntries(sysroot)).toEqual(entries);
     expect((await statusJson(sysroot)).deployments).toHaveLength(1);
@@ -80,7 +80,7 @@ describe('admin provision from a local repository path', () => {
 
   it('--image also writes the sysroot into a disk image (even when the sysroot is unchanged)', async () => {
     const disk = join(tmp, 'disk.img');
-    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', mb.ref, '--image', disk, '--image-size', '2G']);
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--no-verify', '--repo', mb.repo, '--ref', mb.ref, '--image', disk, '--image-size', '2G']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Wrote .*disk\.img: an ext4 file system of 2048 MiB/);
     const entries = readdirSync(join(sysroot, 'boot/loader/entries'));
@@ -88,7 +88,7 @@ describe('admin provision from a local repository path', () => {
     const inImage = await sh('debugfs', ['-R', `cat /boot/loader/entries/${entries[0]}`, disk]);
     expect(inImage).toBe(readFileSync(join(sysroot, 'boot/loader/entries', entries[0]!), 'utf8').replace(/\n$/, ''));
     // An existing image is refused before any work.
-    const again = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', mb.ref, '--image', disk]);
+    const again = await cli(['--sysroot', sysroot, 'admin', 'provision', '--no-verify', '--repo', mb.repo, '--ref', mb.ref, '--image', disk]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/disk\.img already exists[\s\S]*another --image/);
   });
@@ -97,7 +97,7 @@ describe('admin provision from a local repository path', () => {
     const entries = await bootEntries(sysroot);
     const refsBefore = await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'refs']);
     // --not-as-default: a new ref may go beside the default (without it, it is refused before the pull).
-    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--repo', mb.repo, '--ref', 'debian/no/such/ref', '--remote', 'other', '--not-as-default']);
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--no-verify', '--repo', mb.repo, '--ref', 'debian/no/such/ref', '--remote', 'other', '--not-as-default']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no ref debian\/no\/such\/ref|No such/);
     expect(await bootEntries(sysroot)).toEqual(entries);
@@ -123,7 +123,7 @@ describe('admin provision from an HTTP URL', () => {
 
   it('pulls over HTTP and configures the remote for later upgrades', async () => {
     const sysroot = join(tmp, 'sysroot');
-    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--url', server.url, '--ref', mb.ref, '--os', 'bookworm', '--remote', 'images']);
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--no-verify', '--url', server.url, '--ref', mb.ref, '--os', 'bookworm', '--remote', 'images']);
     expect(r.code, r.stderr).toBe(0);
     const ostree = parseOstreeStatus(await sh('ostree', ['admin', `--sysroot=${sysroot}`, 'status']));
     expect(ostree).toEqual([{ os: 'bookworm', id: `${mb.checksum}.0`, refspec: `images:${mb.ref}` }]);
@@ -135,7 +135,7 @@ describe('admin provision from an HTTP URL', () => {
 
   it('accepts --remote NAME=URL as the source', async () => {
     const sysroot = join(tmp, 'sysroot2');
-    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--remote', `srv=${server.url}`, '--ref', mb.ref]);
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--no-verify', '--remote', `srv=${server.url}`, '--ref', mb.ref]);
     expect(r.code, r.stderr).toBe(0);
     expect(parseOstreeStatus(await sh('ostree', ['admin', `--sysroot=${sysroot}`, 'status']))[0]!.refspec).toBe(`srv:${mb.ref}`);
   });
@@ -157,11 +157,11 @@ describe('admin provision: kernel arguments, new commits, bad input', () => {
 
   it('deploys with the image\'s default kernel arguments, or the ones given', async () => {
     const a = join(tmp, 'a');
-    expect((await cli(['--sysroot', a, 'admin', 'provision', '--repo', repo, '--ref', ref])).code).toBe(0);
+    expect((await cli(['--sysroot', a, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', ref])).code).toBe(0);
     expect((await statusJson(a)).deployments).toHaveLength(1);
     expect((await bootEntries(a)).join('')).toMatch(/options .*console=ttyS0 rw/);
     const b = join(tmp, 'b');
-    expect((await cli(['--sysroot', b, 'admin', 'provision', '--repo', repo, '--ref', ref, '--karg', 'root=/dev/vda', '--karg', 'quiet'])).code).toBe(0);
+    expect((await cli(['--sysroot', b, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', ref, '--karg', 'root=/dev/vda', '--karg', 'quiet'])).code).toBe(0);
     const entry = (await bootEntries(b)).join('');
     expect(entry).toMatch(/options .*root=\/dev\/vda quiet/);
     expect(entry).not.toContain('console=ttyS0');
@@ -172,7 +172,7 @@ describe('admin provision: kernel arguments, new commits, bad input', () => {
     const tree = join(tmp, 'tree2');
     writeSyntheticTree(tree, { marker: 'v2' });
     expect((await cli(['compose', 'commit', tree, '--in-place', '--repo', repo, '--ref', ref, '--version', '2', '--karg', 'console=ttyS0', '--karg', 'rw'])).code).toBe(0);
-    const r = await cli(['--sysroot', a, 'admin', 'provision', '--repo', repo, '--ref', ref, '--as-default']);
+    const r = await cli(['--sysroot', a, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', ref, '--as-default']);
     expect(r.code, r.stderr).toBe(0);
     const st = await statusJson(a);
     expect(st.deployments.map((d) => d.version)).toEqual(['2', '1']);
@@ -180,12 +180,12 @@ describe('admin provision: kernel arguments, new commits, bad input', () => {
 
   it('creates nothing when it fails on a new sysroot', async () => {
     const c = join(tmp, 'c');
-    const r = await cli(['--sysroot', c, 'admin', 'provision', '--repo', repo, '--ref', 'test/missing']);
+    const r = await cli(['--sysroot', c, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', 'test/missing']);
     expect(r.code).toBe(1);
     expect(existsSync(c)).toBe(false);
     const d = join(tmp, 'd-empty');
     mkdirSync(d);
-    expect((await cli(['--sysroot', d, 'admin', 'provision', '--repo', repo, '--ref', 'test/missing'])).code).toBe(1);
+    expect((await cli(['--sysroot', d, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', 'test/missing'])).code).toBe(1);
     expect(readdirSync(d)).toEqual([]);
   });
 
@@ -195,16 +195,21 @@ describe('admin provision: kernel arguments, new commits, bad input', () => {
     mkdirSync(notRepo);
     writeFileSync(join(notRepo, 'file'), 'x');
     const cases: Array<[string[], RegExp]> = [
-      [['--sysroot', e, 'admin', 'provision', '--repo', repo], /needs --ref/],
-      [['--sysroot', e, 'admin', 'provision', '--ref', ref], /needs a repository/],
-      [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--url', 'http://127.0.0.1:1/', '--ref', ref], /only one of/],
-      [['--sysroot', e, 'admin', 'provision', '--repo', notRepo, '--ref', ref], /not an OSTree repository/],
-      [['--sysroot', e, 'admin', 'provision', '--url', 'ftp://example.org/repo', '--ref', ref], /not an http, https or file URL/],
-      [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', '../etc'], /not a valid OSTree ref/],
-      [['--sysroot', e, '--os', 'bad/name', 'admin', 'provision', '--repo', repo, '--ref', ref], /not a valid stateroot name/],
-      [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', ref, '--karg', 'a b'], /not one kernel argument/],
-      [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', ref, '--image', join(tmp, 'x.img'), '--image-size', '1K'], /too small/],
-      [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', ref, '--image', join(e, 'disk.img')], /inside the sysroot/],
+      [['--sysroot', e, 'admin', 'provision', '--no-verify', '--repo', repo], /needs --ref/],
+      [['--sysroot', e, 'admin', 'provision', '--no-verify', '--ref', ref], /needs a repository/],
+      [['--sysroot', e, 'admin', 'provision', '--no-verify', '--repo', repo, '--url', 'http://127.0.0.1:1/', '--ref', ref], /only one of/],
+      [['--sysroot', e, 'admin', 'provision', '--no-verify', '--repo', notRepo, '--ref', ref], /not an OSTree repository/],
+      [['--sysroot', e, 'admin', 'provision', '--no-verify', '--url', 'ftp://example.org/repo', '--ref', ref], /not an http, https or file URL/],
+      [['--sysroot', e, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', '../etc'], /not a valid OSTree ref/],
+      [['--sysroot', e, '--os', 'bad/name', 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', ref], /not a valid stateroot name/],
+      [['--sysroot', e, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', ref, '--karg', 'a b'], /not one kernel argument/],
+      [['--sysroot', e, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', ref, '--image', join(tmp, 'x.img'), '--image-size', '1K'], /too small/],
+      [['--sysroot', e, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', ref, '--image', join(e, 'disk.img')], /inside the sysroot/],
+      // Verification is on by default: no key is refused, naming both ways out.
+      [['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', ref], /The remote origin \(file:\/\/.*\) has no key to verify its commits with[\s\S]*--gpg-import FILE, or pass --no-verify/],
+      [['--sysroot', e, 'admin', 'provision', '--no-verify', '--gpg-import', join(tmp, 'tree', 'usr/etc/passwd'), '--repo', repo, '--ref', ref], /--no-verify turns verification off; it cannot be given with --gpg-import/],
+      [['--sysroot', e, 'admin', 'provision', '--gpg-import', join(tmp, 'no-such.asc'), '--repo', repo, '--ref', ref], /The key file .*no-such\.asc does not exist/],
+      [['--sysroot', e, 'admin', 'provision', '--sign-verify', join(tmp, 'ed25519.pub'), '--repo', repo, '--ref', ref], /sign-ed25519|--sign-verify is not supported/],
     ];
     for (const [args, re] of cases) {
       const r = await cli(args);
@@ -212,7 +217,7 @@ describe('admin provision: kernel arguments, new commits, bad input', () => {
       expect(r.stderr, args.join(' ')).toMatch(re);
     }
     expect(existsSync(e)).toBe(false);
-    const r = await cli(['--sysroot', e, 'admin', 'provision', '--repo', repo, '--ref', ref], { uid: 65534 });
+    const r = await cli(['--sysroot', e, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', ref], { uid: 65534 });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/must run as root/);
   });
@@ -224,7 +229,7 @@ describe('admin provision on a sysroot that already has deployments', () => {
   let sysroot: string;
   const ref = 'test/default';
   const commits: Record<string, string> = {};
-  const provisionArgs = (...more: string[]) => ['--sysroot', sysroot, 'admin', 'provision', '--repo', repo, '--ref', ref, ...more];
+  const provisionArgs = (...more: string[]) => ['--sysroot', sysroot, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', ref, ...more];
   const versions = async () => (await statusJson(sysroot)).deployments.map((d) => `${d.osname}:${d.version}`);
   const sysrootRef = async () => (await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'rev-parse', `origin:${ref}`])).trim();
 

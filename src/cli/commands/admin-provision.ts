@@ -2,13 +2,14 @@ import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
 import { validateKarg } from '../../engine/deployments/kargs.js';
-import { DEFAULT_OS, DEFAULT_REMOTE, provision, validateProvisionNames } from '../../engine/deployments/provision.js';
+import { checkProvisionTrust, DEFAULT_OS, DEFAULT_REMOTE, provision, validateProvisionNames } from '../../engine/deployments/provision.js';
+import { refuseSignVerify } from '../../engine/deployments/verification.js';
 import { assertRef } from '../../image/refs.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { ADMIN_PROVISION } from '../specs/admin.js';
 
-const USAGE = 'Usage: apt-ostree admin provision --sysroot DIR (--repo PATH | --url URL | --remote NAME=URL) --ref REF [--as-default | --not-as-default]';
+const USAGE = 'Usage: apt-ostree admin provision --sysroot DIR (--repo PATH | --url URL | --remote NAME=URL) --ref REF (--gpg-import FILE | --no-verify) [--as-default | --not-as-default]';
 
 export async function run(ctx: CommandContext<ArgsOf<typeof ADMIN_PROVISION>>): Promise<number> {
   const { ref } = ctx.args;
@@ -20,8 +21,10 @@ export async function run(ctx: CommandContext<ArgsOf<typeof ADMIN_PROVISION>>): 
   validateProvisionNames({ os, remote, sysroot });
   const kargList = ctx.args.karg;
   for (const k of kargList) validateKarg(k, '--karg', { single: true });
-  const { gpgImport } = ctx.args;
+  const { gpgImport, signVerify, noVerify } = ctx.args;
   if (gpgImport && !existsSync(gpgImport)) throw new InputError(`The key file ${gpgImport} does not exist.`, 'Give the path of an exported GPG public key.');
+  if (signVerify !== undefined) await refuseSignVerify(signVerify);
+  checkProvisionTrust({ sysroot, remote, url, gpgImport, gpgVerify: ctx.args.gpgVerify, noVerify });
   const { asDefault, notAsDefault } = ctx.args;
   if (asDefault && notAsDefault) throw new InputError('Give only one of --as-default and --not-as-default.', 'With --as-default the image becomes the default deployment; with --not-as-default the default stays.');
   const { image } = ctx.args;
@@ -41,6 +44,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof ADMIN_PROVISION>>): 
     kargs: kargList.length ? kargList : undefined,
     gpgVerify: ctx.args.gpgVerify,
     gpgImport: gpgImport ? resolve(gpgImport) : undefined,
+    noVerify,
     asDefault,
     notAsDefault,
     command: ctx.command,

@@ -50,6 +50,8 @@ function renderDeployment(d: DeploymentStatus, opts: RenderOptions): string[] {
     row('Commit', d.checksum);
   } else row('Commit', d.checksum);
   if (d['override-commit']) row('PinnedCommit', d['override-commit']);
+  const key = d.signatures.find((x) => x.type === (d.verification === 'ed25519' ? 'ed25519' : 'gpg'))?.key;
+  row('Verified', d.verified ? `yes (${d.verification === 'gpg' ? `GPG${key ? ` key ${key}` : ''}` : d.verification})` : `no: ${d.verification.replace(/^none \((.*)\)$/, '$1')}`);
   if (d.staged) row('Staged', d['finalization-locked'] ? 'yes (finalization locked: `apt-ostree finalize-deployment` boots it)' : 'yes');
   if (d['requested-base-removals'].length) row('RemovedBasePackages', d['requested-base-removals'].join(' '));
   if (d['requested-base-local-replacements'].length) row('ReplacedBasePackages', d['requested-base-local-replacements'].join(' '));

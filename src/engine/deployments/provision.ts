@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { AptOstreeError, InputError } from '../../errors.js';
 import { META } from '../../layout/commit-metadata.js';
 import { isValidRemoteName, resolveRefFile } from '../../ostree/refs.js';
+import { NO_VERIFY_KEY, remoteTrust } from '../../ostree/signatures.js';
+import { refusedPull } from './verification.js';
 import type { Reporter } from '../../output/reporter.js';
 import { listDir } from '../../system/fs.js';
 import * as ostree from '../../system/ostree.js';
@@ -45,8 +47,12 @@ export interface ProvisionOptions {
   ref: string;
   /** Explicit kernel arguments; undefined: the commit's aptostree.kargs, else none. */
   kargs?: string[];
+  /** Verify with GPG keys already trusted elsewhere (none imported). */
   gpgVerify?: boolean;
+  /** Exported GPG public keys to import for the remote (verification on). */
   gpgImport?: string;
+  /** Accept unsigned content from the remote, knowingly (recorded in the remote's config, shown by status). */
+  noVerify?: boolean;
   /** Make the image the default even though the sysroot already has a default deployment. */
   asDefault?: boolean;
   /** Deploy the image after the current default, which stays the default. */
@@ -114,16 +120,23 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
       }
 
       const oldUrl = await ostree.remoteUrl(repo, o.remote);
-      if (oldUrl !== o.url || o.gpgImport) {
-        await ostree.remoteAdd(repo, o.remote, o.url, { gpgVerify: o.gpgVerify || Boolean(o.gpgImport), force: oldUrl !== undefined });
-        tx.onUndo(`restore the remote ${o.remote}`, async () => {
-          if (oldUrl === undefined) await ostree.remoteDelete(repo, o.remote);
-          else await ostree.remoteAdd(repo, o.remote, oldUrl, { force: true });
+      const trust = remoteTrust(repo, o.remote);
+      const verifyChanged = o.noVerify ? trust.gpgVerify || !trust.noVerifyRecorded : !trust.gpgVerify || trust.noVerifyRecorded;
+      if (oldUrl !== o.url || verifyChanged || o.gpgImport) {
+        // Undo puts back the repository's config and the remote's keyring exactly as they were.
+        const saved = ['config', `${o.remote}.trustedkeys.gpg`].map((n) => ({ path: join(repo, n), data: existsSync(join(repo, n)) ? readFileSync(join(repo, n)) : undefined }));
+        tx.onUndo(`restore the remote ${o.remote}`, () => {
+          for (const f of saved) if (f.data === undefined) rmSync(f.path, { force: true }); else writeFileSync(f.path, f.data);
         });
-        if (o.gpgImport) {
-          await ostree.remoteGpgImport(repo, o.remote, o.gpgImport);
-        }
+      }
+      if (oldUrl !== o.url || verifyChanged) {
+        await ostree.remoteAdd(repo, o.remote, o.url, { gpgVerify: !o.noVerify, force: oldUrl !== undefined, set: o.noVerify ? { [NO_VERIFY_KEY]: 'true' } : {} });
         if (oldUrl !== o.url) changes.push(oldUrl === undefined ? `added the remote ${o.remote} (${o.url})` : `changed the remote ${o.remote} from ${oldUrl} to ${o.url}`);
+        if (verifyChanged && oldUrl !== undefined) changes.push(o.noVerify ? `the remote ${o.remote} no longer verifies signatures (--no-verify)` : `the remote ${o.remote} verifies signatures`);
+      }
+      if (o.gpgImport) {
+        const added = await ostree.remoteGpgImport(repo, o.remote, o.gpgImport);
+        if (added > 0) changes.push(`imported ${added} GPG key${added > 1 ? 's' : ''} of ${o.gpgImport} for the remote ${o.remote}`);
       }
 
       const previous = resolveRefFile(repo, refspec);
@@ -139,6 +152,8 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
             o.reporter.debug(line);
           },
         }).catch((e: unknown) => {
+          const verification = refusedPull(e, { remote: o.remote, ref: o.ref });
+          if (verification) throw verification;
           if (e instanceof AptOstreeError && /No such branch|not found|404/i.test(`${e.message}\n${e.detail ?? ''}`)) {
             throw new AptOstreeError(`The repository ${o.url} has no ref ${o.ref}.`, { hint: 'Check the ref (`ostree refs --repo=REPO` lists them) or the repository.', detail: e.detail, cause: e });
           }
@@ -228,6 +243,24 @@ async function deployAfterDefault(tx: Transaction, sysroot: Sysroot, req: { os: 
 
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Verification is on unless refused knowingly: a key to import (--gpg-import), keys trusted
+ * already (--gpg-verify, or the remote as an earlier provision left it with its keys), or
+ * --no-verify. Checked before anything is touched.
+ */
+export function checkProvisionTrust(o: Pick<ProvisionOptions, 'sysroot' | 'remote' | 'url' | 'gpgImport' | 'gpgVerify' | 'noVerify'>): void {
+  if (o.noVerify && (o.gpgImport || o.gpgVerify)) {
+    throw new InputError('--no-verify turns verification off; it cannot be given with --gpg-import or --gpg-verify.', 'Give a key to verify with (--gpg-import FILE), or --no-verify to accept unsigned content, not both.');
+  }
+  if (o.noVerify || o.gpgImport || o.gpgVerify) return;
+  const trust = remoteTrust(join(o.sysroot, 'ostree', 'repo'), o.remote);
+  if (trust.exists && trust.url === o.url && trust.gpgVerify && trust.hasOwnGpgKeys) return;
+  throw new InputError(
+    `The remote ${o.remote} (${o.url}) has no key to verify its commits with, and apt-ostree does not deploy unverified images by default.`,
+    'Give the image publisher\'s public key with --gpg-import FILE, or pass --no-verify to accept unsigned content knowingly (it is recorded, and `status` shows it).',
+  );
 }
 
 /** Check the arguments of provision before anything is touched. */

@@ -11,6 +11,8 @@ import { readUpdateDriver, type UpdateDriver } from '../updates/driver.js';
 import { metadataString, metadataStrings } from '../../ostree/commit.js';
 import type { GValue } from '../../ostree/gvariant.js';
 import { META } from '../../layout/commit-metadata.js';
+import type { CommitSignature } from '../../ostree/signatures.js';
+import { baseVerification } from './verification.js';
 
 export interface DeploymentStatus {
   id: string;
@@ -40,6 +42,14 @@ export interface DeploymentStatus {
   kargs: string[];
   'base-commit-meta': Record<string, unknown>;
   'layered-commit-meta'?: Record<string, unknown>;
+  /** The base's remote checks GPG signatures (as rpm-ostree). */
+  'gpg-enabled': boolean;
+  /** The base commit's signatures: type, key (GPG fingerprint or key id), timestamp. */
+  signatures: CommitSignature[];
+  /** The base came verified from its remote (see engine/deployments/verification.ts). */
+  verified: boolean;
+  /** gpg, ed25519, or why the base is not verified. */
+  verification: string;
   /** Only for a damaged origin file: `FILE: what is wrong` (its other fields are then empty). */
   'origin-error'?: string;
   /** With origin-error: how to repair it. */
@@ -86,6 +96,7 @@ function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
     'initramfs-args': o?.initramfsArgs ?? [],
     ...(o?.overrideCommit ? { 'override-commit': o.overrideCommit } : {}),
     kargs: d.kargs,
+    ...baseVerification(sysroot.repoPath, o?.refspec, baseChecksum),
     'base-commit-meta': base ? plainMetadata(base.metadata) : {},
     ...(layered && commit ? { 'layered-commit-meta': plainMetadata(commit.metadata) } : {}),
     ...(d.originDamage ? { 'origin-error': `${d.originPath}: ${d.originDamage.problem}`, 'origin-repair': originRepair(d.originDamage) } : {}),

@@ -13,6 +13,7 @@ import { localDebDirOf } from '../layering/apt-setup.js';
 import { hasClientLayer, newOrigin, type Origin } from '../deployments/origin.js';
 import { commitPackages, diffPackages, isEmptyDiff, type PackageDiff, type PackageEntry } from '../deployments/packages.js';
 import { Sysroot, type Deployment } from '../deployments/sysroot.js';
+import { refusedPull } from '../deployments/verification.js';
 import { requestName } from '../layering/requests.js';
 import { metadataStrings } from '../../ostree/commit.js';
 import { parseRefspec } from '../../ostree/refs.js';
@@ -92,14 +93,14 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
     const previousRef = await ostree.revParse(repo, refspec);
     if (remote && !opts.cacheOnly) {
       await opts.reporter.task(`Fetching ${refspec}`, () =>
-        ostree.pull({ repo, remote, refs: [ref], depth: revision ? -1 : 0, commitOnly: Boolean(opts.check) || Boolean(revision), timeoutSeconds, signal: tx.signal }),
+        ostree.pull({ repo, remote, refs: [ref], depth: revision ? -1 : 0, commitOnly: Boolean(opts.check) || Boolean(revision), timeoutSeconds, signal: tx.signal }).catch(refuse(remote, ref)),
       );
       tx.onUndo(`restore ${refspec}`, () => (previousRef ? ostree.setRef(repo, refspec, previousRef) : ostree.setRef(repo, refspec, null)));
     }
     const newBase = revision ? await findRevision(sysroot, refspec, revision) : await ostree.revParse(repo, refspec);
     if (!newBase) throw new AptOstreeError(`The ref ${refspec} is not in the repository.`, { hint: remote ? 'Run again without --cache-only to fetch it.' : `Check the ref name (ostree refs --repo=${repo}).` });
     if (remote && revision && !opts.check && !opts.cacheOnly) {
-      await opts.reporter.task(`Fetching ${newBase.slice(0, 12)}`, () => ostree.pull({ repo, remote, refs: [newBase], timeoutSeconds, signal: tx.signal }));
+      await opts.reporter.task(`Fetching ${newBase.slice(0, 12)}`, () => ostree.pull({ repo, remote, refs: [newBase], timeoutSeconds, signal: tx.signal }).catch(refuse(remote, ref, newBase)));
     }
     const oldCommit = sysroot.commit(oldBase);
     const newCommit = sysroot.commit(newBase);
@@ -166,7 +167,7 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
     } else {
       if (newBase === oldBase && t.kind !== 'rebase') throw new UnchangedError('No upgrade available.', Boolean(opts.unchangedExit77));
       if (opts.downloadOnly) {
-        if (remote && revision) await ostree.pull({ repo, remote, refs: [newBase], timeoutSeconds, signal: tx.signal });
+        if (remote && revision) await ostree.pull({ repo, remote, refs: [newBase], timeoutSeconds, signal: tx.signal }).catch(refuse(remote, ref, newBase));
         return result;
       }
       after = (await commitPackages(sysroot, newBase)).packages;
@@ -215,6 +216,13 @@ function originForRebase(sysroot: Sysroot, merge: Deployment, reporter: Reporter
       (lost.length ? ` Not recorded well enough to carry over (install them again if needed): ${lost.join(' ')}.` : ''),
   );
   return origin;
+}
+
+/** A pull's failure, said as a refusal when ostree's verification stopped it (see verification.ts). */
+function refuse(remote: string, ref: string, commit?: string): (e: unknown) => never {
+  return (e) => {
+    throw refusedPull(e, { remote, ref, commit }) ?? e;
+  };
 }
 
 /** `ref` alone keeps the current remote; `remote:ref` switches both; `remote:` keeps the ref. */

@@ -1,0 +1,147 @@
+/**
+ * Verification on by default: a sysroot provisioned over HTTP with the publisher's GPG key
+ * (generated here) verifies every later pull. An unsigned commit, one signed by another key,
+ * and one whose objects were changed on the server are refused by upgrade and deploy before
+ * anything changes, naming remote, commit and what failed; `status` shows what is verified.
+ */
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
+import { cli, exists, fsckClean, sh } from '../fixtures/env.js';
+import { deploymentState } from '../fixtures/faults.js';
+import { minbaseRepo } from '../fixtures/minbase.js';
+import { makeGpgKey, stopGpgAgent, type GpgKey } from '../fixtures/signing.js';
+import { makeTemp, removeTemp } from '../fixtures/tmp.js';
+
+describe('verified pulls', () => {
+  let tmp: string;
+  let publisher: GpgKey;
+  let attacker: GpgKey;
+  let srv: string;
+  let server: StaticServer;
+  let ref: string;
+  let base: string;
+  let sysroot: string;
+
+  /** A new commit on the server (the base plus a marker file), signed by `key` or not at all. */
+  async function publish(version: string, key?: GpgKey): Promise<string> {
+    const extra = join(tmp, `extra-${version}`);
+    mkdirSync(join(extra, 'usr/share/apt-ostree-test'), { recursive: true });
+    writeFileSync(join(extra, 'usr/share/apt-ostree-test/version'), `${version}\n`);
+    const parent = (await sh('ostree', [`--repo=${srv}`, 'rev-parse', ref])).trim();
+    const sign = key ? [`--gpg-sign=${key.fingerprint}`, `--gpg-homedir=${key.homedir}`] : [];
+    return (await sh('ostree', [`--repo=${srv}`, 'commit', `--branch=${ref}`, `--parent=${parent}`, `--tree=ref=${base}`, `--tree=dir=${extra}`, `--add-metadata-string=version=${version}`, '--keep-metadata=aptostree.dpkg.pkglist', '--no-bindings', ...sign])).trim();
+  }
+
+  async function statusJson(root = sysroot): Promise<{ deployments: Array<Record<string, unknown>> }> {
+    const r = await cli(['--sysroot', root, 'status', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout);
+  }
+
+  beforeAll(async () => {
+    tmp = makeTemp('trust-');
+    publisher = await makeGpgKey(tmp, 'publisher');
+    attacker = await makeGpgKey(tmp, 'attacker');
+    const cached = await minbaseRepo();
+    ref = cached.ref;
+    base = cached.checksum;
+    srv = join(tmp, 'srv-repo');
+    await sh('ostree', [`--repo=${srv}`, 'init', '--mode=archive']);
+    await sh('ostree', [`--repo=${srv}`, 'pull-local', cached.repo, ref]);
+    // The image as published: its commit signed by the publisher's key.
+    await sh('ostree', [`--repo=${srv}`, 'gpg-sign', `--gpg-homedir=${publisher.homedir}`, ref, publisher.fingerprint]);
+    server = await serveDirectory(srv);
+    sysroot = join(tmp, 'sysroot');
+  });
+  afterAll(async () => {
+    await server?.close();
+    for (const k of [publisher, attacker]) if (k) await stopGpgAgent(k);
+    await removeTemp(tmp);
+  });
+
+  it('refuses to provision from a remote without a key, naming both ways out', async () => {
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--url', server.url, '--ref', ref]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/The remote origin \(http:\/\/127\.0\.0\.1:\d+\/\) has no key to verify its commits with/);
+    expect(r.stderr).toMatch(/--gpg-import FILE, or pass --no-verify/);
+    expect(exists(sysroot)).toBe(false);
+  });
+
+  it('provisions with --gpg-import: the remote verifies, status shows the base verified by the key', async () => {
+    const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--url', server.url, '--ref', ref, '--gpg-import', publisher.publicKey]);
+    expect(r.code, r.stderr).toBe(0);
+    const repo = join(sysroot, 'ostree', 'repo');
+    expect(await sh('ostree', [`--repo=${repo}`, 'config', 'get', '--group=remote "origin"', 'gpg-verify']).catch(() => 'true (default)')).toMatch(/true/);
+    const d = (await statusJson()).deployments[0]!;
+    expect(d).toMatchObject({ checksum: base, 'gpg-enabled': true, verified: true, verification: 'gpg' });
+    expect(d.signatures).toEqual([{ type: 'gpg', key: publisher.fingerprint, timestamp: expect.any(Number) }]);
+    const text = await cli(['--sysroot', sysroot, 'status']);
+    expect(text.stdout).toMatch(new RegExp(`Verified: yes \\(GPG key ${publisher.fingerprint}\\)`));
+    // Again with the same key: nothing to do.
+    const again = await cli(['--sysroot', sysroot, 'admin', 'provision', '--url', server.url, '--ref', ref, '--gpg-import', publisher.publicKey, '--unchanged-exit-77']);
+    expect(again.code, again.stderr).toBe(77);
+    // And without the key: the remote already has it.
+    const noKey = await cli(['--sysroot', sysroot, 'admin', 'provision', '--url', server.url, '--ref', ref, '--unchanged-exit-77']);
+    expect(noKey.code, noKey.stderr).toBe(77);
+  });
+
+  it('refuses an unsigned commit before anything changes', async () => {
+    const before = await deploymentState(sysroot);
+    const c = await publish('2-unsigned');
+    const r = await cli(['--sysroot', sysroot, 'upgrade']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`Refused commit ${c} of origin:${ref}: it is not signed; nothing was changed\\.`));
+    expect(await deploymentState(sysroot)).toEqual(before);
+    const d = await cli(['--sysroot', sysroot, 'deploy', c]);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toMatch(new RegExp(`Refused commit ${c} of origin:${ref}: it is not signed`));
+    expect(await deploymentState(sysroot)).toEqual(before);
+  });
+
+  it('refuses a commit signed by a key the remote does not trust', async () => {
+    const before = await deploymentState(sysroot);
+    const c = await publish('3-other-key', attacker);
+    const r = await cli(['--sysroot', sysroot, 'upgrade', '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`Refused commit ${c} of origin:${ref}: it is signed, but by no key the remote trusts; nothing was changed\\.`));
+    const u = await cli(['--sysroot', sysroot, 'upgrade']);
+    expect(u.code).toBe(1);
+    expect(await deploymentState(sysroot)).toEqual(before);
+  });
+
+  it('refuses a signed commit whose content was changed on the server, then takes it once repaired', async () => {
+    const before = await deploymentState(sysroot);
+    const c = await publish('4-signed', publisher);
+    // The marker file's object, changed in place on the server.
+    const ls = await sh('ostree', [`--repo=${srv}`, 'ls', '-C', c, '/usr/share/apt-ostree-test/version']);
+    const object = /([0-9a-f]{64}) \/usr/.exec(ls)![1]!;
+    const path = join(srv, 'objects', object.slice(0, 2), `${object.slice(2)}.filez`);
+    const good = readFileSync(path);
+    const bad = Buffer.from(good);
+    bad[bad.length - 3] ^= 0xff;
+    chmodSync(path, 0o644);
+    writeFileSync(path, bad);
+    const r = await cli(['--sysroot', sysroot, 'upgrade']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`Refused (commit ${c}|the commit) of origin:${ref}: it does not match its checksum: the server's data was tampered with or damaged; nothing was changed\\.`));
+    expect(await deploymentState(sysroot)).toEqual(before);
+    await fsckClean(join(sysroot, 'ostree', 'repo'));
+    writeFileSync(path, good);
+    const ok = await cli(['--sysroot', sysroot, 'upgrade']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const d = (await statusJson()).deployments[0]!;
+    expect(d).toMatchObject({ checksum: c, version: '4-signed', verified: true });
+    await fsckClean(join(sysroot, 'ostree', 'repo'));
+  });
+
+  it('--no-verify is recorded and status says the base is not verified', async () => {
+    const other = join(tmp, 'unverified');
+    const r = await cli(['--sysroot', other, 'admin', 'provision', '--url', server.url, '--ref', ref, '--no-verify']);
+    expect(r.code, r.stderr).toBe(0);
+    const d = (await statusJson(other)).deployments[0]!;
+    expect(d).toMatchObject({ 'gpg-enabled': false, verified: false, verification: 'none (--no-verify)' });
+    expect((await cli(['--sysroot', other, 'status'])).stdout).toMatch(/Verified: no: --no-verify/);
+  });
+});

@@ -113,7 +113,7 @@ _apt_ostree_spec() {
       opts='--hotfix --transient --lock-wait'
       valued='--lock-wait:' pos='' ;;
     'compose')
-      subs='tree commit' subalias=''
+      subs='tree commit publish' subalias=''
       opts=''
       valued='' pos='' ;;
     'compose tree')
@@ -124,6 +124,10 @@ _apt_ostree_spec() {
       subs='' subalias=''
       opts='--repo --ref --version --metadata --kernel --karg --in-place --gpg-sign --gpg-homedir --sign-key --write-commitid-to --unchanged-exit-77'
       valued='--repo:directories --ref: --version: --metadata: --karg: --gpg-sign: --gpg-homedir:directories --sign-key:files --write-commitid-to:files' pos='directories' ;;
+    'compose publish')
+      subs='' subalias=''
+      opts='--repo --gpg-sign --gpg-homedir --sign-key --deltas --from-scratch --keep --unchanged-exit-77'
+      valued='--repo:directories --gpg-sign: --gpg-homedir:directories --sign-key:files --deltas: --keep:' pos='' ;;
     'admin')
       subs='provision image' subalias=''
       opts=''

@@ -190,7 +190,7 @@ export function parseCommandLine(args: string[]): ParsedCommandLine | undefined 
     if (!sub) {
       if (help) return undefined;
       if (second !== undefined) throw unknownCommand(second, top.subcommands, `${top.name} `);
-      return undefined; // yargs: "apt-ostree compose needs a subcommand: tree, commit."
+      return undefined; // yargs: "apt-ostree compose needs a subcommand: tree, commit, publish."
     }
     spec = sub;
     path.push(sub.name);

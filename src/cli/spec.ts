@@ -6,7 +6,7 @@
  */
 import { ADMIN, ADMIN_IMAGE, ADMIN_PROVISION } from './specs/admin.js';
 import { CLEANUP } from './specs/cleanup.js';
-import { COMPOSE, COMPOSE_COMMIT, COMPOSE_TREE } from './specs/compose.js';
+import { COMPOSE, COMPOSE_COMMIT, COMPOSE_PUBLISH, COMPOSE_TREE } from './specs/compose.js';
 import { DB, DB_DIFF, DB_LIST, DB_VERSION } from './specs/db.js';
 import { INSTALL, UNINSTALL } from './specs/install.js';
 import { KARGS } from './specs/kargs.js';
@@ -68,6 +68,7 @@ const MODULES = new Map<CommandSpec, Loader>([
   command(USROVERLAY, () => import('./commands/usroverlay.js')),
   command(COMPOSE_TREE, () => import('./commands/compose-tree.js')),
   command(COMPOSE_COMMIT, () => import('./commands/compose-commit.js')),
+  command(COMPOSE_PUBLISH, () => import('./commands/compose-publish.js')),
   command(ADMIN_PROVISION, () => import('./commands/admin-provision.js')),
   command(ADMIN_IMAGE, () => import('./commands/admin-image.js')),
 ]);

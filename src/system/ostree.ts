@@ -240,6 +240,10 @@ export async function staticDeltaGenerate(repo: string, from: string | null, to:
   await run('ostree', [`--repo=${repo}`, 'static-delta', 'generate', ...fromArgs, `--to=${to}`], { what: `ostree static-delta generate to ${to.slice(0, 12)}`, ...runOpts });
 }
 
+export async function staticDeltaDelete(repo: string, name: string): Promise<void> {
+  await run('ostree', [`--repo=${repo}`, 'static-delta', 'delete', name], { what: `ostree static-delta delete ${name}` });
+}
+
 /** `ostree summary --update`, signed when asked. */
 export async function summaryUpdate(repo: string, sign?: SignOptions, runOpts: RunOptions = {}): Promise<void> {
   await run('ostree', [`--repo=${repo}`, 'summary', '--update', ...signArgs(sign)], { what: 'ostree summary --update', ...runOpts });

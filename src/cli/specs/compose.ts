@@ -53,8 +53,25 @@ export const COMPOSE_COMMIT = {
   ],
 } as const satisfies CommandSpec;
 
+export const COMPOSE_PUBLISH = {
+  name: 'publish',
+  describe: 'Make an archive repository ready for a plain web server: static deltas, a signed summary, old commits pruned (docs/publishing.md)',
+  writesFiles: true,
+  options: [
+    { name: 'repo', type: 'string', valueName: 'DIR', describe: 'The archive repository to publish (the one compose writes)' },
+    ...SIGN_OPTIONS,
+    { name: 'deltas', type: 'number', valueName: 'N', default: 2, describe: 'Static deltas to each ref\'s newest commit from its N previous commits (0: none)' },
+    { name: 'from-scratch', type: 'boolean', describe: 'Also a static delta from nothing to each ref\'s newest commit (faster first pulls)' },
+    { name: 'keep', type: 'number', valueName: 'N', describe: 'Keep the newest N commits of each ref and prune the older ones (default: keep all)' },
+    UNCHANGED_EXIT_77,
+  ],
+  examples: [
+    ['apt-ostree compose publish --repo ./repo --gpg-sign 0xKEYID --gpg-homedir /srv/keys/gnupg --deltas 2 --keep 5', 'Deltas from the two previous commits, a signed summary, five commits per ref kept'],
+  ],
+} as const satisfies CommandSpec;
+
 export const COMPOSE = {
   name: 'compose',
   describe: 'Build base images as OSTree commits',
-  subcommands: [COMPOSE_TREE, COMPOSE_COMMIT],
+  subcommands: [COMPOSE_TREE, COMPOSE_COMMIT, COMPOSE_PUBLISH],
 } as const satisfies CommandSpec;

@@ -166,7 +166,7 @@ describe('yargs shows help and runs no command', () => {
       if (outcome instanceof Error && !outcome.message.startsWith('exit ')) expect(outcome, `${args.join(' ')}: ${outcome.message}`).toBeInstanceOf(InputError);
     }
     expect(exit).toHaveBeenCalled();
-    expect(await yargsOutcome(['compose'])).toMatchObject({ message: 'apt-ostree compose needs a subcommand: tree, commit.' });
+    expect(await yargsOutcome(['compose'])).toMatchObject({ message: 'apt-ostree compose needs a subcommand: tree, commit, publish.' });
     expect(await yargsOutcome([])).toMatchObject({ message: 'No command given.' });
     expect(await yargsOutcome(['--version'])).toBe(0);
   });

@@ -26,8 +26,8 @@ _apt_ostree_spec() {
       valued='--register-driver: --lock-wait:' pos='-' ;;
     'rebase')
       subs='' subalias=''
-      opts='--skip-purge --disallow-downgrade --cache-only -C --download-only --allow-downgrade --reboot -r --lock-finalization --bypass-driver --lock-wait --unchanged-exit-77'
-      valued='--lock-wait:' pos='- -' ;;
+      opts='--skip-purge --url --gpg-import --no-verify --disallow-downgrade --cache-only -C --download-only --allow-downgrade --reboot -r --lock-finalization --bypass-driver --lock-wait --unchanged-exit-77'
+      valued='--url: --gpg-import:files --lock-wait:' pos='- -' ;;
     'finalize-deployment')
       subs='' subalias=''
       opts='--allow-missing-checksum --allow-unlocked --lock-wait'

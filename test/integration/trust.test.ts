@@ -136,6 +136,38 @@ describe('verified pulls', () => {
     await fsckClean(join(sysroot, 'ostree', 'repo'));
   });
 
+  it('rebase to a new remote takes --url and --gpg-import, and refuses it without a key', async () => {
+    // A second server, whose publisher is the "attacker" key's owner: trusted for that remote only.
+    const srv2 = join(tmp, 'srv2-repo');
+    await sh('ostree', [`--repo=${srv2}`, 'init', '--mode=archive']);
+    await sh('ostree', [`--repo=${srv2}`, 'pull-local', srv, base]);
+    await sh('ostree', [`--repo=${srv2}`, 'commit', '--branch=test/other', `--parent=${base}`, `--tree=ref=${base}`, '--add-metadata-string=version=other-1', '--keep-metadata=aptostree.dpkg.pkglist', '--no-bindings', `--gpg-sign=${attacker.fingerprint}`, `--gpg-homedir=${attacker.homedir}`]);
+    const server2 = await serveDirectory(srv2);
+    try {
+      const config = readFileSync(join(sysroot, 'ostree/repo/config'), 'utf8');
+      const before = await deploymentState(sysroot);
+      const noUrl = await cli(['--sysroot', sysroot, 'rebase', 'other:test/other']);
+      expect(noUrl.code).toBe(1);
+      expect(noUrl.stderr).toMatch(/There is no remote other in .*--url URL --gpg-import FILE/s);
+      const noKey = await cli(['--sysroot', sysroot, 'rebase', 'other:test/other', '--url', server2.url]);
+      expect(noKey.code).toBe(1);
+      expect(noKey.stderr).toMatch(/The remote other \(http:\/\/127\.0\.0\.1:\d+\/\) has no key to verify its commits with[\s\S]*--no-verify/);
+      // The wrong key: the new remote is refused and taken out again.
+      const wrong = await cli(['--sysroot', sysroot, 'rebase', 'other:test/other', '--url', server2.url, '--gpg-import', publisher.publicKey]);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(/Refused commit [0-9a-f]{64} of other:test\/other: it is signed, but by no key the remote trusts; nothing was changed\./);
+      expect(readFileSync(join(sysroot, 'ostree/repo/config'), 'utf8')).toBe(config);
+      expect(exists(join(sysroot, 'ostree/repo/other.trustedkeys.gpg'))).toBe(false);
+      expect(await deploymentState(sysroot)).toEqual(before);
+      const ok = await cli(['--sysroot', sysroot, 'rebase', 'other:test/other', '--url', server2.url, '--gpg-import', attacker.publicKey]);
+      expect(ok.code, ok.stderr).toBe(0);
+      const d = (await statusJson()).deployments[0]!;
+      expect(d).toMatchObject({ origin: 'other:test/other', version: 'other-1', verified: true, signatures: [expect.objectContaining({ key: attacker.fingerprint })] });
+    } finally {
+      await server2.close();
+    }
+  });
+
   it('--no-verify is recorded and status says the base is not verified', async () => {
     const other = join(tmp, 'unverified');
     const r = await cli(['--sysroot', other, 'admin', 'provision', '--url', server.url, '--ref', ref, '--no-verify']);

@@ -1,5 +1,7 @@
 import { upgradeDeployment, type UpgradeResult, type UpgradeTarget } from '../../engine/updates/upgrade.js';
 import { renderDiffBlocks } from '../render/package-diff.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InputError } from '../../errors.js';
 import type { UpdateDriver } from '../../engine/updates/driver.js';
 import { commandLine, commandTitle, isRunningSystem, rebootIfAsked, transactionOptions, type CommandContext } from '../context.js';
@@ -66,8 +68,13 @@ async function register(ctx: CommandContext<ArgsOf<typeof DEPLOY>>, name: string
 }
 
 export async function runRebase(ctx: CommandContext<ArgsOf<typeof REBASE>>): Promise<number> {
-  const { refspec, revision, skipPurge } = ctx.args;
-  return move(ctx, { kind: 'rebase', refspec, revision, skipPurge });
+  const { refspec, revision, skipPurge, url, gpgImport, noVerify } = ctx.args;
+  if (gpgImport !== undefined && !existsSync(gpgImport)) throw new InputError(`The key file ${gpgImport} does not exist.`, 'Give the path of an exported GPG public key.');
+  if (url !== undefined && !/^(https?|file):\/\/\S+$/.test(url)) throw new InputError(`'${url}' is not an http, https or file URL.`, 'Give the URL of the repository REMOTE pulls from.');
+  if (noVerify && url === undefined) throw new InputError('--no-verify is for a remote that rebase adds or changes with --url.', 'Give --url URL with it, or leave it out.');
+  if (noVerify && gpgImport !== undefined) throw new InputError('--no-verify turns verification off; it cannot be given with --gpg-import.', 'Give a key to verify with (--gpg-import FILE), or --no-verify to accept unsigned content, not both.');
+  const remoteSetup = url !== undefined || gpgImport !== undefined ? { url, gpgImport: gpgImport !== undefined ? resolve(gpgImport) : undefined, noVerify } : undefined;
+  return move(ctx, { kind: 'rebase', refspec, revision, skipPurge, remoteSetup });
 }
 
 async function move(ctx: CommandContext<MoveArgs>, target: UpgradeTarget): Promise<number> {

@@ -83,8 +83,18 @@ export const REBASE = {
     { name: 'revision', describe: 'A commit or version of the new ref (default: its newest)' },
   ],
   mutating: true,
-  options: [{ name: 'skip-purge', type: 'boolean', describe: 'Keep the old ref in the repository' }, DISALLOW_DOWNGRADE, ...MOVE_OPTIONS],
-  examples: [['apt-ostree rebase origin:debian/13/x86_64/base', 'Follow another branch of the image']],
+  options: [
+    { name: 'skip-purge', type: 'boolean', describe: 'Keep the old ref in the repository' },
+    { name: 'url', type: 'string', valueName: 'URL', describe: 'The URL of REMOTE: adds it (or changes its URL); needs --gpg-import FILE or --no-verify unless it has keys already' },
+    { name: 'gpg-import', type: 'string', valueName: 'FILE', complete: 'files', describe: 'Import GPG public keys from FILE for REMOTE, which then verifies its commits' },
+    { name: 'no-verify', type: 'boolean', describe: 'With --url: accept unsigned content from the new remote, knowingly (recorded, shown by status)' },
+    DISALLOW_DOWNGRADE,
+    ...MOVE_OPTIONS,
+  ],
+  examples: [
+    ['apt-ostree rebase origin:debian/13/x86_64/base', 'Follow another branch of the image'],
+    ['apt-ostree rebase trixie:debian/13/x86_64/base --url https://images.example.org/trixie --gpg-import trixie.asc', 'Switch to another server, verified with its publisher\'s key'],
+  ],
 } as const satisfies CommandSpec;
 
 export const FINALIZE_DEPLOYMENT = {

@@ -21,8 +21,7 @@ import { join } from 'node:path';
 import { AptOstreeError, InputError } from '../../errors.js';
 import { META } from '../../layout/commit-metadata.js';
 import { isValidRemoteName, resolveRefFile } from '../../ostree/refs.js';
-import { NO_VERIFY_KEY, remoteTrust } from '../../ostree/signatures.js';
-import { refusedPull } from './verification.js';
+import { checkRemoteTrust, configureRemote, refusedPull } from './verification.js';
 import type { Reporter } from '../../output/reporter.js';
 import { listDir } from '../../system/fs.js';
 import * as ostree from '../../system/ostree.js';
@@ -119,25 +118,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
         changes.push('set sysroot.bootloader=none');
       }
 
-      const oldUrl = await ostree.remoteUrl(repo, o.remote);
-      const trust = remoteTrust(repo, o.remote);
-      const verifyChanged = o.noVerify ? trust.gpgVerify || !trust.noVerifyRecorded : !trust.gpgVerify || trust.noVerifyRecorded;
-      if (oldUrl !== o.url || verifyChanged || o.gpgImport) {
-        // Undo puts back the repository's config and the remote's keyring exactly as they were.
-        const saved = ['config', `${o.remote}.trustedkeys.gpg`].map((n) => ({ path: join(repo, n), data: existsSync(join(repo, n)) ? readFileSync(join(repo, n)) : undefined }));
-        tx.onUndo(`restore the remote ${o.remote}`, () => {
-          for (const f of saved) if (f.data === undefined) rmSync(f.path, { force: true }); else writeFileSync(f.path, f.data);
-        });
-      }
-      if (oldUrl !== o.url || verifyChanged) {
-        await ostree.remoteAdd(repo, o.remote, o.url, { gpgVerify: !o.noVerify, force: oldUrl !== undefined, set: o.noVerify ? { [NO_VERIFY_KEY]: 'true' } : {} });
-        if (oldUrl !== o.url) changes.push(oldUrl === undefined ? `added the remote ${o.remote} (${o.url})` : `changed the remote ${o.remote} from ${oldUrl} to ${o.url}`);
-        if (verifyChanged && oldUrl !== undefined) changes.push(o.noVerify ? `the remote ${o.remote} no longer verifies signatures (--no-verify)` : `the remote ${o.remote} verifies signatures`);
-      }
-      if (o.gpgImport) {
-        const added = await ostree.remoteGpgImport(repo, o.remote, o.gpgImport);
-        if (added > 0) changes.push(`imported ${added} GPG key${added > 1 ? 's' : ''} of ${o.gpgImport} for the remote ${o.remote}`);
-      }
+      changes.push(...(await configureRemote(tx, repo, { remote: o.remote, url: o.url, gpgImport: o.gpgImport, noVerify: o.noVerify })));
 
       const previous = resolveRefFile(repo, refspec);
       await o.reporter.task(`Pulling ${refspec}`, () =>
@@ -245,22 +226,9 @@ function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/**
- * Verification is on unless refused knowingly: a key to import (--gpg-import), keys trusted
- * already (--gpg-verify, or the remote as an earlier provision left it with its keys), or
- * --no-verify. Checked before anything is touched.
- */
+/** Verification is on unless refused knowingly (see checkRemoteTrust); checked before anything is touched. */
 export function checkProvisionTrust(o: Pick<ProvisionOptions, 'sysroot' | 'remote' | 'url' | 'gpgImport' | 'gpgVerify' | 'noVerify'>): void {
-  if (o.noVerify && (o.gpgImport || o.gpgVerify)) {
-    throw new InputError('--no-verify turns verification off; it cannot be given with --gpg-import or --gpg-verify.', 'Give a key to verify with (--gpg-import FILE), or --no-verify to accept unsigned content, not both.');
-  }
-  if (o.noVerify || o.gpgImport || o.gpgVerify) return;
-  const trust = remoteTrust(join(o.sysroot, 'ostree', 'repo'), o.remote);
-  if (trust.exists && trust.url === o.url && trust.gpgVerify && trust.hasOwnGpgKeys) return;
-  throw new InputError(
-    `The remote ${o.remote} (${o.url}) has no key to verify its commits with, and apt-ostree does not deploy unverified images by default.`,
-    'Give the image publisher\'s public key with --gpg-import FILE, or pass --no-verify to accept unsigned content knowingly (it is recorded, and `status` shows it).',
-  );
+  checkRemoteTrust(join(o.sysroot, 'ostree', 'repo'), o);
 }
 
 /** Check the arguments of provision before anything is touched. */

@@ -3,10 +3,65 @@
  * trust, or not matching its checksums), said as one sentence naming the remote and the commit;
  * and whether a deployment's base came verified, for `status`.
  */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AptOstreeError, InputError, ToolError } from '../../errors.js';
-import { hasSignEd25519 } from '../../system/ostree.js';
+import * as ostree from '../../system/ostree.js';
+import type { Transaction } from '../transaction/transaction.js';
+import { NO_VERIFY_KEY } from '../../ostree/signatures.js';
 import { parseRefspec } from '../../ostree/refs.js';
 import { readCommitSignatures, remoteTrust, type CommitSignature } from '../../ostree/signatures.js';
+
+export interface RemoteSetup {
+  remote: string;
+  url: string;
+  gpgImport?: string;
+  noVerify?: boolean;
+}
+
+/**
+ * Add or change a remote so that it verifies (or, with noVerify, knowingly not), importing keys;
+ * undone by putting back the repository's config and the remote's keyring byte for byte.
+ * Returns what changed, as sentences; nothing when the remote is already so.
+ */
+export async function configureRemote(tx: Transaction, repo: string, o: RemoteSetup): Promise<string[]> {
+  const changes: string[] = [];
+  const oldUrl = await ostree.remoteUrl(repo, o.remote);
+  const trust = remoteTrust(repo, o.remote);
+  const verifyChanged = o.noVerify ? trust.gpgVerify || !trust.noVerifyRecorded : !trust.gpgVerify || trust.noVerifyRecorded;
+  if (oldUrl === o.url && !verifyChanged && !o.gpgImport) return changes;
+  const saved = ['config', `${o.remote}.trustedkeys.gpg`].map((n) => ({ path: join(repo, n), data: existsSync(join(repo, n)) ? readFileSync(join(repo, n)) : undefined }));
+  tx.onUndo(`restore the remote ${o.remote}`, () => {
+    for (const f of saved) if (f.data === undefined) rmSync(f.path, { force: true }); else writeFileSync(f.path, f.data);
+  });
+  if (oldUrl !== o.url || verifyChanged) {
+    await ostree.remoteAdd(repo, o.remote, o.url, { gpgVerify: !o.noVerify, force: oldUrl !== undefined, set: o.noVerify ? { [NO_VERIFY_KEY]: 'true' } : {} });
+    if (oldUrl !== o.url) changes.push(oldUrl === undefined ? `added the remote ${o.remote} (${o.url})` : `changed the remote ${o.remote} from ${oldUrl} to ${o.url}`);
+    if (verifyChanged && oldUrl !== undefined) changes.push(o.noVerify ? `the remote ${o.remote} no longer verifies signatures (--no-verify)` : `the remote ${o.remote} verifies signatures`);
+  }
+  if (o.gpgImport) {
+    const added = await ostree.remoteGpgImport(repo, o.remote, o.gpgImport);
+    if (added > 0) changes.push(`imported ${added} GPG key${added > 1 ? 's' : ''} of ${o.gpgImport} for the remote ${o.remote}`);
+  }
+  return changes;
+}
+
+/**
+ * Verification is on unless refused knowingly: a key to import, keys trusted already
+ * (`gpgVerify`, or the remote as an earlier run left it with its keys), or noVerify.
+ */
+export function checkRemoteTrust(repo: string, o: { remote: string; url: string; gpgImport?: string; gpgVerify?: boolean; noVerify?: boolean }): void {
+  if (o.noVerify && (o.gpgImport || o.gpgVerify)) {
+    throw new InputError('--no-verify turns verification off; it cannot be given with --gpg-import or --gpg-verify.', 'Give a key to verify with (--gpg-import FILE), or --no-verify to accept unsigned content, not both.');
+  }
+  if (o.noVerify || o.gpgImport || o.gpgVerify) return;
+  const trust = remoteTrust(repo, o.remote);
+  if (trust.exists && trust.url === o.url && trust.gpgVerify && trust.hasOwnGpgKeys) return;
+  throw new InputError(
+    `The remote ${o.remote} (${o.url}) has no key to verify its commits with, and apt-ostree does not deploy unverified images by default.`,
+    'Give the image publisher\'s public key with --gpg-import FILE, or pass --no-verify to accept unsigned content knowingly (it is recorded, and `status` shows it).',
+  );
+}
 
 const REASONS: Array<[RegExp, string]> = [
   [/no signatures found/i, 'is not signed'],
@@ -65,7 +120,7 @@ export function baseVerification(repo: string, refspec: string | undefined, base
  * apt-ostree verifies with GPG keys (--gpg-import), so it is refused either way, saying which.
  */
 export async function refuseSignVerify(file: string): Promise<never> {
-  if (!(await hasSignEd25519())) {
+  if (!(await ostree.hasSignEd25519())) {
     throw new InputError(
       `This host's ostree is built without ed25519 signing (no sign-ed25519 in \`ostree --version\`), so --sign-verify ${file} cannot be used.`,
       'Verify with the publisher\'s GPG key instead: --gpg-import FILE.',

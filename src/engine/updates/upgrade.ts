@@ -13,7 +13,7 @@ import { localDebDirOf } from '../layering/apt-setup.js';
 import { hasClientLayer, newOrigin, type Origin } from '../deployments/origin.js';
 import { commitPackages, diffPackages, isEmptyDiff, type PackageDiff, type PackageEntry } from '../deployments/packages.js';
 import { Sysroot, type Deployment } from '../deployments/sysroot.js';
-import { refusedPull } from '../deployments/verification.js';
+import { checkRemoteTrust, configureRemote, refusedPull } from '../deployments/verification.js';
 import { requestName } from '../layering/requests.js';
 import { metadataStrings } from '../../ostree/commit.js';
 import { parseRefspec } from '../../ostree/refs.js';
@@ -26,7 +26,7 @@ import { META } from '../../layout/commit-metadata.js';
 export type UpgradeTarget =
   | { kind: 'upgrade' }
   | { kind: 'deploy'; revision: string }
-  | { kind: 'rebase'; refspec: string; revision?: string; skipPurge?: boolean };
+  | { kind: 'rebase'; refspec: string; revision?: string; skipPurge?: boolean; remoteSetup?: { url?: string; gpgImport?: string; noVerify?: boolean } };
 
 export interface UpgradeOptions extends OperationOptions {
   target: UpgradeTarget;
@@ -88,6 +88,16 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
     const repo = sysroot.repoPath;
     const settings = await transactionSettings(sysroot, os, opts.reporter);
     const timeoutSeconds = settings.downloads.timeoutSeconds;
+
+    // 0. A rebase to a new remote (--url) or with new keys (--gpg-import) sets the remote up first.
+    if (t.kind === 'rebase' && t.remoteSetup && remote) {
+      const url = t.remoteSetup.url ?? (await ostree.remoteUrl(repo, remote));
+      if (!url) throw new AptOstreeError(`There is no remote ${remote} to import the keys for.`, { hint: `Give its URL too: --url URL --gpg-import FILE.` });
+      if (t.remoteSetup.url !== undefined) checkRemoteTrust(repo, { remote, url, gpgImport: t.remoteSetup.gpgImport, noVerify: t.remoteSetup.noVerify });
+      for (const c of await configureRemote(tx, repo, { remote, url, gpgImport: t.remoteSetup.gpgImport, noVerify: t.remoteSetup.noVerify })) opts.reporter.info(c);
+    } else if (t.kind === 'rebase' && remote && !opts.cacheOnly && (await ostree.remoteUrl(repo, remote)) === undefined) {
+      throw new AptOstreeError(`There is no remote ${remote} in ${sysroot.path}.`, { hint: `Give its URL and its publisher's key: apt-ostree rebase ${refspec} --url URL --gpg-import FILE.` });
+    }
 
     // 1. Fetch the target commit.
     const previousRef = await ostree.revParse(repo, refspec);

@@ -200,6 +200,12 @@ export async function remoteDelete(repo: string, name: string): Promise<void> {
   await run('ostree', [`--repo=${repo}`, 'remote', 'delete', '--if-exists', name], { what: `ostree remote delete ${name}` });
 }
 
+/** Whether `ostree remote summary NAME` succeeds: the summary is there (and, where the remote asks, its signature checks out). */
+export async function remoteSummaryOk(repo: string, name: string): Promise<boolean> {
+  const r = await run('ostree', [`--repo=${repo}`, 'remote', 'summary', name], { okCodes: [1], what: `ostree remote summary ${name}` }).catch(() => undefined);
+  return r?.exitCode === 0;
+}
+
 /** Import the GPG keys of a file for a remote; how many were new to it. */
 export async function remoteGpgImport(repo: string, name: string, keyFile: string): Promise<number> {
   const { stdout } = await run('ostree', [`--repo=${repo}`, 'remote', 'gpg-import', name, '-k', keyFile], {

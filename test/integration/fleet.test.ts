@@ -3,7 +3,8 @@
  * here) upgrade at the same time from one plain static file server (no OSTree code on the
  * server side) and land the same verified commit, fsck-clean. Then the server's files are
  * tampered with, once by changing one object's bytes, once by re-signing the new commit with
- * another key: every client refuses, and nothing changes on any of them.
+ * another key, once by signing the summary with another key: every client refuses, and
+ * nothing changes on any of them.
  */
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -115,5 +116,16 @@ describe('a fleet of clients and one static file server', () => {
     }
     expect(await statesOfAll()).toEqual(before);
     for (const s of sysroots) expect(await fsckProblems(join(s, 'ostree', 'repo'))).toBe('');
+  });
+
+  it('every client refuses a summary signed with another key (they verify the summary: the server signs it)', async () => {
+    const before = await statesOfAll();
+    await sh('ostree', [`--repo=${repo}`, 'summary', '--update', `--gpg-sign=${intruder.fingerprint}`, `--gpg-homedir=${intruder.homedir}`]);
+    const results = await upgradeAll();
+    for (const r of results) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/Refused the summary of origin: it is signed, but by no key the remote trusts; nothing was changed\./);
+    }
+    expect(await statesOfAll()).toEqual(before);
   });
 });

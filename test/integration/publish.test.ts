@@ -110,8 +110,9 @@ describe('compose publish', () => {
     const p = await cli(['--sysroot', sysroot, 'admin', 'provision', '--url', server.url, '--ref', REF, '--gpg-import', key.publicKey]);
     expect(p.code, p.stderr).toBe(0);
     const clientRepo = join(sysroot, 'ostree', 'repo');
-    // The signed summary checks out with the imported key.
-    await sh('ostree', [`--repo=${clientRepo}`, 'config', 'set', 'remote "origin".gpg-verify-summary', 'true']);
+    // The server signs its summary: provisioning made the remote verify it, and it checks out.
+    expect(p.stderr + p.stdout).toMatch(/the remote origin verifies the signed summary/);
+    expect((await sh('ostree', [`--repo=${clientRepo}`, 'config', 'get', 'remote "origin".gpg-verify-summary'])).trim()).toBe('true');
     expect(await sh('ostree', [`--repo=${clientRepo}`, 'remote', 'refs', 'origin'])).toContain(`origin:${REF}`);
     const c4 = await composeVersion(4);
     const pub = await cli(publishArgs('--deltas', '2', '--keep', '3'));

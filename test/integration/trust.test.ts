@@ -73,7 +73,9 @@ describe('verified pulls', () => {
     const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--url', server.url, '--ref', ref, '--gpg-import', publisher.publicKey]);
     expect(r.code, r.stderr).toBe(0);
     const repo = join(sysroot, 'ostree', 'repo');
-    expect(await sh('ostree', [`--repo=${repo}`, 'config', 'get', '--group=remote "origin"', 'gpg-verify']).catch(() => 'true (default)')).toMatch(/true/);
+    expect(await sh('ostree', [`--repo=${repo}`, 'config', 'get', 'remote "origin".gpg-verify']).catch(() => 'true (default)')).toMatch(/true/);
+    // This server publishes no summary (no compose publish): its commits are verified, not a summary.
+    expect((await sh('ostree', [`--repo=${repo}`, 'config', 'get', 'remote "origin".gpg-verify-summary'])).trim()).toBe('false');
     const d = (await statusJson()).deployments[0]!;
     expect(d).toMatchObject({ checksum: base, 'gpg-enabled': true, verified: true, verification: 'gpg' });
     expect(d.signatures).toEqual([{ type: 'gpg', key: publisher.fingerprint, timestamp: expect.any(Number) }]);

@@ -133,7 +133,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
             o.reporter.debug(line);
           },
         }).catch((e: unknown) => {
-          const verification = refusedPull(e, { remote: o.remote, ref: o.ref });
+          const verification = refusedPull(e, { repo, remote: o.remote, ref: o.ref });
           if (verification) throw verification;
           if (e instanceof AptOstreeError && /No such branch|not found|404/i.test(`${e.message}\n${e.detail ?? ''}`)) {
             throw new AptOstreeError(`The repository ${o.url} has no ref ${o.ref}.`, { hint: 'Check the ref (`ostree refs --repo=REPO` lists them) or the repository.', detail: e.detail, cause: e });

@@ -39,9 +39,17 @@ export async function configureRemote(tx: Transaction, repo: string, o: RemoteSe
     if (oldUrl !== o.url) changes.push(oldUrl === undefined ? `added the remote ${o.remote} (${o.url})` : `changed the remote ${o.remote} from ${oldUrl} to ${o.url}`);
     if (verifyChanged && oldUrl !== undefined) changes.push(o.noVerify ? `the remote ${o.remote} no longer verifies signatures (--no-verify)` : `the remote ${o.remote} verifies signatures`);
   }
+  let added = 0;
   if (o.gpgImport) {
-    const added = await ostree.remoteGpgImport(repo, o.remote, o.gpgImport);
+    added = await ostree.remoteGpgImport(repo, o.remote, o.gpgImport);
     if (added > 0) changes.push(`imported ${added} GPG key${added > 1 ? 's' : ''} of ${o.gpgImport} for the remote ${o.remote}`);
+  }
+  if (!o.noVerify && (oldUrl !== o.url || verifyChanged || added > 0)) {
+    // The summary is verified too where the server signs it (compose publish --gpg-sign): asked
+    // of the server once, now. An unpublished repository has no summary; its commits are still verified.
+    await ostree.configSet(repo, `remote "${o.remote}".gpg-verify-summary`, 'true');
+    if (await ostree.remoteSummaryOk(repo, o.remote)) changes.push(`the remote ${o.remote} verifies the signed summary`);
+    else await ostree.configSet(repo, `remote "${o.remote}".gpg-verify-summary`, 'false');
   }
   return changes;
 }
@@ -74,12 +82,15 @@ const REASONS: Array<[RegExp, string]> = [
  * The refusal for a failed pull that ostree's verification stopped, or undefined for any
  * other failure. `commit` is the commit asked for, when known (ostree names it in most messages).
  */
-export function refusedPull(e: unknown, o: { remote: string; ref: string; commit?: string }): AptOstreeError | undefined {
+export function refusedPull(e: unknown, o: { repo: string; remote: string; ref: string; commit?: string }): AptOstreeError | undefined {
   if (!(e instanceof ToolError)) return undefined;
   const text = `${e.stderr}\n${e.stdout}`;
   const hit = REASONS.find(([re]) => re.test(text));
   if (!hit) return undefined;
-  const summary = /summary/i.test(text) && !/Commit [0-9a-f]{64}/.test(text);
+  // ostree names the commit whose signature fails ("Commit X: …"); a signature failure naming
+  // none, on a remote that verifies its summary, is the summary's.
+  const namesCommit = /Commit [0-9a-f]{64}/.test(text);
+  const summary = !namesCommit && (/summary/i.test(text) || (remoteTrust(o.repo, o.remote).gpgVerifySummary && hit !== REASONS[3]));
   const named = /Commit ([0-9a-f]{64})/.exec(text)?.[1] ?? o.commit;
   const what = summary ? `the summary of ${o.remote}` : named ? `commit ${named} of ${o.remote}:${o.ref}` : `the commit of ${o.remote}:${o.ref}`;
   const tampered = hit[1].includes('tampered');

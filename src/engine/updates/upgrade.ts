@@ -103,14 +103,14 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
     const previousRef = await ostree.revParse(repo, refspec);
     if (remote && !opts.cacheOnly) {
       await opts.reporter.task(`Fetching ${refspec}`, () =>
-        ostree.pull({ repo, remote, refs: [ref], depth: revision ? -1 : 0, commitOnly: Boolean(opts.check) || Boolean(revision), timeoutSeconds, signal: tx.signal }).catch(refuse(remote, ref)),
+        ostree.pull({ repo, remote, refs: [ref], depth: revision ? -1 : 0, commitOnly: Boolean(opts.check) || Boolean(revision), timeoutSeconds, signal: tx.signal }).catch(refuse(repo, remote, ref)),
       );
       tx.onUndo(`restore ${refspec}`, () => (previousRef ? ostree.setRef(repo, refspec, previousRef) : ostree.setRef(repo, refspec, null)));
     }
     const newBase = revision ? await findRevision(sysroot, refspec, revision) : await ostree.revParse(repo, refspec);
     if (!newBase) throw new AptOstreeError(`The ref ${refspec} is not in the repository.`, { hint: remote ? 'Run again without --cache-only to fetch it.' : `Check the ref name (ostree refs --repo=${repo}).` });
     if (remote && revision && !opts.check && !opts.cacheOnly) {
-      await opts.reporter.task(`Fetching ${newBase.slice(0, 12)}`, () => ostree.pull({ repo, remote, refs: [newBase], timeoutSeconds, signal: tx.signal }).catch(refuse(remote, ref, newBase)));
+      await opts.reporter.task(`Fetching ${newBase.slice(0, 12)}`, () => ostree.pull({ repo, remote, refs: [newBase], timeoutSeconds, signal: tx.signal }).catch(refuse(repo, remote, ref, newBase)));
     }
     const oldCommit = sysroot.commit(oldBase);
     const newCommit = sysroot.commit(newBase);
@@ -177,7 +177,7 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
     } else {
       if (newBase === oldBase && t.kind !== 'rebase') throw new UnchangedError('No upgrade available.', Boolean(opts.unchangedExit77));
       if (opts.downloadOnly) {
-        if (remote && revision) await ostree.pull({ repo, remote, refs: [newBase], timeoutSeconds, signal: tx.signal }).catch(refuse(remote, ref, newBase));
+        if (remote && revision) await ostree.pull({ repo, remote, refs: [newBase], timeoutSeconds, signal: tx.signal }).catch(refuse(repo, remote, ref, newBase));
         return result;
       }
       after = (await commitPackages(sysroot, newBase)).packages;
@@ -229,9 +229,9 @@ function originForRebase(sysroot: Sysroot, merge: Deployment, reporter: Reporter
 }
 
 /** A pull's failure, said as a refusal when ostree's verification stopped it (see verification.ts). */
-function refuse(remote: string, ref: string, commit?: string): (e: unknown) => never {
+function refuse(repo: string, remote: string, ref: string, commit?: string): (e: unknown) => never {
   return (e) => {
-    throw refusedPull(e, { remote, ref, commit }) ?? e;
+    throw refusedPull(e, { repo, remote, ref, commit }) ?? e;
   };
 }
 

@@ -72,7 +72,8 @@ export function checkRemoteTrust(repo: string, o: { remote: string; url: string;
 }
 
 const REASONS: Array<[RegExp, string]> = [
-  [/no signatures found/i, 'is not signed'],
+  [/no (summary )?signatures found/i, 'is not signed'],
+  [/but no summary found/i, 'is missing, and the remote verifies its summary'],
   [/signatures found, but none are in trusted keyring|public key not found|Can't check signature/i, 'is signed, but by no key the remote trusts'],
   [/BAD signature|bad signature|signature.*invalid|Invalid signature/i, 'has a signature that does not match its content (tampered with)'],
   [/Corrupted|checksum expected|Checksum mismatch|expected checksum/i, 'does not match its checksum: the server\'s data was tampered with or damaged'],
@@ -90,7 +91,7 @@ export function refusedPull(e: unknown, o: { repo: string; remote: string; ref: 
   // ostree names the commit whose signature fails ("Commit X: …"); a signature failure naming
   // none, on a remote that verifies its summary, is the summary's.
   const namesCommit = /Commit [0-9a-f]{64}/.test(text);
-  const summary = !namesCommit && (/summary/i.test(text) || (remoteTrust(o.repo, o.remote).gpgVerifySummary && hit !== REASONS[3]));
+  const summary = !namesCommit && (/summary/i.test(text) || (remoteTrust(o.repo, o.remote).gpgVerifySummary && !/checksum/.test(hit[1])));
   const named = /Commit ([0-9a-f]{64})/.exec(text)?.[1] ?? o.commit;
   const what = summary ? `the summary of ${o.remote}` : named ? `commit ${named} of ${o.remote}:${o.ref}` : `the commit of ${o.remote}:${o.ref}`;
   const tampered = hit[1].includes('tampered');

@@ -112,6 +112,7 @@ function renderUpgrade(r: UpgradeResult): string {
   }
   if (r.downloadOnly) return `Downloaded ${version(r.newVersion, r.newBase)}; nothing was deployed.\n`;
   if (r.newBase !== r.oldBase) out.push(`Base: ${version(r.oldVersion, r.oldBase)} -> ${version(r.newVersion, r.newBase)}`);
+  if (r.transferred && r.newBase !== r.oldBase) out.push(`Downloaded: ${r.transferred}`);
   if (r.diff) out.push(renderDiffBlocks(r.diff).trimEnd());
   out.push(`${r.staged ? 'Staged' : 'New'} deployment: ${r.os} ${r.newChecksum?.slice(0, 12) ?? ''} (default for the next boot; the previous one is kept for rollback)`);
   out.push('Run `systemctl reboot` to start using it.');

@@ -157,12 +157,15 @@ printf '%s\\n' "\${COMPREPLY[@]}"
 /**
  * Completes lines in one interactive zsh on a pseudo-terminal, with compadd wrapped to print
  * every match, and the completion loaded from $fpath as zsh users install it. Prints each
- * line's matches followed by a line "--END--".
+ * line's matches followed by a line "--END--". LISTMAX: a command with more options than the
+ * pseudo-terminal has lines would otherwise make zsh ask "do you wish to see all N
+ * possibilities?", and the next line's keys would answer it.
  */
 const ZSH_HARNESS = `
 zmodload zsh/zpty || exit 2
 zpty z zsh -f -i
 zpty -w z 'PROMPT=
+LISTMAX=100000
 bindkey -e
 fpath=('"$1"' $fpath)
 autoload -Uz compinit

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   ostree bubblewrap mmdebstrap apt-utils dpkg-dev fakeroot dbus e2fsprogs attr
   ca-certificates groff-base man-db zsh bash-completion lintian systemd
-  qemu-system-x86 shellcheck
+  qemu-system-x86 shellcheck gnupg
 )
 
 missing=()

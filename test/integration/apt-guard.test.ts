@@ -14,7 +14,7 @@ import { bwrapArgs } from '../../src/system/bwrap.js';
 import { buildDeb } from '../fixtures/debs.js';
 import { cli, fsckClean, sh } from '../fixtures/env.js';
 import { makeLayeringBed, type LayeringBed } from '../fixtures/layering.js';
-import { minbaseRepo, minbaseTarball } from '../fixtures/minbase.js';
+import { minbaseArchiveCopy, minbaseRepo, minbaseTarball } from '../fixtures/minbase.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
 const GUARD_MESSAGE = /apt-ostree: this system is image-based/;
@@ -154,8 +154,7 @@ describe('layering with the guard in the image', () => {
     tmp = makeTemp('apt-guard-layer-');
     const cached = await minbaseRepo();
     const srv = join(tmp, 'srv-repo');
-    await sh('ostree', [`--repo=${srv}`, 'init', '--mode=archive']);
-    await sh('ostree', [`--repo=${srv}`, 'pull-local', cached.repo, cached.ref]);
+    await minbaseArchiveCopy(srv, cached);
     // The image: minbase plus the guard, as compose installs it (apt-ostree layout: /usr/etc),
     // plus test hooks that run the guard as if the system were booted (APT_OSTREE_GUARD_FORCE=1)
     // and record that they ran: layering must pass them thanks to APT_OSTREE_TRANSACTION alone.

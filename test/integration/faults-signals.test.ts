@@ -23,7 +23,7 @@ import {
   type BackgroundRun, type DeploymentState, type GatedServer,
 } from '../fixtures/faults.js';
 import { makeLayeringBed, setDeploymentSources, type LayeringBed } from '../fixtures/layering.js';
-import { minbaseRepo } from '../fixtures/minbase.js';
+import { minbaseArchiveCopy, minbaseRepo } from '../fixtures/minbase.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
 type Phase = 'download' | 'checkout' | 'sandbox' | 'commit' | 'deploy' | 'pull' | 'undeploy' | 'prune';
@@ -83,8 +83,7 @@ describe('signals at every phase, then a rerun', () => {
     srv = join(tmp, 'srv-repo');
     ref = cached.ref;
     base = cached.checksum;
-    await sh('ostree', [`--repo=${srv}`, 'init', '--mode=archive']);
-    await sh('ostree', [`--repo=${srv}`, 'pull-local', cached.repo, ref]);
+    await minbaseArchiveCopy(srv, cached);
     ostreeGate = await serveGated(srv);
     bed = await makeLayeringBed(tmp, {
       sysroot: async (dir) => {

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
 import { cli, sh } from '../fixtures/env.js';
 import { makeLayeringBed, type LayeringBed } from '../fixtures/layering.js';
-import { minbaseRepo } from '../fixtures/minbase.js';
+import { minbaseArchiveCopy, minbaseRepo } from '../fixtures/minbase.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
 describe('clients written for rpm-ostree', () => {
@@ -41,8 +41,7 @@ describe('clients written for rpm-ostree', () => {
     srv = join(tmp, 'srv-repo');
     ref = cached.ref;
     base = cached.checksum;
-    await sh('ostree', [`--repo=${srv}`, 'init', '--mode=archive']);
-    await sh('ostree', [`--repo=${srv}`, 'pull-local', cached.repo, ref]);
+    await minbaseArchiveCopy(srv, cached);
     // A newer commit on the server, for the update driver to deploy by checksum.
     const extra = join(tmp, 'extra');
     mkdirSync(join(extra, 'usr/share/apt-ostree-test'), { recursive: true });

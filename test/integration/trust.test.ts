@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
 import { cli, exists, fsckClean, sh } from '../fixtures/env.js';
 import { deploymentState } from '../fixtures/faults.js';
-import { minbaseRepo } from '../fixtures/minbase.js';
+import { minbaseArchiveCopy, minbaseRepo } from '../fixtures/minbase.js';
 import { makeGpgKey, stopGpgAgent, type GpgKey } from '../fixtures/signing.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -48,8 +48,7 @@ describe('verified pulls', () => {
     ref = cached.ref;
     base = cached.checksum;
     srv = join(tmp, 'srv-repo');
-    await sh('ostree', [`--repo=${srv}`, 'init', '--mode=archive']);
-    await sh('ostree', [`--repo=${srv}`, 'pull-local', cached.repo, ref]);
+    await minbaseArchiveCopy(srv, cached);
     // The image as published: its commit signed by the publisher's key.
     await sh('ostree', [`--repo=${srv}`, 'gpg-sign', `--gpg-homedir=${publisher.homedir}`, ref, publisher.fingerprint]);
     server = await serveDirectory(srv);

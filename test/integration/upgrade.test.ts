@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
 import { cli, fsckClean, sh } from '../fixtures/env.js';
 import { makeLayeringBed, type LayeringBed } from '../fixtures/layering.js';
-import { minbaseRepo } from '../fixtures/minbase.js';
+import { minbaseArchiveCopy, minbaseRepo } from '../fixtures/minbase.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
 describe('upgrade, deploy, rebase', () => {
@@ -36,8 +36,7 @@ describe('upgrade, deploy, rebase', () => {
     const cached = await minbaseRepo();
     srv = join(tmp, 'srv-repo');
     ref = cached.ref;
-    await sh('ostree', [`--repo=${srv}`, 'init', '--mode=archive']);
-    await sh('ostree', [`--repo=${srv}`, 'pull-local', cached.repo, ref]);
+    await minbaseArchiveCopy(srv, cached);
     commits.base = cached.checksum;
     server = await serveDirectory(srv);
     bed = await makeLayeringBed(tmp, {

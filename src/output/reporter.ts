@@ -293,7 +293,8 @@ export async function spinnerSink(opts: ConsoleOptions): Promise<Sink> {
   const { default: ora } = await import('ora');
   const { default: chalk } = await import('chalk');
   const stream = opts.stream ?? process.stderr;
-  const spinner = ora({ stream, discardStdin: false });
+  // The caller decided the stream is interactive (consoleReporter); ora must not decide again on its own.
+  const spinner = ora({ stream, discardStdin: false, isEnabled: true });
   const stack: string[] = [];
   const rate = new RateMeter();
   return (e) => {
@@ -353,7 +354,9 @@ export function formatBytes(n: number): string {
 /** The reporter every command gets: spinner on a terminal, plain lines otherwise. */
 export async function consoleReporter(opts: Omit<ConsoleOptions, 'tty'>): Promise<Reporter> {
   const reporter = new Reporter();
-  const tty = Boolean((opts.stream ?? process.stderr).isTTY) && !opts.quiet && !process.env.CI;
+  // The rule ora and most tools follow: a terminal, not TERM=dumb, not under CI (any value of CI).
+  const stream = opts.stream ?? process.stderr;
+  const tty = Boolean(stream.isTTY) && process.env.TERM !== 'dumb' && !('CI' in process.env) && !opts.quiet;
   reporter.addSink(tty ? await spinnerSink({ ...opts, tty }) : plainSink({ ...opts, tty }));
   return reporter;
 }

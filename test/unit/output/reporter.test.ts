@@ -3,8 +3,8 @@
 // every 25 % in plain logs.
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
-import { formatDuration, formatPhaseTable, plainSink, RateMeter, Reporter, spinnerSink, type ProgressEvent } from '../../../src/output/reporter.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { consoleReporter, formatDuration, formatPhaseTable, plainSink, RateMeter, Reporter, spinnerSink, type ProgressEvent } from '../../../src/output/reporter.js';
 
 /** A stream collecting what is written to it; `tty` makes ora draw on it. */
 function capture(tty = false): { stream: NodeJS.WriteStream; text(): string } {
@@ -162,4 +162,22 @@ describe('download progress', () => {
     expect(out.text()).toMatch(/Downloading 12 packages: [\d.]+ MB of 30 MB, [\d.]+ MB\/s/);
     expect(out.text()).toMatch(/✔ Downloading 12 packages\n/);
   });
+});
+
+describe('console reporter', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  // A terminal under CI (any value of CI) or with TERM=dumb cannot redraw a spinner line:
+  // it gets the plain, time-stamped lines that a log gets.
+  for (const [name, value] of [['CI', ''], ['TERM', 'dumb']] as const) {
+    it(`writes plain lines to a terminal when ${name}=${JSON.stringify(value)}`, async () => {
+      vi.stubEnv(name, value);
+      const out = capture(true);
+      const r = await consoleReporter({ quiet: false, verbose: false, stream: out.stream });
+      await r.task('Checking out', () => sleep(5));
+      r.finish();
+      expect(out.text()).toMatch(/^\d\d:\d\d:\d\d Checking out/m);
+      expect(out.text()).not.toContain('✔');
+    });
+  }
 });

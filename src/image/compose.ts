@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AptOstreeError, CancelledError, InputError, ToolError } from '../errors.js';
-import { describeSigning } from './signing.js';
+import { describeSigning, signExistingCommit, type ExistingCommitSigning } from './signing.js';
 import { assertRef } from './refs.js';
 import { packagesFromStatus, pkglistMetadata, type PackageEntry } from '../engine/deployments/packages.js';
 import { readCommit, type CommitInfo } from '../ostree/commit.js';
@@ -88,6 +88,8 @@ export interface CommitTreeResult {
   previous?: string;
   /** False when --skip-if-unchanged found the same tree. */
   committed: boolean;
+  /** With a signing key and no new commit: what signing did to the existing one. */
+  existingSigning?: ExistingCommitSigning;
   packages: PackageEntry[];
 }
 
@@ -221,6 +223,7 @@ export async function composeCommit(o: CommitRootfsOptions): Promise<CommitTreeR
       const result = await o.reporter.task(`Committing to ${o.ref}`, () =>
         commitTree({ repo: o.repo, ref: o.ref, tree, version: o.version, metadata: o.metadata, kargs: o.kargs, skipIfUnchanged: true, sign: o.sign, signal }),
       );
+      if (!result.committed && o.sign) result.existingSigning = await signExistingCommit(o.repo, result.checksum, o.sign);
       return { ...result, convert };
     } finally {
       if (tree !== rootfs) rmSync(tree, { recursive: true, force: true });
@@ -272,6 +275,8 @@ export interface ComposeTreeResult {
   packages: ResolvedPackage[];
   /** Set when the ref's commit already has this inputhash. */
   unchangedCommit?: string;
+  /** With a signing key and an unchanged commit: what signing did to it. */
+  existingSigning?: ExistingCommitSigning;
   /** The new commit (not for dry runs or unchanged inputs). */
   checksum?: string;
   /** .debs fetched from the network, and taken from the cache. */
@@ -412,6 +417,7 @@ async function composeTreeLocked(o: ComposeTreeOptions, m: ResolvedManifest, pre
       const result: ComposeTreeResult = { ref: m.ref, inputhash, version, packages };
       if (previous && previous.metadata[META.inputHash] === inputhash) {
         result.unchangedCommit = previous.checksum;
+        if (o.sign && !o.dryRun) result.existingSigning = await signExistingCommit(o.repo, previous.checksum, o.sign);
         return result;
       }
       if (o.dryRun) return result;

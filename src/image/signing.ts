@@ -6,7 +6,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
-import { hasSecretKey } from '../system/gpg.js';
+import { readCommitSignatures } from '../ostree/signatures.js';
+import { hasSecretKey, secretKeyFingerprints } from '../system/gpg.js';
 import * as ostree from '../system/ostree.js';
 
 export interface SigningArgs {
@@ -52,4 +53,37 @@ export async function resolveSigning(a: SigningArgs): Promise<ostree.SignOptions
 /** How the signature is described in messages: "GPG key KEYID" or "the ed25519 key in FILE". */
 export function describeSigning(sign: ostree.SignOptions): string {
   return sign.ed25519KeyFile ? `the ed25519 key in ${sign.ed25519KeyFile}` : `GPG key ${sign.gpgKeyIds?.join(', ')}`;
+}
+
+/**
+ * What signing did to a commit that a compose found unchanged (ostree writes no new commit, so
+ * nothing signed it): `signed`, the GPG signature added to it (`ostree gpg-sign`); `already`, it
+ * had one by that key; `not-ed25519`, an ed25519 key, which apt-ostree does not add to an
+ * existing commit (it cannot tell which key made an ed25519 signature without the public key).
+ */
+export type ExistingCommitSigning = 'signed' | 'already' | 'not-ed25519';
+
+/**
+ * Sign the ref's existing commit when a compose with a signing key found nothing new: a publisher
+ * who adds --gpg-sign to an unchanged build expects a signed commit, not the old unsigned one.
+ */
+export async function signExistingCommit(repo: string, checksum: string, sign: ostree.SignOptions): Promise<ExistingCommitSigning> {
+  if (!sign.gpgKeyIds?.length) return 'not-ed25519';
+  const have = readCommitSignatures(repo, checksum).filter((s) => s.type === 'gpg' && s.key).map((s) => s.key!);
+  const missing: string[] = [];
+  for (const keyId of sign.gpgKeyIds) {
+    const fingerprints = await secretKeyFingerprints(sign.gpgHomedir, keyId);
+    // A v4 signature names its issuer by fingerprint; older ones by the 16-digit key id.
+    if (!have.some((k) => fingerprints.some((f) => f === k || f.endsWith(k)))) missing.push(keyId);
+  }
+  if (!missing.length) return 'already';
+  await ostree.gpgSignCommit(repo, checksum, missing, sign.gpgHomedir);
+  return 'signed';
+}
+
+/** What an unchanged compose says about the signing it was asked for ('' without a key). */
+export function unchangedSigningNote(done: ExistingCommitSigning | undefined, sign: ostree.SignOptions | undefined): string {
+  if (!sign || !done || done === 'signed') return '';
+  if (done === 'already') return `; it is already signed with ${describeSigning(sign)}`;
+  return `, and that commit was not signed with ${describeSigning(sign)}: --sign-key signs only new commits (ostree sign --sign-type=ed25519 --keys-file=FILE COMMIT signs an existing one)`;
 }

@@ -1,9 +1,18 @@
-/** GnuPG, only to check before a compose that a signing key is there (ostree itself signs). */
+/** GnuPG, only to look at the signing keys a home directory holds (ostree itself signs). */
 import { run } from './run.js';
 
-/** Does the GnuPG home directory hold a secret key for KEYID (a key id, fingerprint or user id)? */
-export async function hasSecretKey(homedir: string | undefined, keyId: string): Promise<boolean> {
+/**
+ * The fingerprints (primary key and subkeys, upper case hex) of the secret keys that KEYID (a key
+ * id, fingerprint or user id) names in the GnuPG home directory; [] when it holds none.
+ */
+export async function secretKeyFingerprints(homedir: string | undefined, keyId: string): Promise<string[]> {
   const args = ['--batch', '--with-colons', ...(homedir ? ['--homedir', homedir] : []), '--list-secret-keys', '--', keyId];
   const r = await run('gpg', args, { okCodes: [1, 2], what: 'gpg --list-secret-keys' });
-  return r.exitCode === 0 && /^sec:/m.test(r.stdout);
+  if (r.exitCode !== 0 || !/^sec:/m.test(r.stdout)) return [];
+  return [...r.stdout.matchAll(/^fpr:+([0-9A-Fa-f]{40,64}):/gm)].map((m) => m[1]!.toUpperCase());
+}
+
+/** Does the GnuPG home directory hold a secret key for KEYID? */
+export async function hasSecretKey(homedir: string | undefined, keyId: string): Promise<boolean> {
+  return (await secretKeyFingerprints(homedir, keyId)).length > 0;
 }

@@ -250,6 +250,11 @@ export async function staticDeltaDelete(repo: string, name: string): Promise<voi
   await run('ostree', [`--repo=${repo}`, 'static-delta', 'delete', name], { what: `ostree static-delta delete ${name}` });
 }
 
+/** `ostree gpg-sign`: add GPG signatures to a commit that is already written (its detached metadata). */
+export async function gpgSignCommit(repo: string, checksum: string, keyIds: string[], homedir?: string): Promise<void> {
+  await run('ostree', [`--repo=${repo}`, 'gpg-sign', ...(homedir ? [`--gpg-homedir=${homedir}`] : []), checksum, ...keyIds], { what: `ostree gpg-sign ${checksum.slice(0, 12)}` });
+}
+
 /** `ostree summary --update`, signed when asked. */
 export async function summaryUpdate(repo: string, sign?: SignOptions, runOpts: RunOptions = {}): Promise<void> {
   await run('ostree', [`--repo=${repo}`, 'summary', '--update', ...signArgs(sign)], { what: 'ostree summary --update', ...runOpts });

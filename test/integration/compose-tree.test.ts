@@ -11,6 +11,7 @@ import { readCommit } from '../../src/ostree/commit.js';
 import { resolveRefFile } from '../../src/ostree/refs.js';
 import { CACHE_DIR, cli, ensureDir, fsckClean, sh } from '../fixtures/env.js';
 import { DEBIAN_MIRROR } from '../fixtures/minbase.js';
+import { makeGpgKey, showSignatures, stopGpgAgent } from '../fixtures/signing.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
 const LONG = 900_000;
@@ -90,6 +91,22 @@ describe('compose tree', () => {
     const r0 = await cli(['compose', 'tree', v1, '--repo', repo, '--cachedir', sharedCache]);
     expect(r0.code, r0.stderr).toBe(0);
     expect(resolveRefFile(repo, REF)).toBe(first);
+  }, LONG);
+
+  it('signs the unchanged commit when asked to sign (--gpg-sign), instead of leaving it unsigned', async () => {
+    const key = await makeGpgKey(tmp, 'builder');
+    try {
+      const r = await cli(['compose', 'tree', v1, '--repo', repo, '--cachedir', sharedCache, '--gpg-sign', key.fingerprint, '--gpg-homedir', key.homedir, '--unchanged-exit-77']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`No new commit \\(inputhash [0-9a-f]{16}…\\): ${REF} is already ${first}; signed it with GPG key ${key.fingerprint}\\.`));
+      expect(resolveRefFile(repo, REF)).toBe(first);
+      expect(await showSignatures(repo, REF, key.publicKey)).toMatch(/Good signature from "builder <builder@example\.org>"/);
+      const again = await cli(['compose', 'tree', v1, '--repo', repo, '--cachedir', sharedCache, '--gpg-sign', key.fingerprint, '--gpg-homedir', key.homedir, '--unchanged-exit-77']);
+      expect(again.code, again.stderr).toBe(77);
+      expect(again.stdout).toMatch(/nothing committed; it is already signed with GPG key/);
+    } finally {
+      await stopGpgAgent(key);
+    }
   }, LONG);
 
   it('composes a changed manifest downloading only the new packages, runs postprocess, bumps the version', async () => {

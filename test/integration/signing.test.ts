@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, exists, sh } from '../fixtures/env.js';
+import { cli, exists, fsckClean, sh } from '../fixtures/env.js';
 import { makeGpgKey, showSignatures, stopGpgAgent, writePlainTree, type GpgKey } from '../fixtures/signing.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -72,6 +72,45 @@ describe('compose commit --gpg-sign', () => {
     const ok = await cli(['compose', 'commit', rootfs, '--repo', repo, '--ref', REF, '--gpg-sign', key.fingerprint, '--gpg-homedir', key.homedir]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(await refOf(repo)).not.toBe(before);
+  });
+
+  it('signs the existing commit when the tree did not change (ostree writes no new commit to sign)', async () => {
+    // An unsigned commit first, as a publisher had before adding --gpg-sign to the build.
+    const unsignedRepo = join(tmp, 'repo-unsigned');
+    const tree = join(tmp, 'rootfs-unsigned');
+    writePlainTree(tree, 'same');
+    const first = await cli(['compose', 'commit', tree, '--repo', unsignedRepo, '--ref', REF]);
+    expect(first.code, first.stderr).toBe(0);
+    const head = await refOf(unsignedRepo);
+    expect(await showSignatures(unsignedRepo, REF, key.publicKey)).not.toMatch(/Good signature/);
+
+    // The same tree with a key: no new commit, the existing one signed; a change to publish (exit 0, not 77).
+    const signed = await cli(['compose', 'commit', tree, '--repo', unsignedRepo, '--ref', REF, '--gpg-sign', key.fingerprint, '--gpg-homedir', key.homedir, '--unchanged-exit-77']);
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.stdout).toContain(`No new commit: the tree is the same as ${REF}'s commit ${head}; signed it with GPG key ${key.fingerprint}.`);
+    expect(await refOf(unsignedRepo)).toBe(head);
+    const shown = await showSignatures(unsignedRepo, REF, key.publicKey);
+    expect(shown).toMatch(/Found 1 signature/);
+    expect(shown).toMatch(/Good signature from "builder <builder@example\.org>"/);
+
+    // Again: already signed by that key (given by its user id this time), so nothing changes.
+    const again = await cli(['compose', 'commit', tree, '--repo', unsignedRepo, '--ref', REF, '--gpg-sign', 'builder@example.org', '--gpg-homedir', key.homedir, '--unchanged-exit-77']);
+    expect(again.code, again.stderr).toBe(77);
+    expect(again.stdout).toContain(`No changes: the tree is the same as ${REF}'s commit ${head}; nothing committed; it is already signed with GPG key builder@example.org.`);
+    expect(await showSignatures(unsignedRepo, REF, key.publicKey)).toMatch(/Found 1 signature/);
+
+    // A second key (a rotation) adds its signature beside the first.
+    const next = await makeGpgKey(tmp, 'next');
+    try {
+      const both = await cli(['compose', 'commit', tree, '--repo', unsignedRepo, '--ref', REF, '--gpg-sign', next.fingerprint, '--gpg-homedir', next.homedir]);
+      expect(both.code, both.stderr).toBe(0);
+      expect(await refOf(unsignedRepo)).toBe(head);
+      expect(await showSignatures(unsignedRepo, REF, next.publicKey)).toMatch(/Found 2 signatures[\s\S]*Good signature from "next <next@example\.org>"/);
+      expect(await showSignatures(unsignedRepo, REF, key.publicKey)).toMatch(/Good signature from "builder <builder@example\.org>"/);
+    } finally {
+      await stopGpgAgent(next);
+    }
+    await fsckClean(unsignedRepo);
   });
 
   it('refuses --sign-key where ostree has no sign-ed25519, saying so', async () => {

@@ -4,7 +4,7 @@ import { validateKarg } from '../../engine/deployments/kargs.js';
 import { requireRoot } from '../../engine/transaction/transaction.js';
 import { composeCommit, writeCommitId } from '../../image/compose.js';
 import { parseMetadataArgs } from '../../image/refs.js';
-import { resolveSigning } from '../../image/signing.js';
+import { describeSigning, resolveSigning, unchangedSigningNote } from '../../image/signing.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { COMPOSE_COMMIT } from '../specs/compose.js';
@@ -32,7 +32,13 @@ export async function run(ctx: CommandContext<ArgsOf<typeof COMPOSE_COMMIT>>): P
   });
   writeCommitId(ctx.args.writeCommitidTo, r.checksum);
   if (!r.committed) {
-    throw new UnchangedError(`No changes: the tree is the same as ${ref}'s commit ${r.checksum}; nothing committed.`, ctx.args.unchangedExit77);
+    const unchanged = `the tree is the same as ${ref}'s commit ${r.checksum}`;
+    // A new signature is a change to publish (a file the web server must serve): exit 0.
+    if (r.existingSigning === 'signed') {
+      process.stdout.write(`No new commit: ${unchanged}; signed it with ${describeSigning(sign!)}.\n`);
+      return 0;
+    }
+    throw new UnchangedError(`No changes: ${unchanged}; nothing committed${unchangedSigningNote(r.existingSigning, sign)}.`, ctx.args.unchangedExit77);
   }
   process.stdout.write(`${ref} => ${r.checksum}${sign ? ' (signed)' : ''}\n`);
   ctx.reporter.info(`${r.packages.length} packages${r.convert.kernel && !r.convert.kernel.placeholder ? `, kernel ${r.convert.kernel.version}` : ''}; ${r.convert.tmpfilesLines} tmpfiles.d entries, ${r.convert.sysusersLines} sysusers.d entries`);

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
 import { requireRoot } from '../../engine/transaction/transaction.js';
 import { composeTree, writeCommitId } from '../../image/compose.js';
-import { resolveSigning } from '../../image/signing.js';
+import { describeSigning, resolveSigning, unchangedSigningNote } from '../../image/signing.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { COMPOSE_TREE } from '../specs/compose.js';
@@ -30,7 +30,13 @@ export async function run(ctx: CommandContext<ArgsOf<typeof COMPOSE_TREE>>): Pro
   }
   if (r.unchangedCommit) {
     writeCommitId(ctx.args.writeCommitidTo, r.unchangedCommit);
-    throw new UnchangedError(`No changes (inputhash ${r.inputhash.slice(0, 16)}…): ${r.ref} is already ${r.unchangedCommit}; nothing committed.`, unchanged77);
+    const inputs = `(inputhash ${r.inputhash.slice(0, 16)}…): ${r.ref} is already ${r.unchangedCommit}`;
+    // A new signature is a change to publish (a file the web server must serve): exit 0.
+    if (r.existingSigning === 'signed') {
+      process.stdout.write(`No new commit ${inputs}; signed it with ${describeSigning(sign!)}.\n`);
+      return 0;
+    }
+    throw new UnchangedError(`No changes ${inputs}; nothing committed${unchangedSigningNote(r.existingSigning, sign)}.`, unchanged77);
   }
   writeCommitId(ctx.args.writeCommitidTo, r.checksum!);
   ctx.reporter.info(`${r.packages.length} packages (${r.downloaded ?? 0} downloaded, ${r.cached ?? 0} from the cache)`);

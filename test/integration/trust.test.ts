@@ -4,7 +4,7 @@
  * and one whose objects were changed on the server are refused by upgrade and deploy before
  * anything changes, naming remote, commit and what failed; `status` shows what is verified.
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
@@ -13,6 +13,9 @@ import { deploymentState } from '../fixtures/faults.js';
 import { minbaseArchiveCopy, minbaseRepo } from '../fixtures/minbase.js';
 import { makeGpgKey, stopGpgAgent, type GpgKey } from '../fixtures/signing.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
+
+/** libostree's global keyring directory (OSTREE_GPG_HOME overrides it; Debian's ostree reads this one). */
+const SYSTEM_KEYRING_DIR = '/usr/share/ostree/trusted.gpg.d';
 
 describe('verified pulls', () => {
   let tmp: string;
@@ -86,6 +89,44 @@ describe('verified pulls', () => {
     // And without the key: the remote already has it.
     const noKey = await cli(['--sysroot', sysroot, 'admin', 'provision', '--url', server.url, '--ref', ref, '--unchanged-exit-77']);
     expect(noKey.code, noKey.stderr).toBe(77);
+  });
+
+  it('provision --gpg-verify: refused when no key the system trusts signed the commit, nothing made', async () => {
+    const other = join(tmp, 'sysroot-system-keys');
+    const r = await cli(['--sysroot', other, 'admin', 'provision', '--url', server.url, '--ref', ref, '--gpg-verify']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`Refused commit ${base} of origin:${ref}: it is signed, but by no key the remote trusts`));
+    expect(exists(other)).toBe(false);
+  });
+
+  it('provision --gpg-verify: verifies with the keys in ostree\'s trusted.gpg.d, importing none', async () => {
+    // Where a system keeps the keys ostree trusts for every remote (libostree's global keyring
+    // directory); the image can ship its publisher's key there.
+    const keyFile = join(SYSTEM_KEYRING_DIR, `apt-ostree-test-${process.pid}.gpg`);
+    await sh('gpg', ['--batch', '--homedir', publisher.homedir, '--output', keyFile, '--export', publisher.fingerprint]);
+    try {
+      const other = join(tmp, 'sysroot-system-keys');
+      const r = await cli(['--sysroot', other, 'admin', 'provision', '--url', server.url, '--ref', ref, '--gpg-verify']);
+      expect(r.code, r.stderr).toBe(0);
+      const repo = join(other, 'ostree', 'repo');
+      expect(exists(join(repo, 'origin.trustedkeys.gpg'))).toBe(false);
+      const d = (await statusJson(other)).deployments[0]!;
+      expect(d).toMatchObject({ checksum: base, 'gpg-enabled': true, verified: true, verification: 'gpg' });
+      expect(d.signatures).toEqual([{ type: 'gpg', key: publisher.fingerprint, timestamp: expect.any(Number) }]);
+      // The same system keys refuse a commit the attacker signed.
+      const c = await publish('1-attacker', attacker);
+      try {
+        const before = await deploymentState(other);
+        const u = await cli(['--sysroot', other, 'upgrade']);
+        expect(u.code).toBe(1);
+        expect(u.stderr).toMatch(new RegExp(`Refused commit ${c} of origin:${ref}: it is signed, but by no key the remote trusts; nothing was changed\\.`));
+        expect(await deploymentState(other)).toEqual(before);
+      } finally {
+        await sh('ostree', [`--repo=${srv}`, 'reset', ref, base]);
+      }
+    } finally {
+      rmSync(keyFile, { force: true });
+    }
   });
 
   it('refuses an unsigned commit before anything changes', async () => {

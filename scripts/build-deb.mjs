@@ -33,7 +33,10 @@ const keepStaging = args.includes('--keep-staging');
 
 const PACKAGE = 'apt-ostree';
 const DEPENDS = 'nodejs (>= 20), ostree, bubblewrap, attr, apt, mount';
-const RECOMMENDS = 'mmdebstrap';
+// compose: mmdebstrap builds the trees; --gpg-sign runs gpg (the key check) and ostree signs
+// through gpgme, which asks gpg-agent for the secret key. Verifying needs no more: ostree's
+// libgpgme11 already depends on gpg, and keeps the public keys in its own scratch home.
+const RECOMMENDS = 'mmdebstrap, gpg, gpg-agent';
 const PREFIX = 'usr/lib/apt-ostree';
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

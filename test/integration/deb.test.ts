@@ -58,7 +58,8 @@ describe('the apt-ostree .deb', () => {
     expect(await field('Section')).toBe('admin');
     expect(await field('Priority')).toBe('optional');
     expect(await field('Depends')).toMatch(/^nodejs \(>= 20\), ostree, bubblewrap, attr, apt\b/);
-    expect(await field('Recommends')).toBe('mmdebstrap');
+    // compose --gpg-sign: gpg (apt-ostree's key check) and gpg-agent (ostree signs through gpgme, which asks the agent).
+    expect(await field('Recommends')).toBe('mmdebstrap, gpg, gpg-agent');
     const files = (await sh('dpkg-deb', ['-c', deb])).split('\n').map((l) => l.replace(/^.*? \.\//, '/').replace(/ -> .*$/, ''));
     for (const f of [
       '/usr/bin/apt-ostree',

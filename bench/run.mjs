@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ALL = ['status', 'install', 'upgrade', 'compose'];
+const ALL = ['status', 'install', 'upgrade', 'compose', 'deltas'];
 const chosen = process.argv.slice(2);
 const unknown = chosen.filter((n) => !ALL.includes(n));
 if (unknown.length) {

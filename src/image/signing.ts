@@ -16,8 +16,11 @@ export interface SigningArgs {
   signKey?: string;
 }
 
-/** The ostree signing options for the arguments, or undefined when nothing is to be signed. */
-export async function resolveSigning(a: SigningArgs): Promise<ostree.SignOptions | undefined> {
+/**
+ * The ostree signing options for the arguments, or undefined when nothing is to be signed.
+ * `what`: a commit (compose) or the summary (publish), which ostree signs with different commands.
+ */
+export async function resolveSigning(a: SigningArgs, what: 'commit' | 'summary' = 'commit'): Promise<ostree.SignOptions | undefined> {
   if (a.gpgHomedir !== undefined && a.gpgSign === undefined) {
     throw new InputError('--gpg-homedir needs --gpg-sign KEYID.', 'Give the key to sign with: --gpg-sign KEYID --gpg-homedir DIR.');
   }
@@ -29,6 +32,19 @@ export async function resolveSigning(a: SigningArgs): Promise<ostree.SignOptions
       throw new InputError(
         'This host\'s ostree is built without ed25519 signing (no sign-ed25519 in `ostree --version`), so --sign-key cannot be used.',
         'Sign with GPG instead: --gpg-sign KEYID --gpg-homedir DIR.',
+      );
+    }
+    // A secret key on a command line is readable by every user of the machine (ps): only from a file.
+    if (what === 'summary') {
+      throw new InputError(
+        'ostree summary takes an ed25519 secret key only on its command line (--sign=KEY), where every user of this machine could read it, so --sign-key cannot sign the summary.',
+        'Sign the summary with GPG (--gpg-sign KEYID --gpg-homedir DIR); commits keep their ed25519 signatures.',
+      );
+    }
+    if (!(await ostree.hasCommitSignFromFile())) {
+      throw new InputError(
+        'This host\'s ostree reads ed25519 secret keys only from its command line, where every user of this machine could read them (ostree commit --sign-from-file came in ostree 2023.6), so --sign-key cannot be used.',
+        'Sign with GPG instead (--gpg-sign KEYID --gpg-homedir DIR), or compose on a host with ostree 2023.6 or later.',
       );
     }
     const file = resolve(a.signKey);

@@ -234,6 +234,21 @@ export async function hasSignEd25519(): Promise<boolean> {
   return ed25519Support;
 }
 
+let commitSignFromFile: boolean | undefined;
+
+/**
+ * Does `ostree commit` read signing keys from a file (`--sign-from-file`, ostree 2023.6)? Older
+ * versions take ed25519 secret keys only on the command line. (`ostree summary` has no such
+ * option in any version.)
+ */
+export async function hasCommitSignFromFile(): Promise<boolean> {
+  if (commitSignFromFile === undefined) {
+    const r = await run('ostree', ['commit', '--help'], { what: 'ostree commit --help' }).catch(() => undefined);
+    commitSignFromFile = r !== undefined && /--sign-from-file\b/.test(r.stdout);
+  }
+  return commitSignFromFile;
+}
+
 /** The static deltas of a repository, as `ostree static-delta list` names them (FROM-TO, or TO for a from-scratch one). */
 export async function staticDeltaList(repo: string): Promise<string[]> {
   const { stdout } = await run('ostree', [`--repo=${repo}`, 'static-delta', 'list'], { what: 'ostree static-delta list' });

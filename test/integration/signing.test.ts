@@ -113,17 +113,26 @@ describe('compose commit --gpg-sign', () => {
     await fsckClean(unsignedRepo);
   });
 
-  it('refuses --sign-key where ostree has no sign-ed25519, saying so', async () => {
+  it('refuses --sign-key where ostree has no sign-ed25519 (or cannot read the key from a file), saying so', async () => {
     const version = (await execa('ostree', ['--version'])).stdout;
     const keyFile = join(tmp, 'ed25519.key');
     writeFileSync(keyFile, 'not used\n');
     const r = await cli(['compose', 'commit', rootfs, '--repo', repo, '--ref', REF, '--sign-key', keyFile]);
+    const publish = await cli(['compose', 'publish', '--repo', repo, '--sign-key', keyFile]);
     if (/^\s*-\s*sign-ed25519\s*$/m.test(version)) {
       expect(r.stderr).not.toMatch(/built without ed25519/);
+      // An ostree older than 2023.6 takes the secret key only on its command line: refused.
+      const fromFile = /--sign-from-file/.test((await execa('ostree', ['commit', '--help'])).stdout);
+      if (!fromFile) expect(r.stderr).toMatch(/reads ed25519 secret keys only from its command line/);
+      // ostree summary reads no key file in any version: publishing with --sign-key is refused.
+      expect(publish.code).toBe(1);
+      expect(publish.stderr).toMatch(/ostree summary takes an ed25519 secret key only on its command line \(--sign=KEY\)/);
     } else {
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/built without ed25519 signing \(no sign-ed25519 in `ostree --version`\), so --sign-key cannot be used/);
-      expect(r.stderr).toMatch(/--gpg-sign KEYID --gpg-homedir DIR/);
+      for (const x of [r, publish]) {
+        expect(x.code).toBe(1);
+        expect(x.stderr).toMatch(/built without ed25519 signing \(no sign-ed25519 in `ostree --version`\), so --sign-key cannot be used/);
+        expect(x.stderr).toMatch(/--gpg-sign KEYID --gpg-homedir DIR/);
+      }
     }
   });
 });

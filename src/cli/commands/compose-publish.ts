@@ -12,7 +12,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof COMPOSE_PUBLISH>>): 
   const repo = resolve(repoArg);
   const deltas = ctx.args.deltas ?? 2;
   validatePublish({ repo, deltas, keep });
-  const sign = await resolveSigning(ctx.args);
+  const sign = await resolveSigning(ctx.args, 'summary');
   const r = await publish({ repo, deltas, keep, fromScratch: ctx.args.fromScratch, sign, reporter: ctx.reporter });
   const refs = r.refs.map((x) => `${x.ref} => ${x.commit}`).join('\n');
   if (!r.changed) {

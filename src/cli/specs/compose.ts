@@ -6,7 +6,7 @@ const REPO = { name: 'repo', type: 'string', valueName: 'DIR', describe: 'The OS
 export const SIGN_OPTIONS = [
   { name: 'gpg-sign', type: 'string', valueName: 'KEYID', describe: 'Sign with this GPG key (its id or fingerprint); a failure to sign fails the command' },
   { name: 'gpg-homedir', type: 'string', valueName: 'DIR', describe: 'The GnuPG home directory that holds the --gpg-sign key (default: gpg\'s own)' },
-  { name: 'sign-key', type: 'string', valueName: 'FILE', complete: 'files', describe: 'Sign with the ed25519 secret key in FILE (base64, as ostree reads it); needs an ostree built with sign-ed25519' },
+  { name: 'sign-key', type: 'string', valueName: 'FILE', complete: 'files', describe: 'Sign commits with the ed25519 secret key in FILE (base64, as ostree reads it); needs an ostree built with sign-ed25519, 2023.6 or later. compose publish refuses it: ostree summary takes no key file' },
 ] as const satisfies readonly OptionSpec[];
 const WRITE_COMMITID = { name: 'write-commitid-to', type: 'string', valueName: 'FILE', describe: 'Also write the commit checksum to FILE' } as const satisfies OptionSpec;
 

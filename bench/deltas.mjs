@@ -7,7 +7,8 @@
 // the changed files would move; gzip'd too, as `rsync -z` would). Bytes are counted by the server;
 // apt-ostree's own account of the download ("Downloaded: …") is printed beside them. Plain
 // `ostree pull` with and without deltas (from the same server) isolates the transfer from the
-// deployment that every upgrade writes. No goal: the ratios say what deltas save.
+// deployment that every upgrade writes; BENCH_OSTREE_ROOT adds the same pulls by another (newer)
+// ostree. No goal: the ratios say what deltas save.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,6 +129,39 @@ function changedFiles(repo, v1, v2, overlay) {
   return { count, raw, gz };
 }
 
+/**
+ * BENCH_OSTREE_ROOT: a root filesystem with another ostree (a newer one: e.g. a Debian 13 tree,
+ * `mmdebstrap --variant=apt --include=ostree trixie DIR`), whose /usr/bin/ostree pulls the same
+ * upgrade into a scratch repository at version 1, run in bwrap (its /usr, this machine's
+ * loopback network). Returns its version, the argv to run it, and the reset to version 1.
+ */
+function otherOstree(dir, srv, v1) {
+  const root = process.env.BENCH_OSTREE_ROOT;
+  if (!root) return undefined;
+  const repo = join(dir, 'client-other');
+  sh('ostree', [`--repo=${repo}`, 'init', '--mode=bare']);
+  sh('ostree', [`--repo=${repo}`, 'pull-local', srv, v1]);
+  sh('ostree', [`--repo=${repo}`, 'remote', 'add', '--no-gpg-verify', 'o', 'http://127.0.0.1/']);
+  const setRef = () => {
+    mkdirSync(join(repo, 'refs/remotes/o', REF, '..'), { recursive: true });
+    writeFileSync(join(repo, 'refs/remotes/o', REF), `${v1}\n`); // where an upgrade starts: the delta's from
+  };
+  setRef();
+  const sandbox = ['--bind', join(root, 'usr'), '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
+    '--symlink', 'usr/sbin', '/sbin', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--bind', repo, repo, '--die-with-parent', '/usr/bin/ostree'];
+  const argv = ([command, ...args]) => [...sandbox, command, `--repo=${repo}`, ...args];
+  const version = /Version: '([^']+)'/.exec(sh('bwrap', [...sandbox, '--version']))?.[1] ?? 'other';
+  return {
+    version,
+    argv,
+    reset(v2) {
+      if (sh('ostree', [`--repo=${repo}`, 'rev-parse', `o:${REF}`]).trim() !== v2) throw new Error(`ostree ${version} did not get version 2`);
+      setRef();
+      sh('ostree', [`--repo=${repo}`, 'prune', '--refs-only']);
+    },
+  };
+}
+
 function timed(cmd, args, env = {}) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, OSTREE_SYSROOT_DEBUG: 'mutable-deployments', ...env } });
@@ -207,6 +241,11 @@ try {
     'ostree pull, static delta': { ms: [], bytes: [], files: [] },
     'ostree pull --disable-static-deltas': { ms: [], bytes: [], files: [] },
   };
+  const other = otherOstree(dir, srvD, v1);
+  if (other) {
+    rows[`ostree ${other.version} pull, static delta`] = { ms: [], bytes: [], files: [] };
+    rows[`ostree ${other.version} pull --disable-static-deltas`] = { ms: [], bytes: [], files: [] };
+  }
   const record = async (name, s, r) => {
     const b = await s.take();
     rows[name].ms.push(r.ms);
@@ -228,6 +267,14 @@ try {
       await serveD.take();
       await record(name, serveD, timed('ostree', [`--repo=${repoD}`, 'pull', ...args, 'origin', REF]));
       reset(clientD, false);
+    }
+    if (other) {
+      for (const [args, name] of [[[], `ostree ${other.version} pull, static delta`], [['--disable-static-deltas'], `ostree ${other.version} pull --disable-static-deltas`]]) {
+        spawnSync('sync');
+        await serveD.take();
+        await record(name, serveD, timed('bwrap', other.argv(['pull', ...args, `--url=${serveD.url}`, 'o', REF])));
+        other.reset(v2);
+      }
     }
     console.log(`  round ${i + 1} of ${runs} done`);
   }
@@ -251,6 +298,11 @@ try {
   console.log(`  bytes: delta / objects                   ${(d.bytes / o.bytes).toFixed(2).padStart(7)}`);
   console.log(`  time: upgrade delta / upgrade objects    ${(d.ms / o.ms).toFixed(2).padStart(7)}`);
   console.log(`  time: pull delta / pull objects          ${(pd.ms / po.ms).toFixed(2).padStart(7)}`);
+  if (other) {
+    const od = med[`ostree ${other.version} pull, static delta`];
+    const oo = med[`ostree ${other.version} pull --disable-static-deltas`];
+    console.log(`  ostree ${other.version}: bytes delta / objects ${(od.bytes / oo.bytes).toFixed(2)}, delta / changed files gzip'd ${(od.bytes / changed.gz).toFixed(2)}, time delta / objects ${(od.ms / oo.ms).toFixed(2)}`);
+  }
 } finally {
   for (const s of servers) s.close();
   key?.stop();

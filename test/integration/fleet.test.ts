@@ -10,7 +10,7 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
-import { cli, sh } from '../fixtures/env.js';
+import { cli, hostOstreePullsDeltasAlone, sh } from '../fixtures/env.js';
 import { deploymentState, fsckProblems, type DeploymentState } from '../fixtures/faults.js';
 import { makeGpgKey, stopGpgAgent, writePlainTree, type GpgKey } from '../fixtures/signing.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
@@ -63,11 +63,17 @@ describe('a fleet of clients and one static file server', () => {
     await removeTemp(tmp);
   });
 
-  it(`${CLIENTS} clients upgrade at once and land the same verified commit, fsck-clean`, async () => {
+  it(`${CLIENTS} clients upgrade at once and land the same verified commit, fsck-clean, asking for the delta only where their ostree pulls deltas alone`, async () => {
     const c2 = await compose('2', key);
     await publish('--deltas', '1');
+    server.requests.length = 0;
     const results = await upgradeAll();
     for (const r of results) expect(r.code, r.stderr).toBe(0);
+    // The delta 1 -> 2 is used where the host's ostree pulls deltas alone; before 2023.7 (Debian
+    // 12's 2022.7) it would fetch the changed objects as well, and the clients ask for objects only.
+    const deltaRequests = server.requests.filter((p) => p.startsWith('/deltas/'));
+    if (await hostOstreePullsDeltasAlone()) expect(deltaRequests.length).toBeGreaterThanOrEqual(CLIENTS);
+    else expect(deltaRequests).toEqual([]);
     for (const s of sysroots) {
       expect(await statusOf(s)).toMatchObject({ checksum: c2, version: '2', verified: true, 'gpg-enabled': true, signatures: [expect.objectContaining({ key: key.fingerprint })] });
       expect(await fsckProblems(join(s, 'ostree', 'repo'))).toBe('');

@@ -1,14 +1,16 @@
 // Cheap upgrades: a client upgrades from a published, signed repository served by a plain static
 // file server on 127.0.0.1 (bench/serve.mjs, no OSTree code on the server side), on the tests'
 // minbase (~180 MB) where a few packages were upgraded between the two versions. Side by side in
-// one run: the upgrade through the static delta that `apt-ostree compose publish --deltas 1`
-// made, the same upgrade from a copy of the repository published without deltas (ostree fetches
-// each changed object), and the raw size of the changed files, the floor (what a naive rsync of
-// the changed files would move; gzip'd too, as `rsync -z` would). Bytes are counted by the server;
-// apt-ostree's own account of the download ("Downloaded: …") is printed beside them. Plain
-// `ostree pull` with and without deltas (from the same server) isolates the transfer from the
-// deployment that every upgrade writes; BENCH_OSTREE_ROOT adds the same pulls by another (newer)
-// ostree. No goal: the ratios say what deltas save.
+// one run: apt-ostree's upgrade from the repository with the static delta that `apt-ostree
+// compose publish --deltas 1` made (apt-ostree uses it only where the host's ostree is 2023.7 or
+// later; an older one pulls objects, ostree #2053), the same upgrade from a copy of the repository
+// published without deltas (ostree fetches each changed object), and the raw size of the changed
+// files, the floor (what a naive rsync of the changed files would move; gzip'd too, as `rsync -z`
+// would). Bytes are counted by the server; apt-ostree's own account of the download
+// ("Downloaded: …") is printed beside them. Plain `ostree pull` with and without deltas (from the
+// same server) isolates the transfer from the deployment that every upgrade writes, and shows what
+// the delta itself costs with this ostree; BENCH_OSTREE_ROOT adds the same pulls by another
+// (newer) ostree. No goal: the ratios say what deltas save.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -236,8 +238,8 @@ try {
   }
 
   const rows = {
-    'apt-ostree upgrade, static delta': { ms: [], bytes: [], files: [], said: '' },
-    'apt-ostree upgrade, objects (no deltas)': { ms: [], bytes: [], files: [], said: '' },
+    'apt-ostree upgrade, deltas published': { ms: [], bytes: [], files: [], said: '' },
+    'apt-ostree upgrade, no deltas published': { ms: [], bytes: [], files: [], said: '' },
     'ostree pull, static delta': { ms: [], bytes: [], files: [] },
     'ostree pull --disable-static-deltas': { ms: [], bytes: [], files: [] },
   };
@@ -256,7 +258,7 @@ try {
   };
   const repoD = join(clientD, 'ostree', 'repo');
   for (let i = 0; i < runs; i++) {
-    for (const [client, s, name] of [[clientD, serveD, 'apt-ostree upgrade, static delta'], [clientO, serveO, 'apt-ostree upgrade, objects (no deltas)']]) {
+    for (const [client, s, name] of [[clientD, serveD, 'apt-ostree upgrade, deltas published'], [clientO, serveO, 'apt-ostree upgrade, no deltas published']]) {
       spawnSync('sync');
       await s.take();
       await record(name, s, timed(process.execPath, [BIN, '--sysroot', client, 'upgrade']));
@@ -287,17 +289,20 @@ try {
     med[name] = { ms: median(r.ms), bytes: median(r.bytes) };
     console.log(`  ${name.padEnd(42)} ${median(r.ms).toFixed(0).padStart(7)} ms  ${MB(median(r.bytes)).padStart(10)} in ${median(r.files)} files${r.said ? `  (apt-ostree: ${r.said})` : ''}`);
   }
-  const d = med['apt-ostree upgrade, static delta'];
-  const o = med['apt-ostree upgrade, objects (no deltas)'];
+  const u = med['apt-ostree upgrade, deltas published'];
+  const o = med['apt-ostree upgrade, no deltas published'];
   const pd = med['ostree pull, static delta'];
   const po = med['ostree pull --disable-static-deltas'];
-  console.log(`  bytes: delta / changed files raw         ${(d.bytes / changed.raw).toFixed(2).padStart(7)}`);
-  console.log(`  bytes: delta / changed files gzip'd      ${(d.bytes / changed.gz).toFixed(2).padStart(7)}`);
-  console.log(`  bytes: objects / changed files raw       ${(o.bytes / changed.raw).toFixed(2).padStart(7)}`);
-  console.log(`  bytes: objects / changed files gzip'd    ${(o.bytes / changed.gz).toFixed(2).padStart(7)}`);
-  console.log(`  bytes: delta / objects                   ${(d.bytes / o.bytes).toFixed(2).padStart(7)}`);
-  console.log(`  time: upgrade delta / upgrade objects    ${(d.ms / o.ms).toFixed(2).padStart(7)}`);
-  console.log(`  time: pull delta / pull objects          ${(pd.ms / po.ms).toFixed(2).padStart(7)}`);
+  const how = /delta parts/.test(rows['apt-ostree upgrade, deltas published'].said) ? 'through the delta' : 'by objects';
+  console.log(`  apt-ostree upgraded ${how} from the server with deltas (ostree ${sh('ostree', ['--version']).match(/Version: '([^']+)'/)?.[1] ?? '?'})`);
+  console.log(`  bytes: upgrade (deltas published) / changed files raw     ${(u.bytes / changed.raw).toFixed(2).padStart(7)}`);
+  console.log(`  bytes: upgrade (deltas published) / changed files gzip'd  ${(u.bytes / changed.gz).toFixed(2).padStart(7)}`);
+  console.log(`  bytes: upgrade (no deltas) / changed files gzip'd         ${(o.bytes / changed.gz).toFixed(2).padStart(7)}`);
+  console.log(`  bytes: upgrade (deltas published) / upgrade (no deltas)   ${(u.bytes / o.bytes).toFixed(2).padStart(7)}`);
+  console.log(`  bytes: upgrade (deltas published) / ostree pull, delta    ${(u.bytes / pd.bytes).toFixed(2).padStart(7)}`);
+  console.log(`  bytes: ostree pull, delta / ostree pull, objects          ${(pd.bytes / po.bytes).toFixed(2).padStart(7)}`);
+  console.log(`  time: upgrade (deltas published) / upgrade (no deltas)    ${(u.ms / o.ms).toFixed(2).padStart(7)}`);
+  console.log(`  time: ostree pull, delta / ostree pull, objects           ${(pd.ms / po.ms).toFixed(2).padStart(7)}`);
   if (other) {
     const od = med[`ostree ${other.version} pull, static delta`];
     const oo = med[`ostree ${other.version} pull --disable-static-deltas`];

@@ -201,3 +201,8 @@ async function copyXattrs(from: string, to: string): Promise<void> {
     await run('setfattr', ['--no-dereference', `--name=${line.slice(0, eq)}`, `--value=${line.slice(eq + 1)}`, '--', to], { what: 'copying extended attributes' });
   }
 }
+
+/** Remount a mount point read-write or read-only (the transient /usr overlay of apply-live). */
+export async function remount(path: string, mode: 'rw' | 'ro'): Promise<void> {
+  await run('mount', ['-o', `remount,${mode}`, path], { what: `remounting ${path} ${mode === 'rw' ? 'read-write' : 'read-only'}` });
+}

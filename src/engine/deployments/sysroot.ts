@@ -222,6 +222,15 @@ export class Sysroot {
     return this.defaultDeployment(os) ?? (this.booted?.osname === os ? this.booted : undefined);
   }
 
+  /**
+   * The /etc a deployment boots with, as far as it is known now. ostree merges the running /etc
+   * into a deployment staged on the running system at shutdown, not when it stages it (its own
+   * /etc is the image's defaults until then): for a staged deployment, that is /etc.
+   */
+  etcOf(d: Deployment): string {
+    return d.staged && this.isBootedSystem ? join(this.path, 'etc') : join(d.path, 'etc');
+  }
+
   commit(checksum: string): CommitInfo | undefined {
     let info = this.commits.get(checksum);
     if (!info) {

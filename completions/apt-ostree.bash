@@ -9,7 +9,7 @@ _apt_ostree_global_valued='--sysroot:directories --os:stateroots --stateroot:sta
 _apt_ostree_spec() {
   case $1 in
     '')
-      subs='status upgrade deploy rebase finalize-deployment install uninstall override reset initramfs search info refresh-md reload db rollback cleanup kargs usroverlay compose admin' subalias='update=upgrade remove=uninstall unlock=usroverlay'
+      subs='status upgrade deploy rebase finalize-deployment install uninstall apply-live override reset initramfs search info refresh-md reload db rollback cleanup kargs usroverlay compose admin' subalias='update=upgrade remove=uninstall unlock=usroverlay'
       opts='--version'
       valued='' pos='' ;;
     'status')
@@ -34,12 +34,16 @@ _apt_ostree_spec() {
       valued='--lock-wait:' pos='-' ;;
     'install')
       subs='' subalias=''
-      opts='--dry-run -n --assumeyes -y --idempotent --cache-only -C --download-only --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait --allow-inactive --uninstall'
+      opts='--dry-run -n --assumeyes -y --idempotent --cache-only -C --download-only --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait --allow-inactive --uninstall --apply-live -A'
       valued='--lock-wait: --uninstall:layered-packages' pos='available-packages*' ;;
     'uninstall')
       subs='' subalias=''
       opts='--dry-run -n --assumeyes -y --idempotent --cache-only -C --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait --allow-inactive --all --install'
       valued='--lock-wait: --install:available-packages' pos='layered-packages*' ;;
+    'apply-live')
+      subs='' subalias=''
+      opts='--allow-replacement --unchanged-exit-77 --lock-wait'
+      valued='--lock-wait:' pos='' ;;
     'override')
       subs='remove replace reset' subalias=''
       opts=''

@@ -5,6 +5,7 @@
  * library: loading it is free.
  */
 import { ADMIN, ADMIN_IMAGE, ADMIN_PROVISION } from './specs/admin.js';
+import { APPLY_LIVE } from './specs/apply-live.js';
 import { CLEANUP } from './specs/cleanup.js';
 import { COMPOSE, COMPOSE_COMMIT, COMPOSE_PUBLISH, COMPOSE_TREE } from './specs/compose.js';
 import { DB, DB_DIFF, DB_LIST, DB_VERSION } from './specs/db.js';
@@ -28,7 +29,7 @@ export type { ArgsOf, CommandContext, CommandModule, CommandSpec, CompletionKind
  * commands (specs/install.ts: install and uninstall); add a new one here, and its module to
  * MODULES below, to register it.
  */
-const SPECS: CommandSpec[] = [STATUS, UPGRADE, DEPLOY, REBASE, FINALIZE_DEPLOYMENT, INSTALL, UNINSTALL, OVERRIDE, RESET, INITRAMFS, SEARCH, INFO, REFRESH_MD, RELOAD, DB, ROLLBACK, CLEANUP, KARGS, USROVERLAY, COMPOSE, ADMIN];
+const SPECS: CommandSpec[] = [STATUS, UPGRADE, DEPLOY, REBASE, FINALIZE_DEPLOYMENT, INSTALL, UNINSTALL, APPLY_LIVE, OVERRIDE, RESET, INITRAMFS, SEARCH, INFO, REFRESH_MD, RELOAD, DB, ROLLBACK, CLEANUP, KARGS, USROVERLAY, COMPOSE, ADMIN];
 
 type Loader = () => Promise<CommandModule>;
 
@@ -50,6 +51,7 @@ const MODULES = new Map<CommandSpec, Loader>([
   command(FINALIZE_DEPLOYMENT, () => import('./commands/finalize-deployment.js')),
   command(INSTALL, () => import('./commands/install.js')),
   command(UNINSTALL, () => import('./commands/uninstall.js')),
+  command(APPLY_LIVE, () => import('./commands/apply-live.js')),
   command(OVERRIDE_REMOVE, () => import('./commands/override.js').then((m) => ({ run: m.runRemove }))),
   command(OVERRIDE_REPLACE, () => import('./commands/override.js').then((m) => ({ run: m.runReplace }))),
   command(OVERRIDE_RESET, () => import('./commands/override.js').then((m) => ({ run: m.runReset }))),

@@ -106,7 +106,8 @@ export const CONFIG_SCHEMA: ConfigGroupDef[] = [
         key: 'LiveFs',
         type: 'boolean',
         default: false,
-        describe: 'Allow applying changes to the running system without a reboot. Takes effect only together with Enabled=true.',
+        describe:
+          'Allow `apt-ostree apply-live` and `install --apply-live`: the pending deployment\'s new files are copied into a transient overlay on the running /usr, so that layered packages work before the reboot. Takes effect only together with Enabled=true. Off by default, unlike rpm-ostree (which needs no setting): it changes the running system under programs that run, which the image-based model otherwise never does, and a fleet should choose that. Package upgrades and removals are applied live only with --allow-replacement; after an apply-live, `rollback` and `cleanup -p` are refused until the reboot.',
       },
     ],
   },

@@ -27,6 +27,8 @@ const DEPLOYMENT_KEY_TYPES: Record<string, string> = {
   staged: 'b',
   pinned: 'b',
   unlocked: 's',
+  'live-replaced': 's',
+  'live-inprogress': 's',
   'requested-packages': 'as',
   'requested-local-packages': 'as',
   packages: 'as',

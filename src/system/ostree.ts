@@ -116,6 +116,28 @@ export async function revParse(repo: string, rev: string, runOpts: RunOptions = 
   }
 }
 
+/** One line of `ostree diff`: a path added (A), modified (M: content or metadata) or deleted (D). */
+export interface TreeDiffEntry {
+  kind: 'A' | 'M' | 'D';
+  /** Absolute path in the tree ('/usr/bin/x'). A deleted directory is one entry; an added one lists its content too. */
+  path: string;
+}
+
+/** `ostree diff FROM TO`: what changed between two commits, in ostree's order. */
+export async function diff(repo: string, from: string, to: string, runOpts: RunOptions = {}): Promise<TreeDiffEntry[]> {
+  const { stdout } = await run('ostree', [`--repo=${repo}`, 'diff', from, to], { what: `ostree diff ${from.slice(0, 12)} ${to.slice(0, 12)}`, ...runOpts });
+  return parseDiff(stdout);
+}
+
+export function parseDiff(text: string): TreeDiffEntry[] {
+  const out: TreeDiffEntry[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([AMD])\s+(\/.*)$/.exec(line);
+    if (m) out.push({ kind: m[1] as TreeDiffEntry['kind'], path: m[2]! });
+  }
+  return out;
+}
+
 export async function initRepo(repo: string, mode: 'bare' | 'archive' | 'bare-user' = 'archive'): Promise<void> {
   await run('ostree', [`--repo=${repo}`, 'init', `--mode=${mode}`], { what: `ostree init of ${repo}` });
 }

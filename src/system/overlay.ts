@@ -201,3 +201,14 @@ async function copyXattrs(from: string, to: string): Promise<void> {
     await run('setfattr', ['--no-dereference', `--name=${line.slice(0, eq)}`, `--value=${line.slice(eq + 1)}`, '--', to], { what: 'copying extended attributes' });
   }
 }
+
+/**
+ * Remount a mount point read-write or read-only (the transient /usr overlay of apply-live).
+ * util-linux 2.39 and newer reconfigure through fsconfig(2) and hand the overlay all its
+ * options again, which overlayfs refuses ("No changes allowed in reconfigure", util-linux
+ * issue 2528); LIBMOUNT_FORCE_MOUNT2=always makes it a plain mount(2) MS_REMOUNT, as older
+ * util-linux (and rpm-ostree) do, which only flips the read-only flag.
+ */
+export async function remount(path: string, mode: 'rw' | 'ro'): Promise<void> {
+  await run('mount', ['-o', `remount,${mode}`, path], { env: { LIBMOUNT_FORCE_MOUNT2: 'always' }, what: `remounting ${path} ${mode === 'rw' ? 'read-write' : 'read-only'}` });
+}

@@ -13,7 +13,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof USROVERLAY>>): Promi
     mode === 'hotfix'
       ? 'A writable overlay is mounted on /usr; its changes are kept across reboots (the booted deployment was cloned: `apt-ostree rollback` goes back to it).\n'
       : mode === 'transient'
-        ? 'A read-only overlay is mounted on /usr: `mount -o remount,rw /usr` makes it writable. Its changes are lost at the next reboot.\n'
+        ? 'A read-only overlay is mounted on /usr: `LIBMOUNT_FORCE_MOUNT2=always mount -o remount,rw /usr` makes it writable. Its changes are lost at the next reboot.\n'
         : 'A writable overlay is mounted on /usr. Its changes are lost at the next reboot.\n',
   );
   return 0;

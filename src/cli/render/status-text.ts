@@ -45,10 +45,14 @@ function renderDeployment(d: DeploymentStatus, opts: RenderOptions): string[] {
   if (d.version || when) row('Version', `${d.version || '(none)'}${when ? ` (${when})` : ''}`);
   // One line, first: commands refuse this deployment until it is repaired.
   if (d['origin-error']) row('Origin', `damaged (${d['origin-error']})${d['origin-repair'] ? `; ${d['origin-repair']}` : ''}`);
+  // As rpm-ostree: with live changes, the commit that booted is named as such.
+  const live = d['live-replaced'] || d['live-inprogress'];
   if (d['base-checksum']) {
-    row('BaseCommit', d['base-checksum']);
-    row('Commit', d.checksum);
-  } else row('Commit', d.checksum);
+    row(live ? 'BootedBaseCommit' : 'BaseCommit', d['base-checksum']);
+    row(live ? 'BootedCommit' : 'Commit', d.checksum);
+  } else row(live ? 'BootedCommit' : 'Commit', d.checksum);
+  if (d['live-inprogress']) row('InterruptedLiveCommit', d['live-inprogress']);
+  if (d['live-replaced']) row('LiveCommit', d['live-replaced']);
   if (d['override-commit']) row('PinnedCommit', d['override-commit']);
   const key = d.signatures.find((x) => x.type === (d.verification === 'ed25519' ? 'ed25519' : 'gpg'))?.key;
   row('Verified', d.verified ? `yes (${d.verification === 'gpg' ? `GPG${key ? ` key ${key}` : ''}` : d.verification})` : `no: ${d.verification.replace(/^none \((.*)\)$/, '$1')}`);

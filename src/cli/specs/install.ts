@@ -23,11 +23,13 @@ export const INSTALL = {
     ...COMMON_LAST,
     ALLOW_INACTIVE,
     { name: 'uninstall', type: 'array', valueName: 'PKG', complete: 'layered-packages', describe: 'Also remove this layered package, in the same transaction' },
+    { name: 'apply-live', alias: ['A'], type: 'boolean', describe: 'Then apply the new deployment to the running system (apt-ostree apply-live; needs LiveFs in apt-ostree.conf(5))' },
   ],
   examples: [
     ['apt-ostree install htop', 'Layer htop; it is there after the next boot'],
     ['apt-ostree install ./vendor-tool_1.2_amd64.deb', 'Layer a local package file'],
     ['apt-ostree install --dry-run htop', 'Show what would be installed'],
+    ['apt-ostree install --apply-live htop', 'Layer htop and make it usable now, without a reboot'],
   ],
 } as const satisfies CommandSpec;
 

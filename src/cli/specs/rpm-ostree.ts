@@ -161,7 +161,7 @@ export const RPM_OSTREE_COMMANDS: readonly RpmOstreeCommand[] = [
       { name: 'uninstall' },
       { name: 'cache-only', short: 'C' },
       { name: 'download-only' },
-      { name: 'apply-live', short: 'A', refused: 'apt-ostree never changes the running /usr; the package is there after a reboot (for a throw-away change now, `apt-ostree usroverlay` and apt-get)' },
+      { name: 'apply-live', short: 'A' },
       { name: 'force-replacefiles', refused: 'dpkg settles files shared by two packages (Replaces:), and apt-ostree does not override it' },
     ],
   },
@@ -206,8 +206,15 @@ export const RPM_OSTREE_COMMANDS: readonly RpmOstreeCommand[] = [
   { path: 'db list', options: [{ name: 'advisories', short: 'a', refused: 'Debian\'s apt lists carry no updateinfo advisories to show' }] },
   { path: 'db version' },
   { path: 'usroverlay', options: [{ name: 'hotfix' }, { name: 'transient' }] },
+  {
+    path: 'apply-live',
+    options: [
+      { name: 'allow-replacement' },
+      { name: 'target', refused: 'apt-ostree applies the pending deployment only; deploy the commit first (`apt-ostree deploy CHECKSUM`), then apply-live' },
+      { name: 'reset', refused: 'the live changes go with the overlay at the next reboot; apt-ostree does not take them back before' },
+    ],
+  },
   // rpm-ostree's commands that apt-ostree has not.
-  { path: 'apply-live', refused: 'apt-ostree never changes the running /usr: a new deployment starts at the next boot (`apt-ostree usroverlay` for a throw-away change now)' },
   { path: 'cancel', refused: 'there is no daemon running transactions: stop the apt-ostree command that runs one (Ctrl-C or SIGTERM), and it undoes its work' },
   { path: 'initramfs-etc', refused: 'apt-ostree regenerates the whole initramfs with `apt-ostree initramfs --enable`, which takes /etc as it is' },
   { path: 'rebuild', refused: 'it applies a container build\'s treefile; apt-ostree layers with install, override and reset' },

@@ -8,7 +8,7 @@ export const USROVERLAY = {
   mutating: true,
   options: [
     { name: 'hotfix', type: 'boolean', describe: 'Keep the changes across reboots (the deployment is cloned; roll back to drop them)' },
-    { name: 'transient', type: 'boolean', describe: 'Mount the overlay read-only: remount /usr read-write yourself (mount -o remount,rw /usr) to change it' },
+    { name: 'transient', type: 'boolean', describe: 'Mount the overlay read-only: remount /usr read-write yourself to change it (LIBMOUNT_FORCE_MOUNT2=always mount -o remount,rw /usr: util-linux 2.39 and newer refuse to remount an overlay otherwise)' },
     ...LOCK_OPTIONS,
   ],
   examples: [

@@ -18,6 +18,8 @@ import * as ostree from '../../system/ostree.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { deploymentId, describeDeployment, recordPrune, undeployByPath } from './deploy.js';
 import { Sysroot, type Deployment } from './sysroot.js';
+import { readLiveState } from './live-state.js';
+import { AptOstreeError } from '../../errors.js';
 import { dropBaseCheckouts } from '../layering/base-checkout.js';
 
 export interface CleanupOptions extends OperationOptions {
@@ -77,6 +79,11 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
     };
     const mine = sysroot.deploymentsOf(os);
     const booted = sysroot.booted?.osname === os ? sysroot.booted : undefined;
+    if (opts.pending && booted && readLiveState(booted)) {
+      throw new AptOstreeError('The running system has live changes from the pending deployment (apply-live); dropping it would boot a system without them.', {
+        hint: 'Reboot first (the pending deployment boots, without the overlay), then remove what you do not want.',
+      });
+    }
     if (opts.pending) {
       // Pending: what the next boot would start instead of the running deployment.
       const pending = booted ? mine.filter((d) => d.index < booted.index) : [];

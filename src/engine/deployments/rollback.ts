@@ -2,12 +2,13 @@
  * Rollback: make the rollback deployment the default for the next boot, keeping the other
  * deployments in order (a second rollback swaps back). Nothing is deployed: only the boot
  * configuration changes (see bootconfig.ts). Refused while a staged deployment is pending on
- * the running system, like rpm-ostree.
+ * the running system, like rpm-ostree, and after apply-live until the reboot.
  */
 import { AptOstreeError } from '../../errors.js';
 import { Transaction, type OperationOptions } from '../transaction/transaction.js';
 import { setDefaultDeployment } from './bootconfig.js';
 import { deploymentId } from './deploy.js';
+import { readLiveState } from './live-state.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 
 export interface RollbackResult {
@@ -28,6 +29,14 @@ export async function rollback(opts: OperationOptions): Promise<RollbackResult> 
     // Rollback reads no origin (moving away from a damaged one is a repair), but ostree
     // cannot load a sysroot with an origin that is not a key file.
     sysroot.assertOriginsLoadable();
+    // The running /usr shows the pending deployment's files (apply-live): booting another one
+    // would take them away at the next boot while the system runs with them now.
+    const live = sysroot.booted && readLiveState(sysroot.booted);
+    if (live) {
+      throw new AptOstreeError(`The running system has live changes (apply-live of ${(live.commit ?? live.inprogress)!.slice(0, 12)}); a rollback now would boot a system without them.`, {
+        hint: 'Reboot first (the pending deployment boots, without the overlay), then roll back.',
+      });
+    }
     if (sysroot.deployments.some((d) => d.staged)) {
       throw new AptOstreeError('A staged deployment is pending; drop it with `apt-ostree cleanup -p` before rolling back.', {
         hint: 'Or reboot into it first; `apt-ostree status` shows it.',

@@ -13,6 +13,7 @@ import type { GValue } from '../../ostree/gvariant.js';
 import { META } from '../../layout/commit-metadata.js';
 import type { CommitSignature } from '../../ostree/signatures.js';
 import { baseVerification } from './verification.js';
+import { readLiveState } from './live-state.js';
 
 export interface DeploymentStatus {
   id: string;
@@ -29,6 +30,10 @@ export interface DeploymentStatus {
   'finalization-locked'?: boolean;
   pinned: boolean;
   unlocked: string;
+  /** Booted only, after apply-live: the commit whose files the running /usr shows (rpm-ostree's LiveCommit). */
+  'live-replaced'?: string;
+  /** Booted only: the commit of an apply-live that was interrupted (rpm-ostree's InterruptedLiveCommit). */
+  'live-inprogress'?: string;
   'requested-packages': string[];
   'requested-local-packages': string[];
   packages: string[];
@@ -71,6 +76,7 @@ function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
   const layered = baseChecksum !== d.checksum;
   const base = layered ? sysroot.commit(baseChecksum) : commit;
   const o = d.origin;
+  const live = readLiveState(d);
   return {
     id: `${d.osname}-${d.checksum}.${d.serial}`,
     osname: d.osname,
@@ -85,6 +91,8 @@ function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
     ...(d.staged && stagedFinalizationLocked() ? { 'finalization-locked': true } : {}),
     pinned: d.pinned,
     unlocked: d.unlocked,
+    ...(live?.inprogress ? { 'live-inprogress': live.inprogress } : {}),
+    ...(live?.commit ? { 'live-replaced': live.commit } : {}),
     'requested-packages': o?.requestedPackages ?? [],
     'requested-local-packages': o?.requestedLocalPackages ?? [],
     packages: layered && commit ? metadataStrings(commit, META.packages) : [],

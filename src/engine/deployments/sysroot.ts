@@ -222,6 +222,15 @@ export class Sysroot {
     return this.defaultDeployment(os) ?? (this.booted?.osname === os ? this.booted : undefined);
   }
 
+  /**
+   * The /etc a deployment boots with, as far as it is known now. ostree merges the running /etc
+   * into a deployment staged on the running system at shutdown, not when it stages it (its own
+   * /etc is the image's defaults until then): for a staged deployment, that is /etc.
+   */
+  etcOf(d: Deployment): string {
+    return d.staged && this.isBootedSystem ? join(this.path, 'etc') : join(d.path, 'etc');
+  }
+
   commit(checksum: string): CommitInfo | undefined {
     let info = this.commits.get(checksum);
     if (!info) {
@@ -367,6 +376,9 @@ function addStaged(root: string, deployments: Deployment[]): void {
       const dep = deploymentFromDir(root, path);
       if (!dep || !existsSync(dep.originPath)) continue;
       dep.staged = true;
+      // A staged deployment has no boot entry yet: its kernel arguments are in ostree's record,
+      // or (none recorded) those of the deployment it was staged from, the booted one here.
+      dep.kargs = target?.kargs?.filter((k) => !k.startsWith('ostree=')) ?? deployments.find((d) => d.booted)?.kargs ?? [];
       deployments.unshift(dep);
     }
   }
@@ -374,10 +386,14 @@ function addStaged(root: string, deployments: Deployment[]): void {
 }
 
 /** The deployment /run/ostree/staged-deployment names, if the record can be read. */
-function stagedTarget(): { name: string; osname: string } | undefined {
+function stagedTarget(): { name: string; osname: string; kargs?: string[] } | undefined {
   try {
-    const t = vardictToObject(vardictToObject(readGVariant('a{sv}', readFileSync('/run/ostree/staged-deployment'))).target ?? null);
-    return typeof t.name === 'string' && typeof t.osname === 'string' ? { name: t.name, osname: t.osname } : undefined;
+    const staged = vardictToObject(readGVariant('a{sv}', readFileSync('/run/ostree/staged-deployment')));
+    const t = vardictToObject(staged.target ?? null);
+    // The kernel arguments it will boot with, when the stager set them (apt-ostree always does);
+    // otherwise ostree takes the merge deployment's at finalization.
+    const kargs = Array.isArray(staged.kargs) && staged.kargs.every((k) => typeof k === 'string') ? (staged.kargs as string[]) : undefined;
+    return typeof t.name === 'string' && typeof t.osname === 'string' ? { name: t.name, osname: t.osname, kargs } : undefined;
   } catch {
     return undefined;
   }

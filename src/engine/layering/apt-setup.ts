@@ -47,7 +47,7 @@ export function aptConfigFor(
   mkdirSync(join(opts.workDir, 'log'), { recursive: true });
   const base = 'file' in opts.status ? undefined : opts.status;
   return writeAptConfig({
-    etcApt: join(deployment.path, 'etc', 'apt'),
+    etcApt: join(sysroot.etcOf(deployment), 'apt'),
     statusFile: base ? baseStatusFile(cacheDir, base.baseChecksum, base.text) : (opts.status as { file: string }).file,
     cacheDir,
     workDir: opts.workDir,

@@ -267,7 +267,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     if (mounted) await unmount(ov.merged).catch(() => run('umount', ['-l', ov.merged]));
   });
 
-  const deploymentUsers = readUserDb(join(input.mergeDeployment.path, 'etc'));
+  const deploymentUsers = readUserDb(input.sysroot.etcOf(input.mergeDeployment));
   const baseUsers = readUserDb(join(lower, 'usr', 'etc'));
   prepareTree(ov.merged, deploymentUsers, (t) => reporter.warn(`tmpfiles.d: ${t}`));
   await reporter.task(`Installing ${plan.install.length} package${plan.install.length === 1 ? '' : 's'}`, () =>

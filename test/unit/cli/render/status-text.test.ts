@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { renderStatus } from '../../../../src/cli/render/status-text.js';
+import type { DeploymentStatus, SysrootStatus } from '../../../../src/engine/deployments/status.js';
+
+const C1 = 'a'.repeat(64);
+const C2 = 'b'.repeat(64);
+
+function deployment(extra: Partial<DeploymentStatus>): DeploymentStatus {
+  return {
+    id: `debian-${C1}.0`, osname: 'debian', serial: 0, checksum: C1, version: '1', timestamp: 0, origin: 'origin:debian/x', booted: true, staged: false,
+    pinned: false, unlocked: 'none', 'requested-packages': [], 'requested-local-packages': [], packages: [], 'requested-base-removals': [], 'base-removals': [],
+    'requested-base-local-replacements': [], 'base-local-replacements': [], 'regenerate-initramfs': false, 'initramfs-args': [], kargs: [], 'base-commit-meta': {},
+    'gpg-enabled': false, signatures: [], verified: false, verification: 'none (test)', ...extra,
+  };
+}
+
+function render(d: DeploymentStatus): string {
+  const status: SysrootStatus = { deployments: [d], transaction: null, 'cached-update': null, 'update-driver': null };
+  return renderStatus(status, { sysroot: '/', verbose: false });
+}
+
+describe('status text: live changes (apply-live), as rpm-ostree shows them', () => {
+  it('names the booted commit BootedCommit and shows LiveCommit; without live changes, Commit only', () => {
+    const live = render(deployment({ 'live-replaced': C2, unlocked: 'transient' }));
+    expect(live).toMatch(new RegExp(`^ +BootedCommit: ${C1}$`, 'm'));
+    expect(live).toMatch(new RegExp(`^ +LiveCommit: ${C2}$`, 'm'));
+    expect(live).not.toMatch(/InterruptedLiveCommit/);
+    const plain = render(deployment({}));
+    expect(plain).toMatch(new RegExp(`^ +Commit: ${C1}$`, 'm'));
+    expect(plain).not.toMatch(/Live|Booted/);
+  });
+
+  it('shows an interrupted apply, and BootedBaseCommit for a layered deployment', () => {
+    const text = render(deployment({ 'base-checksum': C2, 'live-inprogress': C2 }));
+    expect(text).toMatch(new RegExp(`^ +BootedBaseCommit: ${C2}$`, 'm'));
+    expect(text).toMatch(new RegExp(`^ +InterruptedLiveCommit: ${C2}$`, 'm'));
+  });
+});

@@ -33,7 +33,9 @@ const keepStaging = args.includes('--keep-staging');
 
 const PACKAGE = 'apt-ostree';
 const DEPENDS = 'nodejs (>= 20), ostree, bubblewrap, attr, apt, mount';
-const RECOMMENDS = 'mmdebstrap';
+// admin image: the partition table, the EFI system partition, GRUB for both firmwares, qcow2;
+// rollback with an ostree older than 2024.1 (no `admin set-default`): libostree through python3-gi.
+const RECOMMENDS = 'mmdebstrap, fdisk, dosfstools, mtools, grub-common, grub-pc-bin, grub-efi-amd64-bin, qemu-utils, python3-gi, gir1.2-ostree-1.0';
 const PREFIX = 'usr/lib/apt-ostree';
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

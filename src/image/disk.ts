@@ -58,6 +58,8 @@ export interface DiskImageOptions {
   output: string;
   sizeBytes: number;
   force: boolean;
+  /** raw (default), or qcow2 converted with qemu-img. */
+  format?: 'raw' | 'qcow2';
   /** The root file system's label (mkfs.ext4 -L), at most 16 bytes; default ROOT_LABEL. */
   label?: string;
   reporter: Reporter;
@@ -69,6 +71,7 @@ export interface DiskImageResult {
   sizeBytes: number;
   /** Bytes of the sysroot's files (hardlinks counted once), as du sees them. */
   contentBytes: number;
+  format: 'raw' | 'qcow2';
   /** The root file system's UUID, which the boot loader searches for. */
   rootUuid: string;
   /** The sysroot has no GRUB menu (boot/grub/grub.cfg): the disk's boot loader finds nothing to boot. */
@@ -158,6 +161,13 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
       installBiosBoot(tmp, grub.core, BIOS_BOOT.start, BIOS_BOOT.sectors);
     });
     busy();
+    if (o.format === 'qcow2') {
+      const raw = join(work, 'disk.raw');
+      renameSync(tmp, raw);
+      await o.reporter.task('Converting to qcow2', () =>
+        run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, tmp], { ...runOpts, what: 'qemu-img convert (to qcow2)', hint: 'Install qemu-utils (apt-get install qemu-utils).' }),
+      );
+    }
     renameSync(tmp, output);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -166,12 +176,12 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
     rmSync(work, { recursive: true, force: true });
   }
   const noBootMenu = !existsSync(join(sysroot, 'boot', 'grub', 'grub.cfg'));
-  return { output, sizeBytes: o.sizeBytes, contentBytes, rootUuid, noBootMenu };
+  return { output, sizeBytes: o.sizeBytes, contentBytes, rootUuid, noBootMenu, format: o.format ?? 'raw' };
 }
 
 /** The closing lines of admin image and provision --image. */
 export function describeDiskImage(r: DiskImageResult, sysroot: string): string {
-  let text = `Wrote ${r.output}: a GPT disk of ${Math.round(r.sizeBytes / MIB)} MiB holding the sysroot ${sysroot}, booting from UEFI or BIOS firmware through GRUB.\n`;
+  let text = `Wrote ${r.output}: a GPT disk of ${Math.round(r.sizeBytes / MIB)} MiB${r.format === 'qcow2' ? ' (qcow2)' : ''} holding the sysroot ${sysroot}, booting from UEFI or BIOS firmware through GRUB.\n`;
   if (r.noBootMenu) text += `Warning: ${sysroot} has no GRUB menu (boot/grub/grub.cfg), so GRUB on this disk finds nothing to boot; a sysroot made by apt-ostree admin provision has one.\n`;
   return text;
 }

@@ -77,6 +77,24 @@ describe('admin image', () => {
     expect(stat).toMatch(new RegExp(`Links: ${local}\\b`));
   });
 
+  it('--format qcow2 writes the same disk as a qcow2 image (qemu-img)', async () => {
+    const out = join(tmp, 'disk.qcow2');
+    const r = await cli(['admin', 'image', '--sysroot', s.sysroot, '--output', out, '--size', '256M', '--format', 'qcow2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Wrote .*disk\.qcow2: a GPT disk of 256 MiB \(qcow2\)/);
+    const info = JSON.parse(await sh('qemu-img', ['info', '--output=json', out])) as { format: string; 'virtual-size': number };
+    expect(info).toMatchObject({ format: 'qcow2', 'virtual-size': 256 * 1024 ** 2 });
+    // Back to raw: the same partition table and root file system.
+    const raw = join(tmp, 'back.raw');
+    await sh('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', out, raw]);
+    expect(JSON.parse(await sh('sfdisk', ['--json', raw])).partitiontable.partitions).toHaveLength(3);
+    expect(await sh('e2fsck', ['-fn', `${raw}?offset=${ROOT_OFFSET}`])).toMatch(/clean|files/);
+    expect(readdirSync(tmp).filter((n) => n.includes('apt-ostree-'))).toEqual([]);
+    const bad = await cli(['admin', 'image', '--sysroot', s.sysroot, '--output', join(tmp, 'x.img'), '--format', 'vmdk']);
+    expect(bad.code).toBe(1);
+    expect(existsSync(join(tmp, 'x.img'))).toBe(false);
+  });
+
   it('refuses an existing output unless --force, and replaces it with --force', async () => {
     const out = join(tmp, 'existing.img');
     writeFileSync(out, 'keep me');

@@ -11,7 +11,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof ADMIN_IMAGE>>): Prom
   const sizeBytes = parseSize(ctx.args.size ?? DEFAULT_IMAGE_SIZE);
   const { withCancellation } = await import('../../image/compose.js');
   const r = await withCancellation(ctx.reporter, (signal) =>
-    makeDiskImage({ sysroot: resolve(ctx.sysroot), output, sizeBytes, force: ctx.args.force, label: ctx.args.label, reporter: ctx.reporter, signal }),
+    makeDiskImage({ sysroot: resolve(ctx.sysroot), output, sizeBytes, force: ctx.args.force, label: ctx.args.label, format: ctx.args.format, reporter: ctx.reporter, signal }),
   );
   process.stdout.write(describeDiskImage(r, resolve(ctx.sysroot)));
   return 0;

@@ -37,11 +37,13 @@ export const ADMIN_IMAGE = {
   options: [
     { name: 'output', alias: ['o'], type: 'string', valueName: 'FILE', describe: 'The disk image to write (refused if it exists, unless --force)', complete: 'files' },
     { name: 'size', type: 'string', valueName: 'SIZE', default: '4G', describe: 'Size of the image, e.g. 4G or 2048M (a sparse file: unused space takes no room)' },
+    { name: 'format', type: 'string', choices: ['raw', 'qcow2'], default: 'raw', valueName: 'FORMAT', describe: 'raw (a sparse file), or qcow2 (converted with qemu-img, for clouds and hypervisors)' },
     { name: 'label', type: 'string', valueName: 'LABEL', describe: 'Label of the root file system (default apt-ostree-root, which provision puts in the kernel arguments as root=LABEL=apt-ostree-root)' },
     { name: 'force', type: 'boolean', describe: 'Replace FILE if it exists' },
   ],
   examples: [
     ['apt-ostree admin image --sysroot ./sysroot --output disk.img', 'Make a 4 GiB disk of a sysroot made by admin provision (boot it with qemu-system-x86_64 -bios /usr/share/ovmf/OVMF.fd, or without -bios for BIOS)'],
+    ['apt-ostree admin image --sysroot ./sysroot --output disk.qcow2 --format qcow2', 'The same disk as a qcow2 image'],
   ],
 } as const satisfies CommandSpec;
 

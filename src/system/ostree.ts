@@ -359,7 +359,7 @@ export async function adminCleanup(sysroot: string): Promise<void> {
 /** `ostree admin unlock` of the booted deployment: an overlay on /usr (see usroverlay). */
 export async function adminUnlock(sysroot: string, mode: 'development' | 'hotfix' | 'transient'): Promise<void> {
   const flag = mode === 'hotfix' ? ['--hotfix'] : mode === 'transient' ? ['--transient'] : [];
-  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'unlock', ...flag], { what: 'ostree admin unlock' });
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'unlock', ...flag], { what: 'ostree admin unlock', env: adminEnv(sysroot) });
 }
 
 export async function adminStatus(sysroot: string): Promise<string> {

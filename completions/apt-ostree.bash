@@ -142,8 +142,8 @@ _apt_ostree_spec() {
       valued='--repo:directories --url: --ref: --remote: --karg: --gpg-import:files --sign-verify:files --image:files --image-size: --lock-wait:' pos='' ;;
     'admin image')
       subs='' subalias=''
-      opts='--output -o --size --label --force'
-      valued='--output:files -o:files --size: --label:' pos='' ;;
+      opts='--output -o --size --format --label --force'
+      valued='--output:files -o:files --size: --format:choices:raw,qcow2 --label:' pos='' ;;
     *) subs='' subalias='' opts='' valued='' pos='' ;;
   esac
 }

@@ -36,7 +36,9 @@ const DEPENDS = 'nodejs (>= 20), ostree, bubblewrap, attr, apt, mount';
 // compose: mmdebstrap builds the trees; --gpg-sign runs gpg (the key check) and ostree signs
 // through gpgme, which asks gpg-agent for the secret key. Verifying needs no more: ostree's
 // libgpgme11 already depends on gpg, and keeps the public keys in its own scratch home.
-const RECOMMENDS = 'mmdebstrap, gpg, gpg-agent';
+// admin image: the partition table, the EFI system partition, GRUB for both firmwares, qcow2;
+// rollback with an ostree older than 2024.1 (no `admin set-default`): libostree through python3-gi.
+const RECOMMENDS = 'mmdebstrap, gpg, gpg-agent, fdisk, dosfstools, mtools, grub-common, grub-pc-bin, grub-efi-amd64-bin, qemu-utils, python3-gi, gir1.2-ostree-1.0';
 const PREFIX = 'usr/lib/apt-ostree';
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

@@ -1,19 +1,46 @@
 /**
- * `admin image`: a raw disk image (one ext4 file system, no partition table) holding a sysroot,
- * made with `mkfs.ext4 -d`, which copies a directory into the new file system: no loop device,
- * no mount, hardlinks between deployments and the repository kept. The sysroot is only read.
+ * `admin image`: a GPT disk image holding a sysroot, that boots from UEFI firmware and from a
+ * legacy BIOS, like Debian's own cloud images (docs/layout.md, "The disk"):
+ *
+ *   1  BIOS boot   1 MiB   GRUB's core.img (BIOS; boot.img is in the protective MBR)
+ *   2  EFI system  64 MiB  FAT32 with GRUB at EFI/BOOT/BOOTX64.EFI (UEFI, removable-media path)
+ *   3  root        rest    ext4 (label apt-ostree-root unless --label) holding the sysroot
+ *
+ * Both GRUB images find the root file system by its UUID and read the sysroot's
+ * /boot/grub/grub.cfg, the menu ostree's grub2 backend keeps current. Everything is written into
+ * the file itself, without a loop device or a mount: sfdisk on the sparse file, `mkfs.ext4 -d`
+ * at the root partition's offset (copies the directory, hardlinks kept), `mkfs.vfat --offset`
+ * and mtools for the EFI system partition. The sysroot is only read.
  *
  * The image is written to a temporary file beside OUTPUT and renamed at the end, so a failed or
  * cancelled run leaves no half-written image (and an existing OUTPUT, with --force, untouched).
  */
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AptOstreeError, InputError } from '../errors.js';
 import { readLockOwner, sysrootLockHeld } from '../engine/transaction/lock-owner.js';
 import type { Reporter } from '../output/reporter.js';
 import { run } from '../system/run.js';
+import { ROOT_LABEL } from '../layout/boot.js';
+import { installBiosBoot, makeGrubImages } from './grub.js';
 
 export const DEFAULT_IMAGE_SIZE = '4G';
+
+const MIB = 1024 ** 2;
+// Partition layout in 512-byte sectors, each start aligned to 1 MiB.
+const SECTOR = 512;
+const BIOS_BOOT = { start: 2048, sectors: 2048 };
+const ESP = { start: 4096, sectors: 64 * 2048 };
+const ROOT_START = ESP.start + ESP.sectors;
+/** Where the root file system starts on the disk, in bytes (e2fsprogs read it as `DISK?offset=N`). */
+export const ROOT_OFFSET = ROOT_START * SECTOR;
+/** What the disk needs besides the root file system: the first MiB, the BIOS boot and EFI partitions, the backup GPT. */
+const OVERHEAD_BYTES = ROOT_START * SECTOR + MIB;
+// GPT partition type GUIDs (the Discoverable Partitions Specification's for the x86-64 root).
+const TYPE_BIOS_BOOT = '21686148-6449-6E6F-744E-656564454649';
+const TYPE_ESP = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
+const TYPE_ROOT_X86_64 = '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709';
 
 /** Bytes of a size like 4G, 512M, 1.5G, 100000000 (K, M, G, T are powers of 1024). */
 export function parseSize(text: string): number {
@@ -21,9 +48,9 @@ export function parseSize(text: string): number {
   if (!m) throw new InputError(`'${text}' is not a size.`, 'Give a size like 4G, 512M or a number of bytes.');
   const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
   const bytes = Math.floor(Number(m[1]) * unit);
-  // ext4 with a journal needs a few MB; below that mkfs.ext4 refuses with an unclear message.
-  if (bytes < 16 * 1024 ** 2) throw new InputError(`The size ${text} is too small for a disk image.`, 'Give at least 16M (a sysroot with a bootable image needs about 1G).');
-  return bytes - (bytes % 4096);
+  // The boot partitions take 66 MiB; ext4 with a journal needs a few more.
+  if (bytes < 96 * MIB) throw new InputError(`The size ${text} is too small for a disk image.`, 'Give at least 96M (a sysroot with a bootable image needs about 1G).');
+  return bytes - (bytes % MIB);
 }
 
 export interface DiskImageOptions {
@@ -31,7 +58,9 @@ export interface DiskImageOptions {
   output: string;
   sizeBytes: number;
   force: boolean;
-  /** ext4 volume label (mkfs.ext4 -L), at most 16 bytes. */
+  /** raw (default), or qcow2 converted with qemu-img. */
+  format?: 'raw' | 'qcow2';
+  /** The root file system's label (mkfs.ext4 -L), at most 16 bytes; default ROOT_LABEL. */
   label?: string;
   reporter: Reporter;
   signal?: AbortSignal;
@@ -42,6 +71,11 @@ export interface DiskImageResult {
   sizeBytes: number;
   /** Bytes of the sysroot's files (hardlinks counted once), as du sees them. */
   contentBytes: number;
+  format: 'raw' | 'qcow2';
+  /** The root file system's UUID, which the boot loader searches for. */
+  rootUuid: string;
+  /** The sysroot has no GRUB menu (boot/grub/grub.cfg): the disk's boot loader finds nothing to boot. */
+  noBootMenu: boolean;
 }
 
 /** Check the arguments before any work: a sysroot made by ostree, a writable place for the image. */
@@ -88,28 +122,68 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
   busy();
   const du = await run('du', ['-s', '-B1', '-x', '--', sysroot], { signal: o.signal, what: `measuring ${o.sysroot}` });
   const contentBytes = Number(du.stdout.split(/\s/)[0]);
+  const rootBytes = Math.floor((o.sizeBytes - OVERHEAD_BYTES) / MIB) * MIB;
   // ext4 metadata (inode tables, journal) takes about 5% plus a fixed part.
-  if (Number.isFinite(contentBytes) && contentBytes * 1.1 + 64 * 1024 ** 2 > o.sizeBytes) {
-    throw new InputError(`The sysroot holds ${mib(contentBytes)}; an image of ${mib(o.sizeBytes)} is too small for it.`, `Give a larger --size (at least ${Math.ceil((contentBytes * 1.1 + 64 * 1024 ** 2) / 1024 ** 3)}G).`);
+  if (Number.isFinite(contentBytes) && contentBytes * 1.1 + 64 * MIB > rootBytes) {
+    const need = contentBytes * 1.1 + 64 * MIB + OVERHEAD_BYTES;
+    throw new InputError(`The sysroot holds ${mib(contentBytes)}; an image of ${mib(o.sizeBytes)} is too small for it.`, `Give a larger --size (at least ${Math.ceil(need / 1024 ** 3)}G).`);
   }
+  const label = o.label ?? ROOT_LABEL;
+  const rootUuid = randomUUID();
   const tmp = join(dirname(output), `.${basename(output)}.apt-ostree-${process.pid}`);
   rmSync(tmp, { force: true });
+  const work = mkdtempSync(join(dirname(output), `.${basename(output)}.apt-ostree-grub-`));
+  const runOpts = { signal: o.signal };
   try {
-    await run('truncate', ['-s', String(o.sizeBytes), '--', tmp], { signal: o.signal, what: `creating ${o.output}` });
-    await o.reporter.task(`Writing ${mib(contentBytes)} into an ext4 image of ${mib(o.sizeBytes)}`, () =>
-      run('mkfs.ext4', ['-q', '-F', ...(o.label ? ['-L', o.label] : []), '-d', sysroot, tmp], {
-        signal: o.signal,
+    await run('truncate', ['-s', String(o.sizeBytes), '--', tmp], { ...runOpts, what: `creating ${o.output}` });
+    const table = [
+      'label: gpt',
+      `start=${BIOS_BOOT.start}, size=${BIOS_BOOT.sectors}, type=${TYPE_BIOS_BOOT}, name="BIOS boot"`,
+      `start=${ESP.start}, size=${ESP.sectors}, type=${TYPE_ESP}, name="EFI system"`,
+      `start=${ROOT_START}, size=${rootBytes / SECTOR}, type=${TYPE_ROOT_X86_64}, name="root"`,
+      '',
+    ].join('\n');
+    await run('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', tmp], { ...runOpts, input: table, what: 'sfdisk (the partition table)', hint: 'Install fdisk (apt-get install fdisk).' });
+    await o.reporter.task(`Writing ${mib(contentBytes)} into an ext4 file system of ${mib(rootBytes)}`, () =>
+      run('mkfs.ext4', ['-q', '-F', '-L', label, '-U', rootUuid, '-E', `offset=${ROOT_OFFSET}`, '-d', sysroot, tmp, `${rootBytes / 1024}k`], {
+        ...runOpts,
         what: 'mkfs.ext4 -d (copying the sysroot into the image)',
         hint: 'The output of mkfs.ext4 is shown above; a larger --size helps when it ran out of space.',
       }),
     );
+    await o.reporter.task('Installing GRUB for UEFI and BIOS', async () => {
+      const grub = await makeGrubImages(work, rootUuid, runOpts);
+      const hint = 'Install dosfstools and mtools (apt-get install dosfstools mtools).';
+      await run('mkfs.vfat', ['-F', '32', '-s', '1', '-n', 'EFI', '--offset', String(ESP.start), tmp, String(ESP.sectors / 2)], { ...runOpts, what: 'mkfs.vfat (the EFI system partition)', hint });
+      const esp = `${tmp}@@${ESP.start * SECTOR}`;
+      await run('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT'], { ...runOpts, what: 'mmd (the EFI system partition)', hint });
+      await run('mcopy', ['-i', esp, grub.efi, '::/EFI/BOOT/BOOTX64.EFI'], { ...runOpts, what: 'mcopy (GRUB onto the EFI system partition)', hint });
+      installBiosBoot(tmp, grub.core, BIOS_BOOT.start, BIOS_BOOT.sectors);
+    });
     busy();
+    if (o.format === 'qcow2') {
+      const raw = join(work, 'disk.raw');
+      renameSync(tmp, raw);
+      await o.reporter.task('Converting to qcow2', () =>
+        run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, tmp], { ...runOpts, what: 'qemu-img convert (to qcow2)', hint: 'Install qemu-utils (apt-get install qemu-utils).' }),
+      );
+    }
     renameSync(tmp, output);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  return { output, sizeBytes: o.sizeBytes, contentBytes };
+  const noBootMenu = !existsSync(join(sysroot, 'boot', 'grub', 'grub.cfg'));
+  return { output, sizeBytes: o.sizeBytes, contentBytes, rootUuid, noBootMenu, format: o.format ?? 'raw' };
+}
+
+/** The closing lines of admin image and provision --image. */
+export function describeDiskImage(r: DiskImageResult, sysroot: string): string {
+  let text = `Wrote ${r.output}: a GPT disk of ${Math.round(r.sizeBytes / MIB)} MiB${r.format === 'qcow2' ? ' (qcow2)' : ''} holding the sysroot ${sysroot}, booting from UEFI or BIOS firmware through GRUB.\n`;
+  if (r.noBootMenu) text += `Warning: ${sysroot} has no GRUB menu (boot/grub/grub.cfg), so GRUB on this disk finds nothing to boot; a sysroot made by apt-ostree admin provision has one.\n`;
+  return text;
 }
 
 function mib(bytes: number): string {

@@ -1,4 +1,6 @@
 /** Typed wrappers around the `ostree` command line (2022.7 and newer): the only module that runs it. */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ToolError } from '../errors.js';
 import { resolveRefFile } from '../ostree/refs.js';
 import { listCommitDir, readCommitFile } from '../ostree/tree.js';
@@ -351,6 +353,25 @@ function sysrootArgs(sysroot: string): string[] {
   return sysroot === '/' ? [] : [`--sysroot=${sysroot}`];
 }
 
+/**
+ * apt-ostree's grub.cfg generator (data/grub/, shipped with the program: lib/system/ → ../../data),
+ * which ostree's grub2 backend runs instead of the system's grub-mkconfig when OSTREE_GRUB2_EXEC
+ * names it (ostree's src/libostree/ostree-bootloader-grub2.c).
+ */
+export const GRUB_GENERATOR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'data', 'grub', 'grub-mkconfig-ostree');
+
+/**
+ * The environment of an `ostree admin` command that may write deployments. On a sysroot that is
+ * not the booted system (a directory prepared for a disk image), the grub2 backend must not run
+ * the host's grub-mkconfig, which reads the host's /etc/grub.d and lists the host's kernels: it
+ * runs apt-ostree's generator instead, which writes the menu of the sysroot's own entries. On the
+ * booted system ostree runs the system's grub-mkconfig with ostree-boot's 15_ostree, as
+ * ostree-finalize-staged does at shutdown.
+ */
+function adminEnv(sysroot: string): Record<string, string> | undefined {
+  return sysroot === '/' ? undefined : { OSTREE_GRUB2_EXEC: GRUB_GENERATOR };
+}
+
 export async function adminInitFs(sysroot: string): Promise<void> {
   await run('ostree', ['admin', 'init-fs', sysroot], { what: 'ostree admin init-fs' });
 }
@@ -389,6 +410,7 @@ export async function adminDeploy(o: DeployOptions): Promise<void> {
   args.push(o.revision);
   await run('ostree', args, {
     what: 'ostree admin deploy',
+    env: adminEnv(o.sysroot),
     signal: o.signal,
     // Deploying swaps the boot configuration atomically; a Ctrl-C must not stop it halfway.
     detached: !o.signal,
@@ -396,17 +418,17 @@ export async function adminDeploy(o: DeployOptions): Promise<void> {
 }
 
 export async function adminUndeploy(sysroot: string, index: number): Promise<void> {
-  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'undeploy', String(index)], { what: `ostree admin undeploy ${index}` });
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'undeploy', String(index)], { what: `ostree admin undeploy ${index}`, env: adminEnv(sysroot) });
 }
 
 export async function adminCleanup(sysroot: string): Promise<void> {
-  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'cleanup'], { what: 'ostree admin cleanup' });
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'cleanup'], { what: 'ostree admin cleanup', env: adminEnv(sysroot) });
 }
 
 /** `ostree admin unlock` of the booted deployment: an overlay on /usr (see usroverlay). */
 export async function adminUnlock(sysroot: string, mode: 'development' | 'hotfix' | 'transient'): Promise<void> {
   const flag = mode === 'hotfix' ? ['--hotfix'] : mode === 'transient' ? ['--transient'] : [];
-  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'unlock', ...flag], { what: 'ostree admin unlock' });
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'unlock', ...flag], { what: 'ostree admin unlock', env: adminEnv(sysroot) });
 }
 
 export async function adminStatus(sysroot: string): Promise<string> {
@@ -453,12 +475,29 @@ export async function hasAdminLockFinalization(): Promise<boolean> {
 
 /** `ostree admin lock-finalization --unlock`: the staged deployment is finalized at the next shutdown. */
 export async function adminUnlockFinalization(sysroot: string): Promise<void> {
-  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'lock-finalization', '--unlock'], { what: 'ostree admin lock-finalization --unlock' });
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'lock-finalization', '--unlock'], { what: 'ostree admin lock-finalization --unlock', env: adminEnv(sysroot) });
 }
 
 /** `ostree admin set-default INDEX`; detached: the switch of the boot configuration must not stop halfway. */
 export async function adminSetDefault(sysroot: string, index: number): Promise<void> {
-  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'set-default', String(index)], { what: 'ostree admin set-default', detached: true });
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'set-default', String(index)], { what: 'ostree admin set-default', detached: true, env: adminEnv(sysroot) });
+}
+
+/** data/ostree/ostree-set-default: `admin set-default` through libostree's introspection bindings. */
+const SET_DEFAULT_HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'data', 'ostree', 'ostree-set-default');
+
+/**
+ * Make deployment INDEX the default with libostree (ostree_sysroot_write_deployments, as
+ * `admin set-default` does), for an ostree without that command (2022.7). Detached like it.
+ */
+export async function setDefaultThroughLibostree(sysroot: string, index: number): Promise<void> {
+  // Run by its #!/usr/bin/python3: Debian's python, the one python3-gi is for (not a python3 earlier in PATH).
+  await run(SET_DEFAULT_HELPER, [sysroot, String(index)], {
+    what: 'writing the new boot order with libostree',
+    hint: 'The message above is libostree\'s; nothing was changed. Without python3-gi and gir1.2-ostree-1.0, install them (apt-get install python3-gi gir1.2-ostree-1.0).',
+    detached: true,
+    env: adminEnv(sysroot),
+  });
 }
 
 /**

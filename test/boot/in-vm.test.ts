@@ -7,8 +7,11 @@
  * `apt-ostree upgrade` inside the VM moves to a new base (from an OSTree repository in /var)
  * with the layer re-applied, and the last boot runs it.
  *
- * One disk for the whole story: what the VM changed stays on it, and each boot reads the
- * default boot entry back from the disk (debugfs), as a boot loader would.
+ * One disk for the whole story: what the VM changed stays on it. Every boot starts from UEFI
+ * firmware (OVMF) and GRUB, whose menu the VM's ostree regenerated (grub-mkconfig with
+ * ostree-boot's 15_ostree, ostree 2025.2) — so install + reboot and rollback + reboot go through
+ * the boot loader; the default BLS entry read back from the disk (debugfs) says which deployment
+ * GRUB had to boot.
  */
 import { execa } from 'execa';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -16,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAptRepo } from '../fixtures/apt-repo.js';
 import type { DebSpec } from '../fixtures/debs.js';
-import { boot, BOOT_KARGS, bootImage, consoleTail, defaultBootEntry, diskBootEntry, makeDisk, TRIXIE, type BootEntryFiles, type BootImage, type BootResult } from '../fixtures/boot.js';
+import { BOOT_KARGS, bootFirmware, bootImage, consoleTail, defaultBootEntry, diskBootEntry, makeDisk, TRIXIE, type BootEntryFiles, type BootImage, type BootResult } from '../fixtures/boot.js';
 import { cli, PROJECT_ROOT, sh } from '../fixtures/env.js';
 import { setDeploymentSources } from '../fixtures/layering.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
@@ -50,10 +53,15 @@ describe('apt-ostree inside a booted trixie VM', () => {
   let upgradedDeployment = '';
   let newBase = '';
 
-  /** Boot the disk with its own default entry; attach the report and console log to a failed expectation. */
+  /**
+   * Boot the disk from UEFI firmware (OVMF) through GRUB, whose menu the VM's own ostree
+   * regenerated (grub-mkconfig with 15_ostree) after the changes made inside it; ENTRY is the
+   * default BLS entry on the disk, which GRUB's first menu entry must have booted. Attach the
+   * report and console log to a failed expectation.
+   */
   async function bootCase(name: string, check: string, expectations: (r: BootResult, entry: BootEntryFiles) => void, opts: { rebootsItself?: boolean } = {}): Promise<BootResult> {
     const entry = await diskBootEntry(disk, join(tmp, 'boot-files'));
-    const r = await boot(entry, disk, { check: CHECK_PRELUDE + check, name, timeoutSeconds: 900, ...opts });
+    const r = await bootFirmware(disk, 'uefi', { check: CHECK_PRELUDE + check, name, timeoutSeconds: 900, ...opts });
     times.push(`${name}: ${r.seconds.toFixed(1)} s`);
     console.log(`[boot] ${times.at(-1)}`);
     try {

@@ -1,16 +1,17 @@
 /**
  * Real boots under QEMU of a composed image and of what apt-ostree makes of it: one sysroot,
- * changed from the host with `--sysroot` between boots (install, upgrade, rollback, initramfs), a disk
- * image made with `apt-ostree admin image` for every boot, booted with the default BLS
- * entry's kernel, initramfs and options. The image's report unit says what the booted system
- * looks like; a failing case shows the console log.
+ * changed from the host with `--sysroot` between boots (install, upgrade, rollback, initramfs,
+ * kargs), a disk made with `apt-ostree admin image` for every boot, booted from firmware only
+ * (no -kernel): OVMF (UEFI) or SeaBIOS, in turn, then GRUB on the disk, whose menu ostree's
+ * grub2 backend wrote on the host through apt-ostree's generator. The image's report unit says
+ * what the booted system looks like; a failing case shows the console log.
  */
 import { execa } from 'execa';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAptRepo, type AptRepo } from '../fixtures/apt-repo.js';
-import { boot, BOOKWORM, BOOT_KARGS, bootImage, consoleTail, defaultBootEntry, makeDisk, type BootImage, type BootResult } from '../fixtures/boot.js';
+import { BOOKWORM, BOOT_KARGS, bootFirmware, bootImage, consoleTail, defaultBootEntry, makeDisk, type BootImage, type BootResult, type Firmware } from '../fixtures/boot.js';
 import { cli, sh } from '../fixtures/env.js';
 import { setDeploymentSources } from '../fixtures/layering.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
@@ -49,12 +50,17 @@ describe('booting apt-ostree deployments under QEMU', () => {
   let layeredDeployment = '';
 
   /** Make the disk from the sysroot and boot it; attach the console log to any failed expectation. */
-  async function bootCase(name: string, check: string | undefined, expectations: (r: BootResult) => void, opts: { diskMade?: boolean } = {}): Promise<BootResult> {
+  async function bootCase(name: string, firmware: Firmware, check: string | undefined, expectations: (r: BootResult) => void, opts: { diskMade?: boolean } = {}): Promise<BootResult> {
     const disk = join(tmp, 'disk.img');
     const t0 = Date.now();
     if (!opts.diskMade) await makeDisk(sysroot, disk);
     const diskSeconds = (Date.now() - t0) / 1000;
-    const r = await boot(defaultBootEntry(sysroot), disk, { check, name });
+    // GRUB boots the first entry of the menu ostree wrote: the default deployment's.
+    const menu = readFileSync(join(sysroot, 'boot/grub/grub.cfg'), 'utf8');
+    const first = /^linux \S+ .*ostree=(\S+)/m.exec(menu)?.[1];
+    expect(first && readlinkSync(join(sysroot, first)).split('/').pop()).toBe(defaultBootEntry(sysroot).deployment);
+    const r = await bootFirmware(disk, firmware, { check, name, timeoutSeconds: 480 });
+    name = `${name} (${firmware === 'uefi' ? 'UEFI' : 'BIOS'})`;
     times.push(`${name}: disk ${diskSeconds.toFixed(1)} s, boot ${r.seconds.toFixed(1)} s`);
     console.log(`[boot] ${times.at(-1)}`);
     try {
@@ -99,10 +105,13 @@ describe('booting apt-ostree deployments under QEMU', () => {
     if (tmp) await removeTemp(tmp);
   });
 
-  it('boots the composed image', async () => {
+  it('boots the composed image from UEFI firmware and from a legacy BIOS, through GRUB', async () => {
     const entry = defaultBootEntry(sysroot);
     expect(entry.deployment).toMatch(new RegExp(`^${image.checksum}\\.0$`));
-    await bootCase('composed image', undefined, (r) => expectHealthy(r, entry.deployment), { diskMade: true });
+    // Provision added the root by label (the image's kargs have no root=) in front of the --karg values.
+    expect(entry.options.split(' ').slice(0, 3)).toEqual(BOOT_KARGS);
+    await bootCase('composed image', 'uefi', undefined, (r) => expectHealthy(r, entry.deployment), { diskMade: true });
+    await bootCase('composed image', 'bios', undefined, (r) => expectHealthy(r, entry.deployment), { diskMade: true });
   });
 
   it('boots a deployment with a layered package: its user, conffile, /var and /opt content are there', async () => {
@@ -116,7 +125,7 @@ describe('booting apt-ostree deployments under QEMU', () => {
     const passwd = readFileSync(join(sysroot, 'ostree/deploy/debian/deploy', layeredDeployment, 'usr/etc/passwd'), 'utf8');
     const uid = /^boot-svc-ao:x:(\d+):/m.exec(passwd)?.[1];
     expect(uid).toBeDefined();
-    await bootCase('layered package', PACKAGE_CHECK, (b) => {
+    await bootCase('layered package', 'uefi', PACKAGE_CHECK, (b) => {
       expectHealthy(b, layeredDeployment);
       expect(b.report['svc-uid']).toBe(uid);
       expect(b.report['svc-conffile']).toBe('greeting=hello from the layer');
@@ -140,7 +149,7 @@ describe('booting apt-ostree deployments under QEMU', () => {
     expect(upgraded).not.toBe(layeredDeployment);
     const base = (await execa('ostree', [`--repo=${join(sysroot, 'ostree/repo')}`, 'show', '--print-metadata-key=aptostree.base-checksum', upgraded.split('.')[0]!], { reject: false })).stdout;
     expect(base).toContain(next);
-    await bootCase('upgrade', PACKAGE_CHECK, (b) => {
+    await bootCase('upgrade', 'bios', PACKAGE_CHECK, (b) => {
       expectHealthy(b, upgraded);
       expect(b.report['base-version']).toBe('2.0');
       expect(b.report['svc-run']).toBe('boot-svc-ao runs: greeting=hello from the layer');
@@ -151,24 +160,32 @@ describe('booting apt-ostree deployments under QEMU', () => {
     const r = await cli(['--sysroot', sysroot, 'rollback']);
     expect(r.code, r.stderr).toBe(0);
     expect(defaultBootEntry(sysroot).deployment).toBe(layeredDeployment);
-    await bootCase('rollback', PACKAGE_CHECK, (b) => {
+    await bootCase('rollback', 'uefi', PACKAGE_CHECK, (b) => {
       expectHealthy(b, layeredDeployment);
       expect(b.report['base-version']).toBe('none');
       expect(b.report['svc-dpkg']).toBe('1.0');
     });
   });
 
-  it('boots an initramfs regenerated by `initramfs --enable` (the image\'s real dracut, in the sandbox)', async () => {
+  it('boots an initramfs regenerated by `initramfs --enable` (the image\'s real dracut, in the sandbox), with a kernel argument appended on the host', async () => {
     const before = defaultBootEntry(sysroot);
     const r = await cli(['--sysroot', sysroot, 'initramfs', '--enable']);
     expect(r.code, r.stderr).toBe(0);
-    const after = defaultBootEntry(sysroot);
-    expect(after.deployment).not.toBe(before.deployment);
+    const regenerated = defaultBootEntry(sysroot);
+    expect(regenerated.deployment).not.toBe(before.deployment);
     // A new initramfs gives the deployment a new boot checksum, hence new boot file paths.
-    expect(after.initrd).not.toBe(before.initrd);
-    expect(readFileSync(after.initrd).equals(readFileSync(before.initrd))).toBe(false);
-    await bootCase('regenerated initramfs', PACKAGE_CHECK, (b) => {
+    expect(regenerated.initrd).not.toBe(before.initrd);
+    expect(readFileSync(regenerated.initrd).equals(readFileSync(before.initrd))).toBe(false);
+    // Then a kernel argument (a new deployment too; the older one without the initramfs goes).
+    const k = await cli(['--sysroot', sysroot, 'kargs', '--append=apt_ostree.test=appended']);
+    expect(k.code, k.stderr).toBe(0);
+    const after = defaultBootEntry(sysroot);
+    expect(after.deployment).not.toBe(regenerated.deployment);
+    expect(after.initrd).toBe(regenerated.initrd);
+    expect(after.options.split(' ')).toContain('apt_ostree.test=appended');
+    await bootCase('regenerated initramfs, kargs --append', 'bios', PACKAGE_CHECK, (b) => {
       expectHealthy(b, after.deployment);
+      expect(b.report.cmdline.split(' ')).toContain('apt_ostree.test=appended');
       expect(b.report['svc-run']).toBe('boot-svc-ao runs: greeting=hello from the layer');
     });
   });

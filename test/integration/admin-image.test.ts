@@ -1,11 +1,15 @@
 /**
- * `apt-ostree admin image`: a raw ext4 image of a sysroot made with mkfs.ext4 -d, read back with
- * debugfs (no mount): the BLS entries and deployments are in it, hardlinks are kept, the sysroot
- * is unchanged, an existing output is refused without --force, failures leave no file behind.
+ * `apt-ostree admin image`: a GPT disk (BIOS boot, EFI system and root partitions) holding a
+ * sysroot, read back without mounting: the partition table with sfdisk, the EFI system partition
+ * with mtools, the root file system with e2fsprogs at its offset (`DISK?offset=N`): the BLS
+ * entries and deployments are in it, hardlinks are kept, the sysroot is unchanged, an existing
+ * output is refused without --force, failures leave no file behind. (That the disk boots from
+ * both firmwares is test/boot/firmware.test.ts.)
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT_OFFSET } from '../../src/image/disk.js';
 import { cli, sh } from '../fixtures/env.js';
 import { makeSyntheticSysroot, type TestSysroot } from '../fixtures/sysroot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
@@ -26,30 +30,69 @@ describe('admin image', () => {
     await removeTemp(tmp);
   });
 
-  it('writes an ext4 image holding the sysroot, leaving the sysroot unchanged', async () => {
+  it('writes a GPT disk holding the sysroot and GRUB for both firmwares, leaving the sysroot unchanged', async () => {
     const before = await snapshot(s.sysroot);
     const out = join(tmp, 'disk.img');
     const r = await cli(['admin', 'image', '--sysroot', s.sysroot, '--output', out, '--size', '256M', '--label', 'root']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/Wrote .*disk\.img: an ext4 file system of 256 MiB/);
+    expect(r.stdout).toMatch(/Wrote .*disk\.img: a GPT disk of 256 MiB/);
+    // The synthetic sysroot was not provisioned with GRUB's menu: said, not hidden.
+    expect(r.stdout).toMatch(/Warning: .* has no GRUB menu/);
     expect(statSync(out).size).toBe(256 * 1024 ** 2);
     expect(await snapshot(s.sysroot)).toBe(before);
     expect(readdirSync(tmp).filter((n) => n.includes('apt-ostree-'))).toEqual([]);
 
-    expect(await sh('e2fsck', ['-fn', out])).toMatch(/clean|files/);
-    expect((await sh('dumpe2fs', ['-h', out])).toString()).toMatch(/Filesystem volume name:\s+root/);
+    const table = JSON.parse(await sh('sfdisk', ['--json', out])) as { partitiontable: { label: string; partitions: Array<{ start: number; size: number; type: string }> } };
+    expect(table.partitiontable.label).toBe('gpt');
+    expect(table.partitiontable.partitions.map((p) => [p.start, p.type])).toEqual([
+      [2048, '21686148-6449-6E6F-744E-656564454649'],
+      [4096, 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B'],
+      [ROOT_OFFSET / 512, '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709'],
+    ]);
+    // GRUB for UEFI at the removable-media path; for BIOS, boot.img in the MBR (its signature and
+    // the GRUB string) and core.img at the start of the BIOS boot partition.
+    expect(await sh('mdir', ['-b', '-i', `${out}@@${4096 * 512}`, '::/EFI/BOOT'])).toMatch(/BOOTX64\.EFI/);
+    const head = readFileSync(out).subarray(0, 2048 * 512 + 512);
+    expect(head.readUInt16LE(510)).toBe(0xaa55);
+    expect(head.subarray(0, 440).includes(Buffer.from('GRUB'))).toBe(true);
+    expect(head.readBigUInt64LE(0x5c)).toBe(2048n);
+    const root = `${out}?offset=${ROOT_OFFSET}`;
+    expect(await sh('e2fsck', ['-fn', root])).toMatch(/clean|files/);
+    const super_ = await sh('dumpe2fs', ['-h', root]);
+    expect(super_).toMatch(/Filesystem volume name:\s+root/);
+    const uuid = /Filesystem UUID:\s+(\S+)/.exec(super_)![1]!;
+    // Both GRUB images search for this UUID (core.img is compressed: read in the EFI image).
+    expect(await sh('mtype', ['-i', `${out}@@${4096 * 512}`, '::/EFI/BOOT/BOOTX64.EFI'])).toContain(`search --no-floppy --fs-uuid --set=root ${uuid}`);
     const entries = readdirSync(join(s.sysroot, 'boot/loader/entries'));
     expect(entries.length).toBe(2);
     for (const e of entries) {
-      const inImage = await sh('debugfs', ['-R', `cat /boot/loader/entries/${e}`, out]);
+      const inImage = await sh('debugfs', ['-R', `cat /boot/loader/entries/${e}`, root]);
       expect(inImage).toBe(readFileSync(join(s.sysroot, 'boot/loader/entries', e), 'utf8').replace(/\n$/, ''));
     }
     // A file of a deployment is a hardlink into the repository: the link count is kept.
     const dep = readdirSync(join(s.sysroot, 'ostree/deploy/debian/deploy')).find((n) => /\.\d+$/.test(n))!;
     const local = statSync(join(s.sysroot, 'ostree/deploy/debian/deploy', dep, 'usr/share/apt-ostree/marker')).nlink;
     expect(local).toBeGreaterThan(1);
-    const stat = await sh('debugfs', ['-R', `stat /ostree/deploy/debian/deploy/${dep}/usr/share/apt-ostree/marker`, out]);
+    const stat = await sh('debugfs', ['-R', `stat /ostree/deploy/debian/deploy/${dep}/usr/share/apt-ostree/marker`, root]);
     expect(stat).toMatch(new RegExp(`Links: ${local}\\b`));
+  });
+
+  it('--format qcow2 writes the same disk as a qcow2 image (qemu-img)', async () => {
+    const out = join(tmp, 'disk.qcow2');
+    const r = await cli(['admin', 'image', '--sysroot', s.sysroot, '--output', out, '--size', '256M', '--format', 'qcow2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Wrote .*disk\.qcow2: a GPT disk of 256 MiB \(qcow2\)/);
+    const info = JSON.parse(await sh('qemu-img', ['info', '--output=json', out])) as { format: string; 'virtual-size': number };
+    expect(info).toMatchObject({ format: 'qcow2', 'virtual-size': 256 * 1024 ** 2 });
+    // Back to raw: the same partition table and root file system.
+    const raw = join(tmp, 'back.raw');
+    await sh('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', out, raw]);
+    expect(JSON.parse(await sh('sfdisk', ['--json', raw])).partitiontable.partitions).toHaveLength(3);
+    expect(await sh('e2fsck', ['-fn', `${raw}?offset=${ROOT_OFFSET}`])).toMatch(/clean|files/);
+    expect(readdirSync(tmp).filter((n) => n.includes('apt-ostree-'))).toEqual([]);
+    const bad = await cli(['admin', 'image', '--sysroot', s.sysroot, '--output', join(tmp, 'x.img'), '--format', 'vmdk']);
+    expect(bad.code).toBe(1);
+    expect(existsSync(join(tmp, 'x.img'))).toBe(false);
   });
 
   it('refuses an existing output unless --force, and replaces it with --force', async () => {

@@ -58,8 +58,9 @@ describe('the apt-ostree .deb', () => {
     expect(await field('Section')).toBe('admin');
     expect(await field('Priority')).toBe('optional');
     expect(await field('Depends')).toMatch(/^nodejs \(>= 20\), ostree, bubblewrap, attr, apt\b/);
-    // compose --gpg-sign: gpg (apt-ostree's key check) and gpg-agent (ostree signs through gpgme, which asks the agent).
-    expect(await field('Recommends')).toBe('mmdebstrap, gpg, gpg-agent');
+    // compose --gpg-sign: gpg (apt-ostree's key check) and gpg-agent (ostree signs through gpgme,
+    // which asks the agent); admin image and rollback on ostree < 2024.1: the disk tools, GRUB, python3-gi.
+    expect(await field('Recommends')).toBe('mmdebstrap, gpg, gpg-agent, fdisk, dosfstools, mtools, grub-common, grub-pc-bin, grub-efi-amd64-bin, qemu-utils, python3-gi, gir1.2-ostree-1.0');
     const files = (await sh('dpkg-deb', ['-c', deb])).split('\n').map((l) => l.replace(/^.*? \.\//, '/').replace(/ -> .*$/, ''));
     for (const f of [
       '/usr/bin/apt-ostree',
@@ -68,6 +69,8 @@ describe('the apt-ostree .deb', () => {
       '/usr/lib/apt-ostree/package.json',
       '/usr/lib/apt-ostree/node_modules/yargs/package.json',
       '/usr/lib/apt-ostree/data/apt-guard/apt-guard',
+      '/usr/lib/apt-ostree/data/grub/grub-mkconfig-ostree',
+      '/usr/lib/apt-ostree/data/ostree/ostree-set-default',
       '/usr/share/man/man8/apt-ostree.8.gz',
       '/usr/share/man/man5/apt-ostree.conf.5.gz',
       '/usr/share/bash-completion/completions/apt-ostree',

@@ -3,9 +3,10 @@
  * an HTTP URL on 127.0.0.1, checked against `ostree admin status` and `apt-ostree status`;
  * re-running changes nothing; failures leave nothing behind.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT_OFFSET } from '../../src/image/disk.js';
 import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
 import { cli, fsckClean, sh } from '../fixtures/env.js';
 import { minbaseRepo, minbaseSysroot, type CachedRepo } from '../fixtures/minbase.js';
@@ -57,7 +58,12 @@ describe('admin provision from a local repository path', () => {
     expect(st.deployments).toHaveLength(1);
     expect(st.deployments[0]).toMatchObject({ osname: 'debian', checksum: mb.checksum, origin: `origin:${mb.ref}`, version: '12.0' });
     expect((await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'remote', 'show-url', 'origin'])).trim()).toBe(`file://${mb.repo}`);
-    expect((await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'config', 'get', 'sysroot.bootloader'])).trim()).toBe('none');
+    expect((await sh('ostree', [`--repo=${sysroot}/ostree/repo`, 'config', 'get', 'sysroot.bootloader'])).trim()).toBe('grub2');
+    // The GRUB menu ostree wrote (through apt-ostree's generator: not the host's grub-mkconfig) lists the deployment.
+    expect(readlinkSync(join(sysroot, 'boot/grub/grub.cfg'))).toBe('../loader/grub.cfg');
+    const menu = readFileSync(join(sysroot, 'boot/grub/grub.cfg'), 'utf8');
+    expect(menu.match(/^menuentry /gm)).toHaveLength(1);
+    expect(menu).toMatch(new RegExp(`^linux /boot/ostree/debian-[0-9a-f]{64}/vmlinuz\\S* root=LABEL=apt-ostree-root .*ostree=/ostree/boot\\.[01]/debian/[0-9a-f]{64}/0$`, 'm'));
     await fsckClean(join(sysroot, 'ostree', 'repo'));
   });
 
@@ -82,10 +88,10 @@ describe('admin provision from a local repository path', () => {
     const disk = join(tmp, 'disk.img');
     const r = await cli(['--sysroot', sysroot, 'admin', 'provision', '--no-verify', '--repo', mb.repo, '--ref', mb.ref, '--image', disk, '--image-size', '2G']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/Wrote .*disk\.img: an ext4 file system of 2048 MiB/);
+    expect(r.stdout).toMatch(/Wrote .*disk\.img: a GPT disk of 2048 MiB/);
     const entries = readdirSync(join(sysroot, 'boot/loader/entries'));
     expect(entries).toHaveLength(1);
-    const inImage = await sh('debugfs', ['-R', `cat /boot/loader/entries/${entries[0]}`, disk]);
+    const inImage = await sh('debugfs', ['-R', `cat /boot/loader/entries/${entries[0]}`, `${disk}?offset=${ROOT_OFFSET}`]);
     expect(inImage).toBe(readFileSync(join(sysroot, 'boot/loader/entries', entries[0]!), 'utf8').replace(/\n$/, ''));
     // An existing image is refused before any work.
     const again = await cli(['--sysroot', sysroot, 'admin', 'provision', '--no-verify', '--repo', mb.repo, '--ref', mb.ref, '--image', disk]);
@@ -159,7 +165,8 @@ describe('admin provision: kernel arguments, new commits, bad input', () => {
     const a = join(tmp, 'a');
     expect((await cli(['--sysroot', a, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', ref])).code).toBe(0);
     expect((await statusJson(a)).deployments).toHaveLength(1);
-    expect((await bootEntries(a)).join('')).toMatch(/options .*console=ttyS0 rw/);
+    // The image's own arguments, after the root file system that admin image labels.
+    expect((await bootEntries(a)).join('')).toMatch(/options root=LABEL=apt-ostree-root console=ttyS0 rw/);
     const b = join(tmp, 'b');
     expect((await cli(['--sysroot', b, 'admin', 'provision', '--no-verify', '--repo', repo, '--ref', ref, '--karg', 'root=/dev/vda', '--karg', 'quiet'])).code).toBe(0);
     const entry = (await bootEntries(b)).join('');
@@ -284,7 +291,7 @@ describe('admin provision on a sysroot that already has deployments', () => {
     await commit('4');
     const r = await cli(provisionArgs('--not-as-default'));
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/has origin:test\/default 4 \([0-9a-f]{12}\) after the default; the default is still 3 \(/);
+    expect(r.stdout).toMatch(/has origin:test\/default 4 \([0-9a-f]{12}\) with kernel arguments: root=LABEL=apt-ostree-root after the default; the default is still 3 \(/);
     expect(await versions()).toEqual(['debian:3', 'debian:4', 'debian:2', 'debian:1']);
     const ostreeIds = parseOstreeStatus(await sh('ostree', ['admin', `--sysroot=${sysroot}`, 'status'])).map((d) => d.id.split('.')[0]);
     expect(ostreeIds).toEqual([commits['3'], commits['4'], commits['2'], commits['1']]);

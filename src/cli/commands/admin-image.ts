@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { InputError } from '../../errors.js';
-import { DEFAULT_IMAGE_SIZE, makeDiskImage, parseSize } from '../../image/disk.js';
+import { DEFAULT_IMAGE_SIZE, describeDiskImage, makeDiskImage, parseSize } from '../../image/disk.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { ADMIN_IMAGE } from '../specs/admin.js';
@@ -11,8 +11,8 @@ export async function run(ctx: CommandContext<ArgsOf<typeof ADMIN_IMAGE>>): Prom
   const sizeBytes = parseSize(ctx.args.size ?? DEFAULT_IMAGE_SIZE);
   const { withCancellation } = await import('../../image/compose.js');
   const r = await withCancellation(ctx.reporter, (signal) =>
-    makeDiskImage({ sysroot: resolve(ctx.sysroot), output, sizeBytes, force: ctx.args.force, label: ctx.args.label, reporter: ctx.reporter, signal }),
+    makeDiskImage({ sysroot: resolve(ctx.sysroot), output, sizeBytes, force: ctx.args.force, label: ctx.args.label, format: ctx.args.format, reporter: ctx.reporter, signal }),
   );
-  process.stdout.write(`Wrote ${r.output}: an ext4 file system of ${Math.round(r.sizeBytes / 1024 ** 2)} MiB holding the sysroot ${resolve(ctx.sysroot)}.\n`);
+  process.stdout.write(describeDiskImage(r, resolve(ctx.sysroot)));
   return 0;
 }

@@ -67,10 +67,10 @@ export async function run(ctx: CommandContext<ArgsOf<typeof ADMIN_PROVISION>>): 
   if (r.kept.length) process.stdout.write(`Kept the existing deployment${r.kept.length > 1 ? 's' : ''}: ${r.kept.join(', ')} (\`apt-ostree cleanup\` removes the ones not needed).\n`);
   if (image) {
     // The sysroot is provisioned: a failed image leaves it as it is (and no image file).
-    const { makeDiskImage } = await import('../../image/disk.js');
+    const { describeDiskImage, makeDiskImage } = await import('../../image/disk.js');
     const { withCancellation } = await import('../../image/compose.js');
     const d = await withCancellation(ctx.reporter, (signal) => makeDiskImage({ sysroot, output: image, sizeBytes: imageSize, force: false, reporter: ctx.reporter, signal }));
-    process.stdout.write(`Wrote ${d.output}: an ext4 file system of ${Math.round(d.sizeBytes / 1024 ** 2)} MiB holding the sysroot.\n`);
+    process.stdout.write(describeDiskImage(d, sysroot));
   } else if (r.deployed) {
     process.stdout.write(`See it with: apt-ostree --sysroot ${sysroot} status\n`);
   }

@@ -17,7 +17,7 @@ export const ADMIN_PROVISION = {
     { name: 'no-verify', type: 'boolean', describe: 'Accept unsigned content from the remote, knowingly: recorded in the remote\'s configuration and shown by status' },
     { name: 'as-default', type: 'boolean', describe: 'Make the image the default deployment even though the sysroot already has one (without it, or --not-as-default, provisioning refuses to change an existing default); no deployment is removed' },
     { name: 'not-as-default', type: 'boolean', describe: 'Deploy the image after the current default deployment, which stays the default (as ostree admin deploy --not-as-default); no deployment is removed' },
-    { name: 'image', type: 'string', valueName: 'FILE', describe: 'Then write the sysroot into FILE, a raw disk image (as admin image does; refused if FILE exists)', complete: 'files' },
+    { name: 'image', type: 'string', valueName: 'FILE', describe: 'Then write the sysroot into FILE, a GPT disk image that boots from UEFI or BIOS firmware (as admin image does; refused if FILE exists)', complete: 'files' },
     { name: 'image-size', type: 'string', valueName: 'SIZE', default: '4G', describe: 'Size of the --image, e.g. 4G or 2048M (a sparse file)' },
     UNCHANGED_EXIT_77,
     ...LOCK_OPTIONS,
@@ -25,23 +25,25 @@ export const ADMIN_PROVISION = {
   examples: [
     ['apt-ostree admin provision --sysroot /mnt/disk --repo ./repo --ref debian/bookworm/x86_64/minimal --no-verify', 'Deploy an unsigned image from a local repository into a disk mounted at /mnt/disk'],
     ['apt-ostree admin provision --sysroot ./sysroot --url https://images.example.org/repo --ref debian/bookworm/x86_64/minimal --os debian --gpg-import images.asc', 'Deploy from an HTTP server, verifying its signatures with the publisher\'s key; later upgrades pull from it, verified'],
-    ['apt-ostree admin provision --sysroot ./sysroot --repo ./repo --ref debian/bookworm/x86_64/bootable --karg root=/dev/vda --karg rw --image disk.img', 'Deploy a bootable image and write the sysroot into a disk image'],
+    ['apt-ostree admin provision --sysroot ./sysroot --repo ./repo --ref debian/bookworm/x86_64/bootable --image disk.img', 'Deploy a bootable image and write the sysroot into a disk that boots from firmware'],
     ['apt-ostree admin provision --sysroot /mnt/disk --repo ./repo --ref debian/trixie/x86_64/minimal --os trixie --not-as-default', 'Add a second image beside the deployments already there; the default stays'],
   ],
 } as const satisfies CommandSpec;
 
 export const ADMIN_IMAGE = {
   name: 'image',
-  describe: 'Make a raw disk image (one ext4 file system) holding a sysroot',
+  describe: 'Make a GPT disk image holding a sysroot, booting from UEFI or BIOS firmware through GRUB',
   writesFiles: true,
   options: [
     { name: 'output', alias: ['o'], type: 'string', valueName: 'FILE', describe: 'The disk image to write (refused if it exists, unless --force)', complete: 'files' },
     { name: 'size', type: 'string', valueName: 'SIZE', default: '4G', describe: 'Size of the image, e.g. 4G or 2048M (a sparse file: unused space takes no room)' },
-    { name: 'label', type: 'string', valueName: 'LABEL', describe: 'ext4 volume label (for root=LABEL=… on the kernel command line)' },
+    { name: 'format', type: 'string', choices: ['raw', 'qcow2'], default: 'raw', valueName: 'FORMAT', describe: 'raw (a sparse file), or qcow2 (converted with qemu-img, for clouds and hypervisors)' },
+    { name: 'label', type: 'string', valueName: 'LABEL', describe: 'Label of the root file system (default apt-ostree-root, which provision puts in the kernel arguments as root=LABEL=apt-ostree-root)' },
     { name: 'force', type: 'boolean', describe: 'Replace FILE if it exists' },
   ],
   examples: [
-    ['apt-ostree admin image --sysroot ./sysroot --output disk.img', 'Make a 4 GiB disk image of a sysroot made by admin provision (boot it with root=/dev/vda)'],
+    ['apt-ostree admin image --sysroot ./sysroot --output disk.img', 'Make a 4 GiB disk of a sysroot made by admin provision (boot it with qemu-system-x86_64 -bios /usr/share/ovmf/OVMF.fd, or without -bios for BIOS)'],
+    ['apt-ostree admin image --sysroot ./sysroot --output disk.qcow2 --format qcow2', 'The same disk as a qcow2 image'],
   ],
 } as const satisfies CommandSpec;
 

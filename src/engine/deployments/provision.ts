@@ -2,8 +2,13 @@
  * `admin provision`: from nothing (or an existing sysroot) to a deployed image.
  *
  *   init-fs + os-init      when the sysroot / stateroot do not exist yet
- *   sysroot.bootloader     `none` unless the repository already names one (BLS entries only;
- *                          a provisioning script installs the boot loader around the sysroot)
+ *   sysroot.bootloader     `grub2` unless the repository already names one, with
+ *                          boot/grub/grub.cfg → ../loader/grub.cfg: every deployment change
+ *                          rewrites the GRUB menu through ostree (docs/layout.md, "Booting");
+ *                          sysroot.bootprefix so that an ostree that knows it (2023.2+) writes
+ *                          entry paths under /boot, which is a directory of the root file system
+ *   root=LABEL=…           added to the kernel arguments when none names the root file system
+ *                          (the label admin image gives it)
  *   remote NAME → URL      so that later `upgrade` pulls from the same place
  *   pull NAME:REF          then deploy it with origin refspec NAME:REF and its kernel arguments
  *
@@ -16,9 +21,10 @@
  * after it; without either it refuses. Either way it removes no deployment (ostree admin deploy
  * --retain): the output names those kept, and `apt-ostree cleanup` removes what is not wanted.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, InputError } from '../../errors.js';
+import { withRoot } from '../../layout/boot.js';
 import { META } from '../../layout/commit-metadata.js';
 import { isValidRemoteName, resolveRefFile } from '../../ostree/refs.js';
 import { checkRemoteTrust, configureRemote, refusedPull } from './verification.js';
@@ -113,10 +119,15 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
         changes.push(`created the stateroot ${o.os}`);
       }
       if (repoConfig(repo).get('sysroot', 'bootloader') === undefined) {
-        await ostree.configSet(repo, 'sysroot.bootloader', 'none');
+        await ostree.configSet(repo, 'sysroot.bootloader', 'grub2');
         tx.onUndo('unset sysroot.bootloader', () => ostree.configUnset(repo, 'sysroot.bootloader'));
-        changes.push('set sysroot.bootloader=none');
+        if (repoConfig(repo).get('sysroot', 'bootprefix') === undefined) {
+          await ostree.configSet(repo, 'sysroot.bootprefix', 'true');
+          tx.onUndo('unset sysroot.bootprefix', () => ostree.configUnset(repo, 'sysroot.bootprefix'));
+        }
+        changes.push('set sysroot.bootloader=grub2');
       }
+      if (repoConfig(repo).get('sysroot', 'bootloader') === 'grub2') changes.push(...installGrubMenuLink(tx, o.sysroot));
 
       changes.push(...(await configureRemote(tx, repo, { remote: o.remote, url: o.url, gpgImport: o.gpgImport, noVerify: o.noVerify })));
 
@@ -151,7 +162,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
       const info = sysroot.commit(checksum);
       const version = typeof info?.metadata.version === 'string' ? info.metadata.version : undefined;
       const metaKargs = info?.metadata[META.kargs];
-      const kargs = o.kargs ?? (Array.isArray(metaKargs) ? metaKargs.map(String) : []);
+      const kargs = withRoot(o.kargs ?? (Array.isArray(metaKargs) ? metaKargs.map(String) : []));
       const isThis = (d: Deployment | undefined) => d !== undefined && d.checksum === checksum && d.origin?.refspec === refspec && !isLayered(d) && sameList(d.kargs, kargs);
       const current = sysroot.defaultDeployment(o.os);
       const unchanged = { checksum, version, kargs, changes, deployed: false, kept: [] };
@@ -182,6 +193,30 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
       removeTree(join(o.sysroot, 'ostree'));
     }
     throw e;
+  }
+}
+
+/**
+ * GRUB reads boot/grub/grub.cfg; ostree's grub2 backend writes boot/loader.N/grub.cfg and swaps
+ * the boot/loader link with each change, so the menu is a link through it (as on Fedora and
+ * Debian OSTree systems). Made once; an existing grub.cfg is left alone.
+ */
+function installGrubMenuLink(tx: Transaction, sysroot: string): string[] {
+  const grubDir = join(sysroot, 'boot', 'grub');
+  const cfg = join(grubDir, 'grub.cfg');
+  if (existsSync(cfg) || isSymlink(cfg)) return [];
+  const madeDir = !existsSync(grubDir);
+  mkdirSync(grubDir, { recursive: true });
+  symlinkSync('../loader/grub.cfg', cfg);
+  tx.onUndo('remove boot/grub/grub.cfg', () => rmSync(madeDir ? grubDir : cfg, { recursive: true, force: true }));
+  return ['linked boot/grub/grub.cfg to the menu ostree writes'];
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 

@@ -47,7 +47,7 @@ export async function stageTree(source: string, staging: string, change: TreeCha
       cwd: source,
       signal,
       what: `copying the new files into ${staging}`,
-      hint: 'Is the file system of the overlay full? `df /var/tmp` shows it; nothing was changed in the running tree.',
+      hint: 'Is the transient overlay on /usr full (`df /usr` shows it)? No file of the running /usr was changed, but /usr stays a writable transient overlay until the next boot.',
     });
   }
 }

@@ -2,7 +2,7 @@
  * The one place that starts external programs. Arguments are always an array handed to
  * execve (child_process.spawn, no shell): no user string is ever parsed by a shell.
  */
-import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { CancelledError, ToolError } from '../errors.js';
 
 export interface RunOptions {
@@ -42,9 +42,13 @@ const MAX_BUFFER = 256 * 1024 * 1024;
 const FORCE_KILL_AFTER_MS = 5000;
 
 /**
- * node:child_process directly: a process manager library (execa) cost 100 to 250 ms of module
- * loading on every command, more than most of the programs we start take to run.
+ * node:child_process, loaded when the first program starts: a command that starts none (status)
+ * is spared its ~10 ms of start-up (bench/status.mjs). It is used directly: a process manager
+ * library (execa) cost 100 to 250 ms of module loading on every command, more than most of the
+ * programs we start take to run.
  */
+const childProcess = () => process.getBuiltinModule('node:child_process');
+
 export async function run(tool: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   if (opts.signal?.aborted) throw new CancelledError();
   const interactive = Boolean(opts.interactive);
@@ -57,7 +61,7 @@ export async function run(tool: string, args: readonly string[], opts: RunOption
   const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: NodeJS.ErrnoException; stdout: string; stderr: string; canceled: boolean }>((resolve) => {
     let child: ChildProcess;
     try {
-      child = spawn(tool, [...args], {
+      child = childProcess().spawn(tool, [...args], {
         cwd: opts.cwd,
         // Keys set to undefined are left out by spawn: { FOO: undefined } unsets FOO.
         env: opts.cleanEnv ? { ...opts.env } : { ...process.env, ...opts.env },
@@ -142,7 +146,7 @@ export function inheritLockFd(fd: number | undefined): void {
  */
 export function runSync(tool: string, args: readonly string[], opts: { fds?: number[]; withoutLock?: boolean } = {}): { status?: number; stderr: string } {
   const extra = opts.fds ?? (lockFd !== undefined && !opts.withoutLock ? [lockFd] : []);
-  const r = spawnSync(tool, [...args], { stdio: ['ignore', 'ignore', 'pipe', ...extra] });
+  const r = childProcess().spawnSync(tool, [...args], { stdio: ['ignore', 'ignore', 'pipe', ...extra] });
   return { status: r.error || r.status === null ? undefined : r.status, stderr: r.stderr?.toString() ?? '' };
 }
 

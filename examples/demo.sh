@@ -62,6 +62,6 @@ cat <<EOF
 
 Done. The image is in $DEMO/repo (ostree --repo=$DEMO/repo log $REF),
 the deployment under $DEMO/sysroot/ostree/deploy/debian/deploy/.
-ostree makes deployment directories immutable; to delete the demo:
-  chattr -R -i "$DEMO/sysroot" && rm -rf "$DEMO"
+ostree makes each deployment's top directory immutable; to delete the demo:
+  chattr -i "$DEMO"/sysroot/ostree/deploy/*/deploy/*/ && rm -rf "$DEMO"
 EOF

@@ -63,11 +63,12 @@ const notes = [];
 // ---- the program ------------------------------------------------------------------------
 step('compiling src/ into the package');
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', at(PREFIX, 'lib')], { stdio: 'inherit' });
+execFileSync(process.execPath, [join(root, 'scripts/bundle.mjs'), at(PREFIX, 'lib')], { stdio: 'inherit' });
 
 writeFile(
   at(PREFIX, 'bin', PACKAGE),
   // Node resolves the /usr/bin symlink, so the relative import finds /usr/lib/apt-ostree/lib.
-  `#!/usr/bin/node\n// apt-ostree, installed by the Debian package; the program is in ${'/' + PREFIX}/lib.\nimport('../lib/cli/main.js').then((m) => m.main(process.argv.slice(2)));\n`,
+  `#!/usr/bin/node\n// apt-ostree, installed by the Debian package; the program is in ${'/' + PREFIX}/lib (bundled: lib/bundle).\nimport('../lib/bundle/main.js').then((m) => m.main(process.argv.slice(2)));\n`,
   0o755,
 );
 mkdirSync(at('usr/bin'), { recursive: true });

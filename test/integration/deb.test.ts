@@ -66,6 +66,7 @@ describe('the apt-ostree .deb', () => {
       '/usr/bin/apt-ostree',
       '/usr/lib/apt-ostree/bin/apt-ostree',
       '/usr/lib/apt-ostree/lib/cli/main.js',
+      '/usr/lib/apt-ostree/lib/bundle/main.js',
       '/usr/lib/apt-ostree/package.json',
       '/usr/lib/apt-ostree/node_modules/yargs/package.json',
       '/usr/lib/apt-ostree/data/apt-guard/apt-guard',

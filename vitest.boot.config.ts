@@ -4,7 +4,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/boot/**/*.test.ts'],
-    testTimeout: 900_000,
+    // Above every boot's own QEMU timeout (900 s at most, plus a boot once more after an emulator
+    // panic): the fixture's error, with the console log, must come before vitest's bare one.
+    testTimeout: 1_500_000,
     hookTimeout: 1_800_000,
     pool: 'forks',
     fileParallelism: false,

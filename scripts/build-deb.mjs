@@ -11,7 +11,10 @@
  *   /usr/bin/apt-ostree                        symlink to the program's bin shim (#!/usr/bin/node)
  *   /usr/share/man/man8, man5                  man pages, gzip -9n
  *   /usr/share/bash-completion, zsh            completions
- *   /usr/lib/systemd/system                    apt-ostree-automatic.service and .timer
+ *   /usr/lib/systemd/system                    apt-ostree-automatic.service and .timer,
+ *                                              apt-ostree-health-check.service
+ *   /usr/lib/apt-ostree/health.d               the shipped health checks (data/health/health.d)
+ *   /etc/grub.d/08_apt-ostree-boot-counting    grub-mkconfig script of the boot counting (conffile)
  *   /usr/share/dbus-1/system.d, interfaces, polkit-1/actions   when dbus/ and polkit/ hold them
  *   /usr/share/doc/apt-ostree                  copyright (with the licenses of node_modules),
  *                                              changelog.gz, examples/apt-ostree.conf
@@ -105,6 +108,15 @@ copyInto('completions/apt-ostree.bash', 'usr/share/bash-completion/completions/a
 copyInto('completions/_apt-ostree', 'usr/share/zsh/vendor-completions/_apt-ostree');
 copyInto('systemd/apt-ostree-automatic.service', 'usr/lib/systemd/system/apt-ostree-automatic.service');
 copyInto('systemd/apt-ostree-automatic.timer', 'usr/lib/systemd/system/apt-ostree-automatic.timer');
+// Health-checked updates: the unit that runs the checks, the shipped checks, and the grub-mkconfig
+// script that puts the boot counting into grub.cfg (a conffile, like everything in /etc/grub.d).
+copyInto('systemd/apt-ostree-health-check.service', 'usr/lib/systemd/system/apt-ostree-health-check.service');
+// Enabled by the package itself (it runs only where /run/ostree-booted exists): a deployment that
+// cannot say it is healthy must not count as good because nobody enabled the unit.
+mkdirSync(at('usr/lib/systemd/system/multi-user.target.wants'), { recursive: true });
+symlinkSync('../apt-ostree-health-check.service', at('usr/lib/systemd/system/multi-user.target.wants/apt-ostree-health-check.service'));
+for (const name of readdirSync(join(root, 'data/health/health.d')).sort()) copyInto(`data/health/health.d/${name}`, `usr/lib/apt-ostree/health.d/${name}`);
+copyInto('data/health/grub.d/08_apt-ostree-boot-counting', 'etc/grub.d/08_apt-ostree-boot-counting');
 copyInto('dbus/org.projectatomic.aptostree1.conf', 'usr/share/dbus-1/system.d/org.projectatomic.aptostree1.conf', { optional: true });
 copyInto('dbus/org.projectatomic.aptostree1.xml', 'usr/share/dbus-1/interfaces/org.projectatomic.aptostree1.xml', { optional: true });
 copyInto('polkit/org.projectatomic.aptostree1.policy', 'usr/share/polkit-1/actions/org.projectatomic.aptostree1.policy', { optional: true });
@@ -144,6 +156,7 @@ writeFile(
   ].join('\n'),
 );
 writeFile(at('DEBIAN/md5sums'), md5sums(staging));
+writeFile(at('DEBIAN/conffiles'), '/etc/grub.d/08_apt-ostree-boot-counting\n');
 
 step(`building ${relative(process.cwd(), debFile) || debFile}`);
 rmSync(debFile, { force: true });

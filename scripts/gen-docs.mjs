@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Writes the man pages, the shell completions and the example configuration from the compiled
- * command specs and config schema (run by `npm run build` after tsc); the completions' shell code
+ * Writes the man pages, the shell completions, the example configuration and GRUB's boot counting
+ * script from the compiled command specs, config schema and boot counting module (run by `npm run build` after tsc); the completions' shell code
  * comes from their templates, completions/*.in. The outputs are committed;
  * `--check` only compares and exits 1 when a checked-in file differs from what the code renders.
  */
@@ -14,6 +14,7 @@ const { COMMANDS, GLOBAL_OPTIONS } = await import(join(root, 'lib/cli/spec.js'))
 const docs = await import(join(root, 'lib/cli/docs.js'));
 const { renderExampleConfig } = await import(join(root, 'lib/config/config.js'));
 const { renderCompatDoc } = await import(join(root, 'lib/cli/compat-doc.js'));
+const { grubBootCountingScript } = await import(join(root, 'lib/engine/health/boot-counting.js'));
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 
 /** The hand-written shell code of the completions, which the renderers fill the specs into. */
@@ -26,6 +27,7 @@ const outputs = {
   'completions/_apt-ostree': docs.renderZshCompletion(COMMANDS, GLOBAL_OPTIONS, template('apt-ostree.zsh.in')),
   'examples/apt-ostree.conf': renderExampleConfig(),
   'docs/rpm-ostree-compat.md': renderCompatDoc(),
+  'data/health/grub-boot-counting.cfg': grubBootCountingScript(),
 };
 
 const check = process.argv.includes('--check');

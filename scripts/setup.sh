@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   ostree bubblewrap mmdebstrap apt-utils dpkg-dev fakeroot dbus e2fsprogs attr
   ca-certificates groff-base man-db zsh bash-completion lintian systemd
-  qemu-system-x86 shellcheck gnupg
+  qemu-system-x86 shellcheck gnupg grub-emu
   fdisk dosfstools mtools grub-common grub-pc-bin grub-efi-amd64-bin ovmf qemu-utils
   python3-gi gir1.2-ostree-1.0
 )

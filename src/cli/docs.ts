@@ -209,6 +209,9 @@ const FILES: Array<[string, string]> = [
   ['/boot/loader/entries', 'One boot loader entry per deployment; their order is the boot order.'],
   ['/run/ostree-booted', 'Present when the running system was booted from an OSTree deployment.'],
   ['/run/ostree/deployment-state/CHECKSUM.SERIAL/apt-ostree-live.json', 'After apply-live: the commit the running /usr shows (and one whose apply was interrupted), until the reboot. The ref apt-ostree/live-apply keeps that commit in the repository.'],
+  ['/etc/apt-ostree/health.d', 'The admin\'s health checks, run after every boot by apt-ostree-health-check.service (`apt-ostree health-check --boot`) and by hand with `apt-ostree health-check`: executables that exit 0 when the system is healthy, and NAME.units files listing systemd units that must be up (waited for up to [Health] CheckTimeout). They run in name order; a file here replaces the one of the same name in /usr/lib/apt-ostree/health.d (the shipped checks), a symlink to /dev/null turns it off. A new deployment that fails them, or never reaches them, is tried [Health] BootTries times, then GRUB boots the previous deployment, which becomes the default again (see apt-ostree.conf(5) and docs/health.md).'],
+  ['/ostree/apt-ostree/health.json', 'What the health checks found: the latest checks (each one\'s status and output) and every fallback to a previous deployment (which deployment, which check failed and its output). `apt-ostree status` shows it; the automatic update does not stage a commit that fell back again.'],
+  ['/boot/grub/grubenv', 'GRUB\'s environment block: boot_counter and boot_success count the tries of a new deployment (as Fedora\'s greenboot does).'],
 ];
 
 const ENVIRONMENT: Array<[string, string]> = [

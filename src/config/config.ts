@@ -27,6 +27,12 @@ export interface AptOstreeConfig {
     /** Seconds. */
     DownloadTimeout: number;
   };
+  Health: {
+    BootTries: number;
+    /** Seconds. */
+    CheckTimeout: number;
+    RebootOnFailure: boolean;
+  };
   Experimental: {
     Enabled: boolean;
     LiveFs: boolean;
@@ -89,6 +95,39 @@ export const CONFIG_SCHEMA: ConfigGroupDef[] = [
         default: 300,
         describe:
           'Seconds after which a download that receives no data fails. For apt (layering, package lists) this is Acquire::http::Timeout, Acquire::https::Timeout and Acquire::ftp::Timeout, which also bound connecting (the deployment\'s /etc/apt/apt.conf.d can override them). For OSTree pulls (upgrade, deploy, rebase) it is `ostree pull --low-speed-time-seconds` with a limit of 1 byte per second, where ostree has that option (2023.7 and newer); older ostree only gives up on connecting after 30 seconds.',
+      },
+    ],
+  },
+  {
+    group: 'Health',
+    describe:
+      'Health-checked updates: after a new deployment boots, apt-ostree-health-check.service runs the checks in /usr/lib/apt-ostree/health.d and /etc/apt-ostree/health.d (see the health-check command and /etc/apt-ostree/health.d in apt-ostree(8), and docs/health.md). A boot whose checks pass marks the deployment good; a boot that fails them, or never gets far enough to run them, uses one of its tries, and when they are used up the boot loader (GRUB, counting in its environment block /boot/grub/grubenv) boots the previous deployment, which then becomes the default again; `apt-ostree status` says why.',
+    keys: [
+      {
+        key: 'BootTries',
+        type: 'integer',
+        min: 1,
+        max: 10,
+        default: 3,
+        describe:
+          'How many boots a new default deployment gets to pass its health checks before the boot loader goes back to the previous one. Set when the new deployment is written (or, on the running system, when it is staged).',
+      },
+      {
+        key: 'CheckTimeout',
+        type: 'integer',
+        min: 1,
+        max: 86400,
+        unit: 'seconds',
+        default: 120,
+        describe:
+          'Seconds each health check may run (or wait for the units it names) before it counts as failed and is stopped.',
+      },
+      {
+        key: 'RebootOnFailure',
+        type: 'boolean',
+        default: true,
+        describe:
+          'When true, a new deployment that fails a health check reboots at once, so that its next try (or, when none is left, the previous deployment) starts without waiting for someone to reboot. When false the failed boot stays up until it is rebooted. A system whose default deployment is already known good is never rebooted by a failed check.',
       },
     ],
   },

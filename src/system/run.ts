@@ -158,6 +158,7 @@ function ensureExitHook(): void {
   exitHooked = true;
   process.on('exit', () => {
     for (const c of liveChildren) c.kill('SIGTERM');
+    for (const g of liveGroups) g('SIGTERM');
   });
 }
 
@@ -211,3 +212,98 @@ const PACKAGE_OF_TOOL: Record<string, string> = {
 function packageFor(tool: string): string {
   return PACKAGE_OF_TOOL[tool.split('/').pop() ?? tool] ?? tool;
 }
+
+export interface DeadlineResult {
+  /** Exit status; undefined when killed by a signal or not started. */
+  exitCode?: number;
+  signal?: NodeJS.Signals;
+  /** It ran past its deadline and was stopped (SIGTERM to its process group, SIGKILL after the grace time). */
+  timedOut: boolean;
+  /** Why it could not be started (ENOENT, EACCES), if so. */
+  startError?: string;
+  /** stdout and stderr together, in the order they arrived; at most `maxOutput` bytes, the end kept. */
+  output: string;
+  truncated: boolean;
+  milliseconds: number;
+}
+
+/**
+ * Run a program that may misbehave (an admin's health check) to its end or to a deadline, never
+ * throwing for its failure: its own process group, so that what it started is stopped with it;
+ * no stdin; its output kept whatever happens (the end of it, which says why it failed).
+ */
+export async function runWithDeadline(
+  tool: string,
+  args: readonly string[],
+  opts: { timeoutMs: number; env?: Record<string, string | undefined>; cwd?: string; maxOutput?: number; graceMs?: number },
+): Promise<DeadlineResult> {
+  const max = opts.maxOutput ?? 32 * 1024;
+  const started = Date.now();
+  let chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  const keep = (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > 2 * max) {
+      const all = Buffer.concat(chunks);
+      chunks = [all.subarray(all.length - max)];
+      size = max;
+      truncated = true;
+    }
+  };
+  return new Promise((resolve) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(tool, [...args], { cwd: opts.cwd ?? '/', env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    } catch (e) {
+      resolve({ timedOut: false, startError: (e as Error).message, output: '', truncated: false, milliseconds: 0 });
+      return;
+    }
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    let timedOut = false;
+    const group = (sig: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
+      } catch {
+        /* the group is gone */
+      }
+    };
+    liveGroups.add(group);
+    ensureExitHook();
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      group('SIGTERM');
+      setTimeout(() => group('SIGKILL'), opts.graceMs ?? FORCE_KILL_AFTER_MS).unref();
+    }, opts.timeoutMs);
+    let startError: string | undefined;
+    let settled = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      liveGroups.delete(group);
+      // Whatever it left running in its group goes with it.
+      group('SIGKILL');
+      let all = Buffer.concat(chunks);
+      if (all.length > max) {
+        all = all.subarray(all.length - max);
+        truncated = true;
+      }
+      resolve({
+        exitCode: code ?? undefined, signal: signal ?? undefined, timedOut, startError,
+        output: all.toString('utf8'), truncated, milliseconds: Date.now() - started,
+      });
+    };
+    child.on('error', (e) => {
+      startError ??= e.message;
+      if (child.pid === undefined) finish(null, null);
+    });
+    // 'exit', not 'close': a descendant that escaped the group may hold the pipes open.
+    child.on('exit', (code, signal) => setTimeout(() => finish(code, signal), 50));
+    child.on('close', (code, signal) => finish(code, signal));
+  });
+}
+
+const liveGroups = new Set<(sig: NodeJS.Signals) => void>();

@@ -9,19 +9,15 @@
  *   2. The reboot runs the pending deployment: the packages are there, from the deployment,
  *      with no overlay and no live commit.
  */
-import { execa } from 'execa';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeAptRepo } from '../fixtures/apt-repo.js';
 import type { DebSpec } from '../fixtures/debs.js';
-import { boot, BOOT_KARGS, bootImage, consoleTail, defaultBootEntry, diskBootEntry, makeDisk, TRIXIE, type BootImage, type BootResult } from '../fixtures/boot.js';
-import { cli, PROJECT_ROOT } from '../fixtures/env.js';
-import { setDeploymentSources } from '../fixtures/layering.js';
+import { boot, diskBootEntry, makeDisk, type BootResult } from '../fixtures/boot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
+import { expectReport, trixieVm, VM_APT_REPO } from '../fixtures/trixie-vm.js';
 
-/** The apt repositories inside the VM, in the stateroot's /var: the first one from the start, the second one added by the check. */
-const VM_REPO = '/var/lib/apt-ostree-test/apt';
+/** The second apt repository inside the VM (in the stateroot's /var, as VM_APT_REPO, the first one): added by the check. */
 const VM_REPO_2 = '/var/lib/apt-ostree-test/apt2';
 
 const TOOL_UNIT = `[Unit]
@@ -69,8 +65,6 @@ const times: string[] = [];
 
 describe('apply-live inside a booted trixie VM', () => {
   let tmp: string;
-  let image: BootImage;
-  let sysroot: string;
   let disk: string;
   let firstDeployment = '';
   /** What the first boot left staged, which the second boot runs. */
@@ -79,43 +73,20 @@ describe('apply-live inside a booted trixie VM', () => {
   async function bootCase(name: string, check: string, expectations: (r: BootResult) => void, opts: { timeoutSeconds: number }): Promise<BootResult> {
     const entry = await diskBootEntry(disk, join(tmp, 'boot-files'));
     const r = await boot(entry, disk, { check: CHECK_PRELUDE + check, name, timeoutSeconds: opts.timeoutSeconds });
-    times.push(`${name}: ${r.seconds.toFixed(1)} s`);
-    console.log(`[boot] ${times.at(-1)}`);
-    try {
-      expect(r.report['ostree-booted']).toBe('yes');
-      expect(r.report['failed-units']).toBe('');
-      expectations(r);
-    } catch (e) {
-      (e as Error).message += `\n\nReport:\n${r.reportText}\nConsole log (last lines):\n${consoleTail(r.console)}`;
-      throw e;
-    }
+    expectReport(r, name, times, () => expectations(r));
     return r;
   }
 
   beforeAll(async () => {
     tmp = makeTemp('boot-live-');
-    image = await bootImage(TRIXIE);
-    if (image.composeSeconds) times.push(`compose of the trixie image: ${image.composeSeconds.toFixed(0)} s`);
-    const built = await execa(process.execPath, [join(PROJECT_ROOT, 'scripts/build-deb.mjs'), '--out', join(tmp, 'dist')], { reject: false, all: true });
-    if (built.exitCode !== 0) throw new Error(`build-deb failed:\n${built.all}`);
-    const deb = String(built.stdout).trim().split('\n').at(-1)!;
-
-    sysroot = join(tmp, 'sysroot');
-    const p = await cli(['admin', 'provision', '--no-verify', '--sysroot', sysroot, '--repo', image.repo, '--ref', image.ref, ...BOOT_KARGS.map((k) => `--karg=${k}`)]);
-    expect(p.code, p.stderr).toBe(0);
-    const deployDir = (id: string) => join(sysroot, 'ostree/deploy/debian/deploy', id);
-    const [a, b] = await Promise.all([makeAptRepo(join(tmp, 'apt'), FIRST), makeAptRepo(join(tmp, 'apt2'), SECOND)]);
-    // The host layers apt-ostree from the test repository only, as the VM can (no recommends
-    // from the image's sources that the VM would then drop).
-    setDeploymentSources(deployDir(defaultBootEntry(sysroot).deployment), `deb [trusted=yes] file:${a.dir} ./`);
-    const r = await cli(['--sysroot', sysroot, 'install', deb]);
-    expect(r.code, r.stderr).toBe(0);
-    firstDeployment = defaultBootEntry(sysroot).deployment;
-    setDeploymentSources(deployDir(firstDeployment), `deb [trusted=yes] file:${VM_REPO} ./`);
-    cpSync(a.dir, join(sysroot, 'ostree/deploy/debian', VM_REPO), { recursive: true });
-    cpSync(b.dir, join(sysroot, 'ostree/deploy/debian', VM_REPO_2), { recursive: true });
+    const vm = await trixieVm(tmp, [
+      { vmPath: VM_APT_REPO, packages: FIRST },
+      { vmPath: VM_REPO_2, packages: SECOND },
+    ]);
+    times.push(...vm.times);
+    firstDeployment = vm.firstDeployment;
     disk = join(tmp, 'disk.img');
-    await makeDisk(sysroot, disk);
+    await makeDisk(vm.sysroot, disk);
     mkdirSync(join(tmp, 'boot-files'));
   }, 1_800_000);
 

@@ -13,21 +13,13 @@
  * the boot loader; the default BLS entry read back from the disk (debugfs) says which deployment
  * GRUB had to boot.
  */
-import { execa } from 'execa';
-import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeAptRepo } from '../fixtures/apt-repo.js';
 import type { DebSpec } from '../fixtures/debs.js';
-import { BOOT_KARGS, bootFirmware, bootImage, consoleTail, defaultBootEntry, diskBootEntry, makeDisk, TRIXIE, type BootEntryFiles, type BootImage, type BootResult } from '../fixtures/boot.js';
-import { cli, PROJECT_ROOT, sh } from '../fixtures/env.js';
-import { setDeploymentSources } from '../fixtures/layering.js';
+import { bootFirmware, diskBootEntry, makeDisk, type BootEntryFiles, type BootResult } from '../fixtures/boot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
-
-/** Where the VM finds its apt repository: the stateroot's /var, shared by every deployment. */
-const VM_REPO = '/var/lib/apt-ostree-test/apt';
-/** Where the VM finds its OSTree "update server": a bare repository in /var, objects hardlinked. */
-const VM_OSTREE_REPO = '/var/lib/apt-ostree-test/ostree';
+import { expectReport, trixieVm, updateServer, VM_APT_REPO } from '../fixtures/trixie-vm.js';
 
 const PACKAGES: DebSpec[] = [
   { name: 'vm-dep-ao', version: '1.0', files: { '/usr/share/vm-dep-ao/greeting': 'hello from a staged deployment\n' } },
@@ -42,8 +34,6 @@ const times: string[] = [];
 
 describe('apt-ostree inside a booted trixie VM', () => {
   let tmp: string;
-  let image: BootImage;
-  let sysroot: string;
   let disk: string;
   /** The deployment with apt-ostree layered, which the first VM boot runs. */
   let firstDeployment = '';
@@ -62,66 +52,20 @@ describe('apt-ostree inside a booted trixie VM', () => {
   async function bootCase(name: string, check: string, expectations: (r: BootResult, entry: BootEntryFiles) => void, opts: { rebootsItself?: boolean } = {}): Promise<BootResult> {
     const entry = await diskBootEntry(disk, join(tmp, 'boot-files'));
     const r = await bootFirmware(disk, 'uefi', { check: CHECK_PRELUDE + check, name, timeoutSeconds: 900, ...opts });
-    times.push(`${name}: ${r.seconds.toFixed(1)} s`);
-    console.log(`[boot] ${times.at(-1)}`);
-    try {
-      expect(r.report['ostree-booted']).toBe('yes');
-      expect(r.report['failed-units']).toBe('');
-      expectations(r, entry);
-    } catch (e) {
-      (e as Error).message += `\n\nReport:\n${r.reportText}\nConsole log (last lines):\n${consoleTail(r.console)}`;
-      throw e;
-    }
+    expectReport(r, name, times, () => expectations(r, entry));
     return r;
   }
 
   beforeAll(async () => {
     tmp = makeTemp('boot-vm-');
-    image = await bootImage(TRIXIE);
-    if (image.composeSeconds) times.push(`compose of the trixie image: ${image.composeSeconds.toFixed(0)} s`);
-    let t0 = Date.now();
-    const built = await execa(process.execPath, [join(PROJECT_ROOT, 'scripts/build-deb.mjs'), '--out', join(tmp, 'dist')], { reject: false, all: true });
-    if (built.exitCode !== 0) throw new Error(`build-deb failed:\n${built.all}`);
-    const deb = String(built.stdout).trim().split('\n').at(-1)!;
-    times.push(`apt-ostree .deb: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-
-    sysroot = join(tmp, 'sysroot');
-    const p = await cli(['admin', 'provision', '--no-verify', '--sysroot', sysroot, '--repo', image.repo, '--ref', image.ref, ...BOOT_KARGS.map((k) => `--karg=${k}`)]);
-    expect(p.code, p.stderr).toBe(0);
-    // The repository of the test packages, for the host (its path here) and for the VM (a copy in /var).
-    const apt = await makeAptRepo(join(tmp, 'apt'), PACKAGES);
-    const deployDir = (id: string) => join(sysroot, 'ostree/deploy/debian/deploy', id);
-    setDeploymentSources(deployDir(defaultBootEntry(sysroot).deployment), `deb [trusted=yes] file:${apt.dir} ./`);
-
-    // apt-ostree's own package, layered from the host like any local .deb (its dependencies are in the base).
-    t0 = Date.now();
-    const r = await cli(['--sysroot', sysroot, 'install', deb]);
-    expect(r.code, r.stderr).toBe(0);
-    times.push(`layering apt-ostree from the host: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    firstDeployment = defaultBootEntry(sysroot).deployment;
-    expect(existsSync(join(deployDir(firstDeployment), 'usr/lib/apt-ostree/lib/cli/main.js'))).toBe(true);
-    setDeploymentSources(deployDir(firstDeployment), `deb [trusted=yes] file:${VM_REPO} ./`);
-    cpSync(apt.dir, join(sysroot, 'ostree/deploy/debian', VM_REPO), { recursive: true });
-
-    // The update server for `upgrade` inside the VM: a bare repository in /var holding the
-    // image (hardlinks to the sysroot's objects: no copy) and a new commit of its ref, which
-    // the sysroot's remote points at by its path inside the VM.
-    const sysrootRepo = join(sysroot, 'ostree/repo');
-    const server = join(sysroot, 'ostree/deploy/debian', VM_OSTREE_REPO);
-    mkdirSync(server, { recursive: true });
-    await sh('ostree', [`--repo=${server}`, 'init', '--mode=bare']);
-    await sh('ostree', [`--repo=${server}`, 'pull-local', sysrootRepo, image.checksum]);
-    const extra = join(tmp, 'extra');
-    mkdirSync(join(extra, 'usr/share/apt-ostree-test'), { recursive: true });
-    writeFileSync(join(extra, 'usr/share/apt-ostree-test/version'), '2.0\n');
-    newBase = (
-      await sh('ostree', [`--repo=${server}`, 'commit', `--branch=${image.ref}`, `--parent=${image.checksum}`, `--tree=ref=${image.checksum}`, `--tree=dir=${extra}`, '--add-metadata-string=version=2.0', '--keep-metadata=aptostree.dpkg.pkglist', '--keep-metadata=aptostree.kargs', '--no-bindings'])
-    ).trim();
-    await sh('ostree', [`--repo=${sysrootRepo}`, 'config', 'set', 'remote "origin".url', `file://${VM_OSTREE_REPO}`]);
-
+    const vm = await trixieVm(tmp, [{ vmPath: VM_APT_REPO, packages: PACKAGES }]);
+    times.push(...vm.times);
+    firstDeployment = vm.firstDeployment;
+    const server = await updateServer(vm, tmp);
+    newBase = await server.commit({ base: vm.image.checksum, version: '2.0', files: { '/usr/share/apt-ostree-test/version': '2.0\n' } });
     disk = join(tmp, 'disk.img');
-    t0 = Date.now();
-    await makeDisk(sysroot, disk);
+    const t0 = Date.now();
+    await makeDisk(vm.sysroot, disk);
     times.push(`disk: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     mkdirSync(join(tmp, 'boot-files'));
   }, 1_800_000);

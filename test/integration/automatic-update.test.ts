@@ -244,6 +244,17 @@ describe('systemd units', () => {
     expect(u.Install).toBeUndefined();
   });
 
+  it('the health check runs after multi-user.target on booted systems, and the automatic update after it', () => {
+    const h = parseUnit(readFileSync(join(root, 'systemd', 'apt-ostree-health-check.service'), 'utf8'));
+    expect(h.Service!.ExecStart).toEqual(['/usr/bin/apt-ostree health-check --boot --quiet']);
+    expect(h.Service!.Type).toEqual(['oneshot']);
+    expect(h.Unit!.After).toContain('multi-user.target');
+    expect(h.Unit!.ConditionPathExists).toEqual(['/run/ostree-booted']);
+    expect(h.Install!.WantedBy).toEqual(['multi-user.target']);
+    // A fallback is recorded before the timer's run could stage the failed commit again.
+    expect(parseUnit(service).Unit!.After).toContain('apt-ostree-health-check.service');
+  });
+
   it('the timer fires daily with a randomized delay and catches up on missed runs', () => {
     const t = parseUnit(timer);
     expect(t.Timer).toMatchObject({ OnCalendar: ['daily'], Persistent: ['true'] });
@@ -251,7 +262,7 @@ describe('systemd units', () => {
     expect(t.Install!.WantedBy).toEqual(['timers.target']);
   });
 
-  it('systemd-analyze verify accepts both units', async () => {
+  it('systemd-analyze verify accepts the units', async () => {
     // A root holding the system's own units (targets the units refer to), the two units, an
     // executable at the ExecStart path, and the man pages that Documentation= names.
     const dir = makeTemp('units-');
@@ -259,14 +270,14 @@ describe('systemd units', () => {
       const units = join(dir, 'usr/lib/systemd/system');
       mkdirSync(units, { recursive: true });
       await sh('cp', ['-a', '/usr/lib/systemd/system/.', units]);
-      for (const f of ['apt-ostree-automatic.service', 'apt-ostree-automatic.timer']) writeFileSync(join(units, f), readFileSync(join(root, 'systemd', f)));
+      for (const f of ['apt-ostree-automatic.service', 'apt-ostree-automatic.timer', 'apt-ostree-health-check.service']) writeFileSync(join(units, f), readFileSync(join(root, 'systemd', f)));
       mkdirSync(join(dir, 'usr/bin'), { recursive: true });
       writeFileSync(join(dir, 'usr/bin/apt-ostree'), '#!/bin/sh\n', { mode: 0o755 });
       for (const [sec, page] of [['8', 'apt-ostree.8'], ['5', 'apt-ostree.conf.5']]) {
         mkdirSync(join(dir, `man/man${sec}`), { recursive: true });
         writeFileSync(join(dir, `man/man${sec}`, page), readFileSync(join(root, 'man', page)));
       }
-      const r = await execa('systemd-analyze', ['verify', `--root=${dir}`, '/usr/lib/systemd/system/apt-ostree-automatic.service', '/usr/lib/systemd/system/apt-ostree-automatic.timer'], {
+      const r = await execa('systemd-analyze', ['verify', `--root=${dir}`, '/usr/lib/systemd/system/apt-ostree-automatic.service', '/usr/lib/systemd/system/apt-ostree-automatic.timer', '/usr/lib/systemd/system/apt-ostree-health-check.service'], {
         env: { MANPATH: join(dir, 'man') },
         reject: false,
       });

@@ -78,6 +78,12 @@ describe('the apt-ostree .deb', () => {
       '/usr/share/zsh/vendor-completions/_apt-ostree',
       '/usr/lib/systemd/system/apt-ostree-automatic.service',
       '/usr/lib/systemd/system/apt-ostree-automatic.timer',
+      '/usr/lib/systemd/system/apt-ostree-health-check.service',
+      '/usr/lib/systemd/system/multi-user.target.wants/apt-ostree-health-check.service',
+      '/usr/lib/apt-ostree/health.d/10-multi-user.units',
+      '/usr/lib/apt-ostree/health.d/30-usr-read-only',
+      '/usr/lib/apt-ostree/data/health/grub-boot-counting.cfg',
+      '/etc/grub.d/08_apt-ostree-boot-counting',
       '/usr/share/doc/apt-ostree/copyright',
       '/usr/share/doc/apt-ostree/examples/apt-ostree.conf',
     ]) {

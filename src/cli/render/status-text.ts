@@ -1,5 +1,6 @@
 /** Human rendering of `status`, in the manner of `rpm-ostree status`. Pure: unit tested. */
 import type { DeploymentStatus, SysrootStatus } from '../../engine/deployments/status.js';
+import { describeFallback } from '../../engine/health/record.js';
 
 export interface RenderOptions {
   sysroot: string;
@@ -25,6 +26,7 @@ export function renderStatus(status: SysrootStatus, opts: RenderOptions): string
     const diff = updateDiffSummary((cached as Record<string, unknown>)['package-diff']);
     if (diff) lines.push(`           Diff: ${diff}`);
   }
+  lines.push(...renderHealth(status.health));
   if (status.deployments.length === 0) {
     lines.push('Deployments: none');
     return lines.join('\n') + '\n';
@@ -67,6 +69,26 @@ function renderDeployment(d: DeploymentStatus, opts: RenderOptions): string[] {
   if (opts.verbose) {
     row('Id', d.id);
     if (d.kargs.length) row('KernelArguments', d.kargs.join(' '));
+  }
+  return out;
+}
+
+/** The latest health checks and the latest fallback (status --json has them all). */
+function renderHealth(health: SysrootStatus['health']): string[] {
+  if (!health) return [];
+  const out: string[] = [];
+  if (health.error) out.push(`HealthRecord: ${health.error}`);
+  const last = health['last-check'];
+  if (last) {
+    const failed = last.checks.filter((c) => c.status !== 'passed').map((c) => `${c.name} ${c.status === 'timed-out' ? 'timed out' : 'failed'}`);
+    const who = `${last.version || last.deployment.slice(0, 12)} (${last.deployment.slice(0, 12)}.${last.deployment.split('.')[1]})`;
+    out.push(`HealthCheck: ${last.passed ? `passed (${last.checks.length} checks)` : failed.join(', ')} on ${who} at ${last.time}`);
+  }
+  const f = health.fallbacks.at(-1);
+  if (f) {
+    out.push(`   Fallback: ${describeFallback(f)}`);
+    const output = f.output?.trim().split('\n').slice(-3).join(' | ');
+    if (output) out.push(`     Output: ${output}`);
   }
   return out;
 }

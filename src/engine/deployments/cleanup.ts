@@ -17,6 +17,7 @@ import { resolveRefFile } from '../../ostree/refs.js';
 import * as ostree from '../../system/ostree.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { deploymentId, describeDeployment, recordPrune, undeployByPath } from './deploy.js';
+import { disarmBootCounting } from '../health/arm.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 import { readLiveState } from './live-state.js';
 import { AptOstreeError } from '../../errors.js';
@@ -140,6 +141,8 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
       tx.irreversible(`the removal of deployment ${label}`);
       result.removed.push({ description: label, id: deploymentId(d) });
     }
+    // With the pending deployment gone the booted one boots next: nothing is on trial.
+    if (result.pending && doomed.some((d) => booted && d.index < booted.index)) disarmBootCounting(tx, sysroot.path);
 
     if (opts.base) {
       tx.throwIfCancelled();

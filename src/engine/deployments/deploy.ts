@@ -13,6 +13,7 @@ import * as ostree from '../../system/ostree.js';
 import { runSync } from '../../system/run.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { prepareLockedStaging } from './finalization.js';
+import { armBootCounting } from '../health/arm.js';
 import { originFileText, type Origin } from './origin.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 import { removeTree, type Transaction } from '../transaction/transaction.js';
@@ -101,6 +102,8 @@ export interface NewDeployment {
   sysroot: Sysroot;
   added: Deployment;
   staged: boolean;
+  /** The boot tries GRUB gives it (boot counting armed), when it counts here. */
+  bootTries?: number;
 }
 
 /**
@@ -139,7 +142,9 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
       detail: `intended: ${req.kargs.join(' ')}\nwritten:  ${added.kargs.join(' ')}`,
     });
   }
-  return { sysroot: after, added, staged };
+  // GRUB gives the new default its tries to pass its health checks (health/arm.ts).
+  const bootTries = armBootCounting(tx, after, req.os);
+  return { sysroot: after, added, staged, ...(bootTries ? { bootTries } : {}) };
 }
 
 /**

@@ -7,6 +7,7 @@
 import { AptOstreeError } from '../../errors.js';
 import { Transaction, type OperationOptions } from '../transaction/transaction.js';
 import { setDefaultDeployment } from './bootconfig.js';
+import { disarmBootCounting } from '../health/arm.js';
 import { deploymentId } from './deploy.js';
 import { readLiveState } from './live-state.js';
 import { Sysroot, type Deployment } from './sysroot.js';
@@ -51,6 +52,8 @@ export async function rollback(opts: OperationOptions): Promise<RollbackResult> 
     const previous = sysroot.defaultDeployment(os)!;
     tx.reporter.info(`Moving '${deploymentId(target)}' to be the first deployment`);
     await tx.reporter.task('Writing the new boot order', () => setDefaultDeployment(tx, sysroot, target));
+    // The deployment rolled back to is not on trial: GRUB stops counting tries.
+    disarmBootCounting(tx, sysroot.path);
     const after = Sysroot.load(opts.sysroot);
     return { sysroot: after, target: after.deployments.find((d) => d.path === target.path) ?? target, previous, os };
   });

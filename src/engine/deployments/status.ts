@@ -2,7 +2,7 @@
  * The status of a sysroot as data: the same shape as `rpm-ostree status --json`, so that
  * tools written for rpm-ostree read it unchanged. Used by `status` and by --dbus-compat.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLockOwner, sysrootLockHeld } from '../transaction/lock-owner.js';
 import { originRepair, type Deployment, type Sysroot } from './sysroot.js';
@@ -14,6 +14,7 @@ import { META } from '../../layout/commit-metadata.js';
 import type { CommitSignature } from '../../ostree/signatures.js';
 import { baseVerification } from './verification.js';
 import { readLiveState } from './live-state.js';
+import { healthRecordPath, readHealthRecord, type HealthRecord } from '../health/record.js';
 
 export interface DeploymentStatus {
   id: string;
@@ -68,6 +69,8 @@ export interface SysrootStatus {
   'cached-update': Record<string, unknown> | null;
   /** The registered update driver (updates/driver.ts): driver-name, driver-sd-unit. */
   'update-driver': UpdateDriver | null;
+  /** What the health checks found (health/record.ts): the latest checks, the fallbacks; null when nothing was recorded. */
+  health: (HealthRecord & { error?: string }) | null;
 }
 
 function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
@@ -119,7 +122,18 @@ export function sysrootStatus(sysroot: Sysroot): SysrootStatus {
     transaction: owner ? [owner.command, `pid ${owner.pid}`, ''] : null,
     'cached-update': readCachedUpdate(sysroot),
     'update-driver': readUpdateDriver(sysroot.path, { booted: sysroot.isBootedSystem }) ?? null,
+    health: healthStatus(sysroot.path),
   };
+}
+
+/** The health record, or what is wrong with it: status shows a damaged record instead of failing. */
+function healthStatus(sysrootPath: string): SysrootStatus['health'] {
+  if (!existsSync(healthRecordPath(sysrootPath))) return null;
+  try {
+    return readHealthRecord(sysrootPath);
+  } catch (e) {
+    return { fallbacks: [], error: (e as Error).message };
+  }
 }
 
 /** Where `upgrade --check` and the automatic-update timer record an available update. */

@@ -8,7 +8,9 @@
  *   stage  a normal upgrade: on the running system ostree stages the new deployment, which
  *          becomes the default at the next boot; on a sysroot directory it is written directly
  *
- * Never reboots. The upgrade itself is upgradeDeployment's, the one place that upgrades.
+ * Never reboots. The upgrade itself is upgradeDeployment's, the one place that upgrades. A base
+ * commit that a deployment fell back from (failed health checks, health/record.ts) is not
+ * checked or staged again until a newer one is published.
  */
 import type { AptOstreeConfig } from '../../config/config.js';
 import { loadSysrootConfig } from '../settings.js';
@@ -16,6 +18,7 @@ import type { OperationOptions } from '../transaction/transaction.js';
 import { Sysroot } from '../deployments/sysroot.js';
 import { upgradeDeployment, type UpgradeResult } from './upgrade.js';
 import { readUpdateDriver } from './driver.js';
+import { describeFallback, readHealthRecord, refusedBases as refusedBasesOf } from '../health/record.js';
 
 export type AutomaticUpdatePolicy = AptOstreeConfig['Daemon']['AutomaticUpdatePolicy'];
 
@@ -48,6 +51,13 @@ export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<
   }
   const outcome: AutomaticUpdateOutcome = { policy, configPath: loaded.path, configExists: loaded.exists };
   if (policy === 'none') return outcome;
+  // A base that a deployment fell back from is not offered again; a newer commit is.
+  const refusedBases = new Map(
+    [...refusedBasesOf(readHealthRecord(sysroot.path))].map(([checksum, f]) => [
+      checksum,
+      `Not updating to this commit again: ${describeFallback(f)}. A newer commit will be tried when it is published.`,
+    ]),
+  );
   outcome.result = await upgradeDeployment({
     sysroot: opts.sysroot,
     os: opts.os,
@@ -60,6 +70,7 @@ export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<
     cacheOnly: opts.cacheOnly,
     unchangedExit77: opts.unchangedExit77,
     lockWaitSeconds: opts.lockWaitSeconds,
+    refusedBases,
   });
   return outcome;
 }

@@ -38,6 +38,11 @@ export interface UpgradeOptions extends OperationOptions {
   /** Refuse an older base even where it is allowed otherwise (rebase, --allow-downgrade). */
   disallowDowngrade?: boolean;
   unchangedExit77?: boolean;
+  /**
+   * Base commits not to deploy (the automatic update's: those a deployment fell back from, see
+   * health/record.ts), each with the sentence that says why; a newer commit is a new candidate.
+   */
+  refusedBases?: Map<string, string>;
 }
 
 export interface UpgradeResult {
@@ -129,7 +134,9 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
       ...(transferred ? { transferred } : {}),
     };
 
-    // 2. Refuse to go back in time unless asked.
+    // 2. Not a commit that failed its health checks here (automatic updates), nor one from the past unless asked.
+    const refusal = newBase !== oldBase ? opts.refusedBases?.get(newBase) : undefined;
+    if (refusal) throw new UnchangedError(refusal, Boolean(opts.unchangedExit77));
     const downgradeAllowed = !opts.disallowDowngrade && (opts.allowDowngrade || t.kind === 'rebase');
     if (newBase !== oldBase && oldCommit && newCommit && newCommit.timestamp < oldCommit.timestamp && !downgradeAllowed) {
       throw new AptOstreeError(`${newBase.slice(0, 12)} (${result.newVersion ?? 'no version'}) is older than the current base ${oldBase.slice(0, 12)} (${result.oldVersion ?? 'no version'}).`, {

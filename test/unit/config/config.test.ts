@@ -20,6 +20,7 @@ describe('config parser', () => {
     const r = parseConfig('', FILE);
     expect(r.config).toEqual({
       Daemon: { AutomaticUpdatePolicy: 'none', LockLayering: false, DisableRecommends: false, MaxConcurrentDownloads: 5, DownloadTimeout: 300 },
+      Health: { BootTries: 3, CheckTimeout: 120, RebootOnFailure: true },
       Experimental: { Enabled: false, LiveFs: false },
     });
     expect(r.warnings).toEqual([]);
@@ -37,6 +38,11 @@ describe('config parser', () => {
       'MaxConcurrentDownloads=64',
       'DownloadTimeout = 30',
       '',
+      '[Health]',
+      'BootTries=5',
+      'CheckTimeout = 30',
+      'RebootOnFailure=no',
+      '',
       '[Experimental]',
       'Enabled=TRUE',
       'LiveFs=no',
@@ -44,6 +50,7 @@ describe('config parser', () => {
     const r = parseConfig(text, FILE);
     expect(r.config).toEqual({
       Daemon: { AutomaticUpdatePolicy: 'stage', LockLayering: true, DisableRecommends: true, MaxConcurrentDownloads: 64, DownloadTimeout: 30 },
+      Health: { BootTries: 5, CheckTimeout: 30, RebootOnFailure: false },
       Experimental: { Enabled: true, LiveFs: false },
     });
     expect(r.warnings).toEqual([]);
@@ -53,6 +60,9 @@ describe('config parser', () => {
       'Daemon.DisableRecommends',
       'Daemon.MaxConcurrentDownloads',
       'Daemon.DownloadTimeout',
+      'Health.BootTries',
+      'Health.CheckTimeout',
+      'Health.RebootOnFailure',
       'Experimental.Enabled',
       'Experimental.LiveFs',
     ]);
@@ -62,6 +72,11 @@ describe('config parser', () => {
     ['true', true], ['false', false], ['yes', true], ['no', false], ['1', true], ['0', false], ['Yes', true], ['FALSE', false],
   ])('accepts the boolean %s', (text, value) => {
     expect(parseConfig(`[Daemon]\nLockLayering=${text}\n`, FILE).config.Daemon.LockLayering).toBe(value);
+  });
+
+  it('rejects boot tries the GRUB script cannot count', () => {
+    expect(parseError('[Health]\nBootTries=11\n').message).toContain('a whole number from 1 to 10');
+    expect(parseError('[Health]\nBootTries=0\n').message).toContain('BootTries=0');
   });
 
   it('rejects a bad enum value naming file, line, key and the allowed values', () => {
@@ -112,7 +127,7 @@ describe('config parser', () => {
       `${FILE} line 4: unknown key Frobnicate in [Daemon] is ignored (known keys: AutomaticUpdatePolicy, LockLayering, DisableRecommends, MaxConcurrentDownloads, DownloadTimeout)`,
       `${FILE} line 5: IdleExitTimeout has no effect (apt-ostree has no daemon that could exit when idle)`,
       `${FILE} line 6: unknown group [daemon] is ignored (did you mean [Daemon]?)`,
-      `${FILE} line 8: unknown group [Other] is ignored (known groups: [Daemon], [Experimental])`,
+      `${FILE} line 8: unknown group [Other] is ignored (known groups: [Daemon], [Health], [Experimental])`,
     ]);
   });
 

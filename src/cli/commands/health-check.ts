@@ -1,0 +1,48 @@
+/** `health-check`: run the health checks; with --boot, the boot's assessment (engine/health/boot.ts). */
+import { healthCheck, type HealthCheckOutcome } from '../../engine/health/boot.js';
+import { describeFallback } from '../../engine/health/record.js';
+import type { CheckResult } from '../../engine/health/checks.js';
+import { run as runProgram } from '../../system/run.js';
+import { commandLine, type CommandContext } from '../context.js';
+import type { ArgsOf } from '../spec-types.js';
+import type { HEALTH_CHECK } from '../specs/health-check.js';
+
+function resultLine(r: CheckResult): string {
+  const how = r.status === 'passed' ? 'passed' : r.status === 'timed-out' ? 'timed out' : `failed${r['exit-code'] !== undefined ? ` (exit status ${r['exit-code']})` : r.signal ? ` (${r.signal})` : ''}`;
+  return `${r.status === 'passed' ? 'ok  ' : 'FAIL'} ${r.name}: ${how} in ${r.seconds} s\n`;
+}
+
+function indent(text: string): string {
+  return text.trimEnd().split('\n').map((l) => `     | ${l}`).join('\n') + '\n';
+}
+
+export async function run(ctx: CommandContext<ArgsOf<typeof HEALTH_CHECK>>): Promise<number> {
+  const { json, boot } = ctx.args;
+  const checkDirs = ctx.args.checksDir.length ? ctx.args.checksDir : undefined;
+  const outcome: HealthCheckOutcome = await healthCheck({
+    sysroot: ctx.sysroot, os: ctx.os, command: commandLine(), reporter: ctx.reporter,
+    checkDirs, runOnly: !boot,
+    onResult: json ? undefined : (r) => {
+      process.stdout.write(resultLine(r));
+      if (r.status !== 'passed' && r.output.trim()) process.stdout.write(indent(r.output));
+    },
+  });
+  if (json) {
+    const { deployment, ...rest } = outcome;
+    process.stdout.write(JSON.stringify({ ...rest, deployment: deployment ? `${deployment.checksum}.${deployment.serial}` : null }, null, 2) + '\n');
+  } else {
+    for (const s of outcome.skipped) process.stdout.write(`skip ${s.name}: ${s.why}\n`);
+    if (outcome.notRun) process.stdout.write(`No health checks were run: ${outcome.notRun}.\n`);
+    else if (!outcome.results.length) process.stdout.write('No health checks to run.\n');
+    if (outcome.fallback) process.stdout.write(`Fallback: ${describeFallback(outcome.fallback)}.\n`);
+  }
+  const d = outcome.decision;
+  if (d?.action === 'reboot') {
+    ctx.reporter.warn(`a health check failed on a new deployment on trial (${d.left} more ${d.left === 1 ? 'try' : 'tries'} before the boot loader falls back); rebooting ([Health] RebootOnFailure=true)`);
+    if (ctx.sysroot !== '/') ctx.reporter.warn(`not rebooting: --sysroot ${ctx.sysroot} is not the running system`);
+    else await runProgram('systemctl', ['reboot'], { what: 'systemctl reboot', hint: 'Reboot by hand to use the next try.' });
+  } else if (d?.action === 'report' && d.why === 'no-reboot') {
+    ctx.reporter.warn('a health check failed on a new deployment on trial; reboot to use its next try ([Health] RebootOnFailure=false)');
+  }
+  return outcome.passed ? 0 : 1;
+}

@@ -255,7 +255,7 @@ export async function runWithDeadline(
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {
-      child = spawn(tool, [...args], { cwd: opts.cwd ?? '/', env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      child = childProcess().spawn(tool, [...args], { cwd: opts.cwd ?? '/', env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     } catch (e) {
       resolve({ timedOut: false, startError: (e as Error).message, output: '', truncated: false, milliseconds: 0 });
       return;

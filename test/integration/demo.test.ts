@@ -1,12 +1,12 @@
 /**
  * The README's first command, `bash examples/demo.sh`, run as a new user runs it: from a copy of
- * the repository (the files git tracks, as they are in the working tree; node_modules linked),
+ * the repository (the files git tracks, as they are in the working tree; node_modules hardlinked),
  * so that its set-up and build touch nothing the other tests run. It composes a signed image
  * from Debian's archive, provisions a sysroot verified with the demo's key, layers `hello` and
  * prints status; then the command it prints to delete the demo must delete it.
  */
 import { execa } from 'execa';
-import { existsSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../fixtures/env.js';
@@ -21,7 +21,15 @@ describe('examples/demo.sh', () => {
     copy = join(tmp, 'apt-ostree');
     await execa('mkdir', [copy]);
     await execa('sh', ['-c', 'git -C "$0" ls-files -z | tar -C "$0" --null -T - -cf - | tar -C "$1" -xf -', PROJECT_ROOT, copy]);
-    symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(copy, 'node_modules'));
+    // A copy of node_modules made of hardlinks, never a link to this tree's: the demo's set-up runs
+    // `npm ci` where package-lock.json is newer than node_modules, and npm ci through a link
+    // emptied the node_modules every other test runs on. (Hardlinks: npm ci unlinks, never writes
+    // into installed files.)
+    // (`dir/.` follows a node_modules that is itself a link; a plain copy across file systems.)
+    const modules = join(copy, 'node_modules');
+    await execa('mkdir', [modules]);
+    const linked = await execa('cp', ['-al', `${join(PROJECT_ROOT, 'node_modules')}/.`, modules], { reject: false });
+    if (linked.exitCode !== 0) await execa('cp', ['-a', `${join(PROJECT_ROOT, 'node_modules')}/.`, modules]);
   });
   afterAll(async () => {
     await removeTemp(tmp);

@@ -9,11 +9,11 @@
  *   2. The reboot runs the pending deployment: the packages are there, from the deployment,
  *      with no overlay and no live commit.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DebSpec } from '../fixtures/debs.js';
-import { boot, diskBootEntry, makeDisk, type BootResult } from '../fixtures/boot.js';
+import { boot, BOOT_KARGS, diskBootEntry, makeDisk, type BootResult } from '../fixtures/boot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 import { expectReport, trixieVm, VM_APT_REPO } from '../fixtures/trixie-vm.js';
 

@@ -38,9 +38,14 @@ export async function run(ctx: CommandContext<ArgsOf<typeof HEALTH_CHECK>>): Pro
   }
   const d = outcome.decision;
   if (d?.action === 'reboot') {
-    ctx.reporter.warn(`a health check failed on a new deployment on trial (${d.left} more ${d.left === 1 ? 'try' : 'tries'} before the boot loader falls back); rebooting ([Health] RebootOnFailure=true)`);
-    if (ctx.sysroot !== '/') ctx.reporter.warn(`not rebooting: --sysroot ${ctx.sysroot} is not the running system`);
-    else await runProgram('systemctl', ['reboot'], { what: 'systemctl reboot', hint: 'Reboot by hand to use the next try.' });
+    const tries = `${d.left} more ${d.left === 1 ? 'try' : 'tries'} before the boot loader falls back`;
+    // Say "rebooting" only where a reboot follows: a sysroot directory is not the running system.
+    if (ctx.sysroot !== '/') {
+      ctx.reporter.warn(`a health check failed on a new deployment on trial (${tries}); not rebooting: --sysroot ${ctx.sysroot} is not the running system`);
+    } else {
+      ctx.reporter.warn(`a health check failed on a new deployment on trial (${tries}); rebooting ([Health] RebootOnFailure=true)`);
+      await runProgram('systemctl', ['reboot'], { what: 'systemctl reboot', hint: 'Reboot by hand to use the next try.' });
+    }
   } else if (d?.action === 'report' && d.why === 'no-reboot') {
     ctx.reporter.warn('a health check failed on a new deployment on trial; reboot to use its next try ([Health] RebootOnFailure=false)');
   }

@@ -21,10 +21,11 @@ import { resolveRefFile } from '../ostree/refs.js';
 import type { Reporter } from '../output/reporter.js';
 import { removeTree } from '../engine/transaction/transaction.js';
 import { aptSimulate, aptUpdate, archiveFileName, writeAptConfig, type AptConfig } from '../system/apt.js';
-import { runInSandbox } from '../system/bwrap.js';
+import { runShellInSandbox } from '../system/bwrap.js';
 import { CACHE_IN_HOOK, CACHE_OUT_HOOK, FILES_HOOK, mmdebstrap } from '../system/mmdebstrap.js';
 import * as ostree from '../system/ostree.js';
-import { run } from '../system/run.js';
+import { dpkgArchitecture } from '../system/dpkg.js';
+import { copyTreeReflink, hardlinkTree } from '../system/files.js';
 import { installAptGuard } from './apt-guard.js';
 import { BASE_CONF_NAME, convertRootfs, DPKG_DATABASE, type ConvertResult } from '../layout/rootfs.js';
 import { canonicalJson, expandVersion, inputHash, readManifest, resolveManifest, type ResolvedManifest, type ResolvedPackage } from './manifest.js';
@@ -147,11 +148,11 @@ async function workingCopy(rootfs: string, signal?: AbortSignal): Promise<string
   const dest = join(dirname(rootfs), `.${basename(rootfs)}.apt-ostree-${process.pid}`);
   rmSync(dest, { recursive: true, force: true });
   try {
-    await run('cp', ['-al', '--', rootfs, dest], { signal, what: 'hardlinking a working copy of the tree' });
+    await hardlinkTree(rootfs, dest, { signal, what: 'hardlinking a working copy of the tree' });
   } catch (e) {
     if (e instanceof CancelledError) throw e;
     rmSync(dest, { recursive: true, force: true });
-    await run('cp', ['-a', '--reflink=auto', '--', rootfs, dest], { signal, what: 'copying the tree' });
+    await copyTreeReflink(rootfs, dest, { signal, what: 'copying the tree' });
   }
   return dest;
 }
@@ -311,7 +312,7 @@ export function variantRequests(variant: string, suite: string, architecture: st
 }
 
 async function hostArchitecture(): Promise<string> {
-  return (await run('dpkg', ['--print-architecture'], { what: 'dpkg --print-architecture' })).stdout.trim();
+  return dpkgArchitecture();
 }
 
 /** A scratch apt configuration for a manifest: its sources, the host's trusted keys, an empty dpkg status. */
@@ -464,7 +465,7 @@ async function composeTreeLocked(o: ComposeTreeOptions, m: ResolvedManifest, pre
       for (const [i, cmd] of m.postprocess.entries()) {
         await o.reporter.task(`Running postprocess command ${i + 1} of ${m.postprocess.length}`, async () => {
           try {
-            await runInSandbox({ root: tree }, ['/bin/sh', '-c', cmd], { signal, onLine: (l) => o.reporter.debug(l) });
+            await runShellInSandbox({ root: tree }, cmd, { signal, onLine: (l) => o.reporter.debug(l) });
           } catch (e) {
             if (e instanceof CancelledError) throw e;
             throw new AptOstreeError(`Postprocess command ${i + 1} of the manifest failed: ${cmd.split('\n')[0]}`, {

@@ -21,7 +21,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AptOstreeError, InputError } from '../errors.js';
 import { readLockOwner, sysrootLockHeld } from '../engine/transaction/lock-owner.js';
 import type { Reporter } from '../output/reporter.js';
-import { run } from '../system/run.js';
+import { convertRawToQcow2, fatCopyIn, fatImageAt, fatMakeDirectories, makeExt4FromDirectory, makeFat32, writePartitionTable } from '../system/disk-tools.js';
+import { createSparseFile, diskUsageBytes } from '../system/files.js';
 import { ROOT_LABEL } from '../layout/boot.js';
 import { installBiosBoot, makeGrubImages } from './grub.js';
 
@@ -120,8 +121,7 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
     }
   };
   busy();
-  const du = await run('du', ['-s', '-B1', '-x', '--', sysroot], { signal: o.signal, what: `measuring ${o.sysroot}` });
-  const contentBytes = Number(du.stdout.split(/\s/)[0]);
+  const contentBytes = await diskUsageBytes(sysroot, { signal: o.signal, what: `measuring ${o.sysroot}` });
   const rootBytes = Math.floor((o.sizeBytes - OVERHEAD_BYTES) / MIB) * MIB;
   // ext4 metadata (inode tables, journal) takes about 5% plus a fixed part.
   if (Number.isFinite(contentBytes) && contentBytes * 1.1 + 64 * MIB > rootBytes) {
@@ -135,7 +135,7 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
   const work = mkdtempSync(join(dirname(output), `.${basename(output)}.apt-ostree-grub-`));
   const runOpts = { signal: o.signal };
   try {
-    await run('truncate', ['-s', String(o.sizeBytes), '--', tmp], { ...runOpts, what: `creating ${o.output}` });
+    await createSparseFile(tmp, o.sizeBytes, { ...runOpts, what: `creating ${o.output}` });
     const table = [
       'label: gpt',
       `start=${BIOS_BOOT.start}, size=${BIOS_BOOT.sectors}, type=${TYPE_BIOS_BOOT}, name="BIOS boot"`,
@@ -143,9 +143,9 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
       `start=${ROOT_START}, size=${rootBytes / SECTOR}, type=${TYPE_ROOT_X86_64}, name="root"`,
       '',
     ].join('\n');
-    await run('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', tmp], { ...runOpts, input: table, what: 'sfdisk (the partition table)', hint: 'Install fdisk (apt-get install fdisk).' });
+    await writePartitionTable(tmp, table, { ...runOpts, what: 'sfdisk (the partition table)', hint: 'Install fdisk (apt-get install fdisk).' });
     await o.reporter.task(`Writing ${mib(contentBytes)} into an ext4 file system of ${mib(rootBytes)}`, () =>
-      run('mkfs.ext4', ['-q', '-F', '-L', label, '-U', rootUuid, '-E', `offset=${ROOT_OFFSET}`, '-d', sysroot, tmp, `${rootBytes / 1024}k`], {
+      makeExt4FromDirectory({ disk: tmp, offsetBytes: ROOT_OFFSET, sizeBytes: rootBytes, label, uuid: rootUuid, content: sysroot }, {
         ...runOpts,
         what: 'mkfs.ext4 -d (copying the sysroot into the image)',
         hint: 'The output of mkfs.ext4 is shown above; a larger --size helps when it ran out of space.',
@@ -154,10 +154,10 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
     await o.reporter.task('Installing GRUB for UEFI and BIOS', async () => {
       const grub = await makeGrubImages(work, rootUuid, runOpts);
       const hint = 'Install dosfstools and mtools (apt-get install dosfstools mtools).';
-      await run('mkfs.vfat', ['-F', '32', '-s', '1', '-n', 'EFI', '--offset', String(ESP.start), tmp, String(ESP.sectors / 2)], { ...runOpts, what: 'mkfs.vfat (the EFI system partition)', hint });
-      const esp = `${tmp}@@${ESP.start * SECTOR}`;
-      await run('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT'], { ...runOpts, what: 'mmd (the EFI system partition)', hint });
-      await run('mcopy', ['-i', esp, grub.efi, '::/EFI/BOOT/BOOTX64.EFI'], { ...runOpts, what: 'mcopy (GRUB onto the EFI system partition)', hint });
+      await makeFat32(tmp, { startSector: ESP.start, sectors: ESP.sectors, label: 'EFI' }, { ...runOpts, what: 'mkfs.vfat (the EFI system partition)', hint });
+      const esp = fatImageAt(tmp, ESP.start * SECTOR);
+      await fatMakeDirectories(esp, ['::/EFI', '::/EFI/BOOT'], { ...runOpts, what: 'mmd (the EFI system partition)', hint });
+      await fatCopyIn(esp, grub.efi, '::/EFI/BOOT/BOOTX64.EFI', { ...runOpts, what: 'mcopy (GRUB onto the EFI system partition)', hint });
       installBiosBoot(tmp, grub.core, BIOS_BOOT.start, BIOS_BOOT.sectors);
     });
     busy();
@@ -165,7 +165,7 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
       const raw = join(work, 'disk.raw');
       renameSync(tmp, raw);
       await o.reporter.task('Converting to qcow2', () =>
-        run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, tmp], { ...runOpts, what: 'qemu-img convert (to qcow2)', hint: 'Install qemu-utils (apt-get install qemu-utils).' }),
+        convertRawToQcow2(raw, tmp, { ...runOpts, what: 'qemu-img convert (to qcow2)', hint: 'Install qemu-utils (apt-get install qemu-utils).' }),
       );
     }
     renameSync(tmp, output);

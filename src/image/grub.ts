@@ -13,7 +13,8 @@
  */
 import { openSync, closeSync, readFileSync, readSync, writeFileSync, writeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, type RunOptions } from '../system/run.js';
+import { makeGrubImage } from '../system/disk-tools.js';
+import type { RunOptions } from '../system/run.js';
 
 /** Where Debian's grub-pc-bin and grub-efi-amd64-bin put GRUB's modules and boot sectors. */
 export const GRUB_LIB = '/usr/lib/grub';
@@ -45,8 +46,8 @@ export async function makeGrubImages(workDir: string, rootUuid: string, runOpts:
   const efi = join(workDir, 'BOOTX64.EFI');
   const core = join(workDir, 'core.img');
   const hint = 'Install GRUB\'s images for both firmwares: apt-get install grub-efi-amd64-bin grub-pc-bin.';
-  await run('grub-mkimage', ['-O', 'x86_64-efi', '-d', join(GRUB_LIB, 'x86_64-efi'), '-p', '/boot/grub', '-c', cfg, '-o', efi, ...EFI_MODULES], { ...runOpts, what: 'grub-mkimage (the UEFI boot loader)', hint });
-  await run('grub-mkimage', ['-O', 'i386-pc', '-d', join(GRUB_LIB, 'i386-pc'), '-p', '/boot/grub', '-c', cfg, '-o', core, ...BIOS_MODULES], { ...runOpts, what: 'grub-mkimage (the BIOS boot loader)', hint });
+  await makeGrubImage({ format: 'x86_64-efi', moduleDir: join(GRUB_LIB, 'x86_64-efi'), prefix: '/boot/grub', config: cfg, output: efi, modules: EFI_MODULES }, { ...runOpts, what: 'grub-mkimage (the UEFI boot loader)', hint });
+  await makeGrubImage({ format: 'i386-pc', moduleDir: join(GRUB_LIB, 'i386-pc'), prefix: '/boot/grub', config: cfg, output: core, modules: BIOS_MODULES }, { ...runOpts, what: 'grub-mkimage (the BIOS boot loader)', hint });
   return { efi, core };
 }
 

@@ -15,13 +15,15 @@
  *               they are valid (AptDirs.binaryCaches).
  *   aptFetch    `apt-get download` of exactly those package versions: apt's acquire, its hash
  *               and signature checks, no dependency resolution.
+ * The install itself runs inside the tree, in the sandbox (aptInstallInSandbox).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AptOstreeError } from '../errors.js';
-import { run, type RunOptions } from './run.js';
+import { runInSandbox, type SandboxOptions } from './bwrap.js';
+import { run, type RunOptions, type RunResult } from './run.js';
 
 export interface AptDirs {
   /** The target's /etc/apt directory (merged /etc of the deployment). */
@@ -513,4 +515,30 @@ export async function aptCacheShowAll(cfg: AptConfig, names: string[], opts: Run
 export async function aptPackageIndexTargets(cfg: AptConfig, opts: RunOptions = {}): Promise<string> {
   const { stdout } = await run('apt-get', ['indextargets', '--format', '$(FILENAME)\t$(SOURCESENTRY)', 'Created-By: Packages'], { env: aptEnv(cfg), what: 'apt-get indextargets', ...opts });
   return stdout;
+}
+
+export interface SandboxInstall {
+  /** Paths of .deb files inside the sandbox (already downloaded: nothing is fetched). */
+  debs: readonly string[];
+  /** Names of packages to purge (`NAME-`): nothing of them stays in the tree. */
+  purge: readonly string[];
+}
+
+/**
+ * `apt-get install` of downloaded .debs inside the tree, in the sandbox: no download, no
+ * recommends, downgrades allowed, dpkg keeping the tree's changed configuration files.
+ */
+export async function aptInstallInSandbox(sandbox: SandboxOptions, packages: SandboxInstall, opts: RunOptions = {}): Promise<RunResult> {
+  return runInSandbox(
+    sandbox,
+    [
+      'apt-get', 'install', '--yes', '--no-download', '--no-install-recommends', '--allow-downgrades', '--purge',
+      '-o', 'Dpkg::Use-Pty=0',
+      '-o', 'Dir::Cache::pkgcache=', '-o', 'Dir::Cache::srcpkgcache=',
+      '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold',
+      ...packages.debs,
+      ...packages.purge.map((name) => `${name}-`),
+    ],
+    opts,
+  );
 }

@@ -50,3 +50,11 @@ export function bwrapArgs(opts: SandboxOptions, argv: readonly string[]): string
 export async function runInSandbox(opts: SandboxOptions, argv: readonly string[], runOpts: RunOptions = {}): Promise<RunResult> {
   return run('bwrap', bwrapArgs(opts, argv), { what: `${argv[0]} in the sandbox`, ...runOpts, withoutLock: true });
 }
+
+/**
+ * `/bin/sh -c SCRIPT` in the sandbox: a manifest's postprocess command, shell text its author
+ * wrote on purpose (it runs in the new tree, never on the host).
+ */
+export async function runShellInSandbox(opts: SandboxOptions, script: string, runOpts: RunOptions = {}): Promise<RunResult> {
+  return runInSandbox(opts, ['/bin/sh', '-c', script], runOpts);
+}

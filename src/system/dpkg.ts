@@ -1,4 +1,4 @@
-/** Typed wrappers around dpkg-deb for local .deb files. */
+/** Typed wrappers around dpkg-deb for local .deb files, and dpkg's own questions. */
 import { InputError } from '../errors.js';
 import { parseDeb822 } from '../debian/deb822.js';
 import { packageNameProblem } from '../debian/names.js';
@@ -26,4 +26,9 @@ export async function readDebInfo(path: string): Promise<DebInfo> {
     throw new InputError(`'${path}' has invalid package metadata: ${problem ?? 'no Architecture field'}.`, 'Rebuild the package with valid control fields.');
   }
   return info;
+}
+
+/** `dpkg --print-architecture`: the host's Debian architecture (amd64). */
+export async function dpkgArchitecture(): Promise<string> {
+  return (await run('dpkg', ['--print-architecture'], { what: 'dpkg --print-architecture' })).stdout.trim();
 }

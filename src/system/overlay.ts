@@ -13,7 +13,7 @@
 import { chmodSync, lchownSync, type Stats, lstatSync, lutimesSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from './run.js';
+import { run, runSync } from './run.js';
 
 export interface OverlayDirs {
   lower: string;
@@ -33,6 +33,16 @@ export async function mountOverlay(d: OverlayDirs, signal?: AbortSignal): Promis
 
 export async function unmount(path: string): Promise<void> {
   await run('umount', [path], { what: `unmounting ${path}` });
+}
+
+/** `umount -l PATH`: detached now, gone once nothing uses it (after a plain unmount failed). */
+export async function unmountLazy(path: string): Promise<void> {
+  await run('umount', ['-l', path]);
+}
+
+/** `umount -l PATH`, blocking and best effort (what a killed run left mounted). */
+export function unmountLazySync(path: string): void {
+  runSync('umount', ['-l', path]);
 }
 
 /** Overlay's own bookkeeping xattrs, which must not end up in a commit. */

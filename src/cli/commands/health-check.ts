@@ -2,7 +2,7 @@
 import { healthCheck, type HealthCheckOutcome } from '../../engine/health/boot.js';
 import { describeFallback } from '../../engine/health/record.js';
 import type { CheckResult } from '../../engine/health/checks.js';
-import { run as runProgram } from '../../system/run.js';
+import { rebootSystem } from '../../system/systemd.js';
 import { commandLine, type CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { HEALTH_CHECK } from '../specs/health-check.js';
@@ -44,7 +44,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof HEALTH_CHECK>>): Pro
       ctx.reporter.warn(`a health check failed on a new deployment on trial (${tries}); not rebooting: --sysroot ${ctx.sysroot} is not the running system`);
     } else {
       ctx.reporter.warn(`a health check failed on a new deployment on trial (${tries}); rebooting ([Health] RebootOnFailure=true)`);
-      await runProgram('systemctl', ['reboot'], { what: 'systemctl reboot', hint: 'Reboot by hand to use the next try.' });
+      await rebootSystem('Reboot by hand to use the next try.');
     }
   } else if (d?.action === 'report' && d.why === 'no-reboot') {
     ctx.reporter.warn('a health check failed on a new deployment on trial; reboot to use its next try ([Health] RebootOnFailure=false)');

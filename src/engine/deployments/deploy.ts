@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
 import { listDir } from '../../system/fs.js';
 import * as ostree from '../../system/ostree.js';
-import { runSync } from '../../system/run.js';
+import { removeImmutableFlag } from '../../system/files.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { prepareLockedStaging } from './finalization.js';
 import { armBootCounting } from '../health/arm.js';
@@ -198,7 +198,7 @@ function removeUnlistedDeployments(sysrootPath: string, os: string, revision: st
     const path = join(dir, name);
     if (!name.startsWith(`${revision}.`) || name.endsWith('.origin') || listed.has(path)) continue;
     // ostree makes a finished deployment immutable; a half-written one may already be.
-    runSync('chattr', ['-i', path]);
+    removeImmutableFlag(path);
     removeTree(path);
     rmSync(`${path}.origin`, { force: true });
   }

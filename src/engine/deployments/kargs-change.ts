@@ -60,7 +60,8 @@ export async function changeKargs(opts: KargsChangeOptions): Promise<KargsChange
     if (opts.editor) {
       const file = join(tx.workDir('kargs-editor'), 'kernel-arguments');
       writeFileSync(file, editorText(source.kargs));
-      await runEditor(file, tx.signal);
+      const { editInEditor } = await import('../../system/editor.js');
+      await editInEditor(file, tx.signal);
       tx.throwIfCancelled();
       wanted = parseEditorText(readFileSync(file, 'utf8'));
     } else {
@@ -115,20 +116,5 @@ function kargsOf(d: Deployment, sysroot?: Sysroot): string[] {
   }
   throw new AptOstreeError('Cannot read the kernel arguments of the staged deployment.', {
     hint: 'Drop it with `apt-ostree cleanup -p`, or reboot into it first.',
-  });
-}
-
-/**
- * $VISUAL, then $EDITOR, then Debian's `editor` alternative. The variable is split at spaces
- * (for "vim -u NONE"), never handed to a shell.
- */
-async function runEditor(file: string, signal: AbortSignal): Promise<void> {
-  const { run } = await import('../../system/run.js');
-  const spec = (process.env.VISUAL || process.env.EDITOR || 'editor').trim().split(/\s+/);
-  await run(spec[0]!, [...spec.slice(1), file], {
-    interactive: true,
-    signal,
-    what: `the editor (${spec[0]})`,
-    hint: 'Set $EDITOR to an editor that exits 0 after saving; nothing was changed.',
   });
 }

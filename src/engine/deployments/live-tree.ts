@@ -16,7 +16,7 @@
 import { chmodSync, existsSync, lchownSync, linkSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
-import { run } from '../../system/run.js';
+import { copyPathsWithParents, copyPreserving } from '../../system/files.js';
 
 export interface TreeChange {
   /** Entries that are new: the topmost of an added directory only (it moves in one piece). */
@@ -43,8 +43,7 @@ export async function stageTree(source: string, staging: string, change: TreeCha
   const paths = [...change.add, ...change.replace];
   for (let i = 0; i < paths.length; i += CP_BATCH) {
     // --parents recreates each path's directories under the staging directory.
-    await run('cp', ['-a', '--parents', '--no-dereference', '-t', staging, '--', ...paths.slice(i, i + CP_BATCH)], {
-      cwd: source,
+    await copyPathsWithParents(source, paths.slice(i, i + CP_BATCH), staging, {
       signal,
       what: `copying the new files into ${staging}`,
       hint: 'Is the transient overlay on /usr full (`df /usr` shows it)? No file of the running /usr was changed, but /usr stays a writable transient overlay until the next boot.',
@@ -112,9 +111,9 @@ export async function switchTree(target: string, source: string, staging: string
         // overlayfs without redirect_dir refuses to rename a directory of the lower layer:
         // copy it aside, then remove it.
         if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-        await run('cp', ['-a', '--no-target-directory', '--', from, saved], { what: `saving ${from} before removing it` });
+        await copyPreserving(from, saved, { what: `saving ${from} before removing it` });
         rmSync(from, { recursive: true });
-        undo.push(() => run('cp', ['-a', '--no-target-directory', '--', saved, from], { what: `restoring ${from}` }).then(() => undefined));
+        undo.push(() => copyPreserving(saved, from, { what: `restoring ${from}` }));
         continue;
       }
       undo.push(() => renameSync(saved, from));

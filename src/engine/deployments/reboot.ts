@@ -15,11 +15,8 @@ export async function maybeReboot(ctx: { reporter: Reporter }, sysroot: Sysroot)
     ctx.reporter.warn(`not rebooting: --sysroot ${sysroot.path} is not the running system`);
     return { rebooting: false };
   }
-  const { run } = await import('../../system/run.js');
+  const { rebootSystem } = await import('../../system/systemd.js');
   ctx.reporter.info('Rebooting into the new default deployment');
-  await run('systemctl', ['reboot'], {
-    what: 'systemctl reboot',
-    hint: 'The change is made; reboot by hand to start using it.',
-  });
+  await rebootSystem('The change is made; reboot by hand to start using it.');
   return { rebooting: true };
 }

@@ -20,7 +20,8 @@
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listDir } from '../../system/fs.js';
-import { run, runWithDeadline } from '../../system/run.js';
+import { runCheckProgram } from '../../system/check-program.js';
+import { showUnitProperties } from '../../system/systemd.js';
 
 export const SHIPPED_CHECKS_DIR = '/usr/lib/apt-ostree/health.d';
 export const ADMIN_CHECKS_DIR = '/etc/apt-ostree/health.d';
@@ -115,7 +116,7 @@ export async function runChecks(checks: readonly HealthCheck[], opts: RunChecksO
 }
 
 async function runProgramCheck(c: HealthCheck, timeoutSeconds: number): Promise<CheckResult> {
-  const r = await runWithDeadline(c.path, [], {
+  const r = await runCheckProgram(c.path, {
     timeoutMs: timeoutSeconds * 1000,
     env: { APT_OSTREE_HEALTH_CHECK: c.name, APT_OSTREE_HEALTH_TIMEOUT: String(timeoutSeconds) },
   });
@@ -160,9 +161,9 @@ export function unitVerdict(unit: string, p: UnitProperties): UnitVerdict {
 const UNIT_PROPERTIES = ['LoadState', 'ActiveState', 'SubState', 'Result', 'Type', 'InactiveExitTimestampMonotonic'] as const;
 
 async function systemctlShow(unit: string): Promise<UnitProperties> {
-  const r = await run('systemctl', ['show', ...UNIT_PROPERTIES.map((p) => `--property=${p}`), '--', unit], { what: `systemctl show ${unit}` });
+  const stdout = await showUnitProperties(unit, UNIT_PROPERTIES);
   const out: UnitProperties = {};
-  for (const line of r.stdout.split('\n')) {
+  for (const line of stdout.split('\n')) {
     const eq = line.indexOf('=');
     const key = line.slice(0, eq) as (typeof UNIT_PROPERTIES)[number];
     if (eq > 0 && UNIT_PROPERTIES.includes(key)) out[key] = line.slice(eq + 1);

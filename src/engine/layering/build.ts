@@ -23,11 +23,10 @@ import { basename, join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
 import { installedPackages, type DpkgPackage as InstalledPackage } from '../../debian/deb822.js';
 import { compareVersions } from '../../debian/version.js';
-import { aptFetch, aptResolve, aptUpdate, archiveFileName, type AptConfig, type AptPlan, type PlannedPackage } from '../../system/apt.js';
-import { runInSandbox } from '../../system/bwrap.js';
+import { aptFetch, aptInstallInSandbox, aptResolve, aptUpdate, archiveFileName, type AptConfig, type AptPlan, type PlannedPackage } from '../../system/apt.js';
+import { makeInitramfsInSandbox, type InitramfsTool } from '../../system/initramfs.js';
 import * as ostree from '../../system/ostree.js';
-import { run } from '../../system/run.js';
-import { applyUpper, mountOverlay, prepareUpperForCommit, unmount, upperNeedsMerge } from '../../system/overlay.js';
+import { applyUpper, mountOverlay, prepareUpperForCommit, unmount, unmountLazy, upperNeedsMerge } from '../../system/overlay.js';
 import { readCommit } from '../../ostree/commit.js';
 import type { Reporter } from '../../output/reporter.js';
 import {
@@ -264,7 +263,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   await mountOverlay(ov, tx.signal);
   let mounted = true;
   tx.onUndo('unmount the overlay', async () => {
-    if (mounted) await unmount(ov.merged).catch(() => run('umount', ['-l', ov.merged]));
+    if (mounted) await unmount(ov.merged).catch(() => unmountLazy(ov.merged));
   });
 
   const deploymentUsers = readUserDb(input.sysroot.etcOf(input.mergeDeployment));
@@ -472,12 +471,12 @@ function cleanSandboxLeftovers(root: string): void {
 async function installInSandbox(root: string, apt: AptConfig, plan: AptPlan, signal: AbortSignal, reporter: Reporter): Promise<void> {
   const debs = plan.install.map((p) => `/var/cache/apt/archives/${archiveFileName(p)}`);
   // Removals of the plan (override remove) are purged: nothing of them stays in the image.
-  const removals = plan.remove.map((p) => `${p.name}-`);
+  const purge = plan.remove.map((p) => p.name);
   const output: string[] = [];
   let done = 0;
   const total = plan.install.length * 2;
   try {
-    await runInSandbox(
+    await aptInstallInSandbox(
       {
         root,
         binds: [
@@ -487,14 +486,7 @@ async function installInSandbox(root: string, apt: AptConfig, plan: AptPlan, sig
         ],
         env: { APT_OSTREE_TRANSACTION: '1' },
       },
-      [
-        'apt-get', 'install', '--yes', '--no-download', '--no-install-recommends', '--allow-downgrades', '--purge',
-        '-o', 'Dpkg::Use-Pty=0',
-        '-o', 'Dir::Cache::pkgcache=', '-o', 'Dir::Cache::srcpkgcache=',
-        '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold',
-        ...debs,
-        ...removals,
-      ],
+      { debs, purge },
       {
         signal,
         what: 'installing the packages (apt-get/dpkg in the sandbox)',
@@ -542,18 +534,19 @@ async function regenerateInitramfs(root: string, args: string[], signal: AbortSi
   const has = (p: string) => existsSync(join(root, p));
   for (const kver of kernels) {
     const out = `/usr/lib/modules/${kver}/initramfs.img`;
-    let argv: string[];
-    if (has('usr/bin/dracut') || has('usr/sbin/dracut')) argv = ['dracut', '--force', '--kver', kver, ...args, out];
-    else if (has('usr/sbin/mkinitramfs')) argv = ['mkinitramfs', ...args, '-o', out, kver];
+    let tool: InitramfsTool;
+    if (has('usr/bin/dracut') || has('usr/sbin/dracut')) tool = 'dracut';
+    else if (has('usr/sbin/mkinitramfs')) tool = 'mkinitramfs';
     else {
       throw new AptOstreeError('The image has neither dracut nor initramfs-tools, so the initramfs cannot be regenerated.', {
         hint: 'Layer one of them (apt-ostree install dracut), or disable regeneration with `apt-ostree initramfs --disable`.',
       });
     }
-    await runInSandbox(
+    await makeInitramfsInSandbox(
       { root, binds: [{ src: join(root, 'usr', 'etc'), dest: '/etc' }], env: { APT_OSTREE_TRANSACTION: '1' } },
-      argv,
-      { signal, what: `${argv[0]} for kernel ${kver}` },
+      tool,
+      { kver, args, output: out },
+      { signal },
     );
   }
 }

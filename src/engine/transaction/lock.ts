@@ -15,7 +15,8 @@
 import { closeSync, existsSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import { AptOstreeError } from '../../errors.js';
-import { inheritLockFd, runSync } from '../../system/run.js';
+import { tryExclusiveFlock } from '../../system/flock.js';
+import { inheritLockFd } from '../../system/run.js';
 import { currentBootId, lockHolderPids, lockPaths, ownerAlive, processName, readLockOwner, type LockOwner } from './lock-owner.js';
 
 export { lockPaths, readLockOwner, type LockOwner };
@@ -110,7 +111,7 @@ export async function acquireSysrootLock(sysroot: string, opts: LockOptions): Pr
 
 /** One non-blocking attempt at the exclusive flock on `fd`, through flock(1) (fd 3 of the child). */
 function tryFlock(fd: number): boolean {
-  const r = runSync('flock', ['--exclusive', '--nonblock', '3'], { fds: [fd] });
+  const r = tryExclusiveFlock(fd);
   if (r.status === undefined) {
     throw new AptOstreeError('Could not run flock(1) to lock the sysroot.', { hint: 'Install util-linux (apt-get install util-linux).' });
   }

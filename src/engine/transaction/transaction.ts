@@ -15,7 +15,8 @@ import { AptOstreeError, CancelledError, EXIT_SIGINT, EXIT_SIGTERM } from '../..
 import type { Reporter } from '../../output/reporter.js';
 import { rootRequired } from '../../output/sudo-line.js';
 import { listDir } from '../../system/fs.js';
-import { run, runSync } from '../../system/run.js';
+import { removeTreeWithRm, removeTreeWithRmSync } from '../../system/files.js';
+import { unmountLazySync } from '../../system/overlay.js';
 import { acquireSysrootLock } from './lock.js';
 import { flockHeld } from './lock-owner.js';
 
@@ -283,13 +284,13 @@ function removeStagingLeftovers(repo: string): void {
 export function removeTree(dir: string): void {
   unmountBelow(dir);
   // rm(1) removes a checkout of thousands of files about twice as fast as fs.rmSync.
-  if (runSync('rm', ['-rf', '--', dir]).status !== 0) rmSync(dir, { recursive: true, force: true });
+  if (!removeTreeWithRmSync(dir)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** removeTree without blocking the event loop: rm(1) runs while the transaction goes on. */
 function removeTreeInBackground(dir: string): Promise<void> {
   unmountBelow(dir);
-  const removal = run('rm', ['-rf', '--', dir], { what: `removing ${dir}` }).then(
+  const removal = removeTreeWithRm(dir, { what: `removing ${dir}` }).then(
     () => undefined,
     () => rmSync(dir, { recursive: true, force: true }),
   );
@@ -327,5 +328,5 @@ function readMountPoints(): string[] {
 }
 
 function umount(path: string): void {
-  runSync('umount', ['-l', path]);
+  unmountLazySync(path);
 }

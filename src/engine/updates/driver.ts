@@ -15,7 +15,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
-import { runSync } from '../../system/run.js';
+import { unitHasFailed, unitIsActive } from '../../system/systemd.js';
 
 /** As rpm-ostree's status --json shows it under `update-driver`. */
 export interface UpdateDriver {
@@ -83,10 +83,8 @@ export function registerUpdateDriver(sysroot: string, name: string, opts: { boot
 
 /** Does the driver's unit run (or has it failed: a crashed driver still owns the updates), as rpm-ostree asks systemd? */
 function unitActive(unit: string): boolean {
-  const r = runSync('systemctl', ['is-active', '--quiet', unit]);
-  if (r.status === 0) return true;
-  const failed = runSync('systemctl', ['is-failed', '--quiet', unit]);
-  return failed.status === 0;
+  if (unitIsActive(unit)) return true;
+  return unitHasFailed(unit);
 }
 
 /**

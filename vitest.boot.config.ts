@@ -10,6 +10,6 @@ export default defineConfig({
     hookTimeout: 1_800_000,
     pool: 'forks',
     fileParallelism: false,
-    reporters: ['default'],
+    reporters: ['default', ['json', { outputFile: '.ci/reports/boot.json' }]],
   },
 });

@@ -1,15 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: `unit` (npm run test:unit: no root, no network, no ostree or apt; see
+ * scripts/test-unit.mjs) and `integration` (the real CLI as root against real ostree, apt and
+ * dpkg, over fixtures that test/fixtures/global-setup.ts builds once). `npx vitest run FILE`
+ * picks the project by the file's folder; the global set-up runs only when an integration file
+ * is among the files run. The boot suite has its own config, vitest.boot.config.ts.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/boot/**', 'node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 600_000,
-    // Integration suites share root-owned fixtures under a cache directory; the fixtures
-    // take a file lock while they build, so suites can run in parallel safely.
     pool: 'forks',
-    globalSetup: ['test/fixtures/global-setup.ts'],
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          // Integration suites share root-owned fixtures under a cache directory; the fixtures
+          // take a file lock while they build, so suites can run in parallel safely.
+          globalSetup: ['test/fixtures/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

@@ -17,7 +17,10 @@ const { renderCompatDoc } = await import(join(root, 'lib/cli/compat-doc.js'));
 const { grubBootCountingScript } = await import(join(root, 'lib/engine/health/boot-counting.js'));
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 
-/** The hand-written shell code of the completions, which the renderers fill the specs into. */
+/**
+ * The hand-written shell code of the completions, which the renderers fill the specs into.
+ * @param {string} name
+ */
 const template = (name) => readFileSync(join(root, 'completions', name), 'utf8');
 
 const outputs = {

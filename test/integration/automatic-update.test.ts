@@ -115,7 +115,7 @@ describe('automatic updates (upgrade --trigger-automatic-update-policy)', () => 
     const st = statSync(logFile);
     const r = await execa(process.execPath, [BIN, '--sysroot', s.sysroot, 'upgrade', '--trigger-automatic-update-policy', '--quiet'], {
       env: { NO_COLOR: '1', JOURNAL_STREAM: `${st.dev}:${st.ino}` },
-      stderr: fd,
+      stderr: fd as 3, // execa takes any open descriptor; its types list 3 to 9 only
       reject: false,
     });
     closeSync(fd);

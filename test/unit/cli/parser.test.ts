@@ -4,7 +4,7 @@
  * is handed only help, --version and command lines without a (sub)command, and never runs a
  * command. Generated from the specs, so that a new command or option is covered as it is added.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { lockWaitWithValue, parseCommandLine, type ParsedCommandLine } from '../../../src/cli/main.js';
 import { GLOBAL_OPTIONS } from '../../../src/cli/options.js';
 import { flattenCommands, type CommandSpec, type OptionSpec } from '../../../src/cli/spec.js';
@@ -50,7 +50,7 @@ function absent(o: OptionSpec): unknown {
 }
 
 describe.each(LEAVES.map((c) => [c.path, c.spec] as const))('apt-ostree %s', (path, spec) => {
-  const options = [...GLOBAL_OPTIONS, ...(spec.options ?? [])];
+  const options: readonly OptionSpec[] = [...GLOBAL_OPTIONS, ...(spec.options ?? [])];
   const base = minimal(path, spec);
 
   it('has one field per option and positional, and fills every one', () => {
@@ -129,7 +129,7 @@ describe.each(LEAVES.map((c) => [c.path, c.spec] as const))('apt-ostree %s', (pa
 });
 
 describe('yargs shows help and runs no command', () => {
-  let exit: ReturnType<typeof vi.spyOn>;
+  let exit: MockInstance<typeof process.exit>;
   beforeEach(() => {
     // yargs prints help and calls process.exit(0); the output is not what is tested here.
     exit = vi.spyOn(process, 'exit').mockImplementation(((code?: number) => {

@@ -1,11 +1,11 @@
 // The units checks (NAME.units): when a unit counts as up, and waiting for one that is still
 // starting. systemd does not run on the test host, so the unit states here are systemctl show's
 // properties as systemd reports them; the boot tests run the same checks against systemd itself.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { discoverChecks, parseUnitsFile, runChecks, unitVerdict, type UnitProperties } from '../../../../src/engine/health/checks.js';
-import { makeTemp, removeTemp } from '../../../fixtures/tmp.js';
 
 describe('unitVerdict', () => {
   it('accepts an active unit and a oneshot that ran and succeeded', () => {
@@ -27,8 +27,8 @@ describe('unitVerdict', () => {
 });
 
 describe('units checks', () => {
-  const dir = makeTemp('units-');
-  afterAll(() => removeTemp(dir));
+  const dir = mkdtempSync(join(tmpdir(), 'units-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'd'));
   writeFileSync(join(dir, 'd', '10-web.units'), '# the web stack\nnginx.service  php-fpm.service\n\nmulti-user.target # and the target\n');
 

@@ -1,11 +1,11 @@
 // The health record (SYSROOT/ostree/apt-ostree/health.json): validated on read, the fallbacks
 // kept to the last ten, the bases the automatic update refuses.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addFallback, describeFallback, healthRecordPath, MAX_FALLBACKS, readHealthRecord, refusedBases, writeHealthRecord, type FallbackRecord } from '../../../../src/engine/health/record.js';
 import { AptOstreeError } from '../../../../src/errors.js';
-import { makeTemp, removeTemp } from '../../../fixtures/tmp.js';
 
 const sha = (c: string) => c.repeat(64);
 const fallback = (n: number): FallbackRecord => ({
@@ -14,8 +14,8 @@ const fallback = (n: number): FallbackRecord => ({
 });
 
 describe('health record', () => {
-  const dir = makeTemp('health-record-');
-  afterAll(() => removeTemp(dir));
+  const dir = mkdtempSync(join(tmpdir(), 'health-record-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('is empty when there is none, and reads back what was written', () => {
     expect(readHealthRecord(dir)).toEqual({ fallbacks: [] });

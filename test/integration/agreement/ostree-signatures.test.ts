@@ -1,4 +1,5 @@
-// Commit signatures and remote trust read without ostree, checked against what gpg and ostree wrote.
+// Commit signatures and remote trust read without ostree, checked against what gpg and ostree wrote
+// (needs gpg and ostree, hence an integration test).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,5 @@
-// Work directories of a transaction: one per request, removed at the end whatever happens, and
+// Work directories of a transaction (an integration test because it needs root; moved from
+// test/unit/engine/transaction/): one per request, removed at the end whatever happens, and
 // removable early in the background (discardWorkDir) without the end forgetting to wait for it.
 // Needs root (Transaction.run refuses otherwise) and nothing else: a plain directory with the two
 // paths that make a sysroot (ostree/repo/config, ostree/deploy) serves, since only the lock and
@@ -7,8 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Reporter } from '../../../../src/output/reporter.js';
-import { Transaction, workRootOf } from '../../../../src/engine/transaction/transaction.js';
+import { Reporter } from '../../src/output/reporter.js';
+import { Transaction, workRootOf } from '../../src/engine/transaction/transaction.js';
 
 /** A directory with `n` files in a few subdirectories (a small stand-in for a checkout). */
 function fill(dir: string, n: number): void {
@@ -19,7 +20,7 @@ function fill(dir: string, n: number): void {
   }
 }
 
-describe.runIf(process.geteuid?.() === 0)('transaction work directories', () => {
+describe('transaction work directories', () => {
   let sysroot: string;
   const txOpts = () => ({ sysroot, command: 'test', title: 'test', reporter: new Reporter() });
   beforeEach(() => {

@@ -1,6 +1,6 @@
 // aptFetch: the .debs of a resolution fetched by the real apt (apt-get download) into the
 // archives cache, from a repository served over HTTP and from a file: repository, with apt's
-// hash and signature checks; progress measured on the files.
+// hash and signature checks; progress measured on the files. Needs apt and the repository fixture.
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

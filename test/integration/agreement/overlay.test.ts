@@ -1,6 +1,7 @@
 /**
  * The overlay's upper directory as layering commits it (system/overlay.ts), with real overlay
  * mounts (root): what can be laid over the base by adding files, and what needs the merge.
+ * An integration test: it needs root (mount) and getfattr.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,6 @@
 // Reading files and refs of a repository without starting ostree, checked against ostree itself
-// on real repositories (bare, as sysroots have; archive, which is left to ostree).
+// on real repositories (bare, as sysroots have; archive, which is left to ostree). An integration
+// test because it needs ostree.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-/** Counting commit objects (ostree/objects.ts) against a repository the real ostree wrote. */
+/** Counting commit objects (ostree/objects.ts) against a repository the real ostree wrote (needs ostree). */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

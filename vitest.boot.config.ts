@@ -1,6 +1,11 @@
 import { defineConfig } from 'vitest/config';
+import { EATMYDATA_ENV } from './test/fixtures/eatmydata.js';
 
-/** The boot suite (npm run test:boot): real boots under QEMU, one file at a time. */
+/**
+ * The boot suite (npm run test:boot): real boots under QEMU. Two files side by side, each VM with
+ * one vCPU (test/fixtures/boot.ts): under TCG a vCPU is a host thread, and one boot alone leaves
+ * the second core idle most of the time (docs/testing.md has the figures).
+ */
 export default defineConfig({
   test: {
     include: ['test/boot/**/*.test.ts'],
@@ -9,7 +14,9 @@ export default defineConfig({
     testTimeout: 1_500_000,
     hookTimeout: 1_800_000,
     pool: 'forks',
-    fileParallelism: false,
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // fsync a no-op for the programs the host side starts (test/fixtures/eatmydata.ts).
+    env: EATMYDATA_ENV,
     reporters: ['default', ['json', { outputFile: '.ci/reports/boot.json' }]],
   },
 });

@@ -1,13 +1,5 @@
-import { existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
-
-/**
- * libeatmydata (package eatmydata) turns fsync and sync into no-ops for the programs the
- * integration tests start (ostree, dpkg, apt): nothing there tests what survives a power cut,
- * and on this 2-core machine fsync was up to 45% of a layering test's time (docs/testing.md).
- * Set only where it is installed: a missing preload makes every program print a warning.
- */
-const EATMYDATA = ['/usr/lib/x86_64-linux-gnu/libeatmydata.so', '/usr/lib/aarch64-linux-gnu/libeatmydata.so'].find((f) => existsSync(f));
+import { EATMYDATA_ENV } from './test/fixtures/eatmydata.js';
 
 /**
  * Two projects: `unit` (npm run test:unit: no root, no network, no ostree or apt; see
@@ -42,7 +34,8 @@ export default defineConfig({
           // Integration suites share root-owned fixtures under a cache directory; the fixtures
           // take a file lock while they build, so suites can run in parallel safely.
           globalSetup: ['test/fixtures/global-setup.ts'],
-          env: EATMYDATA ? { LD_PRELOAD: EATMYDATA } : {},
+          // fsync a no-op for the programs the tests start (test/fixtures/eatmydata.ts).
+          env: EATMYDATA_ENV,
         },
       },
     ],

@@ -6,7 +6,8 @@
  * runs. Errors are printed in one place, reportError.
  */
 import { resolve } from 'node:path';
-import { EXIT_ERROR, EXIT_OK, explainError, InputError, printable, withoutControls } from '../errors.js';
+import { EXIT_ERROR, EXIT_OK, InputError, printable, withoutControls } from '../errors.js';
+import { explainError } from './explain-error.js';
 import { plainSink, Reporter } from '../output/reporter.js';
 import { resolveSysrootPath, type CommandContext } from './context.js';
 import { GLOBAL_OPTIONS } from './options.js';

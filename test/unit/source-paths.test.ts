@@ -6,9 +6,10 @@
 // not preceded by '/', ':' or '~' (absolute paths on the target system such as
 // /usr/lib/apt-ostree/lib/cli/main.js, URLs and ~/ paths are not ours). A `*` in it is a glob
 // (`completions/*.in`, `docs/*.md`), skipped. Where the path is looked for:
-// - it starts with a top-level entry of the project (src/, test/, docs/, scripts/, lib/ …): from
-//   the project root; lib/X.js is the build of src/X.ts (lib/bundle/ is the bundle of
-//   scripts/bundle.mjs, whose file names it chooses), so src/X.ts must exist;
+// - lib/X.js is the build of src/X.ts, so src/X.ts must exist (lib/bundle/ is the bundle of
+//   scripts/bundle.mjs, whose file names it chooses: not checked);
+// - it starts with a top-level entry of the project (src/, test/, docs/, scripts/ …): from the
+//   project root, or else (dbus/ is also a folder of src/) as below;
 // - otherwise it is relative to the file that names it, or to src/, or, with at least one '/',
 //   the end of a path of the project (`health/fallback.ts` from engine/); a bare file name
 //   (`layout.ts`, `install.mjs`) must be the name of a file of the project. A .js name stands
@@ -70,10 +71,8 @@ const variants = (p: string) => (p.endsWith('.js') ? [p, p.replace(/\.js$/, '.ts
 /** Whether `path`, named in the file `from` (relative to the project root), exists (see the header). */
 export function pathExists(path: string, from: string): boolean {
   const first = path.split('/')[0]!;
-  if (path.includes('/') && TOP_LEVEL.has(first)) {
-    if (first === 'lib') return path.startsWith('lib/bundle/') || existsSync(join(ROOT, 'src', path.slice(4).replace(/\.js$/, '.ts')));
-    return variants(path).some((p) => existsSync(join(ROOT, p)));
-  }
+  if (path.includes('/') && first === 'lib') return path.startsWith('lib/bundle/') || existsSync(join(ROOT, 'src', path.slice(4).replace(/\.js$/, '.ts')));
+  if (path.includes('/') && TOP_LEVEL.has(first) && variants(path).some((p) => existsSync(join(ROOT, p)))) return true;
   for (const p of variants(path)) {
     if (existsSync(resolve(ROOT, dirname(from), p)) || existsSync(join(ROOT, 'src', p))) return true;
     if (!p.includes('/') ? NAMES.has(p) : PROJECT_FILES.some((f) => f.endsWith(`/${p.replace(/^(\.\.?\/)+/, '')}`))) return true;

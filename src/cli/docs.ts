@@ -202,7 +202,7 @@ const EXIT_STATUS: Array<[string, string]> = [
 
 const FILES: Array<[string, string]> = [
   [CONFIG_PATH, 'Configuration, see apt-ostree.conf(5). With --sysroot DIR it is read from the /etc of the default deployment of DIR. `apt-ostree reload` checks it.'],
-  ['/ostree/apt-ostree.lock', 'The lock held by a command that changes the sysroot (DIR/ostree/apt-ostree.lock with --sysroot DIR). apt-ostree.lock.owner beside it names the holder\'s process id and command; a lock left by a killed process is taken over with a warning.'],
+  ['/ostree/apt-ostree.flock', 'The lock held by a command that changes the sysroot (DIR/ostree/apt-ostree.flock with --sysroot DIR): an flock(2) that every program of the transaction inherits, so the kernel releases it when the last of them ends, however it ends. Beside it, for messages, apt-ostree.lock.owner names the holder\'s process id and command (with the directory apt-ostree.lock, kept for older apt-ostree versions); what a killed run left there is replaced with a warning.'],
   ['/ostree/deploy/OS/deploy/CHECKSUM.SERIAL.origin', 'The origin file of each deployment: the refspec of its base image, the layered packages as requested, base packages removed or replaced. apt-ostree writes a new one with every deployment.'],
   ['/ostree/deploy/OS/var/cache/apt-ostree', 'Downloaded packages and apt state of stateroot OS, kept between transactions and shared by its deployments.'],
   ['/ostree/repo', 'The OSTree repository holding the commits of all deployments.'],

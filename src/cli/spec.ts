@@ -1,5 +1,5 @@
 /**
- * Every command and option of apt-ostree, as plain data. One source for the parser of main.ts,
+ * Every command and option of apt-ostree, as plain data. One source for the parser (parser.ts),
  * yargs' help, the man pages and the shell completions, so that they cannot drift apart; and
  * for the type of each command's arguments (ArgsOf in spec-types.ts). Nothing here imports a
  * library: loading it is free.

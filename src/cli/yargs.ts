@@ -1,7 +1,7 @@
 /**
  * Help: the yargs command tree, built from the specs in spec.ts, for `--help`, `--version`, a
  * command line without a command and a command group without its subcommand. yargs runs no
- * command: main.ts's parseCommandLine parses every command line that does, and hands the others
+ * command: parser.ts's parseCommandLine parses every command line that does, and hands the others
  * here (test/unit/cli/parser.test.ts checks both, for every command and option).
  */
 import { readFileSync } from 'node:fs';
@@ -109,7 +109,7 @@ export async function runYargs(args: string[]): Promise<number> {
 }
 
 /**
- * yargs' usage messages in the words main.ts's parser uses for the same mistakes ("unknown option
+ * yargs' usage messages in the words parser.ts uses for the same mistakes ("unknown option
  * --bogus", "--append needs a value"), so that a bad command line reads the same whichever parser
  * saw it.
  */

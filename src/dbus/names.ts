@@ -33,6 +33,13 @@ export const ERRORS = {
   unknownMethod: 'org.freedesktop.DBus.Error.UnknownMethod',
 } as const;
 
+/** A DBus error to answer a call with: one of ERRORS and the message. */
+export class CallError extends Error {
+  constructor(readonly errorName: string, message: string) {
+    super(message);
+  }
+}
+
 /**
  * rpm-ostree's object path segment for a name (its generate_object_path): bytes of
  * [A-Za-z0-9_] stay, '/' and '-' become '_', every other byte becomes _XX (upper-case hex).

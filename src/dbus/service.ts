@@ -5,18 +5,14 @@
  * and changes are announced with PropertiesChanged, as rpm-ostree's daemon does.
  *
  * Method calls are dispatched here rather than by dbus-next, because authorization needs the
- * caller's bus name, which dbus-next does not hand to its method implementations.
+ * caller's bus name, which dbus-next does not hand to its method implementations. The OS
+ * objects' query methods are answered by queries.ts, with the values of values.ts.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import dbus from 'dbus-next';
 import type { Message as Msg, MessageBus } from 'dbus-next';
 import { AptOstreeError, EXIT_OK, EXIT_UNCHANGED } from '../errors.js';
-import { parseVersion } from '../debian/version.js';
-import { readBootEntry } from '../ostree/boot-entry.js';
-import { commitPackages, diffPackages, pkglistFromMetadata, type PackageDiff, type PackageEntry } from '../engine/deployments/packages.js';
-import { aptWhatProvides } from '../engine/layering/apt-provides.js';
-import { readAptSources, sourceLine, type AptSource } from '../engine/layering/apt-sources.js';
-import { requireLists, withDeploymentApt } from '../engine/layering/apt-lists.js';
+import { diffPackages, pkglistFromMetadata, type PackageDiff } from '../engine/deployments/packages.js';
 import { META } from '../layout/commit-metadata.js';
 import { readLockOwner } from '../engine/transaction/lock-owner.js';
 import { sysrootStatus, type SysrootStatus } from '../engine/deployments/status.js';
@@ -24,25 +20,14 @@ import { Sysroot, type Deployment } from '../engine/deployments/sysroot.js';
 import { transactionHooks, type Transaction } from '../engine/transaction/transaction.js';
 import type { ProgressEvent, Reporter } from '../output/reporter.js';
 import { authorize } from './auth.js';
-import { BASE_PATH, ERRORS, methodForCommand, OBJECT_MANAGER_IFACE, osObjectPath, SYSROOT_PATH, TRANSACTION_PATH } from './names.js';
-import { parseRefspec, resolveRefFile } from '../ostree/refs.js';
+import { BASE_PATH, CallError, ERRORS, methodForCommand, OBJECT_MANAGER_IFACE, osObjectPath, SYSROOT_PATH, TRANSACTION_PATH } from './names.js';
 import { INTERFACES, OS_INTERFACE, signatureOf, SYSROOT_INTERFACE, TRANSACTION_INTERFACE, type InterfaceDef, type MethodDef } from './schema.js';
+import { OsQueries } from './queries.js';
+import { cachedUpdateRpmDiff } from './values.js';
 import { deploymentDict, jsonDict, type VarDict } from './variant.js';
 
 const { Message, Variant, DBusError } = dbus;
 const NO_REPLY_EXPECTED = 1;
-
-/** The keys of a deployment's boot entry that GetDeploymentBootConfig returns, as rpm-ostree does. */
-const BOOT_CONFIG_KEYS = new Set(['title', 'linux', 'initrd', 'options', 'version']);
-
-/** rpm-ostree's package diff kinds (RpmOstreePackageDiffTypes). */
-const DIFF_ADDED = 0;
-const DIFF_REMOVED = 1;
-const DIFF_UPGRADED = 2;
-const DIFF_DOWNGRADED = 3;
-
-/** rpm-ostree's package types in the cached update's rpm-diff (RpmOstreePkgTypes): a base package. */
-const PKG_TYPE_BASE = 0;
 
 export interface ServiceOptions {
   bus: MessageBus;
@@ -76,13 +61,6 @@ interface ActiveTransaction {
   removeSink: () => void;
   progressOpen: boolean;
   downloadStart?: number;
-}
-
-/** A DBus error to answer a call with. */
-class CallError extends Error {
-  constructor(readonly errorName: string, message: string) {
-    super(message);
-  }
 }
 
 /** One class per interface: dbus-next reads properties from the instance and introspects the class. */
@@ -147,6 +125,7 @@ export class CompatService {
   private baseDiff?: { key: string; diff?: PackageDiff };
   /** Clients that said RegisterClient, by bus name (rpm-ostree keeps them to decide when to exit; we only list them). */
   readonly clients = new Map<string, string>();
+  private readonly queries = new OsQueries(() => ({ sysrootPath: this.opts.sysrootPath, sysroot: this.sysroot, status: this.status }));
   private dead = false;
   private onDead?: (err: unknown) => void;
 
@@ -253,7 +232,7 @@ export class CompatService {
         DefaultDeployment: dictOf(sysroot.defaultDeployment(os)),
         RollbackDeployment: dictOf(sysroot.rollbackDeployment(os)),
         CachedUpdate: cached && (cached.osname === undefined || cached.osname === os) ? this.cachedUpdateDict(os, cached) : {},
-        HasCachedUpdateRpmDiff: Boolean(this.cachedUpdateChecksum(os)),
+        HasCachedUpdateRpmDiff: Boolean(this.queries.cachedUpdateChecksum(os)),
         Name: os,
       };
     }
@@ -281,7 +260,7 @@ export class CompatService {
    */
   private cachedUpdatePackageDiff(os: string, cached: Record<string, unknown>): PackageDiff | undefined {
     const sysroot = this.sysroot;
-    const to = this.cachedUpdateChecksum(os);
+    const to = this.queries.cachedUpdateChecksum(os);
     if (!sysroot || !to) return undefined;
     const from = sysroot.booted?.osname === os ? sysroot.booted : sysroot.defaultDeployment(os);
     if (!from) return undefined;
@@ -297,13 +276,6 @@ export class CompatService {
       this.baseDiff = { key, diff: a && b ? diffPackages(a, b) : undefined };
     }
     return this.baseDiff.diff;
-  }
-
-  private cachedUpdateChecksum(os: string): string | undefined {
-    const cached = this.status?.['cached-update'];
-    if (!cached || (cached.osname !== undefined && cached.osname !== os)) return undefined;
-    const checksum = typeof cached.checksum === 'string' ? cached.checksum : undefined;
-    return checksum && this.sysroot?.commit(checksum) ? checksum : undefined;
   }
 
   private exportObject(path: string, def: InterfaceDef, osname?: string, props: Props = {}): Exported {
@@ -528,19 +500,19 @@ export class CompatService {
         return [path];
       }
       case 'OS.GetDeploymentsRpmDiff':
-        return [await this.deploymentsDiff(String(body[0]), String(body[1]))];
+        return [await this.queries.deploymentsDiff(String(body[0]), String(body[1]))];
       case 'OS.GetCachedUpdateRpmDiff':
-        return this.cachedUpdateDiff(obj.osname!, String(body[0] ?? ''));
+        return this.queries.cachedUpdateDiff(obj.osname!, String(body[0] ?? ''));
       case 'OS.GetCachedRebaseRpmDiff':
-        return this.rebaseDiff(obj.osname!, String(body[0] ?? ''));
+        return this.queries.rebaseDiff(obj.osname!, String(body[0] ?? ''));
       case 'OS.GetDeploymentBootConfig':
-        return [this.bootConfig(obj.osname!, String(body[0] ?? ''), body[1] === true)];
+        return [this.queries.bootConfig(obj.osname!, String(body[0] ?? ''), body[1] === true)];
       case 'OS.GetPackages':
-        return [await this.packages(obj.osname!, (body[0] ?? []) as string[])];
+        return [await this.queries.packages(obj.osname!, (body[0] ?? []) as string[])];
       case 'OS.ListRepos':
-        return [this.listRepos(obj.osname!)];
+        return [this.queries.listRepos(obj.osname!)];
       case 'OS.WhatProvides':
-        return [await this.whatProvides(obj.osname!, (body[0] ?? []) as string[])];
+        return [await this.queries.whatProvides(obj.osname!, (body[0] ?? []) as string[])];
       case 'Transaction.Cancel':
         return this.cancel(obj, sender);
       case 'Transaction.Start':
@@ -576,205 +548,6 @@ export class CompatService {
     }
     return [];
   }
-
-  /** The sysroot as last loaded; queries need one (there is none before `admin provision` made it). */
-  private loaded(): Sysroot {
-    if (!this.sysroot) throw new CallError(ERRORS.failed, `${this.opts.sysrootPath} is not an OSTree sysroot (yet).`);
-    return this.sysroot;
-  }
-
-  private deploymentById(id: string): Deployment {
-    const sysroot = this.loaded();
-    const i = this.status?.deployments.findIndex((d) => d.id === id) ?? -1;
-    if (i < 0) throw new CallError(ERRORS.notFound, `Deployment with id '${id}' not found`);
-    return sysroot.deployments[i]!;
-  }
-
-  private async packagesOf(checksum: string, treeRoot?: string): Promise<PackageEntry[]> {
-    return (await commitPackages(this.loaded(), checksum, { treeRoot })).packages;
-  }
-
-  private async deploymentsDiff(id0: string, id1: string): Promise<unknown[]> {
-    const [d0, d1] = [this.deploymentById(id0), this.deploymentById(id1)];
-    return rpmDiff(await this.packagesOf(d0.checksum, d0.path), await this.packagesOf(d1.checksum, d1.path));
-  }
-
-  private async cachedUpdateDiff(os: string, deployid: string): Promise<unknown[]> {
-    const cached = this.status?.['cached-update'];
-    const details = cached ? jsonDict(cached, { timestamp: 't' }) : {};
-    const checksum = this.cachedUpdateChecksum(os);
-    if (!checksum) return [[], details];
-    const sysroot = this.loaded();
-    const from = deployid ? this.deploymentById(deployid) : sysroot.booted?.osname === os ? sysroot.booted : sysroot.defaultDeployment(os);
-    if (!from) return [[], details];
-    return [rpmDiff(await this.packagesOf(from.checksum, from.path), await this.packagesOf(checksum)), details];
-  }
-
-  /**
-   * GetCachedRebaseRpmDiff: the package changes from the default deployment to the commit that
-   * REFSPEC (REMOTE:REF, REF on the same remote, or REMOTE: for the same ref) names in the
-   * repository. rpm-ostree answers from what DownloadRebaseRpmDiff fetched; apt-ostree has no
-   * daemon to fetch it, so the ref must be there already (`apt-ostree rebase --download-only`).
-   */
-  private async rebaseDiff(os: string, refspec: string): Promise<unknown[]> {
-    const sysroot = this.loaded();
-    const from = sysroot.defaultDeployment(os);
-    if (!from) throw new CallError(ERRORS.failed, `No deployments found for os ${os}`);
-    const current = parseRefspec(from.origin?.refspec ?? '') ?? { remote: undefined, ref: from.origin?.refspec ?? '' };
-    const given = parseRefspec(refspec);
-    const target = refspec.endsWith(':') ? `${refspec}${current.ref}` : given?.remote !== undefined || !current.remote ? refspec : `${current.remote}:${refspec}`;
-    const checksum = resolveRefFile(sysroot.repoPath, target);
-    if (!checksum || !sysroot.commit(checksum)) {
-      throw new CallError(ERRORS.failed, `${target} is not in the repository of ${sysroot.path}; fetch it first with \`apt-ostree rebase --download-only ${target}\`.`);
-    }
-    const commit = sysroot.commit(checksum)!;
-    const details: VarDict = {
-      osname: new Variant('s', os),
-      checksum: new Variant('s', checksum),
-      origin: new Variant('s', target),
-      timestamp: new Variant('t', BigInt(commit.timestamp)),
-      ...(typeof commit.metadata.version === 'string' ? { version: new Variant('s', commit.metadata.version) } : {}),
-    };
-    return [rpmDiff(await this.packagesOf(from.checksum, from.path), await this.packagesOf(checksum)), details];
-  }
-
-  private bootConfig(os: string, deployid: string, pending: boolean): VarDict {
-    const sysroot = this.loaded();
-    let d: Deployment | undefined;
-    if (!deployid) {
-      d = pending ? sysroot.defaultDeployment(os) : sysroot.booted?.osname === os ? sysroot.booted : sysroot.defaultDeployment(os);
-      if (!d) throw new CallError(ERRORS.failed, `No deployments found for os ${os}`);
-    } else if (/^\d+$/.test(deployid)) {
-      d = sysroot.deployments[Number(deployid)];
-      if (!d) throw new CallError(ERRORS.notFound, `Invalid deployment index ${deployid}`);
-    } else {
-      d = this.deploymentById(deployid);
-    }
-    const out: VarDict = { staged: new Variant('b', d.staged) };
-    if (d.staged || !d.bootEntry) {
-      out.options = new Variant('s', d.kargs.join(' '));
-      return out;
-    }
-    for (const [key, value] of readBootEntry(d.bootEntry).fields) {
-      if (BOOT_CONFIG_KEYS.has(key)) out[key] = new Variant('s', value);
-    }
-    return out;
-  }
-
-  /** The packages of the stateroot's default deployment with the given names (rpm-ostree searches its repositories instead). */
-  private async packages(os: string, names: string[]): Promise<VarDict[]> {
-    const d = this.loaded().defaultDeployment(os);
-    if (!d) return [];
-    const pkgs = await this.packagesOf(d.checksum, d.path);
-    const out: VarDict[] = [];
-    for (const key of names) {
-      for (const p of pkgs.filter((x) => x.name === key)) out.push({ key: new Variant('s', key), ...packageDict(p) });
-    }
-    return out;
-  }
-
-  /**
-   * ListRepos: the apt sources of the stateroot's default deployment (the ones `install`,
-   * `search` and WhatProvides use), one dictionary per deb822 stanza or sources.list line.
-   */
-  private listRepos(os: string): VarDict[] {
-    const d = this.loaded().defaultDeployment(os);
-    if (!d) throw new CallError(ERRORS.failed, `No deployments found for os ${os}`);
-    return readAptSources(join(d.path, 'etc', 'apt')).map(repoDict);
-  }
-
-  /** WhatProvides: the packages of the stateroot's package lists named so or providing the names (apt-provides.ts). */
-  private async whatProvides(os: string, names: string[]): Promise<VarDict[]> {
-    const found = await withDeploymentApt(this.opts.sysrootPath, os, { create: false }, async (apt, sysroot, name) => {
-      requireLists(apt, sysroot, name);
-      return aptWhatProvides(apt, names);
-    });
-    return found.map((p) => ({
-      ...packageDict(p),
-      summary: new Variant('s', p.summary),
-      ...(p.source ? { reponame: new Variant('s', p.source) } : {}),
-    }));
-  }
-}
-
-/**
- * A package as rpm-ostree's GetPackages and WhatProvides give one: 'name', 'epoch' (t),
- * 'version' (without the epoch), 'arch', 'evr' (the full Debian version), 'nevra'
- * (name_version_arch, as the .deb file is named).
- */
-function packageDict(p: { name: string; version: string; arch: string }): VarDict {
-  let epoch = 0;
-  let version = p.version;
-  try {
-    const v = parseVersion(p.version, { strict: false });
-    epoch = v.epoch;
-    version = `${v.upstream}${v.revision ? `-${v.revision}` : ''}`;
-  } catch {
-    /* keep the text as it is */
-  }
-  return {
-    name: new Variant('s', p.name),
-    epoch: new Variant('t', epoch),
-    version: new Variant('s', version),
-    arch: new Variant('s', p.arch),
-    evr: new Variant('s', p.version),
-    nevra: new Variant('s', `${p.name}_${p.version}_${p.arch}`),
-  };
-}
-
-/**
- * An apt source as a ListRepos dictionary: rpm-ostree's keys ('id', 'description',
- * 'is-enabled', 'is-source', 'is-devel') and the source's own ('file', 'types', 'uris',
- * 'suites', 'components', 'signed-by', 'architectures').
- */
-export function repoDict(s: AptSource): VarDict {
-  return {
-    id: new Variant('s', s.id),
-    description: new Variant('s', s.name ?? sourceLine(s)),
-    'is-enabled': new Variant('b', s.enabled),
-    // deb-src only: GNOME Software hides these, as rpm-ostree's source repositories.
-    'is-source': new Variant('b', !s.types.includes('deb')),
-    // Debian's and Ubuntu's debug-symbol archives (trixie-debug, ddebs.ubuntu.com), as rpm-ostree's -debuginfo repositories.
-    'is-devel': new Variant('b', (s.suites.length > 0 && s.suites.every((x) => x.endsWith('-debug'))) || s.uris.some((u) => /\/\/ddebs\.|\/debian-debug\b/.test(u))),
-    file: new Variant('s', s.file),
-    types: new Variant('as', s.types),
-    uris: new Variant('as', s.uris),
-    suites: new Variant('as', s.suites),
-    components: new Variant('as', s.components),
-    ...(s.signedBy ? { 'signed-by': new Variant('s', s.signedBy) } : {}),
-    ...(s.architectures ? { architectures: new Variant('as', s.architectures) } : {}),
-  };
-}
-
-/**
- * The cached update's 'rpm-diff' in rpm-ostree's shape: 'upgraded' and 'downgraded'
- * a(us(ss)(ss)) (type, name, (previous version, arch), (new version, arch)), 'removed' and
- * 'added' a(usss) (type, name, version, arch), each sorted by name; every package of the base
- * (type 0), Debian versions for evr.
- */
-export function cachedUpdateRpmDiff(d: PackageDiff): VarDict {
-  const byName = <T extends { name: string; arch: string }>(xs: readonly T[]) => [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0));
-  const modified = (xs: PackageDiff['upgraded']) => byName(xs).map((c) => [PKG_TYPE_BASE, c.name, [c.from, c.previousArch ?? c.arch], [c.to, c.arch]]);
-  const single = (xs: PackageEntry[]) => byName(xs).map((p) => [PKG_TYPE_BASE, p.name, p.version, p.arch]);
-  return {
-    upgraded: new Variant('a(us(ss)(ss))', modified(d.upgraded)),
-    downgraded: new Variant('a(us(ss)(ss))', modified(d.downgraded)),
-    removed: new Variant('a(usss)', single(d.removed)),
-    added: new Variant('a(usss)', single(d.added)),
-  };
-}
-
-/** rpm-ostree's package diff (a(sua{sv})): by kind, then name. */
-export function rpmDiff(from: PackageEntry[], to: PackageEntry[]): unknown[] {
-  const pkg = (name: string, version: string, arch: string) => new Variant('(sss)', [name, version, arch]);
-  const d = diffPackages(from, to);
-  const rows: [string, number, VarDict][] = [
-    ...d.added.map((p): [string, number, VarDict] => [p.name, DIFF_ADDED, { NewPackage: pkg(p.name, p.version, p.arch) }]),
-    ...d.removed.map((p): [string, number, VarDict] => [p.name, DIFF_REMOVED, { PreviousPackage: pkg(p.name, p.version, p.arch) }]),
-    ...d.upgraded.map((c): [string, number, VarDict] => [c.name, DIFF_UPGRADED, { PreviousPackage: pkg(c.name, c.from, c.previousArch ?? c.arch), NewPackage: pkg(c.name, c.to, c.arch) }]),
-    ...d.downgraded.map((c): [string, number, VarDict] => [c.name, DIFF_DOWNGRADED, { PreviousPackage: pkg(c.name, c.from, c.previousArch ?? c.arch), NewPackage: pkg(c.name, c.to, c.arch) }]),
-  ];
-  return rows.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 function errorText(e: unknown): string {

@@ -1,5 +1,5 @@
 /**
- * Compose: a Debian root filesystem → the apt-ostree layout (layout.ts) → an OSTree commit.
+ * Compose: a Debian root filesystem → the apt-ostree layout (layout/rootfs.ts) → an OSTree commit.
  *
  *   compose commit ROOTFS   a tree built by any tool, converted on a hardlinked copy (or in
  *                           place with --in-place) and committed
@@ -142,7 +142,7 @@ export async function commitTree(input: CommitTreeInput): Promise<CommitTreeResu
 /**
  * A copy of ROOTFS to convert, beside it (same filesystem): hardlinks where possible (`cp -al`,
  * instant), else a reflink-or-copy. The conversion never writes into an existing file (see
- * layout.ts), so the user's tree stays exactly as it was.
+ * layout/rootfs.ts), so the user's tree stays exactly as it was.
  */
 async function workingCopy(rootfs: string, signal?: AbortSignal): Promise<string> {
   const dest = join(dirname(rootfs), `.${basename(rootfs)}.apt-ostree-${process.pid}`);

@@ -46,8 +46,6 @@ function byteswap64(v: bigint): bigint {
   return buf.readBigUInt64BE();
 }
 
-/** The ref reader lives in refs.ts; engine/provision.ts still imports it from here. */
-
 export function metadataString(info: CommitInfo, key: string): string | undefined {
   const v = info.metadata[key];
   return typeof v === 'string' ? v : undefined;

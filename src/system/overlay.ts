@@ -10,9 +10,10 @@
  * xattr we would have to interpret), metacopy=off (copy-ups carry data, not just metadata),
  * index=off and xino=off (nothing persistent beyond this mount).
  */
-import { chmodSync, lchownSync, type Stats, lstatSync, lutimesSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { lstatOrUndefined } from './fs.js';
 import { run, runSync } from './run.js';
 
 export interface OverlayDirs {
@@ -135,14 +136,6 @@ function applyDir(up: string, low: string, xattrs: Map<string, string[]>, stats:
     if (existing?.isDirectory()) rmSync(dst, { recursive: true, force: true });
     renameSync(src, dst);
     stats.files++;
-  }
-}
-
-function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch {
-    return undefined;
   }
 }
 

@@ -6,9 +6,9 @@
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  convertRootfs, createVarFromTmpfiles, LAYER_CONF_NAME, parseTmpfiles, PLACEHOLDER_KVER, type TmpfilesEntry,
-} from '../../src/layout/rootfs.js';
+import { convertRootfs, LAYER_CONF_NAME, PLACEHOLDER_KVER } from '../../src/layout/rootfs.js';
+import { parseTmpfiles, type TmpfilesEntry } from '../../src/layout/tmpfiles.js';
+import { createVarFromTmpfiles } from '../../src/layout/var.js';
 import { fsckClean, sh } from '../fixtures/env.js';
 import { minbaseTarball } from '../fixtures/minbase.js';
 import { initSysroot } from '../fixtures/sysroot.js';

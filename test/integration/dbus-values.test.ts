@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectableAddress, systemBusAddress } from '../../src/dbus/compat.js';
 import { escapeObjectPathSegment, methodForCommand, osObjectPath } from '../../src/dbus/names.js';
-import { cachedUpdateRpmDiff, repoDict, rpmDiff } from '../../src/dbus/service.js';
+import { cachedUpdateRpmDiff, repoDict, rpmDiff } from '../../src/dbus/values.js';
 import { gvalueForBus, jsonDict, deploymentDict } from '../../src/dbus/variant.js';
 
 describe('dbus names', () => {

@@ -101,7 +101,7 @@ describe('man pages render', () => {
   it('apt-ostree(8) has the exit codes, files and environment, and every command', async () => {
     const text = (await execa('man', ['-l', MAN8], { env: { MANPAGER: 'cat', MANWIDTH: '200' } })).stdout;
     for (const code of ['77', '130, 143']) expect(text).toMatch(new RegExp(`^ {7}${code}\\b`, 'm'));
-    for (const f of ['/etc/apt-ostree/apt-ostree.conf', '/ostree/apt-ostree.lock', '/ostree/deploy/OS/var/cache/apt-ostree', '.origin']) expect(text).toContain(f);
+    for (const f of ['/etc/apt-ostree/apt-ostree.conf', '/ostree/apt-ostree.flock', '/ostree/deploy/OS/var/cache/apt-ostree', '.origin']) expect(text).toContain(f);
     for (const v of ['DBUS_SYSTEM_BUS_ADDRESS', 'NO_COLOR']) expect(text).toContain(v);
     for (const c of flattenCommands()) expect(text).toContain(`apt-ostree ${c.path}`);
   });

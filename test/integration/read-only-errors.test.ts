@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { explainError } from '../../src/errors.js';
+import { explainError } from '../../src/cli/explain-error.js';
 
 function thrown(fn: () => unknown): unknown {
   try {

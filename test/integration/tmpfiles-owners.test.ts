@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createVarFromTmpfiles } from '../../src/layout/rootfs.js';
+import { createVarFromTmpfiles } from '../../src/layout/var.js';
 
 describe('createVarFromTmpfiles as root', () => {
   let tmp: string;

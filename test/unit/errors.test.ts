@@ -9,7 +9,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AptOstreeError, explainError, InputError, isSystemError, printable, ToolError, withoutControls } from '../../src/errors.js';
+import { explainError, isSystemError } from '../../src/cli/explain-error.js';
+import { AptOstreeError, InputError, printable, ToolError, withoutControls } from '../../src/errors.js';
 
 function thrown(fn: () => unknown): unknown {
   try {

@@ -6,7 +6,7 @@ import { renderDiffBlocks } from '../render/package-diff.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { DB_DIFF } from '../specs/db.js';
-import { describeRevision, requireRevision, revisionPackages, type Revision } from './db-common.js';
+import { describeRevision, requireRevision, revisionPackages, type Revision } from '../../engine/deployments/revisions.js';
 
 export async function run(ctx: CommandContext<ArgsOf<typeof DB_DIFF>>): Promise<number> {
   const format: string = ctx.args.format;

@@ -5,7 +5,7 @@ import type { PackageEntry } from '../../engine/deployments/packages.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { DB_LIST } from '../specs/db.js';
-import { describeRevision, REVISION_HINT, resolveRange, revisionPackages, type Revision } from './db-common.js';
+import { describeRevision, REVISION_HINT, resolveRange, revisionPackages, type Revision } from '../../engine/deployments/revisions.js';
 
 export async function run(ctx: CommandContext<ArgsOf<typeof DB_LIST>>): Promise<number> {
   const sysroot = Sysroot.load(ctx.sysroot);

@@ -4,7 +4,7 @@ import { Sysroot } from '../../engine/deployments/sysroot.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { DB_VERSION } from '../specs/db.js';
-import { describeRevision, requireRevision, resolveRange, revisionPackages, type Revision } from './db-common.js';
+import { describeRevision, requireRevision, resolveRange, revisionPackages, type Revision } from '../../engine/deployments/revisions.js';
 
 export async function run(ctx: CommandContext<ArgsOf<typeof DB_VERSION>>): Promise<number> {
   const sysroot = Sysroot.load(ctx.sysroot);

@@ -1,6 +1,6 @@
 import type { CommandSpec } from '../spec-types.js';
 
-/** The revision syntax, in every positional that takes one (resolved in commands/db-common.ts). */
+/** The revision syntax, in every positional that takes one (resolved in engine/deployments/revisions.ts). */
 const REV =
   'REV: a commit checksum or a unique prefix of 6+ hex digits; a ref (debian/12/x86_64/base, origin:debian/12/x86_64/base); ' +
   'deployment:N (index N as `apt-ostree status` lists them, 0 = default); booted, pending, rollback or default; REV^ (parent), REV~N (Nth ancestor)';

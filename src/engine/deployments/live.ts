@@ -11,11 +11,11 @@
  * snippets, systemctl daemon-reload). Until the switch is done, a failure or Ctrl-C leaves
  * /usr and /etc as they were.
  */
-import { existsSync, lstatSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, InputError, UnchangedError } from '../../errors.js';
 import { CONFIG_PATH } from '../../config/config.js';
-import { listDir } from '../../system/fs.js';
+import { isDirectory, isSymlink, listDir } from '../../system/fs.js';
 import * as ostree from '../../system/ostree.js';
 import { remount } from '../../system/overlay.js';
 import * as systemd from '../../system/systemd.js';
@@ -179,20 +179,4 @@ export function etcAdditions(sourceEtc: string, etc: string, added: readonly str
   };
   for (const rel of added) visit(rel);
   return out;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return lstatSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isSymlink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }

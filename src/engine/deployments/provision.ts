@@ -21,7 +21,7 @@
  * after it; without either it refuses. Either way it removes no deployment (ostree admin deploy
  * --retain): the output names those kept, and `apt-ostree cleanup` removes what is not wanted.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, InputError } from '../../errors.js';
 import { withRoot } from '../../layout/boot.js';
@@ -29,7 +29,7 @@ import { META } from '../../layout/commit-metadata.js';
 import { isValidRemoteName, resolveRefFile } from '../../ostree/refs.js';
 import { checkRemoteTrust, configureRemote, refusedPull } from './verification.js';
 import type { Reporter } from '../../output/reporter.js';
-import { listDir } from '../../system/fs.js';
+import { isSymlink, listDir } from '../../system/fs.js';
 import * as ostree from '../../system/ostree.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { adoptNewDeployment, deployNew, describeDeployment } from './deploy.js';
@@ -210,14 +210,6 @@ function installGrubMenuLink(tx: Transaction, sysroot: string): string[] {
   symlinkSync('../loader/grub.cfg', cfg);
   tx.onUndo('remove boot/grub/grub.cfg', () => rmSync(madeDir ? grubDir : cfg, { recursive: true, force: true }));
   return ['linked boot/grub/grub.cfg to the menu ostree writes'];
-}
-
-function isSymlink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }
 
 /** A deployment with packages layered, removed or replaced: not the plain image. */

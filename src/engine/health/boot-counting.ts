@@ -15,7 +15,7 @@
  *   checks fail            nothing is written: the next boot uses another try (at once when
  *                          [Health] RebootOnFailure is true and tries are left)
  *   fallen back            boot_counter=-1 and the booted deployment is not the default: the
- *                          system rolls back (health/fallback.ts), then boot_counter is unset
+ *                          system rolls back (boot.ts), then boot_counter is unset
  *
  * Debian's GRUB has no `increment`/`decrement` commands (Fedora patches), so the GRUB side
  * (grubBootCountingScript) counts down with a plain chain of `elif`s, one for each value up to

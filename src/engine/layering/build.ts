@@ -29,10 +29,10 @@ import * as ostree from '../../system/ostree.js';
 import { applyUpper, mountOverlay, prepareUpperForCommit, unmount, unmountLazy, upperNeedsMerge } from '../../system/overlay.js';
 import { readCommit } from '../../ostree/commit.js';
 import type { Reporter } from '../../output/reporter.js';
-import {
-  convertVar, createVarFromTmpfiles, DPKG_DATABASE, DPKG_LINK_TARGET, effectiveTmpfiles, followTmpfilesLinks, LAYER_CONF_NAME, relocateOptAndUsrLocal,
-  resolveBeneath, TMPFILES_SEARCH_DIRS, writeTmpfiles, type TmpfilesFile,
-} from '../../layout/rootfs.js';
+import { resolveBeneath } from '../../layout/files.js';
+import { DPKG_DATABASE, DPKG_LINK_TARGET, LAYER_CONF_NAME, relocateOptAndUsrLocal } from '../../layout/rootfs.js';
+import { effectiveTmpfiles, followTmpfilesLinks, TMPFILES_SEARCH_DIRS, writeTmpfiles, type TmpfilesFile } from '../../layout/tmpfiles.js';
+import { convertVar, createVarFromTmpfiles } from '../../layout/var.js';
 import { localName, requestName } from './requests.js';
 import type { Origin } from '../deployments/origin.js';
 import { pkglistMetadata } from '../deployments/packages.js';

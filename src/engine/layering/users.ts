@@ -7,7 +7,7 @@
  * (2) written to a sysusers.d file with their exact ids, so that they exist after boot even
  * when ostree's /etc merge keeps an /etc/passwd the admin edited. Pure: unit tested.
  */
-import { formatSysusersLine } from '../../layout/rootfs.js';
+import { formatSysusersLine } from '../../layout/sysusers.js';
 
 export const USER_DB_FILES = ['passwd', 'group', 'shadow', 'gshadow'] as const;
 export type UserDbFile = (typeof USER_DB_FILES)[number];

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatSysusersLine } from '../../../src/layout/rootfs.js';
+import { formatSysusersLine } from '../../../src/layout/sysusers.js';
 
 describe('sysusersConf', () => {
   it('writes fields that systemd-sysusers reads back exactly: quotes, backslashes, spaces, %', () => {

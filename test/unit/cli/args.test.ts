@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { lockWaitWithValue, parseCommandLine } from '../../../src/cli/main.js';
+import { lockWaitWithValue, parseCommandLine } from '../../../src/cli/parser.js';
 import { rootRequired, shellJoin, shellQuote, sudoLine } from '../../../src/output/sudo-line.js';
 import { usageError } from '../../../src/cli/yargs.js';
 import { InputError } from '../../../src/errors.js';

@@ -5,7 +5,7 @@
  * command. Generated from the specs, so that a new command or option is covered as it is added.
  */
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { lockWaitWithValue, parseCommandLine, type ParsedCommandLine } from '../../../src/cli/main.js';
+import { lockWaitWithValue, parseCommandLine, type ParsedCommandLine } from '../../../src/cli/parser.js';
 import { GLOBAL_OPTIONS } from '../../../src/cli/options.js';
 import { flattenCommands, type CommandSpec, type OptionSpec } from '../../../src/cli/spec.js';
 import { fieldName } from '../../../src/cli/spec-types.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aptOstreeOption, renderCompatDoc } from '../../../src/cli/compat-doc.js';
-import { parseCommandLine } from '../../../src/cli/main.js';
+import { parseCommandLine } from '../../../src/cli/parser.js';
 import { flattenCommands } from '../../../src/cli/spec.js';
 import { RPM_OSTREE_COMMANDS, RPM_OSTREE_GLOBAL } from '../../../src/cli/specs/rpm-ostree.js';
 import { InputError } from '../../../src/errors.js';

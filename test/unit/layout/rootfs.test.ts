@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  formatTmpfilesLine, parseTmpfiles, splitConfFields, sysusersConf, tmpfilesField, toplevelTmpfiles, VOLATILE_VAR_PATHS,
-} from '../../../src/layout/rootfs.js';
+import { toplevelTmpfiles } from '../../../src/layout/rootfs.js';
+import { sysusersConf } from '../../../src/layout/sysusers.js';
+import { formatTmpfilesLine, parseTmpfiles, splitConfFields, tmpfilesField } from '../../../src/layout/tmpfiles.js';
+import { VOLATILE_VAR_PATHS } from '../../../src/layout/var.js';
 
 describe('tmpfiles.d lines', () => {
   it('formats d, L, C and f lines with dashes for unset fields', () => {

@@ -8,10 +8,9 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  activeTmpfilesFiles, createVarFromTmpfiles, declaredTmpfilesPaths, effectiveTmpfiles, followTmpfilesLinks, readTmpfilesFiles, resolveBeneath,
-  type TmpfilesFile,
-} from '../../../src/layout/rootfs.js';
+import { resolveBeneath } from '../../../src/layout/files.js';
+import { activeTmpfilesFiles, declaredTmpfilesPaths, effectiveTmpfiles, followTmpfilesLinks, readTmpfilesFiles, type TmpfilesFile } from '../../../src/layout/tmpfiles.js';
+import { createVarFromTmpfiles } from '../../../src/layout/var.js';
 
 const lib = (name: string, text: string): TmpfilesFile => ({ dir: 'usr/lib/tmpfiles.d', name, text });
 const etc = (name: string, text?: string): TmpfilesFile => ({ dir: 'usr/etc/tmpfiles.d', name, text });

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveRef, resolveRevision, requireRevision } from '../../../../src/cli/commands/db-common.js';
+import { resolveRef, resolveRevision, requireRevision } from '../../../../src/engine/deployments/revisions.js';
 import { Sysroot } from '../../../../src/engine/deployments/sysroot.js';
 import { InputError } from '../../../../src/errors.js';
 

@@ -1,5 +1,5 @@
 /**
- * Revisions as the `db` commands take them, resolved from the sysroot's own files (refs,
+ * Revisions as the `db` commands (and their specs, cli/specs/db.ts) take them, resolved from the sysroot's own files (refs,
  * commit objects, deployments) without starting ostree:
  *
  *   CHECKSUM            a full commit checksum, or a unique prefix of at least 6 hex digits
@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { InputError } from '../../errors.js';
 import { commitObjectPath } from '../../ostree/commit.js';
 import { isValidRef, resolveRefFile } from '../../ostree/refs.js';
-import { commitPackages, type CommitPackages } from '../../engine/deployments/packages.js';
-import type { Deployment, Sysroot } from '../../engine/deployments/sysroot.js';
+import { commitPackages, type CommitPackages } from './packages.js';
+import type { Deployment, Sysroot } from './sysroot.js';
 
 export interface Revision {
   /** The revision as given, or a description ("booted deployment"). */

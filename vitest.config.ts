@@ -16,7 +16,9 @@ export default defineConfig({
     // vitest runs one file at a time on 2 cores (CPUs - 1); the integration files spend much of
     // their time waiting for the programs they start, so three side by side use the machine
     // better (docs/testing.md has the figures). A pool option: vitest reads it from the root only.
-    poolOptions: { forks: { maxForks: 3, minForks: 1 } },
+    // minForks as many: the unit run reuses its workers (--no-isolate, scripts/test-unit.mjs),
+    // and a worker the pool stops as idle failed that run with "Terminating worker thread".
+    poolOptions: { forks: { maxForks: 3, minForks: 3 } },
     reporters: ['default'],
     projects: [
       {

@@ -78,10 +78,9 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
     const origin = opts.change(current, { base: installedPackages(baseStatus), locals });
     const settings = await transactionSettings(sysroot, os, opts.reporter);
     if (settings.lockLayering) {
-      const had = new Set([...current.requestedPackages, ...current.requestedLocalPackages]);
-      const added = [...origin.requestedPackages, ...origin.requestedLocalPackages].filter((r) => !had.has(r));
+      const added = addedRequests(current, origin);
       if (added.length) {
-        throw new AptOstreeError(`Package layering is locked on this system (LockLayering=true in ${settings.file}); cannot layer ${added.map((a) => a.slice(a.indexOf(':') + 1)).join(', ')}.`, {
+        throw new AptOstreeError(`Package layering is locked on this system (LockLayering=true in ${settings.file}); cannot layer ${added.join(', ')}.`, {
           hint: 'Ask the administrator of the image, or set LockLayering=false in that file.',
         });
       }
@@ -127,6 +126,19 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
     result.newChecksum = revision;
     return result;
   });
+}
+
+/**
+ * What `next` layers that `current` did not, as the messages name it: a package request as it
+ * was typed (`libc6:i386`, `htop=1:3.2`: its colons are an architecture or an epoch), a local
+ * package as `name_version_arch` (its entry without the SHA256).
+ */
+export function addedRequests(current: Origin, next: Origin): string[] {
+  const had = new Set([...current.requestedPackages, ...current.requestedLocalPackages]);
+  return [
+    ...next.requestedPackages.filter((r) => !had.has(r)),
+    ...next.requestedLocalPackages.filter((r) => !had.has(r)).map((entry) => entry.slice(entry.indexOf(':') + 1)),
+  ];
 }
 
 async function readLocalDeb(path: string): Promise<LocalDeb> {

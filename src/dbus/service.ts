@@ -19,7 +19,7 @@ import { readAptSources, sourceLine, type AptSource } from '../engine/layering/a
 import { requireLists, withDeploymentApt } from '../engine/layering/apt-lists.js';
 import { META } from '../layout/commit-metadata.js';
 import { readLockOwner } from '../engine/transaction/lock-owner.js';
-import { sysrootStatus, type SysrootStatus } from '../engine/deployments/status.js';
+import { sysrootStatus, type SysrootStatus } from '../engine/status.js';
 import { Sysroot, type Deployment } from '../engine/deployments/sysroot.js';
 import { transactionHooks, type Transaction } from '../engine/transaction/transaction.js';
 import type { ProgressEvent, Reporter } from '../output/reporter.js';

@@ -2,7 +2,8 @@
 import { InputError } from '../../errors.js';
 import { parsePackageArguments } from '../../debian/names.js';
 import { changeDeployment, type DeploymentChangeResult, type OriginChange } from '../../engine/layering/change.js';
-import { applyLayerChange, localName, requestName, type LayerChange } from '../../engine/layering/requests.js';
+import { localName, requestName } from '../../engine/deployments/origin.js';
+import { applyLayerChange, type LayerChange } from '../../engine/layering/requests.js';
 import { renderDiffBlocks } from '../render/package-diff.js';
 import { commandTitle, rebootIfAsked, transactionOptions, type CommandContext, type LockArgs, type RebootArgs } from '../context.js';
 

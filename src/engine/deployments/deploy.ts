@@ -13,10 +13,11 @@ import * as ostree from '../../system/ostree.js';
 import { runSync } from '../../system/run.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { prepareLockedStaging } from './finalization.js';
-import { armBootCounting } from '../health/arm.js';
+import { armBootCounting } from './arm.js';
 import { originFileText, type Origin } from './origin.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 import { removeTree, type Transaction } from '../transaction/transaction.js';
+import { pruneRecordPath } from '../state-paths.js';
 
 /** `checksum.serial`, the name ostree gives a deployment (and its directory). */
 export function deploymentId(d: Pick<Deployment, 'checksum' | 'serial'>): string {
@@ -142,7 +143,7 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
       detail: `intended: ${req.kargs.join(' ')}\nwritten:  ${added.kargs.join(' ')}`,
     });
   }
-  // GRUB gives the new default its tries to pass its health checks (health/arm.ts).
+  // GRUB gives the new default its tries to pass its health checks (deployments/arm.ts).
   const bootTries = armBootCounting(tx, after, req.os);
   return { sysroot: after, added, staged, ...(bootTries ? { bootTries } : {}) };
 }
@@ -156,14 +157,10 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
  */
 const PRUNE_AFTER_COMMITS = 10;
 
-function pruneStateFile(sysrootPath: string): string {
-  return join(sysrootPath, 'ostree', 'apt-ostree', 'commits-after-prune');
-}
-
 export function repositoryGrown(sysrootPath: string): boolean {
   let after: number;
   try {
-    after = Number.parseInt(readFileSync(pruneStateFile(sysrootPath), 'utf8'), 10);
+    after = Number.parseInt(readFileSync(pruneRecordPath(sysrootPath), 'utf8'), 10);
   } catch {
     after = NaN;
   }
@@ -175,7 +172,7 @@ export function repositoryGrown(sysrootPath: string): boolean {
 /** After a prune: remember how many commits the repository kept. */
 export function recordPrune(sysrootPath: string): void {
   try {
-    writeFileSync(pruneStateFile(sysrootPath), `${countCommitObjects(join(sysrootPath, 'ostree', 'repo'))}\n`);
+    writeFileSync(pruneRecordPath(sysrootPath), `${countCommitObjects(join(sysrootPath, 'ostree', 'repo'))}\n`);
   } catch {
     // Without the record, the next layering deploy prunes: correct, only slower.
   }

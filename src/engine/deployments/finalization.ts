@@ -125,7 +125,7 @@ export async function unlockStagedDeployment(opts: FinalizeOptions): Promise<Fin
     }
     // The next boot starts it: its tries count from there (a locked staged deployment's
     // counter may have been used up, or marked good, by boots of the running deployment meanwhile).
-    (await import('../health/arm.js')).armBootCounting(tx, sysroot, os);
+    (await import('./arm.js')).armBootCounting(tx, sysroot, os);
     return { staged, base, wasLocked };
   });
 }

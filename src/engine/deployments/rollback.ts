@@ -7,7 +7,7 @@
 import { AptOstreeError } from '../../errors.js';
 import { Transaction, type OperationOptions } from '../transaction/transaction.js';
 import { setDefaultDeployment } from './bootconfig.js';
-import { disarmBootCounting } from '../health/arm.js';
+import { disarmBootCounting } from './arm.js';
 import { deploymentId } from './deploy.js';
 import { readLiveState } from './live-state.js';
 import { Sysroot, type Deployment } from './sysroot.js';

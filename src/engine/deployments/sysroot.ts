@@ -18,6 +18,7 @@ import { resolveRefFile } from '../../ostree/refs.js';
 import { splitKernelArgs } from './kargs.js';
 import { checkOriginAgainstCommit, validateOrigin, type Origin, type OriginDamage } from './origin.js';
 import { META } from '../../layout/commit-metadata.js';
+import { staterootDir } from '../state-paths.js';
 
 export interface Deployment {
   /** Position in boot order; 0 is the default for the next boot. */
@@ -256,7 +257,7 @@ export class Sysroot {
   }
 
   stateroot(os: string): string {
-    return join(this.path, 'ostree', 'deploy', os);
+    return staterootDir(this.path, os);
   }
 }
 

@@ -14,17 +14,14 @@
  * file is reported, never trusted.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { AptOstreeError } from '../../errors.js';
+import { healthRecordPath } from '../state-paths.js';
 import type { CheckResult } from './checks.js';
 
 export const MAX_FALLBACKS = 10;
-
-export function healthRecordPath(sysroot: string): string {
-  return join(sysroot, 'ostree', 'apt-ostree', 'health.json');
-}
 
 interface DeploymentRef {
   osname: string;

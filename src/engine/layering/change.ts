@@ -11,12 +11,12 @@ import { installedPackages, type DpkgPackage } from '../../debian/deb822.js';
 import { readDebInfo, type DebInfo } from '../../system/dpkg.js';
 import { deployAsDefault } from '../deployments/deploy.js';
 import { buildLayeredCommit, layerInputsOf, readBaseStatus, type LayerBuildResult } from './build.js';
-import { localDebDirOf } from './apt-setup.js';
+import { localDebDir } from '../state-paths.js';
 import { sha256File } from '../../hash.js';
 import { hasClientLayer, serializeOrigin, type Origin } from '../deployments/origin.js';
 import { commitPackages, diffPackages, packagesFromStatus, type PackageDiff, type PackageEntry } from '../deployments/packages.js';
 import { Sysroot, type Deployment } from '../deployments/sysroot.js';
-import { transactionSettings } from '../settings.js';
+import { transactionSettings } from '../deployments/settings.js';
 import { Transaction, type OperationOptions } from '../transaction/transaction.js';
 
 /** A local .deb given on the command line, with the origin entry that refers to it. */
@@ -92,7 +92,7 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
 
     // Local packages are stored in the stateroot by content hash, so that later transactions
     // (upgrades) can install them again.
-    const localDir = localDebDirOf(sysroot, os);
+    const localDir = localDebDir(sysroot.path, os);
     if (!opts.dryRun && !opts.downloadOnly) {
       mkdirSync(localDir, { recursive: true });
       for (const l of locals) {

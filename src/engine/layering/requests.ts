@@ -6,6 +6,7 @@
  * so that re-resolving on a new base honours it; it is matched by package name.
  */
 import { AptOstreeError } from '../../errors.js';
+import { localName, requestName } from '../deployments/origin.js';
 
 export interface LayerChange {
   install: string[];
@@ -22,17 +23,6 @@ export interface LayerChange {
 export interface LayerState {
   requested: string[];
   requestedLocal: string[];
-}
-
-/** The package name of a request: `name`, `name=ver`, `name/suite`, `name:arch` → `name`. */
-export function requestName(request: string): string {
-  return request.split(/[=/:]/, 1)[0]!;
-}
-
-/** The package name of a requested-local entry `SHA256:name_version_arch`. */
-export function localName(entry: string): string {
-  const rest = entry.includes(':') ? entry.slice(entry.indexOf(':') + 1) : entry;
-  return rest.split('_', 1)[0]!;
 }
 
 export function applyLayerChange(current: LayerState, change: LayerChange, basePackages: ReadonlySet<string>): LayerState & { changed: boolean } {

@@ -6,7 +6,7 @@
  * lists every flock in /proc/locks, so "is it held" is read there without touching the lock.
  */
 import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { lockPaths } from '../state-paths.js';
 
 export interface LockOwner {
   pid: number;
@@ -14,22 +14,6 @@ export interface LockOwner {
   started: string;
   /** The boot the holder ran in (/proc/sys/kernel/random/boot_id). */
   bootId?: string;
-}
-
-export interface LockPaths {
-  /** The directory the lock files live in: SYSROOT/ostree. */
-  dir: string;
-  /** proper-lockfile's directory, kept so that older apt-ostree versions see the lock. */
-  lock: string;
-  /** The holder's pid and command line, for messages. */
-  owner: string;
-  /** The file whose flock is the lock; its open file description is inherited by every child. */
-  flock: string;
-}
-
-export function lockPaths(sysroot: string): LockPaths {
-  const dir = join(sysroot, 'ostree');
-  return { dir, lock: join(dir, 'apt-ostree.lock'), owner: join(dir, 'apt-ostree.lock.owner'), flock: join(dir, 'apt-ostree.flock') };
 }
 
 export function readLockOwner(sysroot: string): LockOwner | undefined {

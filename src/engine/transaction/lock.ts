@@ -16,7 +16,8 @@ import { closeSync, existsSync, openSync, renameSync, rmSync, writeFileSync } fr
 import lockfile from 'proper-lockfile';
 import { AptOstreeError } from '../../errors.js';
 import { inheritLockFd, runSync } from '../../system/run.js';
-import { currentBootId, lockHolderPids, lockPaths, ownerAlive, processName, readLockOwner, type LockOwner } from './lock-owner.js';
+import { lockPaths } from '../state-paths.js';
+import { currentBootId, lockHolderPids, ownerAlive, processName, readLockOwner, type LockOwner } from './lock-owner.js';
 
 export { lockPaths, readLockOwner, type LockOwner };
 

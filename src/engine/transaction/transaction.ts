@@ -16,6 +16,7 @@ import type { Reporter } from '../../output/reporter.js';
 import { rootRequired } from '../../output/sudo-line.js';
 import { listDir } from '../../system/fs.js';
 import { run, runSync } from '../../system/run.js';
+import { workRootOf } from '../state-paths.js';
 import { acquireSysrootLock } from './lock.js';
 import { flockHeld } from './lock-owner.js';
 
@@ -228,10 +229,6 @@ export function requireRoot(command: string): void {
     const { message, hint } = rootRequired(command);
     throw new AptOstreeError(message, { hint });
   }
-}
-
-export function workRootOf(sysroot: string): string {
-  return join(sysroot, 'ostree', 'apt-ostree', 'tmp');
 }
 
 /** Refuse a path that is not an OSTree sysroot before anything is created in it. */

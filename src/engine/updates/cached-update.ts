@@ -7,9 +7,10 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { PackageDiff } from '../deployments/packages.js';
-import { cachedUpdatePath } from '../deployments/status.js';
+import { cachedUpdatePath } from '../state-paths.js';
 
-export interface CachedUpdate {
+// A type, not an interface: status hands it on as a plain JSON object (Record<string, unknown>).
+export type CachedUpdate = {
   osname: string;
   /** The refspec the update was found on. */
   origin: string;
@@ -26,7 +27,7 @@ export interface CachedUpdate {
   'checked-at': number;
   /** Package changes of the base from `base-checksum` to `checksum`, when both commits carry package lists. */
   'package-diff'?: PackageDiff & { counts: { upgraded: number; downgraded: number; removed: number; added: number } };
-}
+};
 
 export function makeCachedUpdate(u: {
   os: string; refspec: string; oldBase: string; newBase: string; oldVersion?: string; newVersion?: string; timestamp: number; diff?: PackageDiff;

@@ -13,9 +13,10 @@
  * directory (no boot of its own) it stays until it is replaced.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
 import { runSync } from '../../system/run.js';
+import { driverRecordPath } from '../state-paths.js';
 
 /** As rpm-ostree's status --json shows it under `update-driver`. */
 export interface UpdateDriver {
@@ -27,10 +28,6 @@ export interface UpdateDriver {
 interface DriverRecord extends UpdateDriver {
   /** The boot it was registered in, on the running system; absent for a sysroot directory. */
   'boot-id'?: string;
-}
-
-export function driverRecordPath(sysroot: string): string {
-  return join(sysroot, 'ostree', 'apt-ostree', 'update-driver.json');
 }
 
 function bootId(): string | undefined {

@@ -9,15 +9,15 @@ import type { Reporter } from '../../output/reporter.js';
 import { clearCachedUpdate, dropStaleCachedUpdate, makeCachedUpdate, writeCachedUpdate } from './cached-update.js';
 import { deployAsDefault } from '../deployments/deploy.js';
 import { buildLayeredCommit, layerInputsOf } from '../layering/build.js';
-import { localDebDirOf } from '../layering/apt-setup.js';
+import { localDebDir } from '../state-paths.js';
 import { hasClientLayer, newOrigin, type Origin } from '../deployments/origin.js';
 import { commitPackages, diffPackages, isEmptyDiff, type PackageDiff, type PackageEntry } from '../deployments/packages.js';
 import { Sysroot, type Deployment } from '../deployments/sysroot.js';
 import { checkRemoteTrust, configureRemote, refusedPull } from '../deployments/verification.js';
-import { requestName } from '../layering/requests.js';
+import { requestName } from '../deployments/origin.js';
 import { metadataStrings } from '../../ostree/commit.js';
 import { parseRefspec } from '../../ostree/refs.js';
-import { transactionSettings } from '../settings.js';
+import { transactionSettings } from '../deployments/settings.js';
 import { Transaction, type OperationOptions } from '../transaction/transaction.js';
 import type { AptPlan } from '../../system/apt.js';
 import type { DpkgPackage } from '../../debian/deb822.js';
@@ -172,7 +172,7 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
     if (layered) {
       const input = {
         tx, sysroot, os, baseChecksum: newBase, mergeDeployment: merge,
-        ...layerInputsOf(newOrigin, localDebDirOf(sysroot, os)),
+        ...layerInputsOf(newOrigin, localDebDir(sysroot.path, os)),
         cacheOnly: opts.cacheOnly, reporter: opts.reporter,
         installRecommends: settings.installRecommends,
         downloads: settings.downloads,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyLayerChange, localName, requestName } from '../../../../src/engine/layering/requests.js';
+import { applyLayerChange } from '../../../../src/engine/layering/requests.js';
+import { localName, requestName } from '../../../../src/engine/deployments/origin.js';
 
 const base = new Set(['bash', 'dpkg', 'apt']);
 const none = { install: [], uninstall: [], installLocal: [] };

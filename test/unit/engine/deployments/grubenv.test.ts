@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GRUBENV_SIZE, parseGrubEnv, readGrubEnv, serializeGrubEnv, updateGrubEnv, writeGrubEnv } from '../../../../src/engine/health/grubenv.js';
+import { GRUBENV_SIZE, parseGrubEnv, readGrubEnv, serializeGrubEnv, updateGrubEnv, writeGrubEnv } from '../../../../src/engine/deployments/grubenv.js';
 import { AptOstreeError } from '../../../../src/errors.js';
 import { makeTemp, removeTemp } from '../../../fixtures/tmp.js';
 

@@ -10,18 +10,17 @@
  */
 import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDirOf } from '../layering/apt-setup.js';
-import { LAYERED_REF_PREFIX } from '../layering/build.js';
-import { Transaction, type OperationOptions } from '../transaction/transaction.js';
-import { resolveRefFile } from '../../ostree/refs.js';
-import * as ostree from '../../system/ostree.js';
-import { basesOf, setBaseRefs } from './base-refs.js';
-import { deploymentId, describeDeployment, recordPrune, undeployByPath } from './deploy.js';
-import { disarmBootCounting } from '../health/arm.js';
-import { Sysroot, type Deployment } from './sysroot.js';
-import { readLiveState } from './live-state.js';
-import { AptOstreeError } from '../../errors.js';
-import { dropBaseCheckouts } from '../layering/base-checkout.js';
+import { aptCacheDir, LAYERED_REF_PREFIX } from './state-paths.js';
+import { Transaction, type OperationOptions } from './transaction/transaction.js';
+import { resolveRefFile } from '../ostree/refs.js';
+import * as ostree from '../system/ostree.js';
+import { basesOf, setBaseRefs } from './deployments/base-refs.js';
+import { deploymentId, describeDeployment, recordPrune, undeployByPath } from './deployments/deploy.js';
+import { disarmBootCounting } from './deployments/arm.js';
+import { Sysroot, type Deployment } from './deployments/sysroot.js';
+import { readLiveState } from './deployments/live-state.js';
+import { AptOstreeError } from '../errors.js';
+import { dropBaseCheckouts } from './layering/base-checkout.js';
 
 export interface CleanupOptions extends OperationOptions {
   /** The pending deployment(s): what the next boot would start instead of the running one. */
@@ -100,7 +99,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
     if (opts.base) {
       tx.throwIfCancelled();
       tx.irreversible('the removal of the cached packages');
-      const archives = join(cacheDirOf(sysroot, os), 'archives');
+      const archives = join(aptCacheDir(sysroot.path, os), 'archives');
       cacheFreed += removeMatching(archives, (n) => n.endsWith('.deb'));
       cacheFreed += removeMatching(join(archives, 'partial'), () => true);
       // The kept checkouts of bases (layering's sandbox roots) are made again when needed.
@@ -109,7 +108,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
     if (opts.repomd) {
       tx.throwIfCancelled();
       tx.irreversible('the removal of the cached package lists');
-      const cacheDir = cacheDirOf(sysroot, os);
+      const cacheDir = aptCacheDir(sysroot.path, os);
       const lists = join(cacheDir, 'lists');
       cacheFreed += diskUsage(lists).bytes;
       rmSync(lists, { recursive: true, force: true });

@@ -11,7 +11,8 @@
 import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { aptCacheDir, LAYERED_REF_PREFIX } from './state-paths.js';
-import { Transaction, type OperationOptions } from './transaction/transaction.js';
+import type { OperationOptions } from './transaction/transaction.js';
+import { runOnSysroot } from './deployments/sysroot-transaction.js';
 import { resolveRefFile } from '../ostree/refs.js';
 import * as ostree from '../system/ostree.js';
 import { basesOf, setBaseRefs } from './deployments/base-refs.js';
@@ -61,10 +62,7 @@ interface Usage {
 
 export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupResult> {
   // ostree cannot load a sysroot with an unreadable origin: say so before taking the lock.
-  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os, { keepDefault: true });
-  return Transaction.run(opts, async (tx) => {
-    const sysroot = Sysroot.load(opts.sysroot);
-    const os = sysroot.resolveOs(opts.os);
+  return runOnSysroot(opts, 'unloadable', async ({ tx, sysroot, os }) => {
     const result: CleanupResult = { listsRemoved: false, removed: [], removedRefs: [] };
     const objectsDir = join(sysroot.repoPath, 'objects');
 
@@ -124,6 +122,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
       const staying = sysroot.deployments.filter((d) => !doomed.includes(d)).map((d) => d.checksum);
       await setBaseRefs(sysroot.repoPath, basesOf(sysroot, staying));
       tx.onUndo('put back the base refs', async () => {
+        // The deployments there are by now: some removals may have happened.
         const now = Sysroot.load(sysroot.path);
         await setBaseRefs(now.repoPath, basesOf(now, now.deployments.map((d) => d.checksum)));
       });
@@ -156,6 +155,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
           return false;
         },
       );
+      // The deployments ostree kept after the undeploys above.
       const live = Sysroot.load(sysroot.path);
       const used = new Set(live.deployments.map((d) => d.checksum));
       const prefix = LAYERED_REF_PREFIX.replace(/\/$/, '');

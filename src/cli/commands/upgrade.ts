@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../../errors.js';
 import type { UpdateDriver } from '../../engine/updates/driver.js';
-import { commandLine, commandTitle, isRunningSystem, rebootIfAsked, transactionOptions, type CommandContext } from '../context.js';
+import { isRunningSystem } from '../../engine/deployments/sysroot.js';
+import { commandLine, commandTitle, rebootIfAsked, transactionOptions, type CommandContext } from '../context.js';
 import type { ArgsOf, OptionArgs } from '../spec-types.js';
 import type { DEPLOY, MOVE_OPTIONS, REBASE, UPGRADE } from '../specs/upgrade.js';
 

@@ -57,6 +57,7 @@ function findByPath(sysroot: Sysroot, path: string): Deployment | undefined {
  * atomically and deletes its directory). Looked up by its directory at the time of the call.
  */
 export async function undeployByPath(sysrootPath: string, path: string): Promise<void> {
+  // Loaded at the call: each undeploy renumbers the deployments after it.
   const sysroot = Sysroot.load(sysrootPath);
   const d = findByPath(sysroot, path);
   if (!d) return; // already gone
@@ -70,6 +71,7 @@ export async function undeployByPath(sysrootPath: string, path: string): Promise
  * transaction leaves the previous default in place.
  */
 export function adoptNewDeployment(tx: Transaction, before: Sysroot, sysrootPath: string): { sysroot: Sysroot; added: Deployment } {
+  // ostree just wrote a new deployment and boot configuration.
   const after = Sysroot.load(sysrootPath);
   const known = new Set(before.deployments.map((d) => d.path));
   const added = after.deployments.find((d) => !known.has(d.path));
@@ -187,6 +189,7 @@ function removeUnlistedDeployments(sysrootPath: string, os: string, revision: st
   const dir = join(sysrootPath, 'ostree', 'deploy', os, 'deploy');
   let listed: Set<string>;
   try {
+    // After a failed ostree admin deploy: what it listed before it stopped.
     listed = new Set(Sysroot.load(sysrootPath).deployments.map((d) => d.path));
   } catch {
     return; // cannot tell what is listed: leave it to `cleanup -b`

@@ -68,6 +68,7 @@ export function assertApplyLiveAllowed(sysrootPath: string): void {
 export async function applyLive(opts: ApplyLiveOptions): Promise<ApplyLiveResult> {
   assertApplyLiveAllowed(opts.sysroot);
   return Transaction.run(opts, async (tx) => {
+    // Needs no stateroot and reads no origin: the booted and the pending deployment only.
     const sysroot = Sysroot.load(opts.sysroot);
     const booted = sysroot.booted!;
     const pending = sysroot.defaultDeployment(booted.osname)!;

@@ -49,6 +49,11 @@ export interface DamagedOrigin extends OriginDamage {
   refspec?: string;
 }
 
+/** Is the sysroot the running system's (`/` with /run/ostree-booted)? What stages deployments. */
+export function isRunningSystem(sysrootPath: string): boolean {
+  return resolve(sysrootPath) === '/' && existsSync('/run/ostree-booted');
+}
+
 export class Sysroot {
   readonly path: string;
   readonly repoPath: string;
@@ -78,7 +83,7 @@ export class Sysroot {
           : 'Create one with `apt-ostree admin provision --sysroot DIR …`, or check the path.',
       });
     }
-    const liveRoot = root === '/' && existsSync('/run/ostree-booted');
+    const liveRoot = isRunningSystem(root);
     const deployments = readBootOrder(root);
     if (liveRoot) {
       markBooted(deployments);
@@ -100,6 +105,7 @@ export class Sysroot {
     let sysroot: Sysroot;
     let merge: Deployment | undefined;
     try {
+      // Before the lock, read only: the transaction loads its own under the lock.
       sysroot = Sysroot.load(path);
       merge = sysroot.mergeDeployment(sysroot.resolveOs(os));
     } catch {

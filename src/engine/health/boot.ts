@@ -90,6 +90,8 @@ function saveEnv(tx: Transaction, path: string, env: GrubEnv): void {
 }
 
 export async function healthCheck(opts: HealthCheckOptions): Promise<HealthCheckOutcome> {
+  // Read before the checks, outside the lock (they take minutes); the step that records their
+  // result compares the default deployment with a fresh load (a deploy may have happened since).
   let sysroot = Sysroot.load(opts.sysroot);
   const os = sysroot.resolveOs(opts.os);
   const loaded = loadSysrootConfig(sysroot, os);

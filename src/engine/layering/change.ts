@@ -15,9 +15,10 @@ import { localDebDir } from '../state-paths.js';
 import { sha256File } from '../../hash.js';
 import { hasClientLayer, serializeOrigin, type Origin } from '../deployments/origin.js';
 import { commitPackages, diffPackages, packagesFromStatus, type PackageDiff, type PackageEntry } from '../deployments/packages.js';
-import { Sysroot, type Deployment } from '../deployments/sysroot.js';
+import type { Deployment } from '../deployments/sysroot.js';
+import { runOnSysroot } from '../deployments/sysroot-transaction.js';
 import { transactionSettings } from '../deployments/settings.js';
-import { Transaction, type OperationOptions } from '../transaction/transaction.js';
+import type { OperationOptions } from '../transaction/transaction.js';
 
 /** A local .deb given on the command line, with the origin entry that refers to it. */
 export interface LocalDeb {
@@ -62,11 +63,8 @@ export interface DeploymentChangeResult {
 }
 
 export async function changeDeployment(opts: DeploymentChangeOptions): Promise<DeploymentChangeResult> {
-  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os);
   const locals = await Promise.all((opts.localDebs ?? []).map(readLocalDeb));
-  return Transaction.run(opts, async (tx) => {
-    const sysroot = Sysroot.load(opts.sysroot);
-    const os = sysroot.resolveOs(opts.os);
+  return runOnSysroot(opts, 'all', async ({ tx, sysroot, os }) => {
     const merge = sysroot.mergeDeployment(os);
     if (!merge) {
       throw new AptOstreeError(`The stateroot '${os}' has no deployment with an origin to change.`, { hint: 'Provision it first with `apt-ostree admin provision`.' });

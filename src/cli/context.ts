@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { OperationOptions } from '../engine/transaction/transaction.js';
-import { isRunningSystem } from '../engine/deployments/sysroot.js';
+import { isRunningSystem } from '../engine/deployments/running-system.js';
 import type { LOCK_OPTIONS, REBOOT } from './options.js';
 import type { CommandContext, OptionArgs } from './spec-types.js';
 

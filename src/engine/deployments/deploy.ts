@@ -31,6 +31,11 @@ export function describeDeployment(sysroot: Sysroot, d: Deployment): string {
   return typeof version === 'string' && version ? `${version} (${id})` : id;
 }
 
+/** The summary's line for the deployment a transaction made (install, override, upgrade, …). */
+export function newDeploymentLine(r: { staged: boolean; os: string; newChecksum?: string }): string {
+  return `${r.staged ? 'Staged' : 'New'} deployment: ${r.os} ${r.newChecksum?.slice(0, 12) ?? ''} (default for the next boot; the previous one is kept for rollback)`;
+}
+
 /** Deployments as `ostree admin status` lists them, in its order. */
 function parseAdminStatus(text: string): Array<{ os: string; id: string; pinned: boolean; staged: boolean }> {
   const out: Array<{ os: string; id: string; pinned: boolean; staged: boolean }> = [];

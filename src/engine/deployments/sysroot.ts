@@ -19,6 +19,7 @@ import { splitKernelArgs } from './kargs.js';
 import { checkOriginAgainstCommit, validateOrigin, type Origin, type OriginDamage } from './origin.js';
 import { META } from '../../layout/commit-metadata.js';
 import { staterootDir } from '../state-paths.js';
+import { isRunningSystem } from './running-system.js';
 
 export interface Deployment {
   /** Position in boot order; 0 is the default for the next boot. */
@@ -47,11 +48,6 @@ export interface Deployment {
 export interface DamagedOrigin extends OriginDamage {
   /** The refspec to repair it with, when the file or the repository tells it. */
   refspec?: string;
-}
-
-/** Is the sysroot the running system's (`/` with /run/ostree-booted)? What stages deployments. */
-export function isRunningSystem(sysrootPath: string): boolean {
-  return resolve(sysrootPath) === '/' && existsSync('/run/ostree-booted');
 }
 
 export class Sysroot {

@@ -6,7 +6,7 @@
  * so that re-resolving on a new base honours it; it is matched by package name.
  */
 import { AptOstreeError } from '../../errors.js';
-import { localName, requestName } from '../deployments/origin.js';
+import { localName, requestName, type Origin } from '../deployments/origin.js';
 
 export interface LayerChange {
   install: string[];
@@ -83,6 +83,19 @@ export function applyLayerChange(current: LayerState, change: LayerChange, baseP
   }
   const changed = !sameSet(requested, current.requested) || !sameSet(requestedLocal, current.requestedLocal);
   return { requested: requested.sort(), requestedLocal: requestedLocal.sort(), changed };
+}
+
+/**
+ * The origin with a LayerChange applied to its layered packages (install, uninstall, and
+ * `reset --install`): applyLayerChange on the origin's requests, against the base's packages.
+ */
+export function withLayerChange(origin: Origin, change: LayerChange, base: ReadonlyArray<{ name: string }>): Origin {
+  const next = applyLayerChange(
+    { requested: origin.requestedPackages, requestedLocal: origin.requestedLocalPackages },
+    change,
+    new Set(base.map((p) => p.name)),
+  );
+  return { ...origin, requestedPackages: next.requested, requestedLocalPackages: next.requestedLocal };
 }
 
 function sameSet(a: string[], b: string[]): boolean {

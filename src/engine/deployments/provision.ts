@@ -203,8 +203,8 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
  * the boot/loader link with each change, so the menu is a link through it (as on Fedora and
  * Debian OSTree systems). Made once; an existing grub.cfg is left alone.
  */
-function installGrubMenuLink(tx: Transaction, sysroot: string): string[] {
-  const grubDir = join(sysroot, 'boot', 'grub');
+function installGrubMenuLink(tx: Transaction, sysrootPath: string): string[] {
+  const grubDir = join(sysrootPath, 'boot', 'grub');
   const cfg = join(grubDir, 'grub.cfg');
   if (existsSync(cfg) || isSymlink(cfg)) return [];
   const madeDir = !existsSync(grubDir);

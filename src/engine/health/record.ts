@@ -79,8 +79,8 @@ function recordSchema(): Zod.ZodType<HealthRecord> {
 }
 
 /** The record of a sysroot; empty when there is none. A file that does not validate is an error naming it. */
-export function readHealthRecord(sysroot: string): HealthRecord {
-  const path = healthRecordPath(sysroot);
+export function readHealthRecord(sysrootPath: string): HealthRecord {
+  const path = healthRecordPath(sysrootPath);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -106,8 +106,8 @@ export function readHealthRecord(sysroot: string): HealthRecord {
 }
 
 /** Replace the record atomically. */
-export function writeHealthRecord(sysroot: string, record: HealthRecord): void {
-  const path = healthRecordPath(sysroot);
+export function writeHealthRecord(sysrootPath: string, record: HealthRecord): void {
+  const path = healthRecordPath(sysrootPath);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(recordSchema().parse(record), null, 2) + '\n', { mode: 0o644 });

@@ -16,10 +16,10 @@ export interface LockOwner {
   bootId?: string;
 }
 
-export function readLockOwner(sysroot: string): LockOwner | undefined {
+export function readLockOwner(sysrootPath: string): LockOwner | undefined {
   let owner: Partial<LockOwner>;
   try {
-    owner = JSON.parse(readFileSync(lockPaths(sysroot).owner, 'utf8')) as Partial<LockOwner>;
+    owner = JSON.parse(readFileSync(lockPaths(sysrootPath).owner, 'utf8')) as Partial<LockOwner>;
   } catch {
     return undefined;
   }
@@ -75,18 +75,18 @@ export function flockHeld(path: string): boolean {
 }
 
 /** Whether the sysroot lock is held by a running transaction (or by what a killed one left running). */
-export function sysrootLockHeld(sysroot: string): boolean {
-  return flockHeld(lockPaths(sysroot).flock);
+export function sysrootLockHeld(sysrootPath: string): boolean {
+  return flockHeld(lockPaths(sysrootPath).flock);
 }
 
 /** The processes that have the lock file open: the holder and the children it started. */
-export function lockHolderPids(sysroot: string): number[] {
+export function lockHolderPids(sysrootPath: string): number[] {
   const pids: number[] = [];
   let target: string;
   let procs: string[];
   try {
     // /proc/PID/fd links name the file by its real path (/ostree is a link on a booted system).
-    target = realpathSync(lockPaths(sysroot).flock);
+    target = realpathSync(lockPaths(sysrootPath).flock);
     procs = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
   } catch {
     return [];

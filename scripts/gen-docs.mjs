@@ -14,7 +14,7 @@ const { COMMANDS, GLOBAL_OPTIONS } = await import(join(root, 'lib/cli/spec.js'))
 const docs = await import(join(root, 'lib/cli/docs.js'));
 const { renderExampleConfig } = await import(join(root, 'lib/config/config.js'));
 const { renderCompatDoc } = await import(join(root, 'lib/cli/compat-doc.js'));
-const { grubBootCountingScript } = await import(join(root, 'lib/engine/health/boot-counting.js'));
+const { grubBootCountingScript } = await import(join(root, 'lib/engine/deployments/boot-counting.js'));
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 
 /**

@@ -1,8 +1,9 @@
 /** What commands share: the transaction options, --reboot, the command's title, the sysroot path. */
-import { existsSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { OperationOptions } from '../engine/transaction/transaction.js';
+import { isRunningSystem } from '../engine/deployments/running-system.js';
 import type { LOCK_OPTIONS, REBOOT } from './options.js';
 import type { CommandContext, OptionArgs } from './spec-types.js';
 
@@ -38,11 +39,6 @@ export function transactionOptions(ctx: CommandContext<LockArgs>, title?: string
     );
   }
   return { sysroot: ctx.sysroot, os: ctx.os, command: commandLine(), title, reporter: ctx.reporter, lockWaitSeconds: ctx.args.lockWait, lockFinalization };
-}
-
-/** Is the sysroot the running system's (what stages deployments)? As Sysroot.load decides, without loading it. */
-export function isRunningSystem(sysroot: string): boolean {
-  return sysroot === '/' && existsSync('/run/ostree-booted');
 }
 
 /** -r/--reboot: reboot into the new default, only when the sysroot is the running system. */

@@ -128,7 +128,7 @@ export async function startDbusCompat(ctx: DbusCommandContext): Promise<DbusComp
   }
 
   const { CompatService } = await import('./service.js');
-  const { loadSysrootConfig } = await import('../engine/settings.js');
+  const { loadSysrootConfig } = await import('../engine/deployments/settings.js');
   const uniqueName = (bus as unknown as { name: string }).name;
   const service = new CompatService({
     bus,

@@ -11,7 +11,7 @@ import { commitPackages, type PackageEntry } from '../engine/deployments/package
 import { aptWhatProvides } from '../engine/layering/apt-provides.js';
 import { readAptSources } from '../engine/layering/apt-sources.js';
 import { requireLists, withDeploymentApt } from '../engine/layering/apt-lists.js';
-import type { SysrootStatus } from '../engine/deployments/status.js';
+import type { SysrootStatus } from '../engine/status.js';
 import type { Deployment, Sysroot } from '../engine/deployments/sysroot.js';
 import { CallError, ERRORS } from './names.js';
 import { packageDict, repoDict, rpmDiff } from './values.js';

@@ -15,7 +15,7 @@ import { AptOstreeError, EXIT_OK, EXIT_UNCHANGED } from '../errors.js';
 import { diffPackages, pkglistFromMetadata, type PackageDiff } from '../engine/deployments/packages.js';
 import { META } from '../layout/commit-metadata.js';
 import { readLockOwner } from '../engine/transaction/lock-owner.js';
-import { sysrootStatus, type SysrootStatus } from '../engine/deployments/status.js';
+import { sysrootStatus, type SysrootStatus } from '../engine/status.js';
 import { Sysroot, type Deployment } from '../engine/deployments/sysroot.js';
 import { transactionHooks, type Transaction } from '../engine/transaction/transaction.js';
 import type { ProgressEvent, Reporter } from '../output/reporter.js';

@@ -2,7 +2,7 @@
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { deploymentEtcDir, loadConfig } from '../../src/engine/settings.js';
+import { deploymentEtcDir, loadConfig } from '../../src/engine/deployments/settings.js';
 import { Sysroot } from '../../src/engine/deployments/sysroot.js';
 import { cli } from '../fixtures/env.js';
 import { initSysroot, makeSyntheticSysroot, type TestSysroot } from '../fixtures/sysroot.js';

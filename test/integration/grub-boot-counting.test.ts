@@ -10,8 +10,8 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { armCounter, loaderBoot, markGood } from '../../src/engine/health/boot-counting.js';
-import { parseGrubEnv, readGrubEnv, writeGrubEnv, type GrubEnv } from '../../src/engine/health/grubenv.js';
+import { armCounter, loaderBoot, markGood } from '../../src/engine/deployments/boot-counting.js';
+import { parseGrubEnv, readGrubEnv, writeGrubEnv, type GrubEnv } from '../../src/engine/deployments/grubenv.js';
 import { PROJECT_ROOT } from '../fixtures/env.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 

@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, write
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HEALTH_UNIT } from '../../src/engine/health/arm.js';
+import { HEALTH_UNIT } from '../../src/engine/deployments/arm.js';
 import { cli, sh } from '../fixtures/env.js';
 import { commitSyntheticBase, makeSyntheticSysroot, type TestSysroot } from '../fixtures/sysroot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sysroot } from '../../src/engine/deployments/sysroot.js';
-import { HEALTH_UNIT } from '../../src/engine/health/arm.js';
+import { HEALTH_UNIT } from '../../src/engine/deployments/arm.js';
 import { BIN, cli, fsckClean, sh } from '../fixtures/env.js';
 import { commitSyntheticBase, makeSyntheticSysroot, type TestSysroot } from '../fixtures/sysroot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
-/** A base with apt-ostree's health-check unit: only such a deployment is boot-counted (health/arm.ts). */
+/** A base with apt-ostree's health-check unit: only such a deployment is boot-counted (deployments/arm.ts). */
 const COUNTED = { files: { [HEALTH_UNIT]: '[Unit]\nDescription=stand-in\n' } };
 
 function script(dir: string, name: string, body: string, mode = 0o755): string {

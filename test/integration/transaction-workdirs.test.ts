@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Reporter } from '../../src/output/reporter.js';
-import { Transaction, workRootOf } from '../../src/engine/transaction/transaction.js';
+import { Transaction } from '../../src/engine/transaction/transaction.js';
+import { workRootOf } from '../../src/engine/state-paths.js';
 
 /** A directory with `n` files in a few subdirectories (a small stand-in for a checkout). */
 function fill(dir: string, n: number): void {

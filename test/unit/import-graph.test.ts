@@ -23,7 +23,18 @@ function importsOf(file: string): string[] {
   return specs.map((s) => resolve(dirname(file), s).replace(/\.js$/, '.ts'));
 }
 
+/**
+ * engine/ has its own stack, bottom first (src/README.md): a file imports only from its own
+ * sub-folder (or top-level file) of engine/ or from those below it.
+ */
+const ENGINE_STACK = ['state-paths', 'transaction', 'deployments', 'health', 'layering', 'updates', 'cleanup', 'status'];
+
 const folderOf = (file: string) => relative(SRC, file).split('/')[0]!.replace(/\.ts$/, '');
+/** The engine sub-folder or top-level engine file a file is in; undefined outside engine/. */
+const engineLevelOf = (file: string) => {
+  const [top, sub] = relative(SRC, file).split('/');
+  return top === 'engine' && sub ? sub.replace(/\.ts$/, '') : undefined;
+};
 const files = sourceFiles(SRC);
 const graph = new Map(files.map((f) => [f, importsOf(f)]));
 
@@ -37,6 +48,24 @@ describe('the import graph of src/', () => {
     for (const [file, deps] of graph) {
       for (const dep of deps) {
         if (STACK.indexOf(folderOf(dep)) > STACK.indexOf(folderOf(file))) upward.push(`${relative(SRC, file)} → ${relative(SRC, dep)}`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+
+  it('knows every part of engine/', () => {
+    const levels = new Set(files.map(engineLevelOf).filter((l) => l !== undefined));
+    expect([...levels].filter((l) => !ENGINE_STACK.includes(l))).toEqual([]);
+  });
+
+  it('imports only downwards between the parts of engine/', () => {
+    const upward: string[] = [];
+    for (const [file, deps] of graph) {
+      const from = engineLevelOf(file);
+      if (from === undefined) continue;
+      for (const dep of deps) {
+        const to = engineLevelOf(dep);
+        if (to !== undefined && ENGINE_STACK.indexOf(to) > ENGINE_STACK.indexOf(from)) upward.push(`${relative(SRC, file)} → ${relative(SRC, dep)}`);
       }
     }
     expect(upward).toEqual([]);

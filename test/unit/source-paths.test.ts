@@ -2,7 +2,7 @@
 // exists, so that a comment or a document never sends the reader to a file that moved.
 //
 // What counts as a path: a word of letters, digits, '.', '_' and '-' parts joined by '/' that
-// ends in .ts, .js, .mjs or .md (`engine/deployments/status.ts`, `src/cli/main.ts`, `layout.md`),
+// ends in .ts, .js, .mjs or .md (`engine/deployments/sysroot.ts`, `src/cli/main.ts`, `layout.md`),
 // not preceded by '/', ':' or '~' (absolute paths on the target system such as
 // /usr/lib/apt-ostree/lib/cli/main.js, URLs and ~/ paths are not ours). A `*` in it is a glob
 // (`completions/*.in`, `docs/*.md`), skipped. Where the path is looked for:
@@ -94,11 +94,11 @@ function namedPaths(): Array<{ from: string; path: string }> {
 
 describe('source paths named in comments and documents', () => {
   it('finds paths in comments, and tells a missing one', () => {
-    const comments = commentsOf("// see engine/deployments/status.ts\nconst url = 'https://x/y/z.ts'; /* and `src/nowhere/gone.ts` */\n");
-    expect(comments.flatMap(pathsIn)).toEqual(['engine/deployments/status.ts', 'src/nowhere/gone.ts']);
-    expect(pathExists('engine/deployments/status.ts', 'src/cli/main.ts')).toBe(true);
+    const comments = commentsOf("// see engine/deployments/sysroot.ts\nconst url = 'https://x/y/z.ts'; /* and `src/nowhere/gone.ts` */\n");
+    expect(comments.flatMap(pathsIn)).toEqual(['engine/deployments/sysroot.ts', 'src/nowhere/gone.ts']);
+    expect(pathExists('engine/deployments/sysroot.ts', 'src/cli/main.ts')).toBe(true);
     expect(pathExists('src/nowhere/gone.ts', 'src/cli/main.ts')).toBe(false);
-    expect(pathExists('health/fallback.ts', 'src/engine/health/boot-counting.ts')).toBe(false);
+    expect(pathExists('health/fallback.ts', 'src/engine/deployments/boot-counting.ts')).toBe(false);
     expect(pathExists('lib/cli/main.js', 'README.md')).toBe(true);
     expect(pathExists('lib/cli/gone.js', 'README.md')).toBe(false);
   });

@@ -1,6 +1,6 @@
-/** `cleanup`: free space (engine/deployments/cleanup.ts); -p, -r, -b, -m say what to remove. */
+/** `cleanup`: free space (engine/cleanup.ts); -p, -r, -b, -m say what to remove. */
 import { InputError } from '../../errors.js';
-import { cleanupDeployments, type CleanupCandidates, type CleanupResult } from '../../engine/deployments/cleanup.js';
+import { cleanupDeployments, type CleanupCandidates, type CleanupResult } from '../../engine/cleanup.js';
 import { formatBytes } from '../../output/reporter.js';
 import { transactionOptions, type CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';

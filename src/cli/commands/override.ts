@@ -1,6 +1,6 @@
 import { InputError } from '../../errors.js';
 import { packageNameProblem, parsePackageArguments } from '../../debian/names.js';
-import { applyLayerChange } from '../../engine/layering/requests.js';
+import { withLayerChange } from '../../engine/layering/requests.js';
 import { overrideRemove, overrideReplace, overrideReset, resetOrigin, setInitramfs } from '../../engine/layering/overrides.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
@@ -44,12 +44,7 @@ export async function runResetAll(ctx: CommandContext<ArgsOf<typeof RESET>>): Pr
   return runDeploymentChange(ctx, (o, { base }) => {
     const reset = resetOrigin(o, { overlays, overrides, initramfs });
     if (!requests.length) return reset;
-    const next = applyLayerChange(
-      { requested: reset.requestedPackages, requestedLocal: reset.requestedLocalPackages },
-      { install: requests.map((r) => r.text), uninstall: [], installLocal: [], idempotent: true },
-      new Set(base.map((p) => p.name)),
-    );
-    return { ...reset, requestedPackages: next.requested, requestedLocalPackages: next.requestedLocal };
+    return withLayerChange(reset, { install: requests.map((r) => r.text), uninstall: [], installLocal: [], idempotent: true }, base);
   });
 }
 

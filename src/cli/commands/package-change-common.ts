@@ -2,7 +2,9 @@
 import { InputError } from '../../errors.js';
 import { parsePackageArguments } from '../../debian/names.js';
 import { changeDeployment, type DeploymentChangeResult, type OriginChange } from '../../engine/layering/change.js';
-import { applyLayerChange, localName, requestName, type LayerChange } from '../../engine/layering/requests.js';
+import { localName, requestName } from '../../engine/deployments/origin.js';
+import { withLayerChange, type LayerChange } from '../../engine/layering/requests.js';
+import { newDeploymentLine } from '../../engine/deployments/deploy.js';
 import { renderDiffBlocks } from '../render/package-diff.js';
 import { commandTitle, rebootIfAsked, transactionOptions, type CommandContext, type LockArgs, type RebootArgs } from '../context.js';
 
@@ -43,14 +45,7 @@ export async function runLayerChange(ctx: CommandContext<LayerChangeArgs>, args:
     idempotent: ctx.args.idempotent,
     allowInactive: ctx.args.allowInactive === true,
   };
-  const originChange: OriginChange = (origin, { base, locals }) => {
-    const next = applyLayerChange(
-      { requested: origin.requestedPackages, requestedLocal: origin.requestedLocalPackages },
-      { ...change, installLocal: locals.map((l) => l.entry) },
-      new Set(base.map((p) => p.name)),
-    );
-    return { ...origin, requestedPackages: next.requested, requestedLocalPackages: next.requestedLocal };
-  };
+  const originChange: OriginChange = (origin, { base, locals }) => withLayerChange(origin, { ...change, installLocal: locals.map((l) => l.entry) }, base);
   return runDeploymentChange(ctx, originChange, localDebs);
 }
 
@@ -89,7 +84,7 @@ function renderSummary(r: DeploymentChangeResult): string {
   if (r.origin.removedBasePackages.length) out.push(`Removed base packages: ${r.origin.removedBasePackages.join(' ')}`);
   const replaced = [...r.origin.replacedPackages, ...r.origin.replacedLocalPackages.map(localName)];
   if (replaced.length) out.push(`Replaced base packages: ${replaced.join(' ')}`);
-  out.push(`${r.staged ? 'Staged' : 'New'} deployment: ${r.os} ${r.newChecksum?.slice(0, 12) ?? ''} (default for the next boot; the previous one is kept for rollback)`);
+  out.push(newDeploymentLine(r));
   // rpm-ostree's words: Ansible's rpm_ostree_pkg module reads them as needs_reboot.
   out.push('Changes queued for next boot. Run "systemctl reboot" to start a reboot');
   return out.filter(Boolean).join('\n') + '\n';

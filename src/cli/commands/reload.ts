@@ -4,7 +4,7 @@
  * target deployment and prints the settings in effect. Read-only; exit 1 when the file is invalid.
  */
 import { CONFIG_SCHEMA, formatValue } from '../../config/config.js';
-import { loadConfig } from '../../engine/settings.js';
+import { loadConfig } from '../../engine/deployments/settings.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { RELOAD } from '../specs/reload.js';

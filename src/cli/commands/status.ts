@@ -1,4 +1,4 @@
-import { sysrootStatus } from '../../engine/deployments/status.js';
+import { sysrootStatus } from '../../engine/status.js';
 import { Sysroot } from '../../engine/deployments/sysroot.js';
 import { queryJsonPath } from '../render/jsonpath.js';
 import { renderStatus } from '../render/status-text.js';

@@ -1,10 +1,12 @@
 import { upgradeDeployment, type UpgradeResult, type UpgradeTarget } from '../../engine/updates/upgrade.js';
+import { newDeploymentLine } from '../../engine/deployments/deploy.js';
 import { renderDiffBlocks } from '../render/package-diff.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../../errors.js';
 import type { UpdateDriver } from '../../engine/updates/driver.js';
-import { commandLine, commandTitle, isRunningSystem, rebootIfAsked, transactionOptions, type CommandContext } from '../context.js';
+import { isRunningSystem } from '../../engine/deployments/running-system.js';
+import { commandLine, commandTitle, rebootIfAsked, transactionOptions, type CommandContext } from '../context.js';
 import type { ArgsOf, OptionArgs } from '../spec-types.js';
 import type { DEPLOY, MOVE_OPTIONS, REBASE, UPGRADE } from '../specs/upgrade.js';
 
@@ -90,8 +92,7 @@ async function move(ctx: CommandContext<MoveArgs>, target: UpgradeTarget): Promi
     target,
     check,
     preview: ctx.args.preview === true,
-    cacheOnly: ctx.args.cacheOnly,
-    downloadOnly: ctx.args.downloadOnly,
+    cacheOnly: ctx.args.cacheOnly, downloadOnly: ctx.args.downloadOnly,
     allowDowngrade: ctx.args.allowDowngrade,
     disallowDowngrade: ctx.args.disallowDowngrade === true,
     unchangedExit77: ctx.args.unchangedExit77,
@@ -114,7 +115,6 @@ function renderUpgrade(r: UpgradeResult): string {
   if (r.newBase !== r.oldBase) out.push(`Base: ${version(r.oldVersion, r.oldBase)} -> ${version(r.newVersion, r.newBase)}`);
   if (r.transferred && r.newBase !== r.oldBase) out.push(`Downloaded: ${r.transferred}`);
   if (r.diff) out.push(renderDiffBlocks(r.diff).trimEnd());
-  out.push(`${r.staged ? 'Staged' : 'New'} deployment: ${r.os} ${r.newChecksum?.slice(0, 12) ?? ''} (default for the next boot; the previous one is kept for rollback)`);
-  out.push('Run `systemctl reboot` to start using it.');
+  out.push(newDeploymentLine(r), 'Run `systemctl reboot` to start using it.');
   return out.filter(Boolean).join('\n') + '\n';
 }

@@ -1,5 +1,5 @@
 /** Human rendering of `status`, in the manner of `rpm-ostree status`. Pure: unit tested. */
-import type { DeploymentStatus, SysrootStatus } from '../../engine/deployments/status.js';
+import type { DeploymentStatus, SysrootStatus } from '../../engine/status.js';
 import { describeFallback } from '../../engine/health/record.js';
 
 export interface RenderOptions {

@@ -13,9 +13,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveRefFile } from '../../ostree/refs.js';
 import * as ostree from '../../system/ostree.js';
+import { BASE_REF_PREFIX } from '../state-paths.js';
 import type { Sysroot } from './sysroot.js';
 
-const BASE_REF_PREFIX = 'aptostree/base';
 
 /**
  * The distinct base commits of the layered ones among `commits` (the deployments' commits,

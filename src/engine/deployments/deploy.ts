@@ -13,10 +13,11 @@ import * as ostree from '../../system/ostree.js';
 import { removeImmutableFlag } from '../../system/files.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { prepareLockedStaging } from './finalization.js';
-import { armBootCounting } from '../health/arm.js';
+import { armBootCounting } from './arm.js';
 import { originFileText, type Origin } from './origin.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 import { removeTree, type Transaction } from '../transaction/transaction.js';
+import { pruneRecordPath } from '../state-paths.js';
 
 /** `checksum.serial`, the name ostree gives a deployment (and its directory). */
 export function deploymentId(d: Pick<Deployment, 'checksum' | 'serial'>): string {
@@ -28,6 +29,11 @@ export function describeDeployment(sysroot: Sysroot, d: Deployment): string {
   const version = sysroot.commit(d.checksum)?.metadata.version;
   const id = `${d.checksum.slice(0, 12)}.${d.serial}`;
   return typeof version === 'string' && version ? `${version} (${id})` : id;
+}
+
+/** The summary's line for the deployment a transaction made (install, override, upgrade, …). */
+export function newDeploymentLine(r: { staged: boolean; os: string; newChecksum?: string }): string {
+  return `${r.staged ? 'Staged' : 'New'} deployment: ${r.os} ${r.newChecksum?.slice(0, 12) ?? ''} (default for the next boot; the previous one is kept for rollback)`;
 }
 
 /** Deployments as `ostree admin status` lists them, in its order. */
@@ -56,6 +62,7 @@ function findByPath(sysroot: Sysroot, path: string): Deployment | undefined {
  * atomically and deletes its directory). Looked up by its directory at the time of the call.
  */
 export async function undeployByPath(sysrootPath: string, path: string): Promise<void> {
+  // Loaded at the call: each undeploy renumbers the deployments after it.
   const sysroot = Sysroot.load(sysrootPath);
   const d = findByPath(sysroot, path);
   if (!d) return; // already gone
@@ -69,6 +76,7 @@ export async function undeployByPath(sysrootPath: string, path: string): Promise
  * transaction leaves the previous default in place.
  */
 export function adoptNewDeployment(tx: Transaction, before: Sysroot, sysrootPath: string): { sysroot: Sysroot; added: Deployment } {
+  // ostree just wrote a new deployment and boot configuration.
   const after = Sysroot.load(sysrootPath);
   const known = new Set(before.deployments.map((d) => d.path));
   const added = after.deployments.find((d) => !known.has(d.path));
@@ -142,7 +150,7 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
       detail: `intended: ${req.kargs.join(' ')}\nwritten:  ${added.kargs.join(' ')}`,
     });
   }
-  // GRUB gives the new default its tries to pass its health checks (health/arm.ts).
+  // GRUB gives the new default its tries to pass its health checks (deployments/arm.ts).
   const bootTries = armBootCounting(tx, after, req.os);
   return { sysroot: after, added, staged, ...(bootTries ? { bootTries } : {}) };
 }
@@ -156,14 +164,10 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
  */
 const PRUNE_AFTER_COMMITS = 10;
 
-function pruneStateFile(sysrootPath: string): string {
-  return join(sysrootPath, 'ostree', 'apt-ostree', 'commits-after-prune');
-}
-
 export function repositoryGrown(sysrootPath: string): boolean {
   let after: number;
   try {
-    after = Number.parseInt(readFileSync(pruneStateFile(sysrootPath), 'utf8'), 10);
+    after = Number.parseInt(readFileSync(pruneRecordPath(sysrootPath), 'utf8'), 10);
   } catch {
     after = NaN;
   }
@@ -175,7 +179,7 @@ export function repositoryGrown(sysrootPath: string): boolean {
 /** After a prune: remember how many commits the repository kept. */
 export function recordPrune(sysrootPath: string): void {
   try {
-    writeFileSync(pruneStateFile(sysrootPath), `${countCommitObjects(join(sysrootPath, 'ostree', 'repo'))}\n`);
+    writeFileSync(pruneRecordPath(sysrootPath), `${countCommitObjects(join(sysrootPath, 'ostree', 'repo'))}\n`);
   } catch {
     // Without the record, the next layering deploy prunes: correct, only slower.
   }
@@ -190,6 +194,7 @@ function removeUnlistedDeployments(sysrootPath: string, os: string, revision: st
   const dir = join(sysrootPath, 'ostree', 'deploy', os, 'deploy');
   let listed: Set<string>;
   try {
+    // After a failed ostree admin deploy: what it listed before it stopped.
     listed = new Set(Sysroot.load(sysrootPath).deployments.map((d) => d.path));
   } catch {
     return; // cannot tell what is listed: leave it to `cleanup -b`

@@ -92,6 +92,7 @@ export async function unlockStagedDeployment(opts: FinalizeOptions): Promise<Fin
   const { Transaction } = await import('../transaction/transaction.js');
   const ostree = await system();
   return Transaction.run(opts, async (tx) => {
+    // Needs no stateroot and reads no origin: the running system's staged deployment only.
     const sysroot = Sysroot.load(opts.sysroot);
     if (!sysroot.isBootedSystem) {
       throw new AptOstreeError(`No staged deployment: ${sysroot.path} is not the running system, and only the running system stages deployments.`, {
@@ -125,7 +126,7 @@ export async function unlockStagedDeployment(opts: FinalizeOptions): Promise<Fin
     }
     // The next boot starts it: its tries count from there (a locked staged deployment's
     // counter may have been used up, or marked good, by boots of the running deployment meanwhile).
-    (await import('../health/arm.js')).armBootCounting(tx, sysroot, os);
+    (await import('./arm.js')).armBootCounting(tx, sysroot, os);
     return { staged, base, wasLocked };
   });
 }

@@ -10,7 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, InputError, UnchangedError } from '../../errors.js';
 import { readGVariant, vardictToObject } from '../../ostree/gvariant.js';
-import { Transaction, type OperationOptions } from '../transaction/transaction.js';
+import type { OperationOptions } from '../transaction/transaction.js';
+import { runOnSysroot } from './sysroot-transaction.js';
 import { deployNew, describeDeployment, dropSuperseded } from './deploy.js';
 import { applyKargEdits, editorText, kargsFromProcCmdline, parseEditorText, sameKargs, type KargEdits } from './kargs.js';
 import { Sysroot, type Deployment } from './sysroot.js';
@@ -42,15 +43,14 @@ export interface KargsChangeResult {
 
 /** The kernel arguments the source names, as `kargs` prints them. */
 export function readKargs(opts: { sysroot: string; os?: string } & KargsSource): string[] {
+  // Read-only (kargs without edits): no transaction, no lock.
   const sysroot = Sysroot.load(opts.sysroot);
   return sourceKargs(sysroot, sysroot.resolveOs(opts.os), opts).kargs;
 }
 
 export async function changeKargs(opts: KargsChangeOptions): Promise<KargsChangeResult> {
-  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os);
-  return Transaction.run(opts, async (tx) => {
-    const sysroot = Sysroot.load(opts.sysroot);
-    const os = sysroot.resolveOs(opts.os);
+  return runOnSysroot(opts, 'all', async (handle) => {
+    const { tx, sysroot, os } = handle;
     const base = sysroot.defaultDeployment(os);
     if (!base) throw new AptOstreeError(`The stateroot '${os}' has no deployment.`, { hint: 'Deploy one first.' });
     // The new deployment gets this origin as it is: a damaged one is refused, not copied.
@@ -74,7 +74,8 @@ export async function changeKargs(opts: KargsChangeOptions): Promise<KargsChange
     const result = await deployNew(tx, sysroot, { os, revision: base.checksum, origin, kargs: wanted, prune: false });
     const dropped = await dropSuperseded(tx, sysroot, result, os);
     if (dropped.length) tx.reporter.info(`Removed the older deployment${dropped.length > 1 ? 's' : ''} ${dropped.map((d) => describeDeployment(sysroot, d)).join(', ')}, as ostree admin deploy does`);
-    return { sysroot: Sysroot.load(opts.sysroot), added: result.added, staged: result.staged, kargs: wanted };
+    // dropSuperseded undeployed through ostree: the list changed again since the deploy.
+    return { sysroot: dropped.length ? handle.reload() : result.sysroot, added: result.added, staged: result.staged, kargs: wanted };
   });
 }
 

@@ -9,26 +9,22 @@
  * pending deployment does not prune the commit the running /usr still shows.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
+import { liveStatePath } from '../state-paths.js';
 import type { Deployment } from './sysroot.js';
 
-export const LIVE_REF = 'apt-ostree/live-apply';
-const STATE_FILE = 'apt-ostree-live.json';
 
 export interface LiveState {
   commit?: string;
   inprogress?: string;
 }
 
-function stateDir(d: Deployment): string {
-  return `/run/ostree/deployment-state/${d.checksum}.${d.serial}`;
-}
 
 /** The live state of the booted deployment; undefined when nothing was applied live. */
 export function readLiveState(d: Deployment): LiveState | undefined {
   if (!d.booted) return undefined;
   try {
-    const raw = JSON.parse(readFileSync(join(stateDir(d), STATE_FILE), 'utf8')) as Record<string, unknown>;
+    const raw = JSON.parse(readFileSync(liveStatePath(d.checksum, d.serial), 'utf8')) as Record<string, unknown>;
     const pick = (k: string) => (typeof raw[k] === 'string' && /^[0-9a-f]{64}$/.test(raw[k] as string) ? (raw[k] as string) : undefined);
     const state = { commit: pick('commit'), inprogress: pick('inprogress') };
     return state.commit || state.inprogress ? state : undefined;
@@ -39,13 +35,12 @@ export function readLiveState(d: Deployment): LiveState | undefined {
 
 /** Record the live state (written aside, then renamed); an empty state removes the file. */
 export function writeLiveState(d: Deployment, state: LiveState | undefined): void {
-  const dir = stateDir(d);
-  const file = join(dir, STATE_FILE);
+  const file = liveStatePath(d.checksum, d.serial);
   if (!state?.commit && !state?.inprogress) {
     rmSync(file, { force: true });
     return;
   }
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(`${file}.tmp`, JSON.stringify(state) + '\n');
   renameSync(`${file}.tmp`, file);
 }

@@ -19,10 +19,11 @@ import { isDirectory, isSymlink, listDir } from '../../system/fs.js';
 import * as ostree from '../../system/ostree.js';
 import { remount } from '../../system/overlay.js';
 import * as systemd from '../../system/systemd.js';
-import { loadSysrootConfig } from '../settings.js';
+import { loadSysrootConfig } from './settings.js';
 import { Transaction, type OperationOptions } from '../transaction/transaction.js';
 import { isEmptyPlan, planLive, type LivePlan } from './live-plan.js';
-import { LIVE_REF, readLiveState, writeLiveState } from './live-state.js';
+import { LIVE_REF } from '../state-paths.js';
+import { readLiveState, writeLiveState } from './live-state.js';
 import { removeStaging, stageTree, STAGING_NAME, switchTree, type TreeChange } from './live-tree.js';
 import { commitPackages } from './packages.js';
 import { Sysroot, type Deployment } from './sysroot.js';
@@ -67,6 +68,7 @@ export function assertApplyLiveAllowed(sysrootPath: string): void {
 export async function applyLive(opts: ApplyLiveOptions): Promise<ApplyLiveResult> {
   assertApplyLiveAllowed(opts.sysroot);
   return Transaction.run(opts, async (tx) => {
+    // Needs no stateroot and reads no origin: the booted and the pending deployment only.
     const sysroot = Sysroot.load(opts.sysroot);
     const booted = sysroot.booted!;
     const pending = sysroot.defaultDeployment(booted.osname)!;

@@ -21,7 +21,6 @@ import { isUtf8 } from 'node:buffer';
 import { AptOstreeError } from '../../errors.js';
 import { isValidRefspec } from '../../ostree/refs.js';
 import { KeyFile } from '../../ostree/keyfile.js';
-import { localName, requestName } from '../layering/requests.js';
 import { META } from '../../layout/commit-metadata.js';
 
 export interface Origin {
@@ -40,6 +39,17 @@ export interface Origin {
   unlocked?: string;
   /** Everything else in the file, kept as it was. */
   keyfile: KeyFile;
+}
+
+/** The package name of a request: `name`, `name=ver`, `name/suite`, `name:arch` → `name`. */
+export function requestName(request: string): string {
+  return request.split(/[=/:]/, 1)[0]!;
+}
+
+/** The package name of a requested-local entry `SHA256:name_version_arch`. */
+export function localName(entry: string): string {
+  const rest = entry.includes(':') ? entry.slice(entry.indexOf(':') + 1) : entry;
+  return rest.split('_', 1)[0]!;
 }
 
 export function parseOrigin(text: string): Origin {

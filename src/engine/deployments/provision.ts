@@ -99,6 +99,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
       const refspec = `${o.remote}:${o.ref}`;
       if (existsSync(join(repo, 'config')) && !o.asDefault && !o.notAsDefault) {
         // Refuse before any change or pull when the default cannot be this image anyway (another ref or stateroot).
+        // provision makes the sysroot it may find: loaded only once there is a repository.
         const existing = Sysroot.load(o.sysroot);
         const first = existing.deployments[0];
         if (first && (first.osname !== o.os || first.origin?.refspec !== refspec || isLayered(first))) throw wouldReplaceDefault(existing, first, refspec);
@@ -158,6 +159,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
         tx.onUndo(`restore the ref ${refspec}`, () => ostree.setRef(repo, refspec, previous ?? null));
       }
 
+      // After ostree admin deploy wrote the provisioned deployment.
       const sysroot = Sysroot.load(o.sysroot);
       const info = sysroot.commit(checksum);
       const version = typeof info?.metadata.version === 'string' ? info.metadata.version : undefined;
@@ -201,8 +203,8 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
  * the boot/loader link with each change, so the menu is a link through it (as on Fedora and
  * Debian OSTree systems). Made once; an existing grub.cfg is left alone.
  */
-function installGrubMenuLink(tx: Transaction, sysroot: string): string[] {
-  const grubDir = join(sysroot, 'boot', 'grub');
+function installGrubMenuLink(tx: Transaction, sysrootPath: string): string[] {
+  const grubDir = join(sysrootPath, 'boot', 'grub');
   const cfg = join(grubDir, 'grub.cfg');
   if (existsSync(cfg) || isSymlink(cfg)) return [];
   const madeDir = !existsSync(grubDir);

@@ -5,12 +5,13 @@
  * the running system, like rpm-ostree, and after apply-live until the reboot.
  */
 import { AptOstreeError } from '../../errors.js';
-import { Transaction, type OperationOptions } from '../transaction/transaction.js';
+import type { OperationOptions } from '../transaction/transaction.js';
+import { runOnSysroot } from './sysroot-transaction.js';
 import { setDefaultDeployment } from './bootconfig.js';
-import { disarmBootCounting } from '../health/arm.js';
+import { disarmBootCounting } from './arm.js';
 import { deploymentId } from './deploy.js';
 import { readLiveState } from './live-state.js';
-import { Sysroot, type Deployment } from './sysroot.js';
+import type { Deployment, Sysroot } from './sysroot.js';
 
 export interface RollbackResult {
   /** The sysroot as the rollback left it. */
@@ -23,13 +24,10 @@ export interface RollbackResult {
 }
 
 export async function rollback(opts: OperationOptions): Promise<RollbackResult> {
-  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os, { keepDefault: true });
-  return Transaction.run(opts, async (tx) => {
-    const sysroot = Sysroot.load(opts.sysroot);
-    const os = sysroot.resolveOs(opts.os);
-    // Rollback reads no origin (moving away from a damaged one is a repair), but ostree
-    // cannot load a sysroot with an origin that is not a key file.
-    sysroot.assertOriginsLoadable();
+  // Rollback reads no origin (moving away from a damaged one is a repair), but ostree
+  // cannot load a sysroot with an origin that is not a key file.
+  return runOnSysroot(opts, 'unloadable', async (handle) => {
+    const { tx, sysroot, os } = handle;
     // The running /usr shows the pending deployment's files (apply-live): booting another one
     // would take them away at the next boot while the system runs with them now.
     const live = sysroot.booted && readLiveState(sysroot.booted);
@@ -54,7 +52,8 @@ export async function rollback(opts: OperationOptions): Promise<RollbackResult> 
     await tx.reporter.task('Writing the new boot order', () => setDefaultDeployment(tx, sysroot, target));
     // The deployment rolled back to is not on trial: GRUB stops counting tries.
     disarmBootCounting(tx, sysroot.path);
-    const after = Sysroot.load(opts.sysroot);
+    // ostree wrote the new boot order.
+    const after = handle.reload();
     return { sysroot: after, target: after.deployments.find((d) => d.path === target.path) ?? target, previous, os };
   });
 }

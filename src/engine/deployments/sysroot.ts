@@ -18,6 +18,8 @@ import { resolveRefFile } from '../../ostree/refs.js';
 import { splitKernelArgs } from './kargs.js';
 import { checkOriginAgainstCommit, validateOrigin, type Origin, type OriginDamage } from './origin.js';
 import { META } from '../../layout/commit-metadata.js';
+import { staterootDir } from '../state-paths.js';
+import { isRunningSystem } from './running-system.js';
 
 export interface Deployment {
   /** Position in boot order; 0 is the default for the next boot. */
@@ -77,7 +79,7 @@ export class Sysroot {
           : 'Create one with `apt-ostree admin provision --sysroot DIR …`, or check the path.',
       });
     }
-    const liveRoot = root === '/' && existsSync('/run/ostree-booted');
+    const liveRoot = isRunningSystem(root);
     const deployments = readBootOrder(root);
     if (liveRoot) {
       markBooted(deployments);
@@ -99,6 +101,7 @@ export class Sysroot {
     let sysroot: Sysroot;
     let merge: Deployment | undefined;
     try {
+      // Before the lock, read only: the transaction loads its own under the lock.
       sysroot = Sysroot.load(path);
       merge = sysroot.mergeDeployment(sysroot.resolveOs(os));
     } catch {
@@ -256,7 +259,7 @@ export class Sysroot {
   }
 
   stateroot(os: string): string {
-    return join(this.path, 'ostree', 'deploy', os);
+    return staterootDir(this.path, os);
   }
 }
 

@@ -13,6 +13,7 @@ export type UsrOverlayMode = 'development' | 'hotfix' | 'transient';
 
 export async function mountUsrOverlay(opts: OperationOptions & { mode: UsrOverlayMode }): Promise<UsrOverlayMode> {
   return Transaction.run(opts, async (tx) => {
+    // Needs no stateroot and reads no origin: the booted deployment only.
     const sysroot = Sysroot.load(opts.sysroot);
     const booted = sysroot.booted;
     if (!sysroot.isBootedSystem || !booted) {

@@ -14,16 +14,17 @@
  * and nothing is rebooted.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadSysrootConfig } from '../settings.js';
+import { loadSysrootConfig } from '../deployments/settings.js';
 import { rollback } from '../deployments/rollback.js';
 import { Sysroot, type Deployment } from '../deployments/sysroot.js';
 import { Transaction, type OperationOptions } from '../transaction/transaction.js';
 import { metadataString } from '../../ostree/commit.js';
-import { grubenvPath } from './arm.js';
-import { BOOT_COUNTER, clearFallback, countingState, decideAfterChecks, isFallbackBoot, markGood, type BootDecision, type CountingState } from './boot-counting.js';
+import { grubenvPath } from '../deployments/arm.js';
+import { BOOT_COUNTER, clearFallback, countingState, decideAfterChecks, isFallbackBoot, markGood, type BootDecision, type CountingState } from '../deployments/boot-counting.js';
 import { ADMIN_CHECKS_DIR, discoverChecks, runChecks, SHIPPED_CHECKS_DIR, type CheckResult, type SkippedCheck } from './checks.js';
-import { readGrubEnv, writeGrubEnv, type GrubEnv } from './grubenv.js';
-import { addFallback, healthRecordPath, readHealthRecord, writeHealthRecord, type FallbackRecord, type HealthRecord, type LastCheck } from './record.js';
+import { readGrubEnv, writeGrubEnv, type GrubEnv } from '../deployments/grubenv.js';
+import { healthRecordPath } from '../state-paths.js';
+import { addFallback, readHealthRecord, writeHealthRecord, type FallbackRecord, type HealthRecord, type LastCheck } from './record.js';
 
 export interface HealthCheckOptions extends OperationOptions {
   /** The check directories; default on the running system: /usr/lib/apt-ostree/health.d and /etc/apt-ostree/health.d. */
@@ -89,6 +90,8 @@ function saveEnv(tx: Transaction, path: string, env: GrubEnv): void {
 }
 
 export async function healthCheck(opts: HealthCheckOptions): Promise<HealthCheckOutcome> {
+  // Read before the checks, outside the lock (they take minutes); the step that records their
+  // result compares the default deployment with a fresh load (a deploy may have happened since).
   let sysroot = Sysroot.load(opts.sysroot);
   const os = sysroot.resolveOs(opts.os);
   const loaded = loadSysrootConfig(sysroot, os);

@@ -14,17 +14,14 @@
  * file is reported, never trusted.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { AptOstreeError } from '../../errors.js';
+import { healthRecordPath } from '../state-paths.js';
 import type { CheckResult } from './checks.js';
 
 export const MAX_FALLBACKS = 10;
-
-export function healthRecordPath(sysroot: string): string {
-  return join(sysroot, 'ostree', 'apt-ostree', 'health.json');
-}
 
 interface DeploymentRef {
   osname: string;
@@ -82,8 +79,8 @@ function recordSchema(): Zod.ZodType<HealthRecord> {
 }
 
 /** The record of a sysroot; empty when there is none. A file that does not validate is an error naming it. */
-export function readHealthRecord(sysroot: string): HealthRecord {
-  const path = healthRecordPath(sysroot);
+export function readHealthRecord(sysrootPath: string): HealthRecord {
+  const path = healthRecordPath(sysrootPath);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -109,8 +106,8 @@ export function readHealthRecord(sysroot: string): HealthRecord {
 }
 
 /** Replace the record atomically. */
-export function writeHealthRecord(sysroot: string, record: HealthRecord): void {
-  const path = healthRecordPath(sysroot);
+export function writeHealthRecord(sysrootPath: string, record: HealthRecord): void {
+  const path = healthRecordPath(sysrootPath);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(recordSchema().parse(record), null, 2) + '\n', { mode: 0o644 });

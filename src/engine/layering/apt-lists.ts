@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
 import { installedPackages } from '../../debian/deb822.js';
 import type { AptConfig } from '../../system/apt.js';
-import { aptConfigFor, cacheDirOf, nativeArchitecture } from './apt-setup.js';
+import { aptConfigFor, nativeArchitecture } from './apt-setup.js';
+import { aptCacheDir } from '../state-paths.js';
 import type { Reporter } from '../../output/reporter.js';
-import { transactionSettings } from '../settings.js';
+import { transactionSettings } from '../deployments/settings.js';
 import { Sysroot } from '../deployments/sysroot.js';
 
 /**
@@ -38,7 +39,7 @@ export function requireLists(apt: AptConfig, sysroot: Sysroot, os: string): void
     /* none */
   }
   if (!lists.length) {
-    throw new AptOstreeError(`There are no package lists for the stateroot '${os}' yet (${cacheDirOf(sysroot, os)}).`, {
+    throw new AptOstreeError(`There are no package lists for the stateroot '${os}' yet (${aptCacheDir(sysroot.path, os)}).`, {
       hint: 'Download them with: sudo apt-ostree refresh-md',
     });
   }

@@ -9,12 +9,8 @@ import type { DpkgPackage as InstalledPackage } from '../../debian/deb822.js';
 import { AptOstreeError } from '../../errors.js';
 import { writeAptConfig, type AptConfig } from '../../system/apt.js';
 import type { Deployment, Sysroot } from '../deployments/sysroot.js';
-import type { DownloadSettings } from '../settings.js';
-
-/** Where apt-ostree keeps apt lists and downloaded .debs for a stateroot (reused across runs). */
-export function cacheDirOf(sysroot: Sysroot, os: string): string {
-  return join(sysroot.stateroot(os), 'var', 'cache', 'apt-ostree');
-}
+import type { DownloadSettings } from '../deployments/settings.js';
+import { aptCacheDir } from '../state-paths.js';
 
 /**
  * apt set up for a deployment: its /etc/apt, the stateroot's cache, a dpkg status file, and
@@ -42,7 +38,7 @@ export function aptConfigFor(
     create?: boolean;
   },
 ): AptConfig {
-  const cacheDir = cacheDirOf(sysroot, os);
+  const cacheDir = aptCacheDir(sysroot.path, os);
   if (opts.create !== false) for (const d of ['lists/partial', 'archives/partial', 'state']) mkdirSync(join(cacheDir, d), { recursive: true });
   mkdirSync(join(opts.workDir, 'log'), { recursive: true });
   const base = 'file' in opts.status ? undefined : opts.status;
@@ -85,11 +81,6 @@ export function baseStatusFile(cacheDir: string, checksum: string, text: string)
     .sort((a, b) => b.mtime - a.mtime);
   for (const { n } of others.slice(KEPT_BASE_STATUS_FILES - 1)) rmSync(join(dir, n), { force: true });
   return file;
-}
-
-/** Where requested local .deb files are kept so later transactions can re-apply them. */
-export function localDebDirOf(sysroot: Sysroot, os: string): string {
-  return join(sysroot.stateroot(os), 'var', 'lib', 'apt-ostree', 'local');
 }
 
 /** The base image's architecture, from its dpkg database (dpkg's own, else any package's). */

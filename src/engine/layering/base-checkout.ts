@@ -20,15 +20,11 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ostree from '../../system/ostree.js';
 import { listDir } from '../../system/fs.js';
+import { baseCheckoutsDir } from '../state-paths.js';
 import { removeTree, type Transaction } from '../transaction/transaction.js';
 
-function checkoutsDir(sysrootPath: string): string {
-  return join(sysrootPath, 'ostree', 'apt-ostree', 'base-checkouts');
-}
-
-/** The kept checkout of `checksum`, if there is one. */
 export function keptBaseCheckout(sysrootPath: string, checksum: string): string | undefined {
-  const dir = join(checkoutsDir(sysrootPath), checksum);
+  const dir = join(baseCheckoutsDir(sysrootPath), checksum);
   return existsSync(dir) ? dir : undefined;
 }
 
@@ -43,8 +39,8 @@ export async function makeBaseCheckout(sysrootPath: string, repo: string, checks
 
 /** Keep a finished checkout of `checksum` made at `scratch` (same file system). */
 export function keepBaseCheckout(sysrootPath: string, checksum: string, scratch: string): string {
-  const dir = join(checkoutsDir(sysrootPath), checksum);
-  mkdirSync(checkoutsDir(sysrootPath), { recursive: true });
+  const dir = join(baseCheckoutsDir(sysrootPath), checksum);
+  mkdirSync(baseCheckoutsDir(sysrootPath), { recursive: true });
   if (existsSync(dir)) removeTree(dir);
   renameSync(scratch, dir);
   return dir;
@@ -58,10 +54,10 @@ export function keepBaseCheckout(sysrootPath: string, checksum: string, scratch:
 export function dropBaseCheckouts(tx: Transaction, sysrootPath: string, keep: Iterable<string> = []): number {
   const wanted = new Set(keep);
   let removed = 0;
-  for (const name of listDir(checkoutsDir(sysrootPath))) {
+  for (const name of listDir(baseCheckoutsDir(sysrootPath))) {
     if (wanted.has(name)) continue;
     const doomed = tx.workDir('old-base-checkout');
-    renameSync(join(checkoutsDir(sysrootPath), name), join(doomed, 'tree'));
+    renameSync(join(baseCheckoutsDir(sysrootPath), name), join(doomed, 'tree'));
     tx.discardWorkDir(doomed);
     removed++;
   }

@@ -33,16 +33,17 @@ import { resolveBeneath } from '../../layout/files.js';
 import { DPKG_DATABASE, DPKG_LINK_TARGET, LAYER_CONF_NAME, relocateOptAndUsrLocal } from '../../layout/rootfs.js';
 import { effectiveTmpfiles, followTmpfilesLinks, TMPFILES_SEARCH_DIRS, writeTmpfiles, type TmpfilesFile } from '../../layout/tmpfiles.js';
 import { convertVar, createVarFromTmpfiles } from '../../layout/var.js';
-import { localName, requestName } from './requests.js';
+import { localName, requestName } from '../deployments/origin.js';
 import type { Origin } from '../deployments/origin.js';
 import { pkglistMetadata } from '../deployments/packages.js';
-import type { DownloadSettings } from '../settings.js';
+import type { DownloadSettings } from '../deployments/settings.js';
 import type { Deployment, Sysroot } from '../deployments/sysroot.js';
 import type { Transaction } from '../transaction/transaction.js';
 import { aptConfigFor, nativeArchitecture } from './apt-setup.js';
 import { applyUserChanges, diffUserDb, sysusersFor, USER_DB_FILES, type UserDb } from './users.js';
 import { META } from '../../layout/commit-metadata.js';
 import { dropBaseCheckouts, keepBaseCheckout, keptBaseCheckout } from './base-checkout.js';
+import { LAYERED_REF_PREFIX } from '../state-paths.js';
 
 export interface LayerBuildInput {
   tx: Transaction;
@@ -172,8 +173,6 @@ function storedLocalDebPath(dir: string, entry: string, fresh: Array<{ entry: st
     hint: `Install it again from its .deb file, or drop it with: apt-ostree uninstall ${localName(entry)}`,
   });
 }
-
-export const LAYERED_REF_PREFIX = 'aptostree/layered/';
 
 export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerBuildResult> {
   const { tx, sysroot, reporter } = input;

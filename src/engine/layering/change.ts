@@ -11,13 +11,14 @@ import { installedPackages, type DpkgPackage } from '../../debian/deb822.js';
 import { readDebInfo, type DebInfo } from '../../system/dpkg.js';
 import { deployAsDefault } from '../deployments/deploy.js';
 import { buildLayeredCommit, layerInputsOf, readBaseStatus, type LayerBuildResult } from './build.js';
-import { localDebDirOf } from './apt-setup.js';
+import { localDebDir } from '../state-paths.js';
 import { sha256File } from '../../hash.js';
 import { hasClientLayer, serializeOrigin, type Origin } from '../deployments/origin.js';
 import { commitPackages, diffPackages, packagesFromStatus, type PackageDiff, type PackageEntry } from '../deployments/packages.js';
-import { Sysroot, type Deployment } from '../deployments/sysroot.js';
-import { transactionSettings } from '../settings.js';
-import { Transaction, type OperationOptions } from '../transaction/transaction.js';
+import type { Deployment } from '../deployments/sysroot.js';
+import { runOnSysroot } from '../deployments/sysroot-transaction.js';
+import { transactionSettings } from '../deployments/settings.js';
+import type { OperationOptions } from '../transaction/transaction.js';
 
 /** A local .deb given on the command line, with the origin entry that refers to it. */
 export interface LocalDeb {
@@ -62,11 +63,8 @@ export interface DeploymentChangeResult {
 }
 
 export async function changeDeployment(opts: DeploymentChangeOptions): Promise<DeploymentChangeResult> {
-  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os);
   const locals = await Promise.all((opts.localDebs ?? []).map(readLocalDeb));
-  return Transaction.run(opts, async (tx) => {
-    const sysroot = Sysroot.load(opts.sysroot);
-    const os = sysroot.resolveOs(opts.os);
+  return runOnSysroot(opts, 'all', async ({ tx, sysroot, os }) => {
     const merge = sysroot.mergeDeployment(os);
     if (!merge) {
       throw new AptOstreeError(`The stateroot '${os}' has no deployment with an origin to change.`, { hint: 'Provision it first with `apt-ostree admin provision`.' });
@@ -78,10 +76,9 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
     const origin = opts.change(current, { base: installedPackages(baseStatus), locals });
     const settings = await transactionSettings(sysroot, os, opts.reporter);
     if (settings.lockLayering) {
-      const had = new Set([...current.requestedPackages, ...current.requestedLocalPackages]);
-      const added = [...origin.requestedPackages, ...origin.requestedLocalPackages].filter((r) => !had.has(r));
+      const added = addedRequests(current, origin);
       if (added.length) {
-        throw new AptOstreeError(`Package layering is locked on this system (LockLayering=true in ${settings.file}); cannot layer ${added.map((a) => a.slice(a.indexOf(':') + 1)).join(', ')}.`, {
+        throw new AptOstreeError(`Package layering is locked on this system (LockLayering=true in ${settings.file}); cannot layer ${added.join(', ')}.`, {
           hint: 'Ask the administrator of the image, or set LockLayering=false in that file.',
         });
       }
@@ -93,7 +90,7 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
 
     // Local packages are stored in the stateroot by content hash, so that later transactions
     // (upgrades) can install them again.
-    const localDir = localDebDirOf(sysroot, os);
+    const localDir = localDebDir(sysroot.path, os);
     if (!opts.dryRun && !opts.downloadOnly) {
       mkdirSync(localDir, { recursive: true });
       for (const l of locals) {
@@ -127,6 +124,19 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
     result.newChecksum = revision;
     return result;
   });
+}
+
+/**
+ * What `next` layers that `current` did not, as the messages name it: a package request as it
+ * was typed (`libc6:i386`, `htop=1:3.2`: its colons are an architecture or an epoch), a local
+ * package as `name_version_arch` (its entry without the SHA256).
+ */
+export function addedRequests(current: Origin, next: Origin): string[] {
+  const had = new Set([...current.requestedPackages, ...current.requestedLocalPackages]);
+  return [
+    ...next.requestedPackages.filter((r) => !had.has(r)),
+    ...next.requestedLocalPackages.filter((r) => !had.has(r)).map((entry) => entry.slice(entry.indexOf(':') + 1)),
+  ];
 }
 
 async function readLocalDeb(path: string): Promise<LocalDeb> {

@@ -4,7 +4,7 @@
  */
 import { AptOstreeError } from '../../errors.js';
 import type { DpkgPackage } from '../../debian/deb822.js';
-import { localName, requestName } from './requests.js';
+import { localName, requestName } from '../deployments/origin.js';
 import type { Origin } from '../deployments/origin.js';
 
 function fail(problems: string[], hint: string): never {

@@ -6,6 +6,7 @@
  * so that re-resolving on a new base honours it; it is matched by package name.
  */
 import { AptOstreeError } from '../../errors.js';
+import { localName, requestName, type Origin } from '../deployments/origin.js';
 
 export interface LayerChange {
   install: string[];
@@ -22,17 +23,6 @@ export interface LayerChange {
 export interface LayerState {
   requested: string[];
   requestedLocal: string[];
-}
-
-/** The package name of a request: `name`, `name=ver`, `name/suite`, `name:arch` → `name`. */
-export function requestName(request: string): string {
-  return request.split(/[=/:]/, 1)[0]!;
-}
-
-/** The package name of a requested-local entry `SHA256:name_version_arch`. */
-export function localName(entry: string): string {
-  const rest = entry.includes(':') ? entry.slice(entry.indexOf(':') + 1) : entry;
-  return rest.split('_', 1)[0]!;
 }
 
 export function applyLayerChange(current: LayerState, change: LayerChange, basePackages: ReadonlySet<string>): LayerState & { changed: boolean } {
@@ -93,6 +83,19 @@ export function applyLayerChange(current: LayerState, change: LayerChange, baseP
   }
   const changed = !sameSet(requested, current.requested) || !sameSet(requestedLocal, current.requestedLocal);
   return { requested: requested.sort(), requestedLocal: requestedLocal.sort(), changed };
+}
+
+/**
+ * The origin with a LayerChange applied to its layered packages (install, uninstall, and
+ * `reset --install`): applyLayerChange on the origin's requests, against the base's packages.
+ */
+export function withLayerChange(origin: Origin, change: LayerChange, base: ReadonlyArray<{ name: string }>): Origin {
+  const next = applyLayerChange(
+    { requested: origin.requestedPackages, requestedLocal: origin.requestedLocalPackages },
+    change,
+    new Set(base.map((p) => p.name)),
+  );
+  return { ...origin, requestedPackages: next.requested, requestedLocalPackages: next.requestedLocal };
 }
 
 function sameSet(a: string[], b: string[]): boolean {

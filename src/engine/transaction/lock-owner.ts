@@ -6,7 +6,7 @@
  * lists every flock in /proc/locks, so "is it held" is read there without touching the lock.
  */
 import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { lockPaths } from '../state-paths.js';
 
 export interface LockOwner {
   pid: number;
@@ -16,26 +16,10 @@ export interface LockOwner {
   bootId?: string;
 }
 
-export interface LockPaths {
-  /** The directory the lock files live in: SYSROOT/ostree. */
-  dir: string;
-  /** proper-lockfile's directory, kept so that older apt-ostree versions see the lock. */
-  lock: string;
-  /** The holder's pid and command line, for messages. */
-  owner: string;
-  /** The file whose flock is the lock; its open file description is inherited by every child. */
-  flock: string;
-}
-
-export function lockPaths(sysroot: string): LockPaths {
-  const dir = join(sysroot, 'ostree');
-  return { dir, lock: join(dir, 'apt-ostree.lock'), owner: join(dir, 'apt-ostree.lock.owner'), flock: join(dir, 'apt-ostree.flock') };
-}
-
-export function readLockOwner(sysroot: string): LockOwner | undefined {
+export function readLockOwner(sysrootPath: string): LockOwner | undefined {
   let owner: Partial<LockOwner>;
   try {
-    owner = JSON.parse(readFileSync(lockPaths(sysroot).owner, 'utf8')) as Partial<LockOwner>;
+    owner = JSON.parse(readFileSync(lockPaths(sysrootPath).owner, 'utf8')) as Partial<LockOwner>;
   } catch {
     return undefined;
   }
@@ -91,18 +75,18 @@ export function flockHeld(path: string): boolean {
 }
 
 /** Whether the sysroot lock is held by a running transaction (or by what a killed one left running). */
-export function sysrootLockHeld(sysroot: string): boolean {
-  return flockHeld(lockPaths(sysroot).flock);
+export function sysrootLockHeld(sysrootPath: string): boolean {
+  return flockHeld(lockPaths(sysrootPath).flock);
 }
 
 /** The processes that have the lock file open: the holder and the children it started. */
-export function lockHolderPids(sysroot: string): number[] {
+export function lockHolderPids(sysrootPath: string): number[] {
   const pids: number[] = [];
   let target: string;
   let procs: string[];
   try {
     // /proc/PID/fd links name the file by its real path (/ostree is a link on a booted system).
-    target = realpathSync(lockPaths(sysroot).flock);
+    target = realpathSync(lockPaths(sysrootPath).flock);
     procs = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
   } catch {
     return [];

@@ -17,7 +17,8 @@ import lockfile from 'proper-lockfile';
 import { AptOstreeError } from '../../errors.js';
 import { tryExclusiveFlock } from '../../system/flock.js';
 import { inheritLockFd } from '../../system/run.js';
-import { currentBootId, lockHolderPids, lockPaths, ownerAlive, processName, readLockOwner, type LockOwner } from './lock-owner.js';
+import { lockPaths } from '../state-paths.js';
+import { currentBootId, lockHolderPids, ownerAlive, processName, readLockOwner, type LockOwner } from './lock-owner.js';
 
 export { lockPaths, readLockOwner, type LockOwner };
 
@@ -36,8 +37,8 @@ export interface LockOptions {
   signal?: AbortSignal;
 }
 
-export async function acquireSysrootLock(sysroot: string, opts: LockOptions): Promise<SysrootLock> {
-  const paths = lockPaths(sysroot);
+export async function acquireSysrootLock(sysrootPath: string, opts: LockOptions): Promise<SysrootLock> {
+  const paths = lockPaths(sysrootPath);
   // Opened once and never recreated: on a full disk the file is already there.
   const fd = openSync(paths.flock, 'a', 0o644);
   const deadline = opts.waitSeconds === undefined ? 0 : Date.now() + opts.waitSeconds * 1000;
@@ -47,14 +48,14 @@ export async function acquireSysrootLock(sysroot: string, opts: LockOptions): Pr
     while (!tryFlock(fd)) {
       // A holder writes its owner file just after it takes the flock: give the file a moment
       // to appear before naming "another command".
-      const owner = readLockOwner(sysroot);
+      const owner = readLockOwner(sysrootPath);
       if (!(owner && ownerAlive(owner)) && Date.now() - started < OWNER_GRACE_MS) {
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      const holder = describeHolder(sysroot);
+      const holder = describeHolder(sysrootPath);
       if (Date.now() >= deadline || opts.signal?.aborted) {
-        throw new AptOstreeError(`The sysroot ${sysroot} is locked by ${holder}.`, {
+        throw new AptOstreeError(`The sysroot ${sysrootPath} is locked by ${holder}.`, {
           hint: 'Wait for it to finish, or run again with --lock-wait to wait for it.',
         });
       }
@@ -69,7 +70,7 @@ export async function acquireSysrootLock(sysroot: string, opts: LockOptions): Pr
     throw e;
   }
   // We hold the flock: no other transaction runs, so what the files beside it say is left over.
-  const stale = readLockOwner(sysroot);
+  const stale = readLockOwner(sysrootPath);
   if (stale) opts.warn(`removing a stale lock left by '${stale.command}' (pid ${stale.pid}, which no longer runs)`);
   else if (existsSync(paths.lock)) opts.warn('removing a stale lock with no owner');
   rmSync(paths.lock, { recursive: true, force: true });
@@ -121,10 +122,10 @@ function tryFlock(fd: number): boolean {
 }
 
 /** Who holds the lock, for messages: the owner, or what a killed owner left running. */
-function describeHolder(sysroot: string): string {
-  const owner = readLockOwner(sysroot);
+function describeHolder(sysrootPath: string): string {
+  const owner = readLockOwner(sysrootPath);
   if (owner && ownerAlive(owner)) return `'${owner.command}' (pid ${owner.pid}, since ${owner.started})`;
-  const others = lockHolderPids(sysroot).filter((p) => p !== process.pid);
+  const others = lockHolderPids(sysrootPath).filter((p) => p !== process.pid);
   const running = others.length ? others.map((p) => `${processName(p)} (pid ${p})`).join(', ') : 'processes it started';
   return owner
     ? `what '${owner.command}' (pid ${owner.pid}, no longer running) started: ${running} must finish first`

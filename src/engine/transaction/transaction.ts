@@ -17,6 +17,7 @@ import { rootRequired } from '../../output/sudo-line.js';
 import { listDir } from '../../system/fs.js';
 import { removeTreeWithRm, removeTreeWithRmSync } from '../../system/files.js';
 import { unmountLazySync } from '../../system/overlay.js';
+import { workRootOf } from '../state-paths.js';
 import { acquireSysrootLock } from './lock.js';
 import { flockHeld } from './lock-owner.js';
 
@@ -231,15 +232,11 @@ export function requireRoot(command: string): void {
   }
 }
 
-export function workRootOf(sysroot: string): string {
-  return join(sysroot, 'ostree', 'apt-ostree', 'tmp');
-}
-
 /** Refuse a path that is not an OSTree sysroot before anything is created in it. */
-function requireSysroot(sysroot: string): void {
-  if (existsSync(join(sysroot, 'ostree', 'repo', 'config')) && existsSync(join(sysroot, 'ostree', 'deploy'))) return;
-  throw new AptOstreeError(`${sysroot} is not an OSTree sysroot (it has no ostree/repo and ostree/deploy).`, {
-    hint: sysroot === '/' ? 'This machine was not booted from an OSTree deployment; give --sysroot DIR to work on a sysroot directory.' : 'Check the --sysroot path, or create a sysroot with `apt-ostree admin provision`.',
+function requireSysroot(sysrootPath: string): void {
+  if (existsSync(join(sysrootPath, 'ostree', 'repo', 'config')) && existsSync(join(sysrootPath, 'ostree', 'deploy'))) return;
+  throw new AptOstreeError(`${sysrootPath} is not an OSTree sysroot (it has no ostree/repo and ostree/deploy).`, {
+    hint: sysrootPath === '/' ? 'This machine was not booted from an OSTree deployment; give --sysroot DIR to work on a sysroot directory.' : 'Check the --sysroot path, or create a sysroot with `apt-ostree admin provision`.',
   });
 }
 

@@ -13,7 +13,7 @@
  * checked or staged again until a newer one is published.
  */
 import type { AptOstreeConfig } from '../../config/config.js';
-import { loadSysrootConfig } from '../settings.js';
+import { loadSysrootConfig } from '../deployments/settings.js';
 import type { OperationOptions } from '../transaction/transaction.js';
 import { Sysroot } from '../deployments/sysroot.js';
 import { upgradeDeployment, type UpgradeResult } from './upgrade.js';

@@ -7,9 +7,10 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { PackageDiff } from '../deployments/packages.js';
-import { cachedUpdatePath } from '../deployments/status.js';
+import { cachedUpdatePath } from '../state-paths.js';
 
-export interface CachedUpdate {
+// A type, not an interface: status hands it on as a plain JSON object (Record<string, unknown>).
+export type CachedUpdate = {
   osname: string;
   /** The refspec the update was found on. */
   origin: string;
@@ -26,7 +27,7 @@ export interface CachedUpdate {
   'checked-at': number;
   /** Package changes of the base from `base-checksum` to `checksum`, when both commits carry package lists. */
   'package-diff'?: PackageDiff & { counts: { upgraded: number; downgraded: number; removed: number; added: number } };
-}
+};
 
 export function makeCachedUpdate(u: {
   os: string; refspec: string; oldBase: string; newBase: string; oldVersion?: string; newVersion?: string; timestamp: number; diff?: PackageDiff;
@@ -53,24 +54,24 @@ export function makeCachedUpdate(u: {
 }
 
 /** Replace the record atomically (write a temporary file, rename it over the old one). */
-export function writeCachedUpdate(sysroot: string, record: CachedUpdate): void {
-  const path = cachedUpdatePath(sysroot);
+export function writeCachedUpdate(sysrootPath: string, record: CachedUpdate): void {
+  const path = cachedUpdatePath(sysrootPath);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(record, null, 2) + '\n', { mode: 0o644 });
   renameSync(tmp, path);
 }
 
-export function readCachedUpdate(sysroot: string): CachedUpdate | undefined {
+export function readCachedUpdate(sysrootPath: string): CachedUpdate | undefined {
   try {
-    return JSON.parse(readFileSync(cachedUpdatePath(sysroot), 'utf8')) as CachedUpdate;
+    return JSON.parse(readFileSync(cachedUpdatePath(sysrootPath), 'utf8')) as CachedUpdate;
   } catch {
     return undefined;
   }
 }
 
-export function clearCachedUpdate(sysroot: string): void {
-  rmSync(cachedUpdatePath(sysroot), { force: true });
+export function clearCachedUpdate(sysrootPath: string): void {
+  rmSync(cachedUpdatePath(sysrootPath), { force: true });
 }
 
 /**
@@ -78,13 +79,13 @@ export function clearCachedUpdate(sysroot: string): void {
  * drop the record of that stateroot unless it still names something newer on the same origin
  * (a deploy of an older version keeps the newer update on record). Returns whether it was dropped.
  */
-export function dropStaleCachedUpdate(sysroot: string, deployed: { os: string; refspec: string; checksum: string; timestamp?: number }): boolean {
-  const r = readCachedUpdate(sysroot);
+export function dropStaleCachedUpdate(sysrootPath: string, deployed: { os: string; refspec: string; checksum: string; timestamp?: number }): boolean {
+  const r = readCachedUpdate(sysrootPath);
   if (!r || r.osname !== deployed.os) return false;
   const stillNewer =
     r.origin === deployed.refspec && r.checksum !== deployed.checksum &&
     deployed.timestamp !== undefined && typeof r.timestamp === 'number' && r.timestamp > deployed.timestamp;
   if (stillNewer) return false;
-  clearCachedUpdate(sysroot);
+  clearCachedUpdate(sysrootPath);
   return true;
 }

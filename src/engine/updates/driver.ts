@@ -13,9 +13,10 @@
  * directory (no boot of its own) it stays until it is replaced.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
 import { unitHasFailed, unitIsActive } from '../../system/systemd.js';
+import { driverRecordPath } from '../state-paths.js';
 
 /** As rpm-ostree's status --json shows it under `update-driver`. */
 export interface UpdateDriver {
@@ -27,10 +28,6 @@ export interface UpdateDriver {
 interface DriverRecord extends UpdateDriver {
   /** The boot it was registered in, on the running system; absent for a sysroot directory. */
   'boot-id'?: string;
-}
-
-export function driverRecordPath(sysroot: string): string {
-  return join(sysroot, 'ostree', 'apt-ostree', 'update-driver.json');
 }
 
 function bootId(): string | undefined {
@@ -58,10 +55,10 @@ export function callerUnit(): string {
 }
 
 /** The registered driver, if any counts now (see the file's comment). */
-export function readUpdateDriver(sysroot: string, opts: { booted: boolean }): UpdateDriver | undefined {
+export function readUpdateDriver(sysrootPath: string, opts: { booted: boolean }): UpdateDriver | undefined {
   let record: DriverRecord;
   try {
-    record = JSON.parse(readFileSync(driverRecordPath(sysroot), 'utf8')) as DriverRecord;
+    record = JSON.parse(readFileSync(driverRecordPath(sysrootPath), 'utf8')) as DriverRecord;
   } catch {
     return undefined;
   }
@@ -71,10 +68,10 @@ export function readUpdateDriver(sysroot: string, opts: { booted: boolean }): Up
 }
 
 /** Record NAME, run from the caller's unit, as the update driver (replacing any other). */
-export function registerUpdateDriver(sysroot: string, name: string, opts: { booted: boolean }): UpdateDriver {
+export function registerUpdateDriver(sysrootPath: string, name: string, opts: { booted: boolean }): UpdateDriver {
   if (!name.trim()) throw new AptOstreeError('--register-driver needs the name of the update driver.', { hint: 'Give it as --register-driver=NAME.' });
   const record: DriverRecord = { 'driver-name': name, 'driver-sd-unit': callerUnit(), ...(opts.booted ? { 'boot-id': bootId() } : {}) };
-  const path = driverRecordPath(sysroot);
+  const path = driverRecordPath(sysrootPath);
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
   renameSync(`${path}.tmp`, path);
@@ -92,9 +89,9 @@ function unitActive(unit: string): boolean {
  * does: unless --bypass-driver, or the command runs in the driver's own unit, or (on the running
  * system) that unit is no longer running.
  */
-export function refuseBesideDriver(sysroot: string, opts: { booted: boolean; bypass: boolean; command: string }): void {
+export function refuseBesideDriver(sysrootPath: string, opts: { booted: boolean; bypass: boolean; command: string }): void {
   if (opts.bypass) return;
-  const driver = readUpdateDriver(sysroot, opts);
+  const driver = readUpdateDriver(sysrootPath, opts);
   if (!driver) return;
   const unit = driver['driver-sd-unit'];
   if (unit && callerUnit() === unit) return;

@@ -9,16 +9,17 @@ import type { Reporter } from '../../output/reporter.js';
 import { clearCachedUpdate, dropStaleCachedUpdate, makeCachedUpdate, writeCachedUpdate } from './cached-update.js';
 import { deployAsDefault } from '../deployments/deploy.js';
 import { buildLayeredCommit, layerInputsOf } from '../layering/build.js';
-import { localDebDirOf } from '../layering/apt-setup.js';
+import { localDebDir } from '../state-paths.js';
 import { hasClientLayer, newOrigin, type Origin } from '../deployments/origin.js';
 import { commitPackages, diffPackages, isEmptyDiff, type PackageDiff, type PackageEntry } from '../deployments/packages.js';
-import { Sysroot, type Deployment } from '../deployments/sysroot.js';
+import type { Deployment, Sysroot } from '../deployments/sysroot.js';
 import { checkRemoteTrust, configureRemote, refusedPull } from '../deployments/verification.js';
-import { requestName } from '../layering/requests.js';
+import { requestName } from '../deployments/origin.js';
 import { metadataStrings } from '../../ostree/commit.js';
 import { parseRefspec } from '../../ostree/refs.js';
-import { transactionSettings } from '../settings.js';
-import { Transaction, type OperationOptions } from '../transaction/transaction.js';
+import { transactionSettings } from '../deployments/settings.js';
+import type { OperationOptions } from '../transaction/transaction.js';
+import { runOnSysroot } from '../deployments/sysroot-transaction.js';
 import type { AptPlan } from '../../system/apt.js';
 import type { DpkgPackage } from '../../debian/deb822.js';
 import { META } from '../../layout/commit-metadata.js';
@@ -67,10 +68,7 @@ export interface UpgradeResult {
 
 export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeResult> {
   // A rebase is the repair of a damaged origin (see originForRebase).
-  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os, { keepDefault: opts.target.kind === 'rebase' });
-  return Transaction.run(opts, async (tx) => {
-    const sysroot = Sysroot.load(opts.sysroot);
-    const os = sysroot.resolveOs(opts.os);
+  return runOnSysroot(opts, opts.target.kind === 'rebase' ? 'unloadable' : 'all', async ({ tx, sysroot, os }) => {
     const merge = sysroot.mergeDeployment(os);
     if (!merge) {
       throw new AptOstreeError(`The stateroot '${os}' has no deployment to upgrade.`, { hint: 'Provision it first with `apt-ostree admin provision`.' });
@@ -172,7 +170,7 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
     if (layered) {
       const input = {
         tx, sysroot, os, baseChecksum: newBase, mergeDeployment: merge,
-        ...layerInputsOf(newOrigin, localDebDirOf(sysroot, os)),
+        ...layerInputsOf(newOrigin, localDebDir(sysroot.path, os)),
         cacheOnly: opts.cacheOnly, reporter: opts.reporter,
         installRecommends: settings.installRecommends,
         downloads: settings.downloads,
@@ -198,8 +196,8 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
       after = (await commitPackages(sysroot, newBase)).packages;
     }
     result.diff = diffPackages(current, after);
-    const { staged } = await deployAsDefault(tx, sysroot, os, { revision: deployRev, origin: newOrigin });
-    result.staged = staged;
+    const deployed = await deployAsDefault(tx, sysroot, os, { revision: deployRev, origin: newOrigin });
+    result.staged = deployed.staged;
     result.newChecksum = deployRev;
 
     // 4. A cached update this deployment caught up with is no longer news.
@@ -207,7 +205,7 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
 
     // 5. A rebase drops the old ref unless asked to keep it (and no deployment still uses it).
     if (t.kind === 'rebase' && !t.skipPurge && origin.refspec && origin.refspec !== refspec) {
-      const stillUsed = Sysroot.load(opts.sysroot).deployments.some((d) => d.origin?.refspec === origin.refspec);
+      const stillUsed = deployed.sysroot.deployments.some((d) => d.origin?.refspec === origin.refspec);
       if (!stillUsed) await ostree.setRef(repo, origin.refspec, null).catch(() => undefined);
     }
     return result;

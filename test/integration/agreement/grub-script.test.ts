@@ -1,11 +1,11 @@
 // The loader's half of boot counting (grubBootCountingScript) against Debian's GRUB: grub-script-check
 // accepts it and it loads only modules GRUB ships for BIOS and UEFI. Needs GRUB, hence an
-// integration test; the state machine is in test/unit/engine/health/boot-counting.test.ts.
+// integration test; the state machine is in test/unit/engine/deployments/boot-counting.test.ts.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { grubBootCountingScript } from '../../../src/engine/health/boot-counting.js';
+import { grubBootCountingScript } from '../../../src/engine/deployments/boot-counting.js';
 import { makeTemp, removeTemp } from '../../fixtures/tmp.js';
 
 describe('the GRUB script', () => {

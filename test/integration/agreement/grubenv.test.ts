@@ -1,11 +1,11 @@
 // The grubenv reader and writer against GRUB's own grub-editenv (package grub-common): each side
 // reads what the other wrote, byte for byte where both write the same variables. Needs GRUB, hence
-// an integration test; test/unit/engine/health/grubenv.test.ts has the cases without it.
+// an integration test; test/unit/engine/deployments/grubenv.test.ts has the cases without it.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GRUBENV_SIZE, readGrubEnv, serializeGrubEnv, updateGrubEnv, writeGrubEnv } from '../../../src/engine/health/grubenv.js';
+import { GRUBENV_SIZE, readGrubEnv, serializeGrubEnv, updateGrubEnv, writeGrubEnv } from '../../../src/engine/deployments/grubenv.js';
 import { makeTemp, removeTemp } from '../../fixtures/tmp.js';
 
 const dir = { path: makeTemp('grubenv-') };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderStatus } from '../../../../src/cli/render/status-text.js';
-import type { DeploymentStatus, SysrootStatus } from '../../../../src/engine/deployments/status.js';
+import type { DeploymentStatus, SysrootStatus } from '../../../../src/engine/status.js';
 
 const C1 = 'a'.repeat(64);
 const C2 = 'b'.repeat(64);

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { addFallback, describeFallback, healthRecordPath, MAX_FALLBACKS, readHealthRecord, refusedBases, writeHealthRecord, type FallbackRecord } from '../../../../src/engine/health/record.js';
+import { addFallback, describeFallback, MAX_FALLBACKS, readHealthRecord, refusedBases, writeHealthRecord, type FallbackRecord } from '../../../../src/engine/health/record.js';
+import { healthRecordPath } from '../../../../src/engine/state-paths.js';
 import { AptOstreeError } from '../../../../src/errors.js';
 
 const sha = (c: string) => c.repeat(64);

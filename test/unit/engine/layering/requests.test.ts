@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyLayerChange, localName, requestName } from '../../../../src/engine/layering/requests.js';
+import { applyLayerChange, withLayerChange } from '../../../../src/engine/layering/requests.js';
+import { localName, newOrigin, requestName } from '../../../../src/engine/deployments/origin.js';
 
 const base = new Set(['bash', 'dpkg', 'apt']);
 const none = { install: [], uninstall: [], installLocal: [] };
@@ -52,5 +53,20 @@ describe('requested package set arithmetic', () => {
     expect(requestName('htop/bookworm-backports')).toBe('htop');
     expect(requestName('libc6:i386')).toBe('libc6');
     expect(localName('0123:tool_1.0_all')).toBe('tool');
+  });
+});
+
+describe('withLayerChange', () => {
+  it('applies a layer change to the requests of an origin and keeps everything else', () => {
+    const origin = { ...newOrigin('origin:debian/13/x86_64/base'), requestedPackages: ['htop'], removedBasePackages: ['nano'] };
+    const next = withLayerChange(origin, { install: ['libc6:i386'], uninstall: ['htop'], installLocal: [] }, [{ name: 'bash' }]);
+    expect(next.requestedPackages).toEqual(['libc6:i386']);
+    expect(next.removedBasePackages).toEqual(['nano']);
+    expect(next.refspec).toBe('origin:debian/13/x86_64/base');
+  });
+
+  it('refuses a package of the base, as applyLayerChange does', () => {
+    const origin = newOrigin('origin:debian/13/x86_64/base');
+    expect(() => withLayerChange(origin, { install: ['bash'], uninstall: [], installLocal: [] }, [{ name: 'bash' }])).toThrow(/already in the base image/);
   });
 });

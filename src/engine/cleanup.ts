@@ -10,18 +10,18 @@
  */
 import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDirOf } from '../layering/apt-setup.js';
-import { LAYERED_REF_PREFIX } from '../layering/build.js';
-import { Transaction, type OperationOptions } from '../transaction/transaction.js';
-import { resolveRefFile } from '../../ostree/refs.js';
-import * as ostree from '../../system/ostree.js';
-import { basesOf, setBaseRefs } from './base-refs.js';
-import { deploymentId, describeDeployment, recordPrune, undeployByPath } from './deploy.js';
-import { disarmBootCounting } from '../health/arm.js';
-import { Sysroot, type Deployment } from './sysroot.js';
-import { readLiveState } from './live-state.js';
-import { AptOstreeError } from '../../errors.js';
-import { dropBaseCheckouts } from '../layering/base-checkout.js';
+import { aptCacheDir, LAYERED_REF_PREFIX } from './state-paths.js';
+import type { OperationOptions } from './transaction/transaction.js';
+import { runOnSysroot } from './deployments/sysroot-transaction.js';
+import { resolveRefFile } from '../ostree/refs.js';
+import * as ostree from '../system/ostree.js';
+import { basesOf, setBaseRefs } from './deployments/base-refs.js';
+import { deploymentId, describeDeployment, recordPrune, undeployByPath } from './deployments/deploy.js';
+import { disarmBootCounting } from './deployments/arm.js';
+import { Sysroot, type Deployment } from './deployments/sysroot.js';
+import { readLiveState } from './deployments/live-state.js';
+import { AptOstreeError } from '../errors.js';
+import { dropBaseCheckouts } from './layering/base-checkout.js';
 
 export interface CleanupOptions extends OperationOptions {
   /** The pending deployment(s): what the next boot would start instead of the running one. */
@@ -62,10 +62,7 @@ interface Usage {
 
 export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupResult> {
   // ostree cannot load a sysroot with an unreadable origin: say so before taking the lock.
-  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os, { keepDefault: true });
-  return Transaction.run(opts, async (tx) => {
-    const sysroot = Sysroot.load(opts.sysroot);
-    const os = sysroot.resolveOs(opts.os);
+  return runOnSysroot(opts, 'unloadable', async ({ tx, sysroot, os }) => {
     const result: CleanupResult = { listsRemoved: false, removed: [], removedRefs: [] };
     const objectsDir = join(sysroot.repoPath, 'objects');
 
@@ -100,7 +97,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
     if (opts.base) {
       tx.throwIfCancelled();
       tx.irreversible('the removal of the cached packages');
-      const archives = join(cacheDirOf(sysroot, os), 'archives');
+      const archives = join(aptCacheDir(sysroot.path, os), 'archives');
       cacheFreed += removeMatching(archives, (n) => n.endsWith('.deb'));
       cacheFreed += removeMatching(join(archives, 'partial'), () => true);
       // The kept checkouts of bases (layering's sandbox roots) are made again when needed.
@@ -109,7 +106,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
     if (opts.repomd) {
       tx.throwIfCancelled();
       tx.irreversible('the removal of the cached package lists');
-      const cacheDir = cacheDirOf(sysroot, os);
+      const cacheDir = aptCacheDir(sysroot.path, os);
       const lists = join(cacheDir, 'lists');
       cacheFreed += diskUsage(lists).bytes;
       rmSync(lists, { recursive: true, force: true });
@@ -125,6 +122,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
       const staying = sysroot.deployments.filter((d) => !doomed.includes(d)).map((d) => d.checksum);
       await setBaseRefs(sysroot.repoPath, basesOf(sysroot, staying));
       tx.onUndo('put back the base refs', async () => {
+        // The deployments there are by now: some removals may have happened.
         const now = Sysroot.load(sysroot.path);
         await setBaseRefs(now.repoPath, basesOf(now, now.deployments.map((d) => d.checksum)));
       });
@@ -157,6 +155,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
           return false;
         },
       );
+      // The deployments ostree kept after the undeploys above.
       const live = Sysroot.load(sysroot.path);
       const used = new Set(live.deployments.map((d) => d.checksum));
       const prefix = LAYERED_REF_PREFIX.replace(/\/$/, '');

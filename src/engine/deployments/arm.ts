@@ -7,8 +7,8 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSysrootConfig } from '../settings.js';
-import type { Sysroot } from '../deployments/sysroot.js';
+import { loadSysrootConfig } from './settings.js';
+import type { Sysroot } from './sysroot.js';
 import type { Transaction } from '../transaction/transaction.js';
 import { armCounter, clearFallback, countingState } from './boot-counting.js';
 import { readGrubEnv, writeGrubEnv, type GrubEnv } from './grubenv.js';

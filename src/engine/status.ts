@@ -2,19 +2,20 @@
  * The status of a sysroot as data: the same shape as `rpm-ostree status --json`, so that
  * tools written for rpm-ostree read it unchanged. Used by `status` and by --dbus-compat.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { readLockOwner, sysrootLockHeld } from '../transaction/lock-owner.js';
-import { originRepair, type Deployment, type Sysroot } from './sysroot.js';
-import { stagedFinalizationLocked } from './finalization.js';
-import { readUpdateDriver, type UpdateDriver } from '../updates/driver.js';
-import { metadataString, metadataStrings } from '../../ostree/commit.js';
-import type { GValue } from '../../ostree/gvariant.js';
-import { META } from '../../layout/commit-metadata.js';
-import type { CommitSignature } from '../../ostree/signatures.js';
-import { baseVerification } from './verification.js';
-import { readLiveState } from './live-state.js';
-import { healthRecordPath, readHealthRecord, type HealthRecord } from '../health/record.js';
+import { existsSync } from 'node:fs';
+import { readLockOwner, sysrootLockHeld } from './transaction/lock-owner.js';
+import { originRepair, type Deployment, type Sysroot } from './deployments/sysroot.js';
+import { stagedFinalizationLocked } from './deployments/finalization.js';
+import { readUpdateDriver, type UpdateDriver } from './updates/driver.js';
+import { metadataString, metadataStrings } from '../ostree/commit.js';
+import type { GValue } from '../ostree/gvariant.js';
+import { META } from '../layout/commit-metadata.js';
+import type { CommitSignature } from '../ostree/signatures.js';
+import { baseVerification } from './deployments/verification.js';
+import { readLiveState } from './deployments/live-state.js';
+import { readHealthRecord, type HealthRecord } from './health/record.js';
+import { readCachedUpdate } from './updates/cached-update.js';
+import { healthRecordPath } from './state-paths.js';
 
 export interface DeploymentStatus {
   id: string;
@@ -52,7 +53,7 @@ export interface DeploymentStatus {
   'gpg-enabled': boolean;
   /** The base commit's signatures: type, key (GPG fingerprint or key id), timestamp. */
   signatures: CommitSignature[];
-  /** The base came verified from its remote (see engine/deployments/verification.ts). */
+  /** The base came verified from its remote (see deployments/verification.ts). */
   verified: boolean;
   /** gpg, ed25519, or why the base is not verified. */
   verification: string;
@@ -120,7 +121,7 @@ export function sysrootStatus(sysroot: Sysroot): SysrootStatus {
   return {
     deployments: sysroot.deployments.map((d) => deploymentStatus(sysroot, d)),
     transaction: owner ? [owner.command, `pid ${owner.pid}`, ''] : null,
-    'cached-update': readCachedUpdate(sysroot),
+    'cached-update': readCachedUpdate(sysroot.path) ?? null,
     'update-driver': readUpdateDriver(sysroot.path, { booted: sysroot.isBootedSystem }) ?? null,
     health: healthStatus(sysroot.path),
   };
@@ -133,19 +134,6 @@ function healthStatus(sysrootPath: string): SysrootStatus['health'] {
     return readHealthRecord(sysrootPath);
   } catch (e) {
     return { fallbacks: [], error: (e as Error).message };
-  }
-}
-
-/** Where `upgrade --check` and the automatic-update timer record an available update. */
-export function cachedUpdatePath(sysroot: string): string {
-  return join(sysroot, 'ostree', 'apt-ostree', 'cached-update.json');
-}
-
-function readCachedUpdate(sysroot: Sysroot): Record<string, unknown> | null {
-  try {
-    return JSON.parse(readFileSync(cachedUpdatePath(sysroot.path), 'utf8')) as Record<string, unknown>;
-  } catch {
-    return null;
   }
 }
 

@@ -3,9 +3,9 @@
  * sysroot (see loadSysrootConfig). zod is loaded only when there is a file to parse.
  */
 import { join, resolve } from 'node:path';
-import { CONFIG_PATH, CONFIG_RELATIVE_PATH, readConfigFile, type LoadedConfig } from '../config/config.js';
-import type { Reporter } from '../output/reporter.js';
-import { Sysroot } from './deployments/sysroot.js';
+import { CONFIG_PATH, CONFIG_RELATIVE_PATH, readConfigFile, type LoadedConfig } from '../../config/config.js';
+import type { Reporter } from '../../output/reporter.js';
+import { Sysroot } from './sysroot.js';
 
 /** MaxConcurrentDownloads and DownloadTimeout, for apt (system/apt.ts) and ostree pull (system/ostree.ts). */
 export interface DownloadSettings {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseGrubEnv, readGrubEnv } from '../../../../src/engine/health/grubenv.js';
+import { parseGrubEnv, readGrubEnv } from '../../../../src/engine/deployments/grubenv.js';
 import { AptOstreeError } from '../../../../src/errors.js';
 
 const dir = { path: mkdtempSync(join(tmpdir(), 'grubenv-')) };

@@ -1,6 +1,6 @@
 /**
  * GRUB's environment block (/boot/grub/grubenv): the one file GRUB itself can write at boot
- * (save_env), which is why boot counting lives there (health/boot-counting.ts). Read and written
+ * (save_env), which is why boot counting lives there (boot-counting.ts). Read and written
  * exactly as GRUB's lib/envblk.c and grub-editenv do, so that either side reads the other's file:
  *
  *   "# GRUB Environment Block\n"            the signature

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import {
   armCounter, clearFallback, countingState, decideAfterChecks, grubBootCountingScript, isFallbackBoot, loaderBoot, markGood, MAX_BOOT_TRIES,
   type CountingState,
-} from '../../../../src/engine/health/boot-counting.js';
-import type { GrubEnv } from '../../../../src/engine/health/grubenv.js';
+} from '../../../../src/engine/deployments/boot-counting.js';
+import type { GrubEnv } from '../../../../src/engine/deployments/grubenv.js';
 
 const empty = (): GrubEnv => new Map();
 

@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { EATMYDATA_ENV } from './test/fixtures/eatmydata.js';
+import { EATMYDATA_ENV, VITEST_CACHE_DIR } from './test/fixtures/suite-env.js';
 
 /**
  * The boot suite (npm run test:boot): real boots under QEMU. Two files side by side, each VM with
@@ -7,6 +7,9 @@ import { EATMYDATA_ENV } from './test/fixtures/eatmydata.js';
  * the second core idle most of the time (docs/testing.md has the figures).
  */
 export default defineConfig({
+  // vitest's record of each file's duration, kept beside the test fixtures so that a fresh clone
+  // on the same machine (as CI runs) starts the longest files first.
+  cacheDir: VITEST_CACHE_DIR,
   test: {
     include: ['test/boot/**/*.test.ts'],
     // Above every boot's own QEMU timeout (900 s at most, plus a boot once more after an emulator
@@ -15,7 +18,7 @@ export default defineConfig({
     hookTimeout: 1_800_000,
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    // fsync a no-op for the programs the host side starts (test/fixtures/eatmydata.ts).
+    // fsync a no-op for the programs the host side starts (test/fixtures/suite-env.ts).
     env: EATMYDATA_ENV,
     reporters: ['default', ['json', { outputFile: '.ci/reports/boot.json' }]],
   },

@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { EATMYDATA_ENV } from './test/fixtures/eatmydata.js';
+import { EATMYDATA_ENV, VITEST_CACHE_DIR } from './test/fixtures/suite-env.js';
 
 /**
  * Two projects: `unit` (npm run test:unit: no root, no network, no ostree or apt; see
@@ -9,6 +9,9 @@ import { EATMYDATA_ENV } from './test/fixtures/eatmydata.js';
  * is among the files run. The boot suite has its own config, vitest.boot.config.ts.
  */
 export default defineConfig({
+  // vitest's record of each file's duration, kept beside the test fixtures so that a fresh clone
+  // on the same machine (as CI runs) starts the longest files first.
+  cacheDir: VITEST_CACHE_DIR,
   test: {
     testTimeout: 120_000,
     hookTimeout: 600_000,
@@ -36,7 +39,7 @@ export default defineConfig({
           // Integration suites share root-owned fixtures under a cache directory; the fixtures
           // take a file lock while they build, so suites can run in parallel safely.
           globalSetup: ['test/fixtures/global-setup.ts'],
-          // fsync a no-op for the programs the tests start (test/fixtures/eatmydata.ts).
+          // fsync a no-op for the programs the tests start (test/fixtures/suite-env.ts).
           env: EATMYDATA_ENV,
         },
       },

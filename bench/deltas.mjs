@@ -22,13 +22,13 @@ const runs = Number(process.env.RUNS ?? 3);
 const REF = 'debian/bench';
 const MIRROR = 'http://deb.debian.org/debian';
 /**
+ * @typedef {Awaited<ReturnType<typeof serveCounting>>} CountingServer
+ * @typedef {{ ms: number[], bytes: number[], files: number[], said?: string }} Row
+ */
+/**
  * The change between the two versions: four packages of minbase at their Debian 13 (trixie)
  * versions, a major upgrade (new upstream releases, rebuilt binaries: the hard case for binary
  * deltas). BENCH_UPGRADE_DEBS=a.deb,b.deb chooses other .debs.
- */
-/**
- * @typedef {Awaited<ReturnType<typeof serveCounting>>} CountingServer
- * @typedef {{ ms: number[], bytes: number[], files: number[], said?: string }} Row
  */
 const UPGRADES = ['c/coreutils/coreutils_9.7-3_amd64.deb', 'g/grep/grep_3.11-4_amd64.deb', 't/tar/tar_1.35+dfsg-3.1_amd64.deb', 'f/findutils/findutils_4.10.0-3_amd64.deb'];
 

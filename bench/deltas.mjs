@@ -22,17 +22,22 @@ const runs = Number(process.env.RUNS ?? 3);
 const REF = 'debian/bench';
 const MIRROR = 'http://deb.debian.org/debian';
 /**
+ * @typedef {Awaited<ReturnType<typeof serveCounting>>} CountingServer
+ * @typedef {{ ms: number[], bytes: number[], files: number[], said?: string }} Row
+ */
+/**
  * The change between the two versions: four packages of minbase at their Debian 13 (trixie)
  * versions, a major upgrade (new upstream releases, rebuilt binaries: the hard case for binary
  * deltas). BENCH_UPGRADE_DEBS=a.deb,b.deb chooses other .debs.
  */
 const UPGRADES = ['c/coreutils/coreutils_9.7-3_amd64.deb', 'g/grep/grep_3.11-4_amd64.deb', 't/tar/tar_1.35+dfsg-3.1_amd64.deb', 'f/findutils/findutils_4.10.0-3_amd64.deb'];
 
+/** @returns {Promise<string[]>} */
 async function upgradeDebs() {
   if (process.env.BENCH_UPGRADE_DEBS) return process.env.BENCH_UPGRADE_DEBS.split(',').map((p) => p.trim()).filter(Boolean);
   const out = [];
   for (const pool of UPGRADES) {
-    const path = join(CACHE, 'bench-debs', pool.split('/').pop());
+    const path = join(CACHE, 'bench-debs', /** @type {string} */ (pool.split('/').pop())); // split returns one part at least
     if (!existsSync(path)) {
       mkdirSync(join(CACHE, 'bench-debs'), { recursive: true });
       const res = await fetch(`${MIRROR}/pool/main/${pool}`);
@@ -45,7 +50,11 @@ async function upgradeDebs() {
   return out;
 }
 
-/** The files of the .debs, laid out as the image holds them (/etc in /usr/etc; /usr only). */
+/**
+ * The files of the .debs, laid out as the image holds them (/etc in /usr/etc; /usr only).
+ * @param {string[]} debs
+ * @param {string} dir
+ */
 function overlayOf(debs, dir) {
   const raw = join(dir, 'raw');
   mkdirSync(raw, { recursive: true });
@@ -59,29 +68,36 @@ function overlayOf(debs, dir) {
   return overlay;
 }
 
+/** @param {string} dir */
 function gpgKey(dir) {
   const home = join(dir, 'gnupg');
   mkdirSync(home, { mode: 0o700 });
   const env = { GNUPGHOME: home };
   sh('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'bench <bench@example.org>', 'ed25519', 'sign', 'never'], { env });
-  const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(sh('gpg', ['--batch', '--with-colons', '--list-secret-keys'], { env }))[1];
+  // gpg made the key just above: its listing has the fingerprint.
+  const fpr = /** @type {RegExpExecArray} */ (/^fpr:+([0-9A-F]{40}):/m.exec(sh('gpg', ['--batch', '--with-colons', '--list-secret-keys'], { env })))[1];
   const pub = join(dir, 'publisher.asc');
   writeFileSync(pub, sh('gpg', ['--batch', '--armor', '--export', fpr], { env }));
   return { home, fpr, pub, stop: () => spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, ...env } }) };
 }
 
-/** bench/serve.mjs --log on DIR: its URL, and the bytes it served since the last take(). */
+/**
+ * bench/serve.mjs --log on DIR: its URL, and the bytes it served since the last take().
+ * @param {string} dir
+ */
 async function serveCounting(dir) {
   const child = spawn(process.execPath, [join(import.meta.dirname, 'serve.mjs'), dir, '--log'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let bytes = 0;
   let files = 0;
   let rest = '';
+  /** @type {(url: string) => void} */
   let resolveUrl;
+  /** @type {Promise<string>} */
   const url = new Promise((r) => (resolveUrl = r));
   child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d) => {
+  child.stdout.on('data', (/** @type {string} */ d) => {
     const lines = (rest + d).split('\n');
-    rest = lines.pop();
+    rest = /** @type {string} */ (lines.pop()); // split returns one part at least
     for (const l of lines) {
       if (l.startsWith('http')) resolveUrl(l.trim());
       else if (l) {
@@ -104,8 +120,13 @@ async function serveCounting(dir) {
   };
 }
 
-/** Regular files of a commit, path → size (`ostree ls -R`). */
+/**
+ * Regular files of a commit, path → size (`ostree ls -R`).
+ * @param {string} repo
+ * @param {string} rev
+ */
 function fileSizes(repo, rev) {
+  /** @type {Map<string, number>} */
   const sizes = new Map();
   for (const line of sh('ostree', [`--repo=${repo}`, 'ls', '-R', rev]).split('\n')) {
     const f = line.trim().split(/\s+/);
@@ -114,7 +135,13 @@ function fileSizes(repo, rev) {
   return sizes;
 }
 
-/** Files of v2 that are new or differ from v1 (`ostree diff`), with their raw and gzip'd sizes. */
+/**
+ * Files of v2 that are new or differ from v1 (`ostree diff`), with their raw and gzip'd sizes.
+ * @param {string} repo
+ * @param {string} v1
+ * @param {string} v2
+ * @param {string} overlay
+ */
 function changedFiles(repo, v1, v2, overlay) {
   const sizes = fileSizes(repo, v2);
   let raw = 0;
@@ -124,7 +151,7 @@ function changedFiles(repo, v1, v2, overlay) {
     const m = /^([MA])\s+(\S.*)$/.exec(line);
     if (!m || !sizes.has(m[2])) continue; // directories, symlinks
     count++;
-    raw += sizes.get(m[2]);
+    raw += /** @type {number} */ (sizes.get(m[2])); // has() said so above
     const local = join(overlay, m[2]);
     gz += gzipSync(readFileSync(local), { level: 6 }).length;
   }
@@ -136,6 +163,9 @@ function changedFiles(repo, v1, v2, overlay) {
  * `mmdebstrap --variant=apt --include=ostree trixie DIR`), whose /usr/bin/ostree pulls the same
  * upgrade into a scratch repository at version 1, run in bwrap (its /usr, this machine's
  * loopback network). Returns its version, the argv to run it, and the reset to version 1.
+ * @param {string} dir
+ * @param {string} srv
+ * @param {string} v1
  */
 function otherOstree(dir, srv, v1) {
   const root = process.env.BENCH_OSTREE_ROOT;
@@ -151,11 +181,13 @@ function otherOstree(dir, srv, v1) {
   setRef();
   const sandbox = ['--bind', join(root, 'usr'), '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
     '--symlink', 'usr/sbin', '/sbin', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--bind', repo, repo, '--die-with-parent', '/usr/bin/ostree'];
+  /** @param {string[]} commandLine */
   const argv = ([command, ...args]) => [...sandbox, command, `--repo=${repo}`, ...args];
   const version = /Version: '([^']+)'/.exec(sh('bwrap', [...sandbox, '--version']))?.[1] ?? 'other';
   return {
     version,
     argv,
+    /** @param {string} v2 */
     reset(v2) {
       if (sh('ostree', [`--repo=${repo}`, 'rev-parse', `o:${REF}`]).trim() !== v2) throw new Error(`ostree ${version} did not get version 2`);
       setRef();
@@ -164,6 +196,11 @@ function otherOstree(dir, srv, v1) {
   };
 }
 
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {NodeJS.ProcessEnv} [env]
+ */
 function timed(cmd, args, env = {}) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, OSTREE_SYSROOT_DEBUG: 'mutable-deployments', ...env } });
@@ -197,7 +234,7 @@ try {
   servers.push(serveD, serveO);
   const clientD = join(dir, 'client-deltas');
   const clientO = join(dir, 'client-objects');
-  for (const [client, s] of [[clientD, serveD], [clientO, serveO]]) {
+  for (const [client, s] of /** @satisfies {Array<[string, CountingServer]>} */ ([[clientD, serveD], [clientO, serveO]])) {
     sh(process.execPath, [BIN, '--sysroot', client, 'admin', 'provision', '--url', s.url, '--ref', REF, '--os', 'debian', '--gpg-import', key.pub]);
     await s.take();
   }
@@ -216,6 +253,7 @@ try {
   const baseBytes = [...base.values()].reduce((a, b) => a + b, 0);
   const deltaDir = join(srvD, 'deltas');
   let deltaBytes = 0;
+  /** @param {string} d */
   const walk = (d) => {
     for (const n of readdirSync(d)) {
       const p = join(d, n);
@@ -225,9 +263,14 @@ try {
   };
   if (existsSync(deltaDir)) walk(deltaDir);
 
-  /** The client back at version 1 without version 2's objects (untimed), after it got version 2. */
+  /**
+   * The client back at version 1 without version 2's objects (untimed), after it got version 2.
+   * @param {string} client
+   * @param {boolean} deployed
+   */
   function reset(client, deployed) {
     const repo = join(client, 'ostree', 'repo');
+    /** @type {{ deployments: Array<{ checksum: string }> }} */
     const st = JSON.parse(sh(process.execPath, [BIN, '--sysroot', client, 'status', '--json']));
     if (sh('ostree', [`--repo=${repo}`, 'rev-parse', `origin:${REF}`]).trim() !== v2) throw new Error(`${client}: did not get version 2`);
     if (deployed && st.deployments[0].checksum !== v2) throw new Error(`${client}: version 2 is not deployed`);
@@ -237,6 +280,7 @@ try {
     if (existsSync(join(repo, 'objects', v2.slice(0, 2), `${v2.slice(2)}.commit`))) throw new Error(`${client}: version 2 still in the repository after the reset`);
   }
 
+  /** @type {Record<string, Row>} */
   const rows = {
     'apt-ostree upgrade, deltas published': { ms: [], bytes: [], files: [], said: '' },
     'apt-ostree upgrade, no deltas published': { ms: [], bytes: [], files: [], said: '' },
@@ -248,6 +292,11 @@ try {
     rows[`ostree ${other.version} pull, static delta`] = { ms: [], bytes: [], files: [] };
     rows[`ostree ${other.version} pull --disable-static-deltas`] = { ms: [], bytes: [], files: [] };
   }
+  /**
+   * @param {string} name
+   * @param {CountingServer} s
+   * @param {{ ms: number, stdout: string }} r
+   */
   const record = async (name, s, r) => {
     const b = await s.take();
     rows[name].ms.push(r.ms);
@@ -258,20 +307,20 @@ try {
   };
   const repoD = join(clientD, 'ostree', 'repo');
   for (let i = 0; i < runs; i++) {
-    for (const [client, s, name] of [[clientD, serveD, 'apt-ostree upgrade, deltas published'], [clientO, serveO, 'apt-ostree upgrade, no deltas published']]) {
+    for (const [client, s, name] of /** @satisfies {Array<[string, CountingServer, string]>} */ ([[clientD, serveD, 'apt-ostree upgrade, deltas published'], [clientO, serveO, 'apt-ostree upgrade, no deltas published']])) {
       spawnSync('sync');
       await s.take();
       await record(name, s, timed(process.execPath, [BIN, '--sysroot', client, 'upgrade']));
       reset(client, true);
     }
-    for (const [args, name] of [[[], 'ostree pull, static delta'], [['--disable-static-deltas'], 'ostree pull --disable-static-deltas']]) {
+    for (const [args, name] of /** @satisfies {Array<[string[], string]>} */ ([[[], 'ostree pull, static delta'], [['--disable-static-deltas'], 'ostree pull --disable-static-deltas']])) {
       spawnSync('sync');
       await serveD.take();
       await record(name, serveD, timed('ostree', [`--repo=${repoD}`, 'pull', ...args, 'origin', REF]));
       reset(clientD, false);
     }
     if (other) {
-      for (const [args, name] of [[[], `ostree ${other.version} pull, static delta`], [['--disable-static-deltas'], `ostree ${other.version} pull --disable-static-deltas`]]) {
+      for (const [args, name] of /** @satisfies {Array<[string[], string]>} */ ([[[], `ostree ${other.version} pull, static delta`], [['--disable-static-deltas'], `ostree ${other.version} pull --disable-static-deltas`]])) {
         spawnSync('sync');
         await serveD.take();
         await record(name, serveD, timed('bwrap', other.argv(['pull', ...args, `--url=${serveD.url}`, 'o', REF])));
@@ -281,9 +330,11 @@ try {
     console.log(`  round ${i + 1} of ${runs} done`);
   }
 
+  /** @param {number} b */
   const MB = (b) => `${(b / 1e6).toFixed(2)} MB`;
   console.log(`\nupgrade of minbase (${base.size} files, ${MB(baseBytes)}) to it + ${debs.map((d) => d.split('/').pop()).join(', ')}; median of ${runs}`);
   console.log(`  changed files: ${changed.count}, ${MB(changed.raw)} raw, ${MB(changed.gz)} gzip'd one by one (the floor); published delta: ${MB(deltaBytes)}`);
+  /** @type {Record<string, { ms: number, bytes: number }>} */
   const med = {};
   for (const [name, r] of Object.entries(rows)) {
     med[name] = { ms: median(r.ms), bytes: median(r.bytes) };
@@ -293,7 +344,7 @@ try {
   const o = med['apt-ostree upgrade, no deltas published'];
   const pd = med['ostree pull, static delta'];
   const po = med['ostree pull --disable-static-deltas'];
-  const how = /delta parts/.test(rows['apt-ostree upgrade, deltas published'].said) ? 'through the delta' : 'by objects';
+  const how = /delta parts/.test(rows['apt-ostree upgrade, deltas published'].said ?? '') ? 'through the delta' : 'by objects';
   console.log(`  apt-ostree upgraded ${how} from the server with deltas (ostree ${sh('ostree', ['--version']).match(/Version: '([^']+)'/)?.[1] ?? '?'})`);
   console.log(`  bytes: upgrade (deltas published) / changed files raw     ${(u.bytes / changed.raw).toFixed(2).padStart(7)}`);
   console.log(`  bytes: upgrade (deltas published) / changed files gzip'd  ${(u.bytes / changed.gz).toFixed(2).padStart(7)}`);

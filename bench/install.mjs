@@ -64,7 +64,9 @@ const runs = Number(process.env.RUNS ?? 5);
 const bases = (process.env.BENCH_BASES ?? 'small,large').split(',').map((b) => b.trim().toLowerCase()).filter(Boolean);
 for (const b of bases) if (b !== 'small' && b !== 'large') throw new Error(`BENCH_BASES: unknown base '${b}' (small, large)`);
 const node = process.execPath;
+/** @param {number} ms */
 const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
+/** @param {number} kb */
 const mb = (kb) => `${(kb / 1024).toFixed(0)} MB`;
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -88,6 +90,7 @@ const NAMES = {
   plainDeploy: 'ostree admin deploy --no-prune (plain)',
 };
 
+/** @param {string} label */
 async function benchBase(label) {
   const t0 = Date.now();
   const dir = join(scratch, label);
@@ -155,7 +158,8 @@ async function benchBase(label) {
   ];
   const times = compareRuns(cases, runs, {
     sync: true,
-    onRound: (i, t) => console.log(`  round ${i + 1}/${runs}: ${cases.map((c) => `${c.name.split(' ').slice(0, 3).join(' ')} ${secs(t[c.name].at(-1))}`).join(', ')}`),
+    // Each case was timed in this round: at(-1) is a number.
+    onRound: (i, t) => console.log(`  round ${i + 1}/${runs}: ${cases.map((c) => `${c.name.split(' ').slice(0, 3).join(' ')} ${secs(/** @type {number} */ (t[c.name].at(-1)))}`).join(', ')}`),
   });
   // One more install, with -v and its process tree sampled: the phases and the memory.
   const verbose = await runSampled(node, [BIN, '--sysroot', sysroot, '-v', 'install', pkg.name]);
@@ -176,12 +180,29 @@ try {
 // ---- the report -------------------------------------------------------------------------
 const W = 50;
 const C = 24;
+/** @typedef {Awaited<ReturnType<typeof benchBase>>} BaseResult */
+/**
+ * @param {string} name
+ * @param {string[]} cells
+ */
 const row = (name, cells) => console.log(`  ${name.padEnd(W)}${cells.map((c) => String(c).padStart(C)).join('')}`);
+/**
+ * @param {BaseResult} r
+ * @param {string} n
+ */
 const med = (r, n) => median(r.times[n]);
+/**
+ * @param {BaseResult} r
+ * @param {string} n
+ */
 const cell = (r, n) => {
   const t = r.times[n];
   return `${med(r, n).toFixed(0)} ms (${Math.min(...t).toFixed(0)}-${Math.max(...t).toFixed(0)})`;
 };
+/**
+ * @param {number} v
+ * @param {number} goal
+ */
 const verdict = (v, goal) => `${v.toFixed(2)} ${v <= goal ? 'ok' : 'OVER GOAL'}`;
 
 console.log(`\n${'='.repeat(W + 2 + C * results.length)}`);
@@ -217,6 +238,7 @@ console.log('\n  peak RSS: the sum of VmRSS of apt-ostree and all its descendant
 console.log('  /proc every 20 ms during the -v install below (an upper bound: shared pages count once per process).');
 
 for (const r of results) {
+  /** @type {Map<string, number>} */
   const byComm = new Map();
   for (const p of r.verbose.peakProcs) byComm.set(p.comm, (byComm.get(p.comm) ?? 0) + p.kb);
   const at = [...byComm].sort((a, b) => b[1] - a[1]).map(([c, kb]) => `${c} ${mb(kb)}`).join(', ');

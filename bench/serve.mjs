@@ -20,5 +20,6 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
   }
 });
-server.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${server.address().port}/`));
+// Listening on a TCP port: address() is an AddressInfo.
+server.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}/`));
 process.on('SIGTERM', () => process.exit(0));

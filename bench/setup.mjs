@@ -38,12 +38,23 @@ const SUITE = 'bookworm';
 export const LARGE_PACKAGES = (process.env.BENCH_LARGE_PACKAGES ?? 'systemd,python3-full,perl,build-essential,vim,git,texlive,libreoffice-core,golang-go,texlive-latex-extra')
   .split(',').map((p) => p.trim()).filter(Boolean);
 
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{ env?: NodeJS.ProcessEnv, cwd?: string }} [opts]
+ * @returns {string}
+ */
 export function sh(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20, ...opts, env: { ...process.env, OSTREE_SYSROOT_DEBUG: 'mutable-deployments', ...opts.env } });
 }
 
+/** @param {...(string | number)} parts */
 const hash = (...parts) => createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
 
+/**
+ * @param {string} tar
+ * @param {string[]} include
+ */
 function mmdebstrapTarball(tar, include) {
   if (existsSync(tar)) return tar;
   mkdirSync(dirname(tar), { recursive: true });
@@ -65,10 +76,14 @@ export function largeTarball() {
   return mmdebstrapTarball(join(CACHE, 'bench-large', `${SUITE}-large-${hash(SUITE, ...LARGE_PACKAGES)}.tar`), LARGE_PACKAGES);
 }
 
-/** What decides the layout of a composed tree: the composer's layout and image modules. */
+/**
+ * What decides the layout of a composed tree: the composer's layout and image modules.
+ * @param {string} bin
+ */
 function composerFingerprint(bin) {
   const lib = join(dirname(dirname(bin)), 'lib');
   const h = createHash('sha256');
+  /** @param {string} d */
   const walk = (d) => {
     for (const n of readdirSync(d).sort()) {
       const p = join(d, n);
@@ -80,7 +95,11 @@ function composerFingerprint(bin) {
   return h.digest('hex').slice(0, 16);
 }
 
-/** Entries (`ostree ls -R`, the root included) and bytes of regular files of a commit. */
+/**
+ * Entries (`ostree ls -R`, the root included) and bytes of regular files of a commit.
+ * @param {string} repo
+ * @param {string} rev
+ */
 function treeSize(repo, rev) {
   const out = sh('ostree', [`--repo=${repo}`, 'ls', '-R', rev]);
   let entries = 0;
@@ -99,6 +118,7 @@ function treeSize(repo, rev) {
  * (bare: provisioning a sysroot from it hardlinks the objects instead of unpacking 2 GB).
  * With `cacheDir`, the repository is kept there, keyed by the tarball and the composer's
  * layout code, and reused by later runs; otherwise it is made in `dir`.
+ * @param {{ tarball: string, dir: string, cacheDir?: string, ref?: string }} options
  */
 export function composeBase({ tarball, dir, cacheDir, ref = 'debian/bench' }) {
   const key = hash(basename(tarball), statSync(tarball).size, composerFingerprint(BIN));
@@ -140,13 +160,18 @@ export function composeBase({ tarball, dir, cacheDir, ref = 'debian/bench' }) {
   return { repo, ref, base, ...treeSize(repo, base), composedMs, composedBy: cacheDir ? readFileSync(done, 'utf8').split('\n').slice(0, 2).join(' at ') : BIN };
 }
 
-/** A loopback apt repository of `debs` (paths), served by bench/serve.mjs. */
+/**
+ * A loopback apt repository of `debs` (paths), served by bench/serve.mjs.
+ * @param {string} dir
+ * @param {string[]} debs
+ */
 export async function serveApt(dir, debs) {
   mkdirSync(join(dir, 'pool'), { recursive: true });
   for (const d of debs) copyFileSync(d, join(dir, 'pool', basename(d)));
   writeFileSync(join(dir, 'Packages'), sh('apt-ftparchive', ['packages', 'pool'], { cwd: dir }));
   writeFileSync(join(dir, 'Release'), sh('apt-ftparchive', ['release', '.'], { cwd: dir }));
   const server = spawn(process.execPath, [join(here, 'serve.mjs'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  /** @type {string} */
   const url = await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.stdout.once('data', (d) => resolve(String(d).trim()));
@@ -154,14 +179,24 @@ export async function serveApt(dir, debs) {
   return { url, close: () => server.kill('SIGTERM') };
 }
 
-/** apt sources of a tree's /etc: the loopback repository only. */
+/**
+ * apt sources of a tree's /etc: the loopback repository only.
+ * @param {string} etc
+ * @param {string} aptUrl
+ */
 function pointAptAt(etc, aptUrl) {
   writeFileSync(join(etc, 'apt', 'sources.list'), `deb [trusted=yes] ${aptUrl} ./\n`);
   const d = join(etc, 'apt', 'sources.list.d');
   if (existsSync(d)) for (const f of readdirSync(d)) rmSync(join(d, f));
 }
 
-/** `apt-ostree admin provision` of `ref` from `repo` into `sysroot`; apt pointed at `aptUrl`. */
+/**
+ * `apt-ostree admin provision` of `ref` from `repo` into `sysroot`; apt pointed at `aptUrl`.
+ * @param {string} sysroot
+ * @param {string} repo
+ * @param {string} ref
+ * @param {string} aptUrl
+ */
 export function provisionSysroot(sysroot, repo, ref, aptUrl) {
   // The bench's bases are unsigned local composes: deploying them is refused unless said knowingly.
   sh(process.execPath, [BIN, 'admin', 'provision', '--sysroot', sysroot, '--repo', repo, '--ref', ref, '--os', 'debian', '--no-verify']);
@@ -169,17 +204,23 @@ export function provisionSysroot(sysroot, repo, ref, aptUrl) {
   return sysroot;
 }
 
+/** @param {string} sysroot */
 export function defaultDeploymentOf(sysroot) {
+  /** @type {{ deployments: Array<{ osname: string, checksum: string, serial: number }> }} */
   const st = JSON.parse(sh(process.execPath, [BIN, '--sysroot', sysroot, 'status', '--json']));
   const d = st.deployments[0];
   return join(sysroot, 'ostree/deploy', d.osname, 'deploy', `${d.checksum}.${d.serial}`);
 }
 
-/** Its .origin file (what `ostree admin deploy --origin-file` takes to keep apt-ostree's origin). */
+/**
+ * Its .origin file (what `ostree admin deploy --origin-file` takes to keep apt-ostree's origin).
+ * @param {string} sysroot
+ */
 export function defaultOriginOf(sysroot) {
   return `${defaultDeploymentOf(sysroot)}.origin`;
 }
 
+/** @param {string} tree */
 const BWRAP = (tree) => ['--bind', tree, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/run', '--die-with-parent',
   '--setenv', 'DEBIAN_FRONTEND', 'noninteractive', '--setenv', 'PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
 
@@ -191,6 +232,7 @@ const BWRAP = (tree) => ['--bind', tree, '/', '--proc', '/proc', '--dev', '/dev'
  * `argv(args)` runs a command in it (bwrap: the tree as /, fresh /proc, /dev, /tmp, /run), and
  * `reset()` puts /etc and /var back as they were after set-up (what apt and dpkg change outside
  * the package's own files, which purge removes).
+ * @param {{ dir: string, repo: string, base: string, aptUrl: string, debs: string[] }} options
  */
 export function plainChroot({ dir, repo, base, aptUrl, debs }) {
   const tree = join(dir, 'tree');
@@ -213,6 +255,7 @@ export function plainChroot({ dir, repo, base, aptUrl, debs }) {
   for (const d of ['var/cache/apt/archives/partial', 'var/lib/apt/lists/partial', 'var/log/apt', 'var/cache/debconf']) mkdirSync(join(tree, d), { recursive: true });
   pointAptAt(join(tree, 'etc'), aptUrl);
   for (const d of debs) copyFileSync(d, join(tree, 'var/cache/apt/archives', basename(d)));
+  /** @param {string[]} args */
   const argv = (args) => [...BWRAP(tree), ...args];
   sh('bwrap', argv(['apt-get', 'update', '-q']));
   sh('cp', ['-a', join(tree, 'etc'), join(tree, 'var'), pristine]);
@@ -227,7 +270,10 @@ export function plainChroot({ dir, repo, base, aptUrl, debs }) {
   };
 }
 
-/** Remove a scratch directory the benchmarks made (deployments may be immutable). */
+/**
+ * Remove a scratch directory the benchmarks made (deployments may be immutable).
+ * @param {string} dir
+ */
 export function removeScratch(dir) {
   try {
     execFileSync('chattr', ['-R', '-i', dir], { stdio: 'ignore' });
@@ -237,13 +283,18 @@ export function removeScratch(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** @param {string} name */
 export function scratchDir(name) {
   const parent = process.env.BENCH_TMP ?? join(CACHE, 'scratch');
   mkdirSync(parent, { recursive: true });
   return mkdtempSync(join(parent, `bench-${name}-`));
 }
 
-/** A small generated package (20 data files and a postinst), for the upgrade benchmark. */
+/**
+ * A small generated package (20 data files and a postinst), for the upgrade benchmark.
+ * @param {string} out
+ * @param {string} name
+ */
 export function buildDeb(out, name) {
   const d = join(out, `${name}-build`);
   mkdirSync(join(d, 'DEBIAN'), { recursive: true });
@@ -282,7 +333,10 @@ export async function benchDeb() {
   return { path, name: 'hello' };
 }
 
-/** minbase, provisioned, with a loopback apt repository of 20 small packages (bench/upgrade.mjs). */
+/**
+ * minbase, provisioned, with a loopback apt repository of 20 small packages (bench/upgrade.mjs).
+ * @param {string} name
+ */
 export async function setupBench(name) {
   const dir = scratchDir(name);
   const composed = composeBase({ tarball: minbaseTarball(), dir });
@@ -311,6 +365,10 @@ export async function setupBench(name) {
  * The hand-written layering pipeline bench/upgrade.mjs compares with: apt-get in bwrap on a
  * hardlinked checkout and `ostree commit`, with the tools alone (no overlay, no checks, no
  * undo). Returns the commit.
+ * @param {string} tree
+ * @param {string} repo
+ * @param {string} aptUrl
+ * @param {string[]} pkgs
  */
 export function handLayer(tree, repo, aptUrl, pkgs) {
   // A new file, not a write through the checkout's hardlink into the repository object.

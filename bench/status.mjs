@@ -11,6 +11,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = process.env.APT_OSTREE_BIN ?? join(root, 'bin', 'apt-ostree');
 const runs = Number(process.env.RUNS ?? 21);
 
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ */
 function sh(cmd, args) {
   return execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, OSTREE_SYSROOT_DEBUG: 'mutable-deployments' } });
 }

@@ -13,6 +13,11 @@ const { sysroot, repo, aptUrl, dir } = bench;
 const srv = join(dir, 'srv-repo');
 const pkgs = ['bench-pkg-01', 'bench-pkg-02', 'bench-pkg-03', 'bench-pkg-04', 'bench-pkg-05'];
 
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @returns {number}
+ */
 function timed(cmd, args) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, OSTREE_SYSROOT_DEBUG: 'mutable-deployments' } });

@@ -44,6 +44,15 @@ const DEPENDS = 'nodejs (>= 20), ostree, bubblewrap, attr, apt, mount';
 const RECOMMENDS = 'mmdebstrap, gpg, gpg-agent, fdisk, dosfstools, mtools, grub-common, grub-pc-bin, grub-efi-amd64-bin, qemu-utils, python3-gi, gir1.2-ostree-1.0';
 const PREFIX = 'usr/lib/apt-ostree';
 
+/**
+ * package.json, and the package.json of each module under node_modules (fields vary).
+ * @typedef {{ name: string, version: string, description?: string, type?: string, license?: unknown, licenses?: unknown,
+ *   engines?: unknown, dependencies?: Record<string, string>, author?: string | { name?: string }, homepage?: unknown,
+ *   main?: unknown, module?: unknown, exports?: unknown, bin?: unknown, browser?: unknown, imports?: unknown }} Manifest
+ * @typedef {{ path: string, name: string, version: string, license: string, text: string, copyright: string[] }} Module
+ */
+
+/** @type {Manifest & { license: string }} */
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 // Who builds the package: DEBFULLNAME/DEBEMAIL as for dch, else package.json's author, else a placeholder.
 const MAINTAINER =
@@ -60,7 +69,9 @@ const staging = join(outDir, `${PACKAGE}_${version}_all`);
 const debFile = join(outDir, `${PACKAGE}_${version}_all.deb`);
 rmSync(staging, { recursive: true, force: true });
 mkdirSync(staging, { recursive: true });
+/** @param {...string} p */
 const at = (...p) => join(staging, ...p);
+/** @type {string[]} */
 const notes = [];
 
 // ---- the program ------------------------------------------------------------------------
@@ -167,21 +178,36 @@ process.stdout.write(`${debFile}\n`);
 
 // ---- helpers ------------------------------------------------------------------------------
 
+/**
+ * @param {string} message
+ * @returns {never}
+ */
 function fail(message) {
   process.stderr.write(`build-deb: ${message}\n`);
   process.exit(1);
 }
 
+/** @param {string} text */
 function step(text) {
   process.stderr.write(`build-deb: ${text}\n`);
 }
 
+/**
+ * @param {string} path
+ * @param {string | Buffer} content
+ * @param {number} [mode]
+ */
 function writeFile(path, content, mode = 0o644) {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, content);
   chmodSync(path, mode);
 }
 
+/**
+ * @param {string} src
+ * @param {string} dest
+ * @param {{ optional?: boolean }} [opts]
+ */
 function copyInto(src, dest, opts = {}) {
   const from = join(root, src);
   if (!existsSync(from)) {
@@ -194,15 +220,22 @@ function copyInto(src, dest, opts = {}) {
   writeFile(at(dest), readFileSync(from));
 }
 
-/** gzip -9n: best compression, no name or timestamp in the header (reproducible). */
+/**
+ * gzip -9n: best compression, no name or timestamp in the header (reproducible).
+ * @param {Buffer} buf
+ */
 function gzip(buf) {
   return gzipSync(buf, { level: zlib.Z_BEST_COMPRESSION });
 }
 
-/** What is not needed at run time: documentation, tests, TypeScript sources and declarations, maps. */
+/**
+ * What is not needed at run time: documentation, tests, TypeScript sources and declarations, maps.
+ * @param {string} dir
+ */
 function pruneNodeModules(dir) {
   // Only directories that are never code: a module's doc/ or test/ may well be (yaml/dist/doc is).
   const dropDirs = new Set(['.bin', '.github', '.vscode', '__tests__']);
+  /** @param {string} name */
   const dropFile = (name) =>
     /\.(md|markdown|map|d\.ts|d\.mts|d\.cts|tsbuildinfo|html|gif|png|jpe?g|svg)$/i.test(name) ||
     // Licenses are collected into /usr/share/doc/apt-ostree/copyright.
@@ -210,14 +243,20 @@ function pruneNodeModules(dir) {
     /^\.(npmignore|gitignore|gitattributes|eslintrc.*|prettierrc.*|editorconfig|travis\.yml|jshintrc|airtap\.yml|nycrc)$/i.test(name) ||
     /\.(ts|mts|cts)$/.test(name);
   // test/ at the top of a module, when its entry points (main, exports, bin…) do not lead into it.
+  /**
+   * @param {string} d
+   * @param {string} name
+   */
   const isModuleTestDir = (d, name) => {
     if (name !== 'test' && name !== 'tests') return false;
     const manifest = join(d, 'package.json');
     if (!existsSync(manifest)) return false;
+    /** @type {Manifest} */
     const m = JSON.parse(readFileSync(manifest, 'utf8'));
     const entries = JSON.stringify([m.main, m.module, m.exports, m.bin, m.browser, m.imports]);
     return !entries.includes(`${name}/`);
   };
+  /** @param {string} d */
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
@@ -229,6 +268,7 @@ function pruneNodeModules(dir) {
   };
   walk(dir);
   // Directories that held only what was dropped.
+  /** @param {string} d */
   const dropEmpty = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) dropEmpty(join(d, e.name));
     if (d !== dir && readdirSync(d).length === 0) rmSync(d, { recursive: true });
@@ -238,9 +278,15 @@ function pruneNodeModules(dir) {
   rmSync(join(dir, '.package-lock.json'), { force: true });
 }
 
-/** Every package under node_modules with its license (read from its license file) and copyright lines. */
+/**
+ * Every package under node_modules with its license (read from its license file) and copyright lines.
+ * @param {string} dir
+ * @returns {Module[]}
+ */
 function collectModules(dir) {
+  /** @type {Module[]} */
   const out = [];
+  /** @param {string} d */
   const visit = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       if (!e.isDirectory() || e.name === '.bin') continue;
@@ -251,6 +297,7 @@ function collectModules(dir) {
       }
       const manifest = join(p, 'package.json');
       if (!existsSync(manifest)) continue;
+      /** @type {Manifest} */
       const m = JSON.parse(readFileSync(manifest, 'utf8'));
       const licenseFile = readdirSync(p).find((f) => /^(licen[cs]e|copying)/i.test(f));
       const text = licenseFile ? readFileSync(join(p, licenseFile), 'utf8') : '';
@@ -262,7 +309,12 @@ function collectModules(dir) {
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
-/** The SPDX name of a module's license, from the text of its license file first (package.json fields vary). */
+/**
+ * The SPDX name of a module's license, from the text of its license file first (package.json fields vary).
+ * @param {Manifest} manifest
+ * @param {string} text
+ * @returns {string}
+ */
 function classifyLicense(manifest, text) {
   const declared = JSON.stringify(manifest.license ?? manifest.licenses ?? '');
   if (/Dual Licensed MIT and Apache/i.test(text)) return 'Expat or Apache-2.0';
@@ -275,6 +327,11 @@ function classifyLicense(manifest, text) {
   fail(`cannot tell the license of ${manifest.name}@${manifest.version} (package.json says ${declared || 'nothing'}); add a rule to classifyLicense`);
 }
 
+/**
+ * @param {string} text
+ * @param {Manifest} manifest
+ * @returns {string[]}
+ */
 function copyrightLines(text, manifest) {
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => /^(copyright|\(c\))\s/i.test(l) && !/notice|holder|owner/i.test(l));
   const cleaned = [...new Set(lines.map((l) => l.replace(/^copyright\s*(\(c\)|©)?\s*/i, '').trim()).filter(Boolean))];
@@ -283,7 +340,10 @@ function copyrightLines(text, manifest) {
   return [author ? `the authors of ${manifest.name} (${author})` : `the authors of ${manifest.name}`];
 }
 
-/** Common license texts (a function: the build steps above run before this point is reached). */
+/**
+ * Common license texts (a function: the build steps above run before this point is reached).
+ * @returns {Record<string, string>}
+ */
 function licenseTexts() {
   return {
   Expat: `Permission is hereby granted, free of charge, to any person obtaining a copy
@@ -326,10 +386,15 @@ found in the file /usr/share/common-licenses/Apache-2.0.`,
 };
 }
 
-/** debian/copyright in the machine-readable format: apt-ostree, then each bundled module. */
+/**
+ * debian/copyright in the machine-readable format: apt-ostree, then each bundled module.
+ * @param {Module[]} mods
+ */
 function copyrightFile(mods) {
   const programLicense = pkg.license === 'MIT' ? 'Expat' : pkg.license;
+  /** @param {string[]} fields */
   const para = (fields) => fields.filter(Boolean).join('\n');
+  /** @param {string} text */
   const cont = (text) => text.split('\n').map((l) => (l.trim() ? ` ${l}` : ' .')).join('\n');
   const out = [
     para([
@@ -380,8 +445,12 @@ function gitCommitTime() {
   }
 }
 
-/** 0755 for directories and scripts (files starting with #!: the bin shim, the guard, modules' own CLIs), 0644 for the rest. */
+/**
+ * 0755 for directories and scripts (files starting with #!: the bin shim, the guard, modules' own CLIs), 0644 for the rest.
+ * @param {string} dir
+ */
 function normalizeModes(dir) {
+  /** @param {string} d */
   const walk = (d) => {
     chmodSync(d, 0o755);
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -397,9 +466,13 @@ function normalizeModes(dir) {
   walk(dir);
 }
 
-/** Installed-Size as dpkg-gencontrol computes it: KiB per file rounded up, 1 per directory or link. */
+/**
+ * Installed-Size as dpkg-gencontrol computes it: KiB per file rounded up, 1 per directory or link.
+ * @param {string} dir
+ */
 function installedSizeKiB(dir) {
   let total = 0;
+  /** @param {string} d */
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
@@ -414,8 +487,11 @@ function installedSizeKiB(dir) {
   return total;
 }
 
+/** @param {string} dir */
 function md5sums(dir) {
+  /** @type {string[]} */
   const lines = [];
+  /** @param {string} d */
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(d, e.name);

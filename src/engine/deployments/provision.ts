@@ -159,7 +159,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
         tx.onUndo(`restore the ref ${refspec}`, () => ostree.setRef(repo, refspec, previous ?? null));
       }
 
-      // After ostree admin deploy wrote the provisioned deployment.
+      // Under provision's own lock, once init-fs and os-init made the sysroot (and the pull its commit).
       const sysroot = Sysroot.load(o.sysroot);
       const info = sysroot.commit(checksum);
       const version = typeof info?.metadata.version === 'string' ? info.metadata.version : undefined;
@@ -248,7 +248,7 @@ async function deployAfterDefault(tx: Transaction, sysroot: Sysroot, req: { os: 
   await tx.reporter.task('Writing the new deployment', () =>
     ostree.adminDeploy({ sysroot: sysroot.path, os: req.os, revision: req.revision, originFile, kargsNone: true, kargs: req.kargs, retain: true, notAsDefault: true }),
   );
-  return adoptNewDeployment(tx, sysroot, sysroot.path);
+  return adoptNewDeployment(tx, sysroot);
 }
 
 function sameList(a: string[], b: string[]): boolean {

@@ -38,7 +38,7 @@ export function transactionOptions(ctx: CommandContext<LockArgs>, title?: string
       'Leave out --lock-finalization for a sysroot directory, or run the command on the booted system.',
     );
   }
-  return { sysroot: ctx.sysroot, os: ctx.os, command: commandLine(), title, reporter: ctx.reporter, lockWaitSeconds: ctx.args.lockWait, lockFinalization };
+  return { sysrootPath: ctx.sysroot, os: ctx.os, command: commandLine(), title, reporter: ctx.reporter, lockWaitSeconds: ctx.args.lockWait, lockFinalization };
 }
 
 /** -r/--reboot: reboot into the new default, only when the sysroot is the running system. */

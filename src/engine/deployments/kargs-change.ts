@@ -42,9 +42,9 @@ export interface KargsChangeResult {
 }
 
 /** The kernel arguments the source names, as `kargs` prints them. */
-export function readKargs(opts: { sysroot: string; os?: string } & KargsSource): string[] {
+export function readKargs(opts: { sysrootPath: string; os?: string } & KargsSource): string[] {
   // Read-only (kargs without edits): no transaction, no lock.
-  const sysroot = openSysroot(opts.sysroot);
+  const sysroot = openSysroot(opts.sysrootPath);
   return sourceKargs(sysroot, sysroot.resolveOs(opts.os), opts).kargs;
 }
 

@@ -67,7 +67,7 @@ export function assertApplyLiveAllowed(sysrootPath: string): void {
 }
 
 export async function applyLive(opts: ApplyLiveOptions): Promise<ApplyLiveResult> {
-  assertApplyLiveAllowed(opts.sysroot);
+  assertApplyLiveAllowed(opts.sysrootPath);
   // Needs no stateroot and reads no origin: the booted and the pending deployment only.
   return runLocked(opts, async ({ tx, sysroot }) => {
     const booted = sysroot.booted!;

@@ -31,7 +31,7 @@ export interface SysrootHandle extends LockedSysroot {
 }
 
 export async function runOnSysroot<T>(opts: OperationOptions, refuse: DamagedOriginPolicy, body: (h: SysrootHandle) => Promise<T>): Promise<T> {
-  Sysroot.refuseDamagedOrigins(opts.sysroot, opts.os, { keepDefault: refuse === 'unloadable' });
+  Sysroot.refuseDamagedOrigins(opts.sysrootPath, opts.os, { keepDefault: refuse === 'unloadable' });
   return runLocked(opts, async (locked) => {
     const os = locked.sysroot.resolveOs(opts.os);
     // Checked again under the lock: ostree cannot load a sysroot with an unreadable origin.
@@ -49,7 +49,7 @@ export async function runOnSysroot<T>(opts: OperationOptions, refuse: DamagedOri
 export async function runLocked<T>(opts: OperationOptions, body: (h: LockedSysroot) => Promise<T>): Promise<T> {
   return Transaction.run(opts, async (tx) => {
     // The one load under the lock: nothing else changes the sysroot while we hold it.
-    const sysroot = Sysroot.load(opts.sysroot);
+    const sysroot = Sysroot.load(opts.sysrootPath);
     const handle: LockedSysroot = {
       tx,
       sysroot,

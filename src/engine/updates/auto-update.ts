@@ -39,7 +39,7 @@ export interface AutomaticUpdateOutcome {
 /** Read the policy, then run the check or the upgrade it asks for. UnchangedError passes through. */
 export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<AutomaticUpdateOutcome> {
   // Read before upgradeDeployment's transaction, which loads its own under the lock.
-  const sysroot = openSysroot(opts.sysroot);
+  const sysroot = openSysroot(opts.sysrootPath);
   const loaded = loadSysrootConfig(sysroot, opts.os);
   for (const w of loaded.warnings) opts.reporter.warn(w);
   const policy = loaded.config.Daemon.AutomaticUpdatePolicy;
@@ -60,7 +60,7 @@ export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<
     ]),
   );
   outcome.result = await upgradeDeployment({
-    sysroot: opts.sysroot,
+    sysrootPath: opts.sysrootPath,
     os: opts.os,
     command: opts.command,
     title: opts.title,

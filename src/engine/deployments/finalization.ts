@@ -73,6 +73,8 @@ export interface FinalizeResult {
   base: string;
   /** It was locked (and is not any more). */
   wasLocked: boolean;
+  /** The sysroot as the transaction loaded it (lifting the lock leaves its deployments as they were). */
+  sysroot: Sysroot;
 }
 
 /**
@@ -126,6 +128,6 @@ export async function unlockStagedDeployment(opts: FinalizeOptions): Promise<Fin
     // The next boot starts it: its tries count from there (a locked staged deployment's
     // counter may have been used up, or marked good, by boots of the running deployment meanwhile).
     (await import('./arm.js')).armBootCounting(tx, sysroot, os);
-    return { staged, base, wasLocked };
+    return { staged, base, wasLocked, sysroot };
   });
 }

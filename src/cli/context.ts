@@ -38,14 +38,14 @@ export function transactionOptions(ctx: CommandContext<LockArgs>, title?: string
       'Leave out --lock-finalization for a sysroot directory, or run the command on the booted system.',
     );
   }
-  return { sysroot: ctx.sysroot, os: ctx.os, command: commandLine(), title, reporter: ctx.reporter, lockWaitSeconds: ctx.args.lockWait, lockFinalization };
+  return { sysrootPath: ctx.sysroot, os: ctx.os, command: commandLine(), title, reporter: ctx.reporter, lockWaitSeconds: ctx.args.lockWait, lockFinalization };
 }
 
 /** -r/--reboot: reboot into the new default, only when the sysroot is the running system. */
 export async function rebootIfAsked(ctx: CommandContext<RebootArgs>): Promise<void> {
   if (!ctx.args.reboot) return;
-  const [{ maybeReboot }, { Sysroot }] = await Promise.all([import('../engine/deployments/reboot.js'), import('../engine/deployments/sysroot.js')]);
-  await maybeReboot(ctx, Sysroot.load(ctx.sysroot));
+  const [{ maybeReboot }, { openSysroot }] = await Promise.all([import('../engine/deployments/reboot.js'), import('../engine/deployments/sysroot.js')]);
+  await maybeReboot(ctx, openSysroot(ctx.sysroot));
 }
 
 /** A short title for the transaction, as rpm-ostree shows it ("install htop"). */

@@ -16,7 +16,7 @@ import { diffPackages, pkglistFromMetadata, type PackageDiff } from '../engine/d
 import { META } from '../layout/commit-metadata.js';
 import { readLockOwner } from '../engine/transaction/lock-owner.js';
 import { sysrootStatus, type SysrootStatus } from '../engine/status.js';
-import { Sysroot, type Deployment } from '../engine/deployments/sysroot.js';
+import { openSysroot, type Deployment, type Sysroot } from '../engine/deployments/sysroot.js';
 import { transactionHooks, type Transaction } from '../engine/transaction/transaction.js';
 import type { ProgressEvent, Reporter } from '../output/reporter.js';
 import { authorize } from './auth.js';
@@ -174,7 +174,7 @@ export class CompatService {
   /** Load the sysroot again and announce what changed. `quiet`: the first load, nothing to announce. */
   reload(quiet = false): void {
     try {
-      const sysroot = Sysroot.load(this.opts.sysrootPath);
+      const sysroot = openSysroot(this.opts.sysrootPath);
       const status = sysrootStatus(sysroot);
       [this.sysroot, this.status] = [sysroot, status];
     } catch {

@@ -18,7 +18,7 @@ import * as ostree from '../system/ostree.js';
 import { basesOf, setBaseRefs } from './deployments/base-refs.js';
 import { deploymentId, describeDeployment, recordPrune, undeployByPath } from './deployments/deploy.js';
 import { disarmBootCounting } from './deployments/arm.js';
-import { Sysroot, type Deployment } from './deployments/sysroot.js';
+import type { Deployment } from './deployments/sysroot.js';
 import { readLiveState } from './deployments/live-state.js';
 import { AptOstreeError } from '../errors.js';
 import { dropBaseCheckouts } from './layering/base-checkout.js';
@@ -123,7 +123,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
       await setBaseRefs(sysroot.repoPath, basesOf(sysroot, staying));
       tx.onUndo('put back the base refs', async () => {
         // The deployments there are by now: some removals may have happened.
-        const now = Sysroot.load(sysroot.path);
+        const now = sysroot.reload();
         await setBaseRefs(now.repoPath, basesOf(now, now.deployments.map((d) => d.checksum)));
       });
     }
@@ -135,7 +135,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
       tx.throwIfCancelled();
       const label = describeDeployment(sysroot, d);
       // One atomic boot configuration switch: done or not done, never half.
-      await tx.reporter.task(`Removing deployment ${label}`, () => undeployByPath(sysroot.path, d.path));
+      await tx.reporter.task(`Removing deployment ${label}`, () => undeployByPath(sysroot, d.path));
       tx.irreversible(`the removal of deployment ${label}`);
       result.removed.push({ description: label, id: deploymentId(d) });
     }
@@ -156,7 +156,7 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
         },
       );
       // The deployments ostree kept after the undeploys above.
-      const live = Sysroot.load(sysroot.path);
+      const live = sysroot.reload();
       const used = new Set(live.deployments.map((d) => d.checksum));
       const prefix = LAYERED_REF_PREFIX.replace(/\/$/, '');
       for (const name of await ostree.listRefs(sysroot.repoPath, prefix)) {

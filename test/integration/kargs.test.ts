@@ -209,7 +209,7 @@ describe('kargs failures', () => {
     expect(before).toHaveLength(3); // a plain deploy would drop the third one: the undo must not lose it
     let written: string | undefined;
     await expect(
-      Transaction.run({ sysroot: s.sysroot, command: 'test', title: 'test', reporter: new Reporter() }, async (tx) => {
+      Transaction.run({ sysrootPath: s.sysroot, command: 'test', title: 'test', reporter: new Reporter() }, async (tx) => {
         const sysroot = Sysroot.load(s.sysroot);
         const base = sysroot.defaultDeployment(s.os)!;
         const r = await deployNew(tx, sysroot, { os: s.os, revision: base.checksum, origin: base.origin!, kargs: ['root=/dev/vda', 'late=1'] });

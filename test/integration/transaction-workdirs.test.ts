@@ -23,7 +23,7 @@ function fill(dir: string, n: number): void {
 
 describe('transaction work directories', () => {
   let sysroot: string;
-  const txOpts = () => ({ sysroot, command: 'test', title: 'test', reporter: new Reporter() });
+  const txOpts = () => ({ sysrootPath: sysroot, command: 'test', title: 'test', reporter: new Reporter() });
   beforeEach(() => {
     sysroot = mkdtempSync(join(tmpdir(), 'tx-work-'));
     mkdirSync(join(sysroot, 'ostree', 'repo'), { recursive: true });
@@ -77,7 +77,7 @@ describe('transaction work directories', () => {
   it('refuses a directory that is not a sysroot, creating nothing in it', async () => {
     const plain = mkdtempSync(join(tmpdir(), 'tx-plain-'));
     try {
-      const err = await Transaction.run({ ...txOpts(), sysroot: plain }, async () => 'ran').catch((e: Error) => e);
+      const err = await Transaction.run({ ...txOpts(), sysrootPath: plain }, async () => 'ran').catch((e: Error) => e);
       expect((err as Error).message).toMatch(/is not an OSTree sysroot/);
       expect(readdirSync(plain)).toEqual([]);
     } finally {

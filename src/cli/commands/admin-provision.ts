@@ -18,13 +18,13 @@ export async function run(ctx: CommandContext<ArgsOf<typeof ADMIN_PROVISION>>): 
   const { remote, url } = remoteAndUrl(ctx.args.repo, ctx.args.url, ctx.args.remote);
   const sysroot = resolve(ctx.sysroot);
   const os = ctx.os ?? DEFAULT_OS;
-  validateProvisionNames({ os, remote, sysroot });
+  validateProvisionNames({ os, remote, sysrootPath: sysroot });
   const kargList = ctx.args.karg;
   for (const k of kargList) validateKarg(k, '--karg', { single: true });
   const { gpgImport, signVerify, noVerify } = ctx.args;
   if (gpgImport && !existsSync(gpgImport)) throw new InputError(`The key file ${gpgImport} does not exist.`, 'Give the path of an exported GPG public key.');
   if (signVerify !== undefined) await refuseSignVerify(signVerify);
-  checkProvisionTrust({ sysroot, remote, url, gpgImport, gpgVerify: ctx.args.gpgVerify, noVerify });
+  checkProvisionTrust({ sysrootPath: sysroot, remote, url, gpgImport, gpgVerify: ctx.args.gpgVerify, noVerify });
   const { asDefault, notAsDefault } = ctx.args;
   if (asDefault && notAsDefault) throw new InputError('Give only one of --as-default and --not-as-default.', 'With --as-default the image becomes the default deployment; with --not-as-default the default stays.');
   const { image } = ctx.args;
@@ -36,7 +36,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof ADMIN_PROVISION>>): 
   }
 
   const r = await provision({
-    sysroot,
+    sysrootPath: sysroot,
     os,
     remote,
     url,

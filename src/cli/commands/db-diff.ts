@@ -1,7 +1,7 @@
 /** `apt-ostree db diff [FROM] [TO]`: package differences between two revisions. Read-only. */
 import { InputError } from '../../errors.js';
 import { diffPackages, displayName, isEmptyDiff, nativeArch, type PackageDiff } from '../../engine/deployments/packages.js';
-import { Sysroot } from '../../engine/deployments/sysroot.js';
+import { openSysroot, type Sysroot } from '../../engine/deployments/sysroot.js';
 import { renderDiffBlocks } from '../render/package-diff.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
@@ -13,7 +13,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof DB_DIFF>>): Promise<
   if (!['block', 'diff', 'json'].includes(format)) {
     throw new InputError(`Unknown --format '${format}'.`, 'Pick one of: block, diff, json.');
   }
-  const sysroot = Sysroot.load(ctx.sysroot);
+  const sysroot = openSysroot(ctx.sysroot);
   let [from, to] = pickRevisions(sysroot, ctx.os, ctx.args.from, ctx.args.to);
   if (ctx.args.base) [from, to] = [baseOf(sysroot, from), baseOf(sysroot, to)];
   const [a, b] = await Promise.all([revisionPackages(sysroot, from), revisionPackages(sysroot, to)]);

@@ -1,6 +1,6 @@
 /** `apt-ostree db list REV… [PATTERN…]`: the packages of revisions. Read-only. */
 import { InputError } from '../../errors.js';
-import { Sysroot } from '../../engine/deployments/sysroot.js';
+import { openSysroot } from '../../engine/deployments/sysroot.js';
 import type { PackageEntry } from '../../engine/deployments/packages.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
@@ -8,7 +8,7 @@ import type { DB_LIST } from '../specs/db.js';
 import { describeRevision, REVISION_HINT, resolveRange, revisionPackages, type Revision } from '../../engine/deployments/revisions.js';
 
 export async function run(ctx: CommandContext<ArgsOf<typeof DB_LIST>>): Promise<number> {
-  const sysroot = Sysroot.load(ctx.sysroot);
+  const sysroot = openSysroot(ctx.sysroot);
   const revisions: Revision[] = [];
   const patterns = [...ctx.args.pattern];
   for (const arg of ctx.args.revisions) {

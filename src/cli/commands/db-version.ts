@@ -1,13 +1,13 @@
 /** `apt-ostree db version REV…`: the dpkg database version (COUNT:HASH) of revisions. Read-only. */
 import { packageListVersion } from '../../engine/deployments/packages.js';
-import { Sysroot } from '../../engine/deployments/sysroot.js';
+import { openSysroot } from '../../engine/deployments/sysroot.js';
 import type { CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { DB_VERSION } from '../specs/db.js';
 import { describeRevision, requireRevision, resolveRange, revisionPackages, type Revision } from '../../engine/deployments/revisions.js';
 
 export async function run(ctx: CommandContext<ArgsOf<typeof DB_VERSION>>): Promise<number> {
-  const sysroot = Sysroot.load(ctx.sysroot);
+  const sysroot = openSysroot(ctx.sysroot);
   const revisions: Revision[] = ctx.args.revisions.flatMap((a) => resolveRange(sysroot, a, { os: ctx.os }) ?? [requireRevision(sysroot, a, { os: ctx.os })]);
   const results = await Promise.all(revisions.map(async (r) => ({ r, v: packageListVersion((await revisionPackages(sysroot, r)).packages) })));
   if (ctx.args.json) {

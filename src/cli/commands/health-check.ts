@@ -20,7 +20,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof HEALTH_CHECK>>): Pro
   const { json, boot } = ctx.args;
   const checkDirs = ctx.args.checksDir.length ? ctx.args.checksDir : undefined;
   const outcome: HealthCheckOutcome = await healthCheck({
-    sysroot: ctx.sysroot, os: ctx.os, command: commandLine(), reporter: ctx.reporter,
+    sysrootPath: ctx.sysroot, os: ctx.os, command: commandLine(), reporter: ctx.reporter,
     checkDirs, runOnly: !boot,
     onResult: json ? undefined : (r) => {
       process.stdout.write(resultLine(r));

@@ -44,7 +44,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof KARGS>>): Promise<nu
   if (reboot && !editor && !anyEdit) throw new InputError('--reboot needs a change of kernel arguments.', 'Add --append, --delete, --replace or --editor, or reboot with `systemctl reboot`.');
 
   if (!editor && !anyEdit) {
-    process.stdout.write(`${readKargs({ sysroot: ctx.sysroot, os: ctx.os, ...source }).join(' ')}\n`);
+    process.stdout.write(`${readKargs({ sysrootPath: ctx.sysroot, os: ctx.os, ...source }).join(' ')}\n`);
     return 0;
   }
   const result = await changeKargs({ ...transactionOptions(ctx, 'kargs'), ...source, edits, editor, unchangedExit77: ctx.args.unchangedExit77 });

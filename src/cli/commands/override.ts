@@ -54,8 +54,8 @@ export async function runInitramfs(ctx: CommandContext<ArgsOf<typeof INITRAMFS>>
   if (args.length && !enable) throw new InputError('--arg goes with --enable.', 'Example: apt-ostree initramfs --enable --arg=--add=lvm');
   if (!enable && !disable) {
     // Without a change, say what the default deployment does (read-only).
-    const { Sysroot } = await import('../../engine/deployments/sysroot.js');
-    const sysroot = Sysroot.load(ctx.sysroot);
+    const { openSysroot } = await import('../../engine/deployments/sysroot.js');
+    const sysroot = openSysroot(ctx.sysroot);
     const d = sysroot.defaultDeployment(sysroot.resolveOs(ctx.os));
     const o = d && sysroot.originOf(d);
     process.stdout.write(o?.regenerateInitramfs ? `Initramfs regeneration: enabled${o.initramfsArgs.length ? ` (arguments: ${o.initramfsArgs.join(' ')})` : ''}\n` : 'Initramfs regeneration: disabled (the image\'s initramfs is used)\n');

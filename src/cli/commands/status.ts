@@ -1,5 +1,5 @@
 import { sysrootStatus } from '../../engine/status.js';
-import { Sysroot } from '../../engine/deployments/sysroot.js';
+import { openSysroot } from '../../engine/deployments/sysroot.js';
 import { queryJsonPath } from '../render/jsonpath.js';
 import { renderStatus } from '../render/status-text.js';
 import type { CommandContext } from '../context.js';
@@ -8,7 +8,7 @@ import type { STATUS } from '../specs/status.js';
 
 export async function run(ctx: CommandContext<ArgsOf<typeof STATUS>>): Promise<number> {
   const { jsonpath } = ctx.args;
-  const sysroot = Sysroot.load(ctx.sysroot);
+  const sysroot = openSysroot(ctx.sysroot);
   const status = sysrootStatus(sysroot);
   // rpm-ostree's pending deployment: the running system will boot another one next.
   const booted = sysroot.booted;

@@ -59,11 +59,12 @@ function findByPath(sysroot: Sysroot, path: string): Deployment | undefined {
 
 /**
  * Remove one deployment (`ostree admin undeploy`, which rewrites the boot configuration
- * atomically and deletes its directory). Looked up by its directory at the time of the call.
+ * atomically and deletes its directory). Looked up by its directory at the time of the call,
+ * in `earlier` (any load of the sysroot) read again.
  */
-export async function undeployByPath(sysrootPath: string, path: string): Promise<void> {
-  // Loaded at the call: each undeploy renumbers the deployments after it.
-  const sysroot = Sysroot.load(sysrootPath);
+export async function undeployByPath(earlier: Sysroot, path: string): Promise<void> {
+  // Read again at the call: each undeploy renumbers the deployments after it.
+  const sysroot = earlier.reload();
   const d = findByPath(sysroot, path);
   if (!d) return; // already gone
   if (d.booted) throw new AptOstreeError(`Refusing to remove the booted deployment ${deploymentId(d)}.`);
@@ -75,9 +76,9 @@ export async function undeployByPath(sysrootPath: string, path: string): Promise
  * it (removing it again) with the transaction, so that a failure in a later step of the
  * transaction leaves the previous default in place.
  */
-export function adoptNewDeployment(tx: Transaction, before: Sysroot, sysrootPath: string): { sysroot: Sysroot; added: Deployment } {
+export function adoptNewDeployment(tx: Transaction, before: Sysroot): { sysroot: Sysroot; added: Deployment } {
   // ostree just wrote a new deployment and boot configuration.
-  const after = Sysroot.load(sysrootPath);
+  const after = before.reload();
   const known = new Set(before.deployments.map((d) => d.path));
   const added = after.deployments.find((d) => !known.has(d.path));
   if (!added) {
@@ -85,7 +86,7 @@ export function adoptNewDeployment(tx: Transaction, before: Sysroot, sysrootPath
       hint: 'Check `ostree admin status`; this is a bug in apt-ostree or ostree.',
     });
   }
-  tx.onUndo(`undeploy the new deployment ${deploymentId(added)}`, () => undeployByPath(sysrootPath, added.path));
+  tx.onUndo(`undeploy the new deployment ${deploymentId(added)}`, () => undeployByPath(after, added.path));
   return { sysroot: after, added };
 }
 
@@ -140,10 +141,10 @@ export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeplo
     );
     if (prune && !staged) recordPrune(sysroot.path);
   } catch (e) {
-    removeUnlistedDeployments(sysroot.path, req.os, req.revision);
+    removeUnlistedDeployments(sysroot, req.os, req.revision);
     throw e;
   }
-  const { sysroot: after, added } = adoptNewDeployment(tx, sysroot, sysroot.path);
+  const { sysroot: after, added } = adoptNewDeployment(tx, sysroot);
   // ostree rebuilds the list from --karg-none/--karg-append: check it wrote exactly ours.
   if (!staged && (added.kargs.length !== req.kargs.length || added.kargs.some((k, i) => k !== req.kargs[i]))) {
     throw new AptOstreeError('The new deployment did not get the intended kernel arguments; it was removed again.', {
@@ -190,12 +191,12 @@ export function recordPrune(sysrootPath: string): void {
  * new deployment's directory behind, listed by no boot entry: remove it, or it takes space until
  * the next cleanup. Without `ostree admin cleanup`, which itself needs room to write.
  */
-function removeUnlistedDeployments(sysrootPath: string, os: string, revision: string): void {
-  const dir = join(sysrootPath, 'ostree', 'deploy', os, 'deploy');
+function removeUnlistedDeployments(before: Sysroot, os: string, revision: string): void {
+  const dir = join(before.path, 'ostree', 'deploy', os, 'deploy');
   let listed: Set<string>;
   try {
     // After a failed ostree admin deploy: what it listed before it stopped.
-    listed = new Set(Sysroot.load(sysrootPath).deployments.map((d) => d.path));
+    listed = new Set(before.reload().deployments.map((d) => d.path));
   } catch {
     return; // cannot tell what is listed: leave it to `cleanup -b`
   }
@@ -223,7 +224,7 @@ export async function dropSuperseded(tx: Transaction, before: Sysroot, result: N
   const removed: Deployment[] = [];
   for (const d of drop.sort((a, b) => b.index - a.index)) {
     try {
-      await undeployByPath(before.path, d.path);
+      await undeployByPath(before, d.path);
       removed.push(d);
     } catch (e) {
       tx.reporter.warn(`could not remove the old deployment ${deploymentId(d)}: ${(e as Error).message}`);

@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { AptOstreeError } from '../../errors.js';
 import { readGVariant, vardictToObject } from '../../ostree/gvariant.js';
-import { Sysroot, type Deployment } from './sysroot.js';
+import type { Deployment, Sysroot } from './sysroot.js';
 import type { OperationOptions } from '../transaction/transaction.js';
 
 // status reads the lock: what changes it (ostree, the transaction) is loaded when it is used.
@@ -73,6 +73,8 @@ export interface FinalizeResult {
   base: string;
   /** It was locked (and is not any more). */
   wasLocked: boolean;
+  /** The sysroot as the transaction loaded it (lifting the lock leaves its deployments as they were). */
+  sysroot: Sysroot;
 }
 
 /**
@@ -89,11 +91,10 @@ export async function unlockStagedDeployment(opts: FinalizeOptions): Promise<Fin
   if (opts.checksum && opts.allowMissingChecksum) {
     throw new AptOstreeError('finalize-deployment takes either CHECKSUM or --allow-missing-checksum, not both.', { hint: 'Drop one of them.' });
   }
-  const { Transaction } = await import('../transaction/transaction.js');
+  const { runLocked } = await import('./sysroot-transaction.js');
   const ostree = await system();
-  return Transaction.run(opts, async (tx) => {
-    // Needs no stateroot and reads no origin: the running system's staged deployment only.
-    const sysroot = Sysroot.load(opts.sysroot);
+  // Needs no stateroot and reads no origin: the running system's staged deployment only.
+  return runLocked(opts, async ({ tx, sysroot }) => {
     if (!sysroot.isBootedSystem) {
       throw new AptOstreeError(`No staged deployment: ${sysroot.path} is not the running system, and only the running system stages deployments.`, {
         hint: 'Run finalize-deployment on the booted system, after `apt-ostree deploy --lock-finalization` (or upgrade, rebase) there.',
@@ -127,6 +128,6 @@ export async function unlockStagedDeployment(opts: FinalizeOptions): Promise<Fin
     // The next boot starts it: its tries count from there (a locked staged deployment's
     // counter may have been used up, or marked good, by boots of the running deployment meanwhile).
     (await import('./arm.js')).armBootCounting(tx, sysroot, os);
-    return { staged, base, wasLocked };
+    return { staged, base, wasLocked, sysroot };
   });
 }

@@ -14,7 +14,7 @@ import type { OperationOptions } from '../transaction/transaction.js';
 import { runOnSysroot } from './sysroot-transaction.js';
 import { deployNew, describeDeployment, dropSuperseded } from './deploy.js';
 import { applyKargEdits, editorText, kargsFromProcCmdline, parseEditorText, sameKargs, type KargEdits } from './kargs.js';
-import { Sysroot, type Deployment } from './sysroot.js';
+import { openSysroot, type Deployment, type Sysroot } from './sysroot.js';
 
 /** Where the arguments start from: the default deployment unless one of these says otherwise. */
 export interface KargsSource {
@@ -42,9 +42,9 @@ export interface KargsChangeResult {
 }
 
 /** The kernel arguments the source names, as `kargs` prints them. */
-export function readKargs(opts: { sysroot: string; os?: string } & KargsSource): string[] {
+export function readKargs(opts: { sysrootPath: string; os?: string } & KargsSource): string[] {
   // Read-only (kargs without edits): no transaction, no lock.
-  const sysroot = Sysroot.load(opts.sysroot);
+  const sysroot = openSysroot(opts.sysrootPath);
   return sourceKargs(sysroot, sysroot.resolveOs(opts.os), opts).kargs;
 }
 

@@ -20,13 +20,14 @@ import * as ostree from '../../system/ostree.js';
 import { remount } from '../../system/overlay.js';
 import * as systemd from '../../system/systemd.js';
 import { loadSysrootConfig } from './settings.js';
-import { Transaction, type OperationOptions } from '../transaction/transaction.js';
+import type { Transaction, OperationOptions } from '../transaction/transaction.js';
+import { runLocked } from './sysroot-transaction.js';
 import { isEmptyPlan, planLive, type LivePlan } from './live-plan.js';
 import { LIVE_REF } from '../state-paths.js';
 import { readLiveState, writeLiveState } from './live-state.js';
 import { removeStaging, stageTree, STAGING_NAME, switchTree, type TreeChange } from './live-tree.js';
 import { commitPackages } from './packages.js';
-import { Sysroot, type Deployment } from './sysroot.js';
+import { openSysroot, type Deployment, type Sysroot } from './sysroot.js';
 
 export interface ApplyLiveOptions extends OperationOptions {
   allowReplacement?: boolean;
@@ -49,7 +50,7 @@ export interface ApplyLiveResult {
  * before it installs anything.
  */
 export function assertApplyLiveAllowed(sysrootPath: string): void {
-  const sysroot = Sysroot.load(sysrootPath);
+  const sysroot = openSysroot(sysrootPath);
   if (!sysroot.isBootedSystem || !sysroot.booted) {
     throw new InputError(
       `apply-live changes the running system only; ${sysroot.path} is not the booted system.`,
@@ -66,10 +67,9 @@ export function assertApplyLiveAllowed(sysrootPath: string): void {
 }
 
 export async function applyLive(opts: ApplyLiveOptions): Promise<ApplyLiveResult> {
-  assertApplyLiveAllowed(opts.sysroot);
-  return Transaction.run(opts, async (tx) => {
-    // Needs no stateroot and reads no origin: the booted and the pending deployment only.
-    const sysroot = Sysroot.load(opts.sysroot);
+  assertApplyLiveAllowed(opts.sysrootPath);
+  // Needs no stateroot and reads no origin: the booted and the pending deployment only.
+  return runLocked(opts, async ({ tx, sysroot }) => {
     const booted = sysroot.booted!;
     const pending = sysroot.defaultDeployment(booted.osname)!;
     if (booted.unlocked === 'hotfix') {

@@ -44,7 +44,7 @@ export const DEFAULT_REMOTE = 'origin';
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 export interface ProvisionOptions {
-  sysroot: string;
+  sysrootPath: string;
   os: string;
   remote: string;
   /** The remote's URL (file://, http://, https://). */
@@ -87,35 +87,35 @@ function repoConfig(repo: string): KeyFile {
 }
 
 export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
-  const sysrootExisted = existsSync(o.sysroot);
-  const before = new Set(listDir(o.sysroot));
-  const repo = join(o.sysroot, 'ostree', 'repo');
+  const sysrootExisted = existsSync(o.sysrootPath);
+  const before = new Set(listDir(o.sysrootPath));
+  const repo = join(o.sysrootPath, 'ostree', 'repo');
   // Set once we hold the lock: a run that fails to get it must not clean up another's sysroot.
   let entered = false;
   try {
-    return await Transaction.run({ sysroot: o.sysroot, command: o.command, title: 'provision', reporter: o.reporter, lockWaitSeconds: o.lockWaitSeconds, createSysroot: true }, async (tx) => {
+    return await Transaction.run({ sysrootPath: o.sysrootPath, command: o.command, title: 'provision', reporter: o.reporter, lockWaitSeconds: o.lockWaitSeconds, createSysroot: true }, async (tx) => {
       entered = true;
       const changes: string[] = [];
       const refspec = `${o.remote}:${o.ref}`;
       if (existsSync(join(repo, 'config')) && !o.asDefault && !o.notAsDefault) {
         // Refuse before any change or pull when the default cannot be this image anyway (another ref or stateroot).
         // provision makes the sysroot it may find: loaded only once there is a repository.
-        const existing = Sysroot.load(o.sysroot);
+        const existing = Sysroot.load(o.sysrootPath);
         const first = existing.deployments[0];
         if (first && (first.osname !== o.os || first.origin?.refspec !== refspec || isLayered(first))) throw wouldReplaceDefault(existing, first, refspec);
       }
       if (!existsSync(join(repo, 'config'))) {
-        await o.reporter.task(`Creating the sysroot ${o.sysroot}`, () => ostree.adminInitFs(o.sysroot));
+        await o.reporter.task(`Creating the sysroot ${o.sysrootPath}`, () => ostree.adminInitFs(o.sysrootPath));
         // Undo: remove what init-fs made (the lock in ostree/ stays until the transaction ends).
         tx.onUndo('remove the new sysroot', () => {
-          for (const n of listDir(o.sysroot)) if (!before.has(n) && n !== 'ostree') removeTree(join(o.sysroot, n));
-          for (const n of listDir(join(o.sysroot, 'ostree'))) if (!n.startsWith('apt-ostree')) removeTree(join(o.sysroot, 'ostree', n));
+          for (const n of listDir(o.sysrootPath)) if (!before.has(n) && n !== 'ostree') removeTree(join(o.sysrootPath, n));
+          for (const n of listDir(join(o.sysrootPath, 'ostree'))) if (!n.startsWith('apt-ostree')) removeTree(join(o.sysrootPath, 'ostree', n));
         });
         changes.push('created the sysroot');
       }
-      const stateroot = join(o.sysroot, 'ostree', 'deploy', o.os);
+      const stateroot = join(o.sysrootPath, 'ostree', 'deploy', o.os);
       if (!existsSync(stateroot)) {
-        await ostree.adminOsInit(o.sysroot, o.os);
+        await ostree.adminOsInit(o.sysrootPath, o.os);
         tx.onUndo(`remove the stateroot ${o.os}`, () => removeTree(stateroot));
         changes.push(`created the stateroot ${o.os}`);
       }
@@ -128,7 +128,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
         }
         changes.push('set sysroot.bootloader=grub2');
       }
-      if (repoConfig(repo).get('sysroot', 'bootloader') === 'grub2') changes.push(...installGrubMenuLink(tx, o.sysroot));
+      if (repoConfig(repo).get('sysroot', 'bootloader') === 'grub2') changes.push(...installGrubMenuLink(tx, o.sysrootPath));
 
       changes.push(...(await configureRemote(tx, repo, { remote: o.remote, url: o.url, gpgImport: o.gpgImport, noVerify: o.noVerify })));
 
@@ -159,8 +159,8 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
         tx.onUndo(`restore the ref ${refspec}`, () => ostree.setRef(repo, refspec, previous ?? null));
       }
 
-      // After ostree admin deploy wrote the provisioned deployment.
-      const sysroot = Sysroot.load(o.sysroot);
+      // Under provision's own lock, once init-fs and os-init made the sysroot (and the pull its commit).
+      const sysroot = Sysroot.load(o.sysrootPath);
       const info = sysroot.commit(checksum);
       const version = typeof info?.metadata.version === 'string' ? info.metadata.version : undefined;
       const metaKargs = info?.metadata[META.kargs];
@@ -189,10 +189,10 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   } catch (e) {
     // A sysroot this run created is removed entirely, lock directory included.
     if (!entered) throw e;
-    if (!sysrootExisted) rmSync(o.sysroot, { recursive: true, force: true });
-    else if (before.size === 0) for (const n of listDir(o.sysroot)) removeTree(join(o.sysroot, n));
-    else if (!before.has('ostree') && existsSync(join(o.sysroot, 'ostree')) && listDir(join(o.sysroot, 'ostree')).every((n) => n.startsWith('apt-ostree'))) {
-      removeTree(join(o.sysroot, 'ostree'));
+    if (!sysrootExisted) rmSync(o.sysrootPath, { recursive: true, force: true });
+    else if (before.size === 0) for (const n of listDir(o.sysrootPath)) removeTree(join(o.sysrootPath, n));
+    else if (!before.has('ostree') && existsSync(join(o.sysrootPath, 'ostree')) && listDir(join(o.sysrootPath, 'ostree')).every((n) => n.startsWith('apt-ostree'))) {
+      removeTree(join(o.sysrootPath, 'ostree'));
     }
     throw e;
   }
@@ -248,7 +248,7 @@ async function deployAfterDefault(tx: Transaction, sysroot: Sysroot, req: { os: 
   await tx.reporter.task('Writing the new deployment', () =>
     ostree.adminDeploy({ sysroot: sysroot.path, os: req.os, revision: req.revision, originFile, kargsNone: true, kargs: req.kargs, retain: true, notAsDefault: true }),
   );
-  return adoptNewDeployment(tx, sysroot, sysroot.path);
+  return adoptNewDeployment(tx, sysroot);
 }
 
 function sameList(a: string[], b: string[]): boolean {
@@ -256,15 +256,15 @@ function sameList(a: string[], b: string[]): boolean {
 }
 
 /** Verification is on unless refused knowingly (see checkRemoteTrust); checked before anything is touched. */
-export function checkProvisionTrust(o: Pick<ProvisionOptions, 'sysroot' | 'remote' | 'url' | 'gpgImport' | 'gpgVerify' | 'noVerify'>): void {
-  checkRemoteTrust(join(o.sysroot, 'ostree', 'repo'), o);
+export function checkProvisionTrust(o: Pick<ProvisionOptions, 'sysrootPath' | 'remote' | 'url' | 'gpgImport' | 'gpgVerify' | 'noVerify'>): void {
+  checkRemoteTrust(join(o.sysrootPath, 'ostree', 'repo'), o);
 }
 
 /** Check the arguments of provision before anything is touched. */
-export function validateProvisionNames(o: { os: string; remote: string; sysroot: string }): void {
+export function validateProvisionNames(o: { os: string; remote: string; sysrootPath: string }): void {
   if (!NAME_RE.test(o.os)) throw new InputError(`'${o.os}' is not a valid stateroot name.`, 'Use letters, digits and . _ - (e.g. debian).');
   if (!isValidRemoteName(o.remote)) throw new InputError(`'${o.remote}' is not a valid remote name.`, 'Use letters, digits and . _ - (e.g. origin).');
-  if (o.sysroot === '/' && !existsSync('/ostree/repo')) {
+  if (o.sysrootPath === '/' && !existsSync('/ostree/repo')) {
     throw new InputError('Refusing to provision / : this system is not an OSTree system.', 'Give the directory of the new sysroot with --sysroot DIR (e.g. a mounted disk image).');
   }
 }

@@ -5,7 +5,7 @@
 import { join, resolve } from 'node:path';
 import { CONFIG_PATH, CONFIG_RELATIVE_PATH, readConfigFile, type LoadedConfig } from '../../config/config.js';
 import type { Reporter } from '../../output/reporter.js';
-import { Sysroot } from './sysroot.js';
+import { openSysroot, type Sysroot } from './sysroot.js';
 
 /** MaxConcurrentDownloads and DownloadTimeout, for apt (system/apt.ts) and ostree pull (system/ostree.ts). */
 export interface DownloadSettings {
@@ -49,7 +49,7 @@ export function deploymentEtcDir(sysroot: Sysroot, os?: string): string | undefi
 export function loadConfig(sysrootPath: string, deploymentEtc?: string, os?: string): LoadedConfig {
   if (deploymentEtc) return readConfigFile(join(deploymentEtc, CONFIG_RELATIVE_PATH));
   if (resolve(sysrootPath) === '/') return readConfigFile(CONFIG_PATH);
-  return loadSysrootConfig(Sysroot.load(sysrootPath), os);
+  return loadSysrootConfig(openSysroot(sysrootPath), os);
 }
 
 /** The same for a Sysroot already loaded (inside a transaction): /etc on `/`, else the default deployment's of `os`. */

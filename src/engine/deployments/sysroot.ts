@@ -45,6 +45,16 @@ export interface Deployment {
   bootEntry?: string;
 }
 
+/**
+ * The read-only entry: a snapshot of the sysroot for what reads without the lock (status, the
+ * db commands, the configuration, DBus properties, checks before a transaction locks). What
+ * changes a sysroot loads it under the lock instead (sysroot-transaction.ts).
+ */
+export function openSysroot(sysrootPath: string): Sysroot {
+  // Without the lock: a transaction may be writing; readers take the boot order as it is now.
+  return Sysroot.load(sysrootPath);
+}
+
 export interface DamagedOrigin extends OriginDamage {
   /** The refspec to repair it with, when the file or the repository tells it. */
   refspec?: string;
@@ -102,13 +112,21 @@ export class Sysroot {
     let merge: Deployment | undefined;
     try {
       // Before the lock, read only: the transaction loads its own under the lock.
-      sysroot = Sysroot.load(path);
+      sysroot = openSysroot(path);
       merge = sysroot.mergeDeployment(sysroot.resolveOs(os));
     } catch {
       return;
     }
     sysroot.assertOriginsLoadable();
     if (merge && !opts.keepDefault) sysroot.originOf(merge);
+  }
+
+  /**
+   * The same sysroot read again from disk, after ostree rewrote its deployments or boot order
+   * (a deploy, an undeploy) or something else may have (the caller says which).
+   */
+  reload(): Sysroot {
+    return Sysroot.load(this.path);
   }
 
   /** Compare a readable origin with the deployment's commit; suggest a refspec for a damaged one. */

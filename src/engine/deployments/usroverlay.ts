@@ -6,15 +6,14 @@
  */
 import { InputError } from '../../errors.js';
 import * as ostree from '../../system/ostree.js';
-import { Transaction, type OperationOptions } from '../transaction/transaction.js';
-import { Sysroot } from './sysroot.js';
+import type { OperationOptions } from '../transaction/transaction.js';
+import { runLocked } from './sysroot-transaction.js';
 
 export type UsrOverlayMode = 'development' | 'hotfix' | 'transient';
 
 export async function mountUsrOverlay(opts: OperationOptions & { mode: UsrOverlayMode }): Promise<UsrOverlayMode> {
-  return Transaction.run(opts, async (tx) => {
-    // Needs no stateroot and reads no origin: the booted deployment only.
-    const sysroot = Sysroot.load(opts.sysroot);
+  // Needs no stateroot and reads no origin: the booted deployment only.
+  return runLocked(opts, async ({ tx, sysroot }) => {
     const booted = sysroot.booted;
     if (!sysroot.isBootedSystem || !booted) {
       throw new InputError(`usroverlay works on the running system only; ${sysroot.path} is not booted.`, 'Run it on the booted machine, without --sysroot.');

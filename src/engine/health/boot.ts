@@ -16,7 +16,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadSysrootConfig } from '../deployments/settings.js';
 import { rollback } from '../deployments/rollback.js';
-import { Sysroot, type Deployment } from '../deployments/sysroot.js';
+import { openSysroot, type Deployment, type Sysroot } from '../deployments/sysroot.js';
 import { Transaction, type OperationOptions } from '../transaction/transaction.js';
 import { metadataString } from '../../ostree/commit.js';
 import { grubenvPath } from '../deployments/arm.js';
@@ -73,7 +73,7 @@ function bootedDeployment(sysroot: Sysroot, os: string, state: CountingState): D
 
 /** A short transaction: the sysroot lock held while the record and the block change, both undone on failure. */
 async function underLock(opts: HealthCheckOptions, title: string, body: (tx: Transaction) => void): Promise<void> {
-  await Transaction.run({ sysroot: opts.sysroot, command: opts.command, title, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds ?? 300 }, async (tx) => body(tx));
+  await Transaction.run({ sysrootPath: opts.sysrootPath, command: opts.command, title, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds ?? 300 }, async (tx) => body(tx));
 }
 
 function saveRecord(tx: Transaction, sysrootPath: string, record: HealthRecord): void {
@@ -92,7 +92,7 @@ function saveEnv(tx: Transaction, path: string, env: GrubEnv): void {
 export async function healthCheck(opts: HealthCheckOptions): Promise<HealthCheckOutcome> {
   // Read before the checks, outside the lock (they take minutes); the step that records their
   // result compares the default deployment with a fresh load (a deploy may have happened since).
-  let sysroot = Sysroot.load(opts.sysroot);
+  let sysroot = openSysroot(opts.sysrootPath);
   const os = sysroot.resolveOs(opts.os);
   const loaded = loadSysrootConfig(sysroot, os);
   for (const w of loaded.warnings) opts.reporter.warn(w);
@@ -167,7 +167,7 @@ export async function healthCheck(opts: HealthCheckOptions): Promise<HealthCheck
     if (decision.action !== 'mark-good' || counting.kind === 'idle') return;
     // A deployment made while the checks ran (its counter armed anew) is not what they judged.
     const now = readGrubEnv(envPath) ?? new Map<string, string>();
-    if (now.get(BOOT_COUNTER) !== counterSeen || Sysroot.load(sysroot.path).defaultDeployment(os)?.path !== defaultSeen) {
+    if (now.get(BOOT_COUNTER) !== counterSeen || sysroot.reload().defaultDeployment(os)?.path !== defaultSeen) {
       opts.reporter.warn('a new deployment was made while the checks ran: its boot counting is left as it is');
       return;
     }

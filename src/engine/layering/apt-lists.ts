@@ -9,14 +9,14 @@ import { aptConfigFor, nativeArchitecture } from './apt-setup.js';
 import { aptCacheDir } from '../state-paths.js';
 import type { Reporter } from '../../output/reporter.js';
 import { transactionSettings } from '../deployments/settings.js';
-import { Sysroot } from '../deployments/sysroot.js';
+import { openSysroot, type Sysroot } from '../deployments/sysroot.js';
 
 /**
  * Run `fn` with apt configured for the default deployment of the stateroot. With a reporter
  * (commands that download: refresh-md), apt-ostree.conf's download settings apply.
  */
 export async function withDeploymentApt<T>(sysrootPath: string, os: string | undefined, opts: { create: boolean; workDir?: string; reporter?: Reporter }, fn: (apt: AptConfig, sysroot: Sysroot, os: string) => Promise<T>): Promise<T> {
-  const sysroot = Sysroot.load(sysrootPath);
+  const sysroot = openSysroot(sysrootPath);
   const name = sysroot.resolveOs(os);
   const d = sysroot.defaultDeployment(name);
   if (!d) throw new AptOstreeError(`The stateroot '${name}' has no deployment.`, { hint: 'Provision it first with `apt-ostree admin provision`.' });

@@ -22,7 +22,7 @@ import { acquireSysrootLock } from './lock.js';
 import { flockHeld } from './lock-owner.js';
 
 export interface TransactionOptions {
-  sysroot: string;
+  sysrootPath: string;
   /** The command line as the user typed it, for the lock owner file and messages. */
   command: string;
   /** Short title of the transaction ("install htop"); defaults to the command. */
@@ -53,7 +53,7 @@ export const transactionHooks: {
 } = {};
 
 export class Transaction {
-  readonly sysroot: string;
+  readonly sysrootPath: string;
   readonly title: string;
   readonly reporter: Reporter;
   /** See TransactionOptions.lockFinalization. */
@@ -73,11 +73,11 @@ export class Transaction {
   private readonly removals = new Map<string, Promise<void>>();
 
   private constructor(opts: TransactionOptions) {
-    this.sysroot = opts.sysroot;
+    this.sysrootPath = opts.sysrootPath;
     this.title = opts.title ?? opts.command;
     this.reporter = opts.reporter;
     this.lockFinalization = opts.lockFinalization === true;
-    this.workRoot = workRootOf(opts.sysroot);
+    this.workRoot = workRootOf(opts.sysrootPath);
   }
 
   get signal(): AbortSignal {
@@ -150,10 +150,10 @@ export class Transaction {
 
   static async run<T>(opts: TransactionOptions, body: (tx: Transaction) => Promise<T>): Promise<T> {
     requireRoot(opts.command);
-    if (opts.createSysroot) mkdirSync(join(opts.sysroot, 'ostree'), { recursive: true });
-    else requireSysroot(opts.sysroot);
+    if (opts.createSysroot) mkdirSync(join(opts.sysrootPath, 'ostree'), { recursive: true });
+    else requireSysroot(opts.sysrootPath);
     const tx = new Transaction(opts);
-    const lock = await acquireSysrootLock(opts.sysroot, {
+    const lock = await acquireSysrootLock(opts.sysrootPath, {
       command: opts.command,
       waitSeconds: opts.lockWaitSeconds,
       warn: (t) => opts.reporter.warn(t),
@@ -175,7 +175,7 @@ export class Transaction {
     process.on('SIGHUP', onSignal);
     try {
       cleanupStaleWork(tx.workRoot, opts.reporter);
-      removeStagingLeftovers(join(opts.sysroot, 'ostree', 'repo'));
+      removeStagingLeftovers(join(opts.sysrootPath, 'ostree', 'repo'));
       transactionHooks.onStart?.(tx);
       const result = await body(tx);
       if (!tx.committing) tx.throwIfCancelled();

@@ -15,7 +15,7 @@
 import type { AptOstreeConfig } from '../../config/config.js';
 import { loadSysrootConfig } from '../deployments/settings.js';
 import type { OperationOptions } from '../transaction/transaction.js';
-import { Sysroot } from '../deployments/sysroot.js';
+import { openSysroot } from '../deployments/sysroot.js';
 import { upgradeDeployment, type UpgradeResult } from './upgrade.js';
 import { readUpdateDriver } from './driver.js';
 import { describeFallback, readHealthRecord, refusedBases as refusedBasesOf } from '../health/record.js';
@@ -38,7 +38,8 @@ export interface AutomaticUpdateOutcome {
 
 /** Read the policy, then run the check or the upgrade it asks for. UnchangedError passes through. */
 export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<AutomaticUpdateOutcome> {
-  const sysroot = Sysroot.load(opts.sysroot);
+  // Read before upgradeDeployment's transaction, which loads its own under the lock.
+  const sysroot = openSysroot(opts.sysrootPath);
   const loaded = loadSysrootConfig(sysroot, opts.os);
   for (const w of loaded.warnings) opts.reporter.warn(w);
   const policy = loaded.config.Daemon.AutomaticUpdatePolicy;
@@ -59,7 +60,7 @@ export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<
     ]),
   );
   outcome.result = await upgradeDeployment({
-    sysroot: opts.sysroot,
+    sysrootPath: opts.sysrootPath,
     os: opts.os,
     command: opts.command,
     title: opts.title,

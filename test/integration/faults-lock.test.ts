@@ -33,7 +33,10 @@ describe('lock faults', () => {
   const editorRun = (editor: string) => startCli(['--sysroot', s.sysroot, 'kargs', '--editor'], { env: { EDITOR: editor, VISUAL: '' } });
 
   it('an emptied owner file and an aged lock directory let no second transaction in; --lock-wait waits', async () => {
-    const ed = sleepyEditor(tmp, 'race', 4, 'first=1');
+    // The editor holds the lock for 12 s: the refused run, two reads and the start of the waiting
+    // run must all come before it ends, also with three test files side by side on a busy machine
+    // (4 s were too few under load: the waiting run found the lock free).
+    const ed = sleepyEditor(tmp, 'race', 12, 'first=1');
     const first = editorRun(ed.path);
     await waitUntil(() => existsSync(ed.pidFile), 'the editor of the first run');
     const before = await kargs();

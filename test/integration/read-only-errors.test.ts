@@ -8,15 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { explainError } from '../../src/cli/explain-error.js';
+import { thrown } from '../fixtures/thrown.js';
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('did not throw');
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'errors-test-'));
 let roMount: string | undefined;

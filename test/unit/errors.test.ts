@@ -11,15 +11,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { explainError, isSystemError } from '../../src/cli/explain-error.js';
 import { AptOstreeError, InputError, printable, ToolError, withoutControls } from '../../src/errors.js';
+import { thrown } from '../fixtures/thrown.js';
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('did not throw');
-}
 
 /** A system error as Node makes it, for errnos this machine cannot be made to produce here. */
 function systemError(code: string, syscall: string, path?: string, dest?: string): NodeJS.ErrnoException {

@@ -10,8 +10,9 @@
  *      inside, `upgrade` stages 3.0, whose image carries a health check that fails;
  *   2. 3.0 boots twice, fails, reboots each time; GRUB falls back to 2.0, whose health check
  *      rolls back and records why; the automatic update does not stage 3.0 again; `kargs`
- *      stages 2.0 with a command line that panics before userspace (panic=1, no init);
- *   3. that deployment panics twice; GRUB falls back; 4.0 is published, and the automatic
+ *      stages 2.0 with a command line that panics before userspace (panic=1, no init), with
+ *      BootTries=1;
+ *   3. that deployment panics once; GRUB falls back; 4.0 is published, and the automatic
  *      update stages it.
  */
 import { execa } from 'execa';
@@ -176,6 +177,9 @@ echo "status-output=$(apt-ostree status | sed -n 's/^ *Output: //p')"
 apt-ostree status --json | json 'fb-deployment=v.health.fallbacks.at(-1).deployment' 'fb-reason=v.health.fallbacks.at(-1).reason' 'fb-check=v.health.fallbacks.at(-1)["failed-check"]' 'fb-output=v.health.fallbacks.at(-1).output.trim()' 'fb-back=v.health.fallbacks.at(-1)["rolled-back-to"]' 'last-deployment=v.health["last-check"].deployment' 'last-passed=v.health["last-check"].passed'
 journalctl -b -1 -u apt-ostree-health-check.service --no-pager -o cat | tail -n 8 | sed 's/^/previous-boot: /'
 auto_update auto-bad
+# One try for the panicking command line: the countdown through two tries is this run's; a try
+# of the next run costs a firmware boot up to the panic.
+sed -i 's/^BootTries=2$/BootTries=1/' /etc/apt-ostree/apt-ostree.conf
 apt-ostree kargs ${PANIC_KARGS.map((k) => `--append=${k}`).join(' ')} >/tmp/kargs.log 2>&1; echo "kargs-exit=$?"; log kargs
 echo "kargs-$(grubenv)"
 `;
@@ -200,7 +204,7 @@ echo "kargs-$(grubenv)"
         expect(r.report['last-passed']).toBe('true');
         // kargs stages the panicking command line on trial.
         expect(r.report['kargs-exit']).toBe('0');
-        expect(r.report['kargs-grubenv']).toBe('boot_counter=2 boot_success=0');
+        expect(r.report['kargs-grubenv']).toBe('boot_counter=1 boot_success=0');
       },
       { reboots: true },
     );
@@ -225,7 +229,7 @@ apt-ostree status --json | json 'staged-base=v.deployments.find(d => d.staged)?.
       check,
       (r) => {
         expect(r.console).toMatch(/Kernel panic - not syncing/);
-        expect(grubBoots(r)).toEqual(['2.0 (ostree:0)', '2.0 (ostree:0)', '2.0 (ostree:1)']);
+        expect(grubBoots(r)).toEqual(['2.0 (ostree:0)', '2.0 (ostree:1)']);
         expect(r.report.deployment).toBe(good);
         expect(r.report.cmdline).not.toContain('panic=1');
         expect(r.report.default).toBe(good);

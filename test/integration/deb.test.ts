@@ -4,10 +4,11 @@
  * apt-get -f install (dependencies from deb.debian.org), run there, and purged again.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bwrapArgs } from '../../src/system/bwrap.js';
+import { aptOstreeDeb } from '../fixtures/apt-ostree-deb.js';
 import { PROJECT_ROOT, sh } from '../fixtures/env.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 import { trixieAptArchives, trixieTarball } from '../fixtures/trixie.js';
@@ -28,7 +29,7 @@ describe('the apt-ostree .deb', () => {
         binds: [
           { src: '/etc/resolv.conf', dest: '/etc/resolv.conf', readOnly: true },
           { src: trixieAptArchives(), dest: '/var/cache/apt/archives' },
-          { src: join(tmp, 'dist'), dest: '/srv/dist', readOnly: true },
+          { src: dirname(deb), dest: '/srv/dist', readOnly: true },
         ],
       },
       // The sandbox's /tmp is a fresh tmpfs of mode 0755; apt's unprivileged _apt needs 1777.
@@ -40,9 +41,8 @@ describe('the apt-ostree .deb', () => {
 
   beforeAll(async () => {
     tmp = makeTemp('deb-');
-    const r = await execa(process.execPath, [join(PROJECT_ROOT, 'scripts/build-deb.mjs'), '--out', join(tmp, 'dist')], { reject: false, all: true });
-    if (r.exitCode !== 0) throw new Error(`build-deb failed:\n${r.all}`);
-    deb = String(r.stdout).trim().split('\n').at(-1)!;
+    // Built for real once for this tree's content, and shared with the boot tests (apt-ostree-deb.ts).
+    deb = (await aptOstreeDeb()).path;
     root = join(tmp, 'trixie');
     mkdirSync(root);
     await sh('tar', ['-C', root, '-xf', await trixieTarball()]);
@@ -50,7 +50,7 @@ describe('the apt-ostree .deb', () => {
   afterAll(async () => removeTemp(tmp));
 
   it('is named after the version and carries the expected control fields and files', async () => {
-    expect(deb).toBe(join(tmp, 'dist', `apt-ostree_${VERSION}_all.deb`));
+    expect(basename(deb)).toBe(`apt-ostree_${VERSION}_all.deb`);
     const field = async (f: string) => (await sh('dpkg-deb', ['-f', deb, f])).trim();
     expect(await field('Package')).toBe('apt-ostree');
     expect(await field('Version')).toBe(VERSION);

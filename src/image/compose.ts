@@ -316,7 +316,7 @@ async function hostArchitecture(): Promise<string> {
 }
 
 /** A scratch apt configuration for a manifest: its sources, the host's trusted keys, an empty dpkg status. */
-function scratchApt(m: ResolvedManifest, cacheDir: string, work: string): AptConfig {
+async function scratchApt(m: ResolvedManifest, cacheDir: string, work: string): Promise<AptConfig> {
   const etcApt = join(work, 'etc-apt');
   mkdirSync(join(etcApt, 'apt.conf.d'), { recursive: true });
   mkdirSync(join(etcApt, 'preferences.d'), { recursive: true });
@@ -325,7 +325,6 @@ function scratchApt(m: ResolvedManifest, cacheDir: string, work: string): AptCon
   // The same keys mmdebstrap trusts: the build host's.
   if (existsSync('/etc/apt/trusted.gpg.d')) symlinkSync('/etc/apt/trusted.gpg.d', join(etcApt, 'trusted.gpg.d'));
   if (existsSync('/etc/apt/trusted.gpg')) symlinkSync('/etc/apt/trusted.gpg', join(etcApt, 'trusted.gpg'));
-  writeFileSync(join(etcApt, 'apt.conf.d', '50manifest'), m['apt-options'].map((o) => (o.trim().endsWith(';') ? o : `${o};`)).join('\n') + '\n');
   const status = join(work, 'status');
   writeFileSync(status, '');
   for (const d of ['lists/partial', 'archives/partial', 'state']) mkdirSync(join(cacheDir, d), { recursive: true });
@@ -337,6 +336,8 @@ function scratchApt(m: ResolvedManifest, cacheDir: string, work: string): AptCon
     workDir: join(work, 'apt'),
     architecture: m.architecture,
     installRecommends: m['include-recommends'],
+    // The manifest's, not an image's: passed on as they are.
+    settings: m['apt-options'].map((o) => (o.trim().endsWith(';') ? o : `${o};`)),
   });
 }
 
@@ -406,7 +407,7 @@ async function composeTreeLocked(o: ComposeTreeOptions, m: ResolvedManifest, pre
     const work = mkdtempSync(join(workParent, '.apt-ostree-compose-'));
     try {
       const cacheDir = o.cacheDir ? resolve(o.cacheDir) : join(work, 'cache');
-      const apt = scratchApt(m, cacheDir, join(work, 'scratch'));
+      const apt = await scratchApt(m, cacheDir, join(work, 'scratch'));
       const plan = await o.reporter.task('Resolving packages', async () => {
         await aptUpdate(apt, { signal, hint: 'Check the manifest\'s mirror/sources and suite, and the network.' });
         return aptSimulate(apt, requests, { signal });

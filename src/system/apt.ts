@@ -1,9 +1,11 @@
 /**
  * apt-get, driven from the host against a tree that is not the running system: resolution
  * and downloads. An APT_CONFIG file we write points every apt directory at the right place:
- * the target deployment's /etc/apt (sources, keyrings, preferences, apt.conf.d), the base
- * tree's dpkg database, and apt-ostree's cache of lists and .debs. The host's own apt
- * configuration is never read.
+ * the target deployment's /etc/apt (sources, keyrings, preferences), the base tree's dpkg
+ * database, and apt-ostree's cache of lists and .debs. The host's own apt configuration is
+ * never read, and neither are the deployment's apt.conf and apt.conf.d: they are the image's,
+ * and could name commands and programs that apt would run here, on the host, as root; only
+ * their plain settings are passed on (apt-image-settings.ts).
  *
  * What a transaction pays for apt (issue 19), and why:
  *   aptUpdate   `apt-get update` without apt's own cache rebuild: apt removes and rebuilds its
@@ -22,12 +24,19 @@ import { createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, rena
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AptOstreeError } from '../errors.js';
+import { readImageSettings } from './apt-image-settings.js';
 import { runInSandbox, type SandboxOptions } from './bwrap.js';
 import { run, type RunOptions, type RunResult } from './run.js';
 
 export interface AptDirs {
-  /** The target's /etc/apt directory (merged /etc of the deployment). */
+  /**
+   * The target's /etc/apt directory (merged /etc of the deployment): apt reads its sources,
+   * preferences, trusted keys and auth.conf; of its apt.conf and apt.conf.d only what
+   * IMAGE_SETTINGS allows (apt-image-settings.ts).
+   */
   etcApt: string;
+  /** apt configuration lines of the caller's own (compose: the manifest's apt-options), read last. */
+  settings?: readonly string[];
   /** dpkg status file of the tree packages are resolved against. */
   statusFile: string;
   /** Persistent cache: lists/, archives/, state/. */
@@ -64,12 +73,26 @@ function q(s: string): string {
   return `"${s}"`;
 }
 
-export function writeAptConfig(d: AptDirs): AptConfig {
+/**
+ * Write the APT_CONFIG file of the apt runs on the host for `d`. In the order apt reads it: our
+ * directories; the deployment's allowed settings (readImageSettings: apt itself is pointed past
+ * its apt.conf and apt.conf.d, at an empty directory and /dev/null); our settings, which win
+ * over the image's (apt-ostree.conf's download settings over its Acquire::http::Timeout); the
+ * caller's own.
+ */
+export async function writeAptConfig(d: AptDirs): Promise<AptConfig> {
   const archivesDir = join(d.cacheDir, 'archives');
   const listsDir = join(d.cacheDir, 'lists');
+  const noParts = join(d.workDir, 'apt.conf.d');
+  mkdirSync(noParts, { recursive: true });
+  const reader = join(d.workDir, 'deployment-apt.conf');
+  writeFileSync(reader, `Dir::Etc ${q(d.etcApt + '/')};\n`);
+  const imageSettings = await readImageSettings(reader, d.architecture);
   const lines = [
     `Dir "/";`,
     `Dir::Etc ${q(d.etcApt + '/')};`,
+    `Dir::Etc::Main "/dev/null";`,
+    `Dir::Etc::Parts ${q(noParts + '/')};`,
     `Dir::State ${q(join(d.cacheDir, 'state') + '/')};`,
     `Dir::State::lists ${q(listsDir + '/')};`,
     `Dir::State::status ${q(d.statusFile)};`,
@@ -79,6 +102,7 @@ export function writeAptConfig(d: AptDirs): AptConfig {
     `Dir::Cache::pkgcache ${d.binaryCaches ? q(d.binaryCaches.pkgcache) : '""'};`,
     `Dir::Cache::srcpkgcache ${d.binaryCaches ? q(d.binaryCaches.srcpkgcache) : '""'};`,
     `Dir::Log ${q(join(d.workDir, 'log') + '/')};`,
+    ...imageSettings,
     `APT::Architecture ${q(d.architecture)};`,
     `APT::Architectures { ${[d.architecture, ...(d.foreignArchitectures ?? [])].map(q).join('; ')}; };`,
     `APT::Install-Recommends ${d.installRecommends === false ? '"false"' : '"true"'};`,
@@ -94,6 +118,7 @@ export function writeAptConfig(d: AptDirs): AptConfig {
     // The methods' Timeout covers connecting and each wait for data.
     for (const m of ['http', 'https', 'ftp']) lines.push(`Acquire::${m}::Timeout "${Math.trunc(timeoutSeconds)}";`);
   }
+  lines.push(...(d.settings ?? []));
   const file = join(d.workDir, 'apt.conf');
   writeFileSync(file, lines.join('\n') + '\n');
   return { file, dirs: d, archivesDir, listsDir };
@@ -217,9 +242,8 @@ export interface AptResolution {
  * .deb missing from the archives cache, and stops before downloading. The plan comes from the
  * same run through apt's JSON hook (AptCli::Hooks::Install, doc/json-hooks-protocol.md in apt's
  * sources): a small sh script answers apt's handshake and saves the pre-prompt notification,
- * which lists every changed package with its install and current version and architecture. The
- * deployment's own install hooks are cleared for this run: they are programs of the image, not
- * of the host apt runs on. Resolution errors become one AptOstreeError (translateResolveError).
+ * which lists every changed package with its install and current version and architecture.
+ * Resolution errors become one AptOstreeError (translateResolveError).
  */
 export async function aptResolve(cfg: AptConfig, requests: string[], opts: RunOptions = {}): Promise<AptResolution> {
   const hook = writePlanHook(cfg);
@@ -228,7 +252,7 @@ export async function aptResolve(cfg: AptConfig, requests: string[], opts: RunOp
     'apt-get',
     [
       'install', '--print-uris', '--yes', '--quiet', '--allow-downgrades',
-      // Read after apt.conf.d: clears the deployment's install hooks and adds ours.
+      // Read after every configuration file: our hook is the only one.
       '-c', hook.conf,
       // --print-uris would print MD5 sums (apt forces them "for compatibility").
       '-o', 'Acquire::ForceHash=SHA256',

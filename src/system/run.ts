@@ -202,6 +202,7 @@ const PACKAGE_OF_TOOL: Record<string, string> = {
   mmdebstrap: 'mmdebstrap',
   'apt-get': 'apt',
   'apt-cache': 'apt',
+  'apt-config': 'apt',
   dpkg: 'dpkg',
   'dpkg-deb': 'dpkg',
   'dpkg-query': 'dpkg',

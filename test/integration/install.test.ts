@@ -246,29 +246,31 @@ describe('install and uninstall', () => {
   it('MaxConcurrentDownloads and DownloadTimeout of apt-ostree.conf reach apt (refresh-md, install)', async () => {
     const deployment = await bed.defaultDeployment();
     const conf = join(deployment, 'etc', 'apt-ostree', 'apt-ostree.conf');
-    const hook = join(deployment, 'etc', 'apt', 'apt.conf.d', '99-test-dump');
     const dump = join(tmp, 'apt-config-dump');
-    // apt-get update runs the hook with apt's own configuration: what apt-ostree gave it.
-    writeFileSync(hook, `APT::Update::Pre-Invoke { "apt-config dump > ${dump}"; };\n`);
+    // An apt-get first in PATH that saves apt's configuration (what apt-ostree gave it) before
+    // each update. (Not a hook in the deployment's apt.conf.d: those never run on the host.)
+    const wrappers = join(tmp, 'apt-get-wrapper');
+    mkdirSync(wrappers, { recursive: true });
+    writeFileSync(join(wrappers, 'apt-get'), `#!/bin/sh\nif [ "$1" = update ]; then apt-config dump > '${dump}'; fi\nexec /usr/bin/apt-get "$@"\n`, { mode: 0o755 });
+    const env = { PATH: `${wrappers}:${process.env.PATH}` };
     const seen = () => {
       const text = readFileSync(dump, 'utf8');
       rmSync(dump);
       return { limit: /^Acquire::QueueHost::Limit "(\d+)";$/m.exec(text)?.[1], timeouts: ['http', 'https', 'ftp'].map((m) => new RegExp(`^Acquire::${m}::Timeout "(\\d+)";$`, 'm').exec(text)?.[1]) };
     };
     try {
-      expect((await bed.run(['refresh-md'])).code).toBe(0);
+      expect((await bed.run(['refresh-md'], { env })).code).toBe(0);
       expect(seen()).toEqual({ limit: '5', timeouts: ['300', '300', '300'] }); // the documented defaults
       mkdirSync(join(conf, '..'), { recursive: true });
       writeFileSync(conf, '[Daemon]\nMaxConcurrentDownloads=3\nDownloadTimeout=17\n');
-      const refresh = await bed.run(['refresh-md']);
+      const refresh = await bed.run(['refresh-md'], { env });
       expect(refresh.code, refresh.stderr).toBe(0);
       expect(seen()).toEqual({ limit: '3', timeouts: ['17', '17', '17'] });
-      const install = await bed.run(['install', '--dry-run', 'hello-ao']);
+      const install = await bed.run(['install', '--dry-run', 'hello-ao'], { env });
       expect(install.code, install.stderr).toBe(0);
       expect(seen()).toEqual({ limit: '3', timeouts: ['17', '17', '17'] });
     } finally {
       rmSync(conf, { force: true });
-      rmSync(hook, { force: true });
     }
   });
 

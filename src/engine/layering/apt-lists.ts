@@ -25,7 +25,7 @@ export async function withDeploymentApt<T>(sysrootPath: string, os: string | und
   const work = opts.workDir ?? mkdtempSync(join(tmpdir(), 'apt-ostree-'));
   try {
     const downloads = opts.reporter ? (await transactionSettings(sysroot, name, opts.reporter)).downloads : undefined;
-    return await fn(aptConfigFor(sysroot, name, d, { workDir: work, status: { file: statusFile }, architecture: arch, downloads, create: opts.create }), sysroot, name);
+    return await fn(await aptConfigFor(sysroot, name, d, { workDir: work, status: { file: statusFile }, architecture: arch, downloads, create: opts.create }), sysroot, name);
   } finally {
     if (!opts.workDir) rmSync(work, { recursive: true, force: true });
   }

@@ -25,7 +25,7 @@ import { aptCacheDir } from '../state-paths.js';
  * gets a pkgcache of its own, so queries and transactions do not rebuild each other's.
  * `create` makes the cache directories (transactions); read-only commands use them as they are.
  */
-export function aptConfigFor(
+export async function aptConfigFor(
   sysroot: Sysroot,
   os: string,
   deployment: Deployment,
@@ -37,7 +37,7 @@ export function aptConfigFor(
     downloads?: DownloadSettings;
     create?: boolean;
   },
-): AptConfig {
+): Promise<AptConfig> {
   const cacheDir = aptCacheDir(sysroot.path, os);
   if (opts.create !== false) for (const d of ['lists/partial', 'archives/partial', 'state']) mkdirSync(join(cacheDir, d), { recursive: true });
   mkdirSync(join(opts.workDir, 'log'), { recursive: true });

@@ -187,7 +187,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
 
   // The base's status is kept once per base checksum in the cache (apt-setup.ts), so that apt's
   // binary cache built by the previous transaction on the same base is still valid.
-  const apt = aptConfigFor(sysroot, input.os, input.mergeDeployment, {
+  const apt = await aptConfigFor(sysroot, input.os, input.mergeDeployment, {
     workDir: work,
     status: { baseChecksum: input.baseChecksum, text: baseStatus },
     architecture: arch,

@@ -30,7 +30,7 @@ function installed(name: string, version: string): string {
 }
 
 /** apt for a status file, with its binary caches in the cache directory, as layering sets it up. */
-function aptFor(cacheDir: string, statusFile: string, name: string): AptConfig {
+async function aptFor(cacheDir: string, statusFile: string, name: string): Promise<AptConfig> {
   const root = join(dir, name);
   const etcApt = join(root, 'etc-apt');
   for (const d of ['apt.conf.d', 'preferences.d', 'sources.list.d']) mkdirSync(join(etcApt, d), { recursive: true });
@@ -66,7 +66,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('binary caches between transactions', () => {
   it('survive an update of an unchanged repository; a changed list drops them, and the next run sees the change', async () => {
     const cacheDir = join(dir, 'cache-update');
-    const apt = aptFor(cacheDir, baseStatusFile(cacheDir, 'a'.repeat(64), STATUS_A), 'update');
+    const apt = await aptFor(cacheDir, baseStatusFile(cacheDir, 'a'.repeat(64), STATUS_A), 'update');
     expect(await aptUpdate(apt)).toEqual({ changed: true });
     // apt did not build them after the update (we told it not to): the first resolution does.
     expect(caches(cacheDir)).toEqual([]);
@@ -96,7 +96,7 @@ describe('binary caches between transactions', () => {
     const cacheDir = join(dir, 'cache-same-path');
     const status = join(dir, 'one-status-path');
     writeFileSync(status, STATUS_A);
-    const apt = aptFor(cacheDir, status, 'same-path');
+    const apt = await aptFor(cacheDir, status, 'same-path');
     await aptUpdate(apt);
     expect((await aptResolve(apt, ['libx'])).plan).toEqual(UPGRADE);
     // Another base's status written at the same path, its mtime as before: apt keeps its cache.
@@ -113,10 +113,10 @@ describe('binary caches between transactions', () => {
     // Same size and the same mtime: only the path tells them apart.
     const { atime, mtime } = statSync(a);
     utimesSync(b, atime, mtime);
-    const aptA = aptFor(cacheDir, a, 'base-a');
+    const aptA = await aptFor(cacheDir, a, 'base-a');
     await aptUpdate(aptA);
     expect((await aptResolve(aptA, ['libx'])).plan).toEqual(UPGRADE);
-    expect((await aptResolve(aptFor(cacheDir, b, 'base-b'), ['libx'])).plan).toEqual(NOTHING);
+    expect((await aptResolve(await aptFor(cacheDir, b, 'base-b'), ['libx'])).plan).toEqual(NOTHING);
     expect((await aptResolve(aptA, ['libx'])).plan).toEqual(UPGRADE);
     // The same base again: the same file, not rewritten (its mtime keeps the cache valid).
     const before = identity(a);

@@ -21,7 +21,7 @@ async function aptFor(name: string, sources: string): Promise<AptConfig> {
   for (const d of ['lists/partial', 'archives/partial', 'state']) mkdirSync(join(root, 'cache', d), { recursive: true });
   mkdirSync(join(root, 'work', 'log'), { recursive: true });
   writeFileSync(join(etcApt, 'sources.list'), `${sources}\n`);
-  const cfg = writeAptConfig({ etcApt, statusFile: join(dir, 'status'), cacheDir: join(root, 'cache'), workDir: join(root, 'work'), architecture: 'amd64' });
+  const cfg = await writeAptConfig({ etcApt, statusFile: join(dir, 'status'), cacheDir: join(root, 'cache'), workDir: join(root, 'work'), architecture: 'amd64' });
   await aptUpdate(cfg);
   return cfg;
 }

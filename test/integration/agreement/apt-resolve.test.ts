@@ -37,7 +37,7 @@ function installed(name: string, version: string, extra: Record<string, string> 
 }
 
 /** An apt configuration as layering writes it, for the given sources and apt.conf.d snippets. */
-function aptConfig(name: string, sources: string, confD: Record<string, string> = {}): AptConfig {
+async function aptConfig(name: string, sources: string, confD: Record<string, string> = {}): Promise<AptConfig> {
   const root = join(dir, name);
   const etcApt = join(root, 'etc-apt');
   for (const d of ['apt.conf.d', 'preferences.d', 'sources.list.d', 'trusted.gpg.d']) mkdirSync(join(etcApt, d), { recursive: true });
@@ -81,9 +81,9 @@ beforeAll(async () => {
       installed('libx', '1:2.0-1'),
   );
   const sources = [main, security, backports].join('\n') + '\n';
-  cfg = aptConfig('cfg', sources);
+  cfg = await aptConfig('cfg', sources);
   // A deployment whose apt.conf.d asks for purging, and has an install hook of its own.
-  purgeCfg = aptConfig('purge', sources, {
+  purgeCfg = await aptConfig('purge', sources, {
     '50purge': 'APT::Get::Purge "true";\n',
     '60hook': `AptCli::Hooks::Install { "touch ${join(dir, 'image-hook-ran')}"; };\n`,
   });
@@ -202,7 +202,7 @@ describe("apt's resolution errors (real apt-get)", () => {
   });
 
   it('passes any other failure on as the ToolError of apt-get', async () => {
-    const bad = aptConfig('bad', 'garbage\n');
+    const bad = await aptConfig('bad', 'garbage\n');
     const e = (await failure(['htop'], bad)) as ToolError;
     expect(e).toBeInstanceOf(ToolError);
     expect(e.tool).toBe('apt-get');

@@ -15,24 +15,58 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** What apt itself reads from the APT_CONFIG file we write. */
-function aptDump(dirs: Partial<AptDirs>, name: string): string {
+/** What apt itself reads from the APT_CONFIG file we write (the deployment's apt.conf.d holding `confD`). */
+async function aptDump(dirs: Partial<AptDirs>, name: string, confD = ''): Promise<string> {
   const workDir = join(dir, name);
   mkdirSync(join(workDir, 'etc-apt', 'apt.conf.d'), { recursive: true });
-  const cfg = writeAptConfig({ etcApt: join(workDir, 'etc-apt'), statusFile: join(workDir, 'status'), cacheDir: join(workDir, 'cache'), workDir, architecture: 'amd64', ...dirs });
+  writeFileSync(join(workDir, 'etc-apt', 'apt.conf.d', '50image'), confD);
+  const cfg = await writeAptConfig({ etcApt: join(workDir, 'etc-apt'), statusFile: join(workDir, 'status'), cacheDir: join(workDir, 'cache'), workDir, architecture: 'amd64', ...dirs });
   return execFileSync('apt-config', ['dump'], { env: { ...process.env, APT_CONFIG: cfg.file }, encoding: 'utf8' });
 }
 
 describe('apt', () => {
-  it('gets MaxConcurrentDownloads as Acquire::QueueHost::Limit and DownloadTimeout as the methods\' Timeout', () => {
-    const dump = aptDump({ downloads: { maxConcurrent: 3, timeoutSeconds: 17 } }, 'set');
+  it('gets MaxConcurrentDownloads as Acquire::QueueHost::Limit and DownloadTimeout as the methods\' Timeout', async () => {
+    const dump = await aptDump({ downloads: { maxConcurrent: 3, timeoutSeconds: 17 } }, 'set');
     expect(dump).toMatch(/^Acquire::QueueHost::Limit "3";$/m);
     for (const m of ['http', 'https', 'ftp']) expect(dump).toMatch(new RegExp(`^Acquire::${m}::Timeout "17";$`, 'm'));
   });
 
-  it("keeps apt's own defaults without settings (compose)", () => {
-    const dump = aptDump({}, 'unset');
+  it("keeps apt's own defaults without settings (compose)", async () => {
+    const dump = await aptDump({}, 'unset');
     expect(dump).not.toMatch(/^Acquire::(QueueHost::Limit|\w+::Timeout) /m);
+  });
+
+  it('takes the image\'s plain settings and none of its programs; apt-ostree.conf\'s timeout wins over the image\'s', async () => {
+    const confD = [
+      'Acquire::http::Proxy "http://proxy.example:3128";',
+      'Acquire::http::Proxy::deb.example.org "DIRECT";',
+      'Acquire::https::repo.example.org::Verify-Peer "false";',
+      'Acquire::http::Timeout "99";',
+      'Acquire::Check-Valid-Until "false";',
+      'APT::Default-Release "bookworm";',
+      'Acquire::CompressionTypes::Order { "xz"; "gz"; };',
+      'APT::Update::Pre-Invoke { "touch /hostile/pre"; };',
+      'Binary::apt-get::APT::Update::Post-Invoke { "touch /hostile/post"; };',
+      'Acquire::http::Proxy-Auto-Detect "/hostile/detect";',
+      'Dir::Bin::Methods "/hostile/methods/";',
+      'Dir::State::Lists "/etc/cron.d/";',
+      'APT::Solver "hostile";',
+      '#clear APT::Architectures;',
+      '',
+    ].join('\n');
+    const dump = await aptDump({ downloads: { maxConcurrent: 3, timeoutSeconds: 17 } }, 'image', confD);
+    for (const line of [
+      'Acquire::http::Proxy "http://proxy.example:3128";',
+      'Acquire::http::Proxy::deb.example.org "DIRECT";',
+      'Acquire::https::repo.example.org::Verify-Peer "false";',
+      'Acquire::http::Timeout "17";',
+      'Acquire::Check-Valid-Until "false";',
+      'APT::Default-Release "bookworm";',
+      'Acquire::CompressionTypes::Order:: "xz";',
+      'Dir::Bin::methods "/usr/lib/apt/methods";',
+      'APT::Architectures:: "amd64";',
+    ]) expect(dump.split('\n')).toContain(line);
+    expect(dump).not.toMatch(/Invoke|Proxy-Auto-Detect|cron|hostile/i);
   });
 });
 

@@ -5,7 +5,7 @@
  * module runs the same check for what the engine wants to know before it writes anything, and
  * turns the generator's refusal into apt-ostree's error.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AptOstreeError, ToolError } from '../errors.js';
@@ -52,6 +52,12 @@ export async function grubScriptTextProblem(text: string): Promise<string | unde
 /** The line data/grub/grub-mkconfig-ostree writes when grub-script-check refused the menu it made. */
 const GENERATOR_REFUSAL = /^apt-ostree: (grub-script-check refused the new GRUB menu .*)$/m;
 
+/**
+ * Where the generator writes why it refused a menu (APT_OSTREE_GRUB_REFUSAL): ostree keeps its
+ * child's stderr to itself and says only "Child process exited with code 1".
+ */
+export const GRUB_REFUSAL_FILE = join(tmpdir(), `apt-ostree-grub-refusal-${process.pid}`);
+
 /** Throw E as refusedGrubMenu says it, or as it is. */
 export function rethrowRefusedGrubMenu(e: unknown): never {
   throw refusedGrubMenu(e) ?? e;
@@ -59,11 +65,18 @@ export function rethrowRefusedGrubMenu(e: unknown): never {
 
 /**
  * An `ostree admin` failure caused by the generator's refusal of the menu it made, as
- * apt-ostree's error (ostree's own message names only a child process); else undefined.
+ * apt-ostree's error; else undefined.
  */
 export function refusedGrubMenu(e: unknown): AptOstreeError | undefined {
   if (!(e instanceof ToolError)) return undefined;
-  const m = GENERATOR_REFUSAL.exec(e.stderr);
+  let text = e.stderr;
+  try {
+    text += `\n${readFileSync(GRUB_REFUSAL_FILE, 'utf8')}`;
+    rmSync(GRUB_REFUSAL_FILE, { force: true });
+  } catch {
+    /* no refusal written: another failure */
+  }
+  const m = GENERATOR_REFUSAL.exec(text);
   if (!m) return undefined;
   return new AptOstreeError(`The boot menu was not changed: ${m[1]}.`, {
     hint: 'Look for characters GRUB reads as syntax in the kernel arguments (`apt-ostree kargs`) or in the name of the image (PRETTY_NAME in its /usr/lib/os-release).',

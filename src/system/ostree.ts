@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ToolError } from '../errors.js';
 import { resolveRefFile } from '../ostree/refs.js';
 import { listCommitDir, readCommitFile } from '../ostree/tree.js';
-import { rethrowRefusedGrubMenu } from './grub-script.js';
+import { GRUB_REFUSAL_FILE, rethrowRefusedGrubMenu } from './grub-script.js';
 import { run, type RunOptions } from './run.js';
 
 export type MetaValue = string | boolean | number | string[] | Array<string[]>;
@@ -378,7 +378,7 @@ export const GRUB_GENERATOR = join(dirname(fileURLToPath(import.meta.url)), '..'
  * ostree-finalize-staged does at shutdown.
  */
 function adminEnv(sysroot: string): Record<string, string> | undefined {
-  return sysroot === '/' ? undefined : { OSTREE_GRUB2_EXEC: GRUB_GENERATOR };
+  return sysroot === '/' ? undefined : { OSTREE_GRUB2_EXEC: GRUB_GENERATOR, APT_OSTREE_GRUB_REFUSAL: GRUB_REFUSAL_FILE };
 }
 
 export async function adminInitFs(sysroot: string): Promise<void> {

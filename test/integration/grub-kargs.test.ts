@@ -44,7 +44,8 @@ describe('kernel arguments and the GRUB menu', () => {
   it('refuses what GRUB would misread or what overflows the command line, changing nothing', async () => {
     const before = await deploymentState(s.sysroot);
     const menu = menuHash();
-    for (const bad of ['x=a|b', 'x=}', 'x=$(reboot)', 'x=1;reboot', '#x', 'x=a&b', 'x=<y', 'x=(y)', 'x={y', "x='y'", 'x=`y`', 'x=a\\b', '"x=a b"', `x=${'y'.repeat(10_000)}`]) {
+    // Each character has its unit test (test/unit/engine/deployments/kargs.test.ts); here the CLI's path for a few.
+    for (const bad of ['x=a|b', 'x=$(reboot)', 'x=1;reboot', '#x', '"x=a b"', `x=${'y'.repeat(10_000)}`]) {
       const r = await cli(['--sysroot', s.sysroot, 'kargs', `--append=${bad}`]);
       expect(r.code, bad).toBe(1);
       expect(r.stderr, bad).toMatch(/GRUB|does not enclose its whole value|over the 1780 that fit/);
@@ -52,7 +53,7 @@ describe('kernel arguments and the GRUB menu', () => {
     }
     expect(await deploymentState(s.sysroot)).toEqual(before);
     expect(menuHash()).toBe(menu);
-  });
+  }, 300_000);
 
   it('keeps the old menu and fails the transaction when the new one does not parse', async () => {
     // An entry an older apt-ostree could write (`x=}`), on the deployment that stays listed.
@@ -65,7 +66,7 @@ describe('kernel arguments and the GRUB menu', () => {
     try {
       const r = await cli(['--sysroot', s.sysroot, 'kargs', '--append=next=1']);
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/The boot menu was not changed: grub-script-check refused the new GRUB menu \(Syntax error at line \d+: .*x=\}.*\); the old menu is kept\./);
+      expect(r.stderr, r.stderr).toMatch(/The boot menu was not changed: grub-script-check refused the new GRUB menu \(Syntax error at line \d+: .*x=\}.*\); the old menu is kept\./);
       expect(menuHash()).toBe(menu);
       expect(await deploymentState(s.sysroot)).toEqual(before);
     } finally {
@@ -74,5 +75,5 @@ describe('kernel arguments and the GRUB menu', () => {
     const ok = await cli(['--sysroot', s.sysroot, 'kargs', '--append=next=1']);
     expect(ok.code, ok.stderr).toBe(0);
     await execa('grub-script-check', [menuPath()]);
-  });
+  }, 300_000);
 });

@@ -209,7 +209,7 @@ describe('verified pulls', () => {
     refused(await cli(['--sysroot', sysroot, 'deploy', bound]));
     expect(await deploymentState(sysroot)).toEqual(before);
     expect(await statusJson()).toEqual(statusBefore);
-  });
+   }, 300_000);
 
   it('rebase to a new remote takes --url and --gpg-import, and refuses it without a key', async () => {
     // A second server, whose publisher is the "attacker" key's owner: trusted for that remote only.

@@ -205,8 +205,15 @@ describe('verified pulls', () => {
     }
     expect(await deploymentState(sysroot)).toEqual(before);
     expect(await statusJson()).toEqual(statusBefore);
-    // By checksum ostree checks no ref binding: apt-ostree does, after the pull and before any deploy.
-    refused(await cli(['--sysroot', sysroot, 'deploy', bound]));
+    // By checksum ostree checks no ref binding: apt-ostree does, after the pull and before any
+    // deploy. (The server's ref at the base meanwhile: deploy walks the ref's history, which
+    // holds the commit of another key published above.)
+    await sh('ostree', [`--repo=${srv}`, 'refs', '--force', `--create=${ref}`, base]);
+    try {
+      refused(await cli(['--sysroot', sysroot, 'deploy', bound]));
+    } finally {
+      await sh('ostree', [`--repo=${srv}`, 'refs', '--force', `--create=${ref}`, current]);
+    }
     expect(await deploymentState(sysroot)).toEqual(before);
     expect(await statusJson()).toEqual(statusBefore);
    }, 300_000);

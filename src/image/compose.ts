@@ -119,6 +119,8 @@ export async function commitTree(input: CommitTreeInput): Promise<CommitTreeResu
       consume: input.consume,
       extraArgs: input.skipIfUnchanged ? ['--skip-if-unchanged'] : [],
       sign: input.sign,
+      // Published: bound to its ref, so that a client refuses it under another (ref-binding.ts).
+      bindToBranch: true,
     },
     { signal: input.signal, what: `ostree commit to ${input.ref}` },
   ).catch((e: unknown) => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ToolError } from '../errors.js';
 import { resolveRefFile } from '../ostree/refs.js';
 import { listCommitDir, readCommitFile } from '../ostree/tree.js';
+import { GRUB_REFUSAL_FILE, rethrowRefusedGrubMenu } from './grub-script.js';
 import { run, type RunOptions } from './run.js';
 
 export type MetaValue = string | boolean | number | string[] | Array<string[]>;
@@ -49,6 +50,13 @@ export interface CommitOptions {
   extraArgs?: string[];
   /** Sign the commit as it is written (ostree signs before it moves the ref). */
   sign?: SignOptions;
+  /**
+   * Bind the commit to `branch` (ostree.ref-binding, and ostree.collection-binding where the
+   * repository has a collection id): for commits that clients pull, which then refuse it under
+   * another ref (engine/deployments/ref-binding.ts). Otherwise --no-bindings: layered commits
+   * made on the client (aptostree/* refs) are never pulled, and their refs come and go.
+   */
+  bindToBranch?: boolean;
 }
 
 /** How a commit or a summary is signed: GPG key ids in a home directory, or an ed25519 secret key file. */
@@ -69,7 +77,8 @@ export function signArgs(sign: SignOptions | undefined): string[] {
 }
 
 export async function commit(opts: CommitOptions, runOpts: RunOptions = {}): Promise<string> {
-  const args = [`--repo=${opts.repo}`, 'commit', '--no-bindings'];
+  if (opts.bindToBranch && !opts.branch) throw new Error('ostree.commit: bindToBranch needs a branch');
+  const args = [`--repo=${opts.repo}`, 'commit', ...(opts.bindToBranch ? [] : ['--no-bindings'])];
   if (opts.baseTree) {
     // ostree reuses the base's trees only when no commit modifier is set (options that filter
     // or rewrite files, --devino-canonical and --consume among them).
@@ -369,7 +378,7 @@ export const GRUB_GENERATOR = join(dirname(fileURLToPath(import.meta.url)), '..'
  * ostree-finalize-staged does at shutdown.
  */
 function adminEnv(sysroot: string): Record<string, string> | undefined {
-  return sysroot === '/' ? undefined : { OSTREE_GRUB2_EXEC: GRUB_GENERATOR };
+  return sysroot === '/' ? undefined : { OSTREE_GRUB2_EXEC: GRUB_GENERATOR, APT_OSTREE_GRUB_REFUSAL: GRUB_REFUSAL_FILE };
 }
 
 export async function adminInitFs(sysroot: string): Promise<void> {
@@ -414,15 +423,15 @@ export async function adminDeploy(o: DeployOptions): Promise<void> {
     signal: o.signal,
     // Deploying swaps the boot configuration atomically; a Ctrl-C must not stop it halfway.
     detached: !o.signal,
-  });
+  }).catch(rethrowRefusedGrubMenu);
 }
 
 export async function adminUndeploy(sysroot: string, index: number): Promise<void> {
-  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'undeploy', String(index)], { what: `ostree admin undeploy ${index}`, env: adminEnv(sysroot) });
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'undeploy', String(index)], { what: `ostree admin undeploy ${index}`, env: adminEnv(sysroot) }).catch(rethrowRefusedGrubMenu);
 }
 
 export async function adminCleanup(sysroot: string): Promise<void> {
-  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'cleanup'], { what: 'ostree admin cleanup', env: adminEnv(sysroot) });
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'cleanup'], { what: 'ostree admin cleanup', env: adminEnv(sysroot) }).catch(rethrowRefusedGrubMenu);
 }
 
 /** `ostree admin unlock` of the booted deployment: an overlay on /usr (see usroverlay). */

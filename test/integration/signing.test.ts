@@ -44,6 +44,8 @@ describe('compose commit --gpg-sign', () => {
     const shown = await showSignatures(repo, REF, key.publicKey);
     expect(shown).toMatch(/Found 1 signature/);
     expect(shown).toMatch(/Good signature from "builder <builder@example\.org>"/);
+    // Bound to its ref, under the signature: a client refuses it under another ref.
+    expect((await sh('ostree', [`--repo=${repo}`, 'show', '--print-metadata-key=ostree.ref-binding', REF])).trim()).toBe(`['${REF}']`);
   });
 
   it('refuses a key the home directory does not hold, before any work', async () => {

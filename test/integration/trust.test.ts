@@ -178,6 +178,46 @@ describe('verified pulls', () => {
     await fsckClean(join(sysroot, 'ostree', 'repo'));
   });
 
+  it('refuses a signed commit bound to another ref that the server moved this ref to, by name and by checksum', async () => {
+    // Another stream's newer image, signed by the same publisher and bound to its own ref, as
+    // compose commits it; the server's ref of this stream moved to it (one small file). The
+    // commits publish() makes carry no binding (--no-bindings), and the tests above take them.
+    const current = (await sh('ostree', [`--repo=${srv}`, 'rev-parse', ref])).trim();
+    const other = `${ref}-other`;
+    const bound = (await sh('ostree', [`--repo=${srv}`, 'commit', `--branch=${other}`, `--parent=${current}`, `--tree=ref=${base}`, '--add-metadata-string=version=5-other-stream', '--keep-metadata=aptostree.dpkg.pkglist', `--gpg-sign=${publisher.fingerprint}`, `--gpg-homedir=${publisher.homedir}`])).trim();
+    expect(await sh('ostree', [`--repo=${srv}`, 'show', '--print-metadata-key=ostree.ref-binding', bound])).toContain(`'${other}'`);
+    const before = await deploymentState(sysroot);
+    const statusBefore = await statusJson();
+    const refused = (r: { code: number; stderr: string }) => {
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`Refused commit ${bound} for origin:${ref}: it is bound to ${other} (ostree.ref-binding), not to ${ref}`);
+      expect(r.stderr).toContain('nothing was deployed');
+    };
+    await sh('ostree', [`--repo=${srv}`, 'refs', '--force', `--create=${ref}`, bound]);
+    try {
+      refused(await cli(['--sysroot', sysroot, 'upgrade']));
+      refused(await cli(['--sysroot', sysroot, 'upgrade', '--check']));
+      const fresh = join(tmp, 'bound-elsewhere');
+      refused(await cli(['--sysroot', fresh, 'admin', 'provision', '--url', server.url, '--ref', ref, '--gpg-import', publisher.publicKey]));
+      expect(exists(fresh)).toBe(false);
+    } finally {
+      await sh('ostree', [`--repo=${srv}`, 'refs', '--force', `--create=${ref}`, current]);
+    }
+    expect(await deploymentState(sysroot)).toEqual(before);
+    expect(await statusJson()).toEqual(statusBefore);
+    // By checksum ostree checks no ref binding: apt-ostree does, after the pull and before any
+    // deploy. (The server's ref at the base meanwhile: deploy walks the ref's history, which
+    // holds the commit of another key published above.)
+    await sh('ostree', [`--repo=${srv}`, 'refs', '--force', `--create=${ref}`, base]);
+    try {
+      refused(await cli(['--sysroot', sysroot, 'deploy', bound]));
+    } finally {
+      await sh('ostree', [`--repo=${srv}`, 'refs', '--force', `--create=${ref}`, current]);
+    }
+    expect(await deploymentState(sysroot)).toEqual(before);
+    expect(await statusJson()).toEqual(statusBefore);
+   }, 300_000);
+
   it('rebase to a new remote takes --url and --gpg-import, and refuses it without a key', async () => {
     // A second server, whose publisher is the "attacker" key's owner: trusted for that remote only.
     const srv2 = join(tmp, 'srv2-repo');

@@ -1,7 +1,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
-import { validateKarg } from '../../engine/deployments/kargs.js';
+import { checkBootKargs, validateKarg } from '../../engine/deployments/kargs.js';
 import { checkProvisionTrust, DEFAULT_OS, DEFAULT_REMOTE, provision, validateProvisionNames } from '../../engine/deployments/provision.js';
 import { refuseSignVerify } from '../../engine/deployments/verification.js';
 import { assertRef } from '../../image/refs.js';
@@ -21,6 +21,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof ADMIN_PROVISION>>): 
   validateProvisionNames({ os, remote, sysrootPath: sysroot });
   const kargList = ctx.args.karg;
   for (const k of kargList) validateKarg(k, '--karg', { single: true });
+  checkBootKargs(kargList, os);
   const { gpgImport, signVerify, noVerify } = ctx.args;
   if (gpgImport && !existsSync(gpgImport)) throw new InputError(`The key file ${gpgImport} does not exist.`, 'Give the path of an exported GPG public key.');
   if (signVerify !== undefined) await refuseSignVerify(signVerify);

@@ -21,7 +21,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof KARGS>>): Promise<nu
   const { append, appendIfMissing, delete: del, deleteIfPresent, replace } = ctx.args;
   const edits: Required<KargEdits> = { append, appendIfMissing, delete: del, deleteIfPresent, replace };
   for (const [k, o] of Object.entries(EDIT_OPTIONS) as Array<[keyof KargEdits, string]>) {
-    for (const a of edits[k]) validateKarg(a, o);
+    for (const a of edits[k]) validateKarg(a, o, { removal: k === 'delete' || k === 'deleteIfPresent' });
   }
   for (const a of edits.replace) {
     if (!a.includes('=')) throw new InputError(`--replace ${a}: give KEY=NEWVALUE or KEY=VALUE=NEWVALUE.`, 'For example --replace console=ttyS0=ttyS1.');

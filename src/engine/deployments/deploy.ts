@@ -14,6 +14,7 @@ import { removeImmutableFlag } from '../../system/files.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { prepareLockedStaging } from './finalization.js';
 import { armBootCounting } from './arm.js';
+import { checkNewDeploymentKargs } from './boot-kargs.js';
 import { originFileText, type Origin } from './origin.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 import { removeTree, type Transaction } from '../transaction/transaction.js';
@@ -123,6 +124,7 @@ export interface NewDeployment {
  * running system (ostree finalizes it at shutdown), written directly on a sysroot directory.
  */
 export async function deployNew(tx: Transaction, sysroot: Sysroot, req: NewDeploymentRequest): Promise<NewDeployment> {
+  await checkNewDeploymentKargs(sysroot.path, req.kargs, req.os);
   const originFile = join(tx.workDir('new-deployment'), 'origin');
   // serializeOrigin also drops [libostree-transient]: a new deployment starts unpinned.
   // originFileText refuses an origin that would not read back as the same request.

@@ -61,25 +61,54 @@ function format(e: Entry): string {
 
 export type KargProblem =
   | { kind: 'control' | 'quote' | 'empty' | 'several' | 'ostree' }
-  | { kind: 'no-key'; arg: string };
+  | { kind: 'no-key' | 'quote-place'; arg: string }
+  | { kind: 'grub'; arg: string; char: string };
 
 /**
- * The one check of kernel argument text: printable, no unbalanced quote, each argument with a
- * key, not `ostree=` (ostree writes that one itself and would ignore or break on a user value),
- * not empty; with `single`, exactly one argument (`foo="a b"` is one).
+ * Characters that GRUB's script parser reads as syntax in a `linux` line of grub.cfg (ostree
+ * writes the arguments there as they are): operators and redirections (| & ; < >), grouping
+ * (( ) { }), expansion ($ `), escapes and single quotes (\ '), and `#`, which starts a comment.
+ * One of them makes grub.cfg unparsable (the whole menu is lost), runs a command (`x=1;reboot`)
+ * or drops the rest of the line (`ostree=`). Refused rather than quoted: no kernel argument needs
+ * them, and a quoted value still expands `$` and `\` in GRUB.
  */
-export function kargProblem(text: string, opts: { single?: boolean } = {}): KargProblem | undefined {
+const GRUB_SPECIAL = /[|&;<>(){}$`\\'#]/;
+
+/**
+ * The one check of kernel argument text: printable, no character GRUB reads as syntax, double
+ * quotes only around a whole value (`key="a b"`: GRUB and the kernel both take the value with its
+ * spaces), each argument with a key, not `ostree=` (ostree writes that one itself and would
+ * ignore or break on a user value), not empty; with `single`, exactly one argument.
+ */
+export function kargProblem(text: string, opts: { single?: boolean; removal?: boolean } = {}): KargProblem | undefined {
   if (/[\x00-\x1f\x7f]/.test(text)) return { kind: 'control' };
   if ((text.match(/"/g) ?? []).length % 2 !== 0) return { kind: 'quote' };
   const args = splitKernelArgs(text);
   for (const a of args) {
-    const { key } = parseArg(a);
+    const { key, value } = parseArg(a);
     if (!key) return { kind: 'no-key', arg: a };
+    // What is removed may be what an older apt-ostree let in: it has to be nameable.
+    const special = opts.removal ? null : GRUB_SPECIAL.exec(a);
+    if (special) return { kind: 'grub', arg: a, char: special[0] };
+    if (!opts.removal && a.includes('"') && !(value !== undefined && /^"[^"]*"$/.test(value) && !key.includes('"'))) return { kind: 'quote-place', arg: a };
     if (key === 'ostree') return { kind: 'ostree' };
   }
   if (args.length === 0) return { kind: 'empty' };
   if (opts.single && args.length > 1) return { kind: 'several' };
   return undefined;
+}
+
+/** How a character GRUB reads as syntax is named in a message. */
+function charName(c: string): string {
+  return c === "'" ? 'a single quote' : c === '\\' ? 'a backslash' : c === '`' ? 'a backquote' : `'${c}'`;
+}
+
+/** Why GRUB cannot take the character (the second half of a message). */
+function grubReason(c: string): string {
+  if (c === '#') return 'GRUB reads the rest of the line as a comment, ostree= included';
+  if (c === '$' || c === '`') return 'GRUB expands it in grub.cfg';
+  if (c === '\\' || c === "'") return 'GRUB reads it as quoting in grub.cfg';
+  return 'GRUB reads it as script syntax in grub.cfg, which then fails to parse or runs a command';
 }
 
 /** A kargProblem as a phrase about the argument (manifests). */
@@ -89,6 +118,10 @@ export function kargProblemText(p: KargProblem): string {
       return 'contains a control character';
     case 'quote':
       return 'has an unbalanced double quote';
+    case 'quote-place':
+      return `'${p.arg}' has a double quote that does not enclose its whole value (write key="a b")`;
+    case 'grub':
+      return `'${p.arg}' contains ${charName(p.char)} (${grubReason(p.char)})`;
     case 'no-key':
       return `'${p.arg}' has no key before '='`;
     case 'ostree':
@@ -100,8 +133,13 @@ export function kargProblemText(p: KargProblem): string {
   }
 }
 
-/** Check an argument given to `option`; with `single` (--karg of compose and provision) exactly one. */
-export function validateKarg(arg: string, option: string, opts: { single?: boolean } = {}): void {
+const GRUB_HINT = 'Kernel arguments may not contain | & ; < > ( ) { } $ ` \\ \' or #; a value with spaces is written key="a b".';
+
+/**
+ * Check an argument given to `option`; with `single` (--karg of compose and provision) exactly
+ * one; with `removal` (--delete) characters GRUB reads as syntax are let through.
+ */
+export function validateKarg(arg: string, option: string, opts: { single?: boolean; removal?: boolean } = {}): void {
   const p = kargProblem(arg, opts);
   if (!p) return;
   switch (p.kind) {
@@ -111,6 +149,10 @@ export function validateKarg(arg: string, option: string, opts: { single?: boole
       throw new InputError(`The kernel argument '${arg}' given to ${option} has an unbalanced double quote.`, 'Quote a value with spaces as a whole: key="a b".');
     case 'no-key':
       throw new InputError(`The kernel argument '${p.arg}' given to ${option} has no key before '='.`, 'Write it as KEY or KEY=VALUE.');
+    case 'grub':
+      throw new InputError(`The kernel argument '${p.arg}' given to ${option} contains ${charName(p.char)}: ${grubReason(p.char)}.`, GRUB_HINT);
+    case 'quote-place':
+      throw new InputError(`The kernel argument '${p.arg}' given to ${option} has a double quote that does not enclose its whole value.`, 'Quote a value with spaces as a whole: key="a b".');
     case 'ostree':
       throw new InputError(`The kernel argument 'ostree=' is managed by ostree and cannot be changed with ${option}.`, 'ostree writes it for every deployment; leave it out.');
     case 'empty':
@@ -296,6 +338,10 @@ export function parseEditorText(text: string): string[] {
       throw new InputError("The edited kernel arguments contain 'ostree=', which ostree writes itself.", 'Run the command again and leave it out.');
     case 'no-key':
       throw new InputError('The edited kernel arguments contain one with no key before \'=\'.', 'Write each as KEY or KEY=VALUE.');
+    case 'grub':
+      throw new InputError(`The edited kernel argument '${p.arg}' contains ${charName(p.char)}: ${grubReason(p.char)}.`, `Run the command again without it. ${GRUB_HINT}`);
+    case 'quote-place':
+      throw new InputError(`The edited kernel argument '${p.arg}' has a double quote that does not enclose its whole value.`, 'Run the command again and quote values with spaces as a whole: key="a b".');
     default:
       throw new InputError('The edited kernel arguments are empty.', 'A deployment cannot boot without kernel arguments such as root=; nothing was changed.');
   }
@@ -303,4 +349,51 @@ export function parseEditorText(text: string): string[] {
 
 export function sameKargs(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** x86's COMMAND_LINE_SIZE: the bytes of the kernel command line the kernel keeps, its final NUL included. */
+export const KERNEL_COMMAND_LINE_SIZE = 2048;
+
+/** The longest kernel version (`uname -r`) the room for GRUB's BOOT_IMAGE= is kept for. */
+const KERNEL_VERSION_ROOM = 64;
+
+/**
+ * The bytes the boot adds to a deployment's arguments of stateroot `os`: GRUB's
+ * `BOOT_IMAGE=/boot/ostree/OS-BOOTCSUM/vmlinuz-VERSION` in front (162 + OS, with a 64-byte
+ * version), ostree's `ostree=/ostree/boot.N/OS/CHECKSUM/SERIAL` at the end (91 + OS, with a
+ * serial up to 999), two spaces and the NUL: 256 + 2 x OS, 268 for `debian`. ostree= comes
+ * last, so a command line over the size loses it first, and the initramfs finds no deployment.
+ */
+export function bootAddedBytes(os: string): number {
+  const osBytes = Buffer.byteLength(os);
+  const bootImage = 'BOOT_IMAGE=/boot/ostree/'.length + osBytes + 1 + 64 + '/vmlinuz-'.length + KERNEL_VERSION_ROOM;
+  const ostreeArg = 'ostree=/ostree/boot.1/'.length + osBytes + 1 + 64 + 1 + 3;
+  return bootImage + ostreeArg + 3;
+}
+
+/** The most bytes a deployment's own arguments (joined by spaces) may take in stateroot `os`. */
+export function kargsRoom(os: string): number {
+  return KERNEL_COMMAND_LINE_SIZE - bootAddedBytes(os);
+}
+
+/**
+ * The check of a whole argument list before it is written to a boot entry (kargs, provision,
+ * every new deployment): each argument as kargProblem wants it, and the command line, with
+ * what the boot adds, within KERNEL_COMMAND_LINE_SIZE.
+ */
+export function checkBootKargs(kargs: readonly string[], os: string): void {
+  for (const a of kargs) {
+    const p = kargProblem(a, { single: true });
+    if (p) {
+      throw new InputError(`The kernel arguments of the new deployment cannot go into the boot menu: ${kargProblemText(p)}.`, `Leave that argument out (\`apt-ostree kargs --delete KEY\` removes one). ${GRUB_HINT}`);
+    }
+  }
+  const bytes = Buffer.byteLength(kargs.join(' '));
+  const room = kargsRoom(os);
+  if (bytes > room) {
+    throw new InputError(
+      `The kernel arguments of the new deployment take ${bytes} bytes, over the ${room} that fit: the kernel keeps ${KERNEL_COMMAND_LINE_SIZE} bytes of its command line, ${bootAddedBytes(os)} of which are kept for GRUB's BOOT_IMAGE= and ostree's ostree= (last, so it would be cut and the deployment would not boot).`,
+      'Shorten or remove arguments (`apt-ostree kargs --delete KEY`).',
+    );
+  }
 }

@@ -33,6 +33,8 @@ import { isSymlink, listDir } from '../../system/fs.js';
 import * as ostree from '../../system/ostree.js';
 import { basesOf, setBaseRefs } from './base-refs.js';
 import { adoptNewDeployment, deployNew, describeDeployment } from './deploy.js';
+import { checkNewDeploymentKargs } from './boot-kargs.js';
+import { checkRefBinding, refusedBinding } from './ref-binding.js';
 import { KeyFile } from '../../ostree/keyfile.js';
 import { newOrigin, originFileText } from './origin.js';
 import { Sysroot, type Deployment } from './sysroot.js';
@@ -145,7 +147,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
             o.reporter.debug(line);
           },
         }).catch((e: unknown) => {
-          const verification = refusedPull(e, { repo, remote: o.remote, ref: o.ref });
+          const verification = refusedBinding(e, { remote: o.remote, ref: o.ref }) ?? refusedPull(e, { repo, remote: o.remote, ref: o.ref });
           if (verification) throw verification;
           if (e instanceof AptOstreeError && /No such branch|not found|404/i.test(`${e.message}\n${e.detail ?? ''}`)) {
             throw new AptOstreeError(`The repository ${o.url} has no ref ${o.ref}.`, { hint: 'Check the ref (`ostree refs --repo=REPO` lists them) or the repository.', detail: e.detail, cause: e });
@@ -161,6 +163,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
 
       // Under provision's own lock, once init-fs and os-init made the sysroot (and the pull its commit).
       const sysroot = Sysroot.load(o.sysrootPath);
+      checkRefBinding(sysroot, checksum, refspec);
       const info = sysroot.commit(checksum);
       const version = typeof info?.metadata.version === 'string' ? info.metadata.version : undefined;
       const metaKargs = info?.metadata[META.kargs];
@@ -239,6 +242,7 @@ function wouldReplaceDefault(sysroot: Sysroot, current: Deployment, refspec: str
  * and no deployment is removed. Written directly, never staged (staging is for a new default).
  */
 async function deployAfterDefault(tx: Transaction, sysroot: Sysroot, req: { os: string; revision: string; origin: ReturnType<typeof newOrigin>; kargs: string[] }): Promise<{ sysroot: Sysroot; added: Deployment }> {
+  await checkNewDeploymentKargs(sysroot.path, req.kargs, req.os);
   const originFile = join(tx.workDir('new-deployment'), 'origin');
   writeFileSync(originFile, originFileText(req.origin));
   // Before the deploy prunes the repository: keep every layered deployment's base.

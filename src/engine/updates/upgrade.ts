@@ -15,6 +15,7 @@ import { commitPackages, diffPackages, isEmptyDiff, type PackageDiff, type Packa
 import type { Deployment, Sysroot } from '../deployments/sysroot.js';
 import { checkRemoteTrust, configureRemote, refusedPull } from '../deployments/verification.js';
 import { requestName } from '../deployments/origin.js';
+import { checkRefBinding, refusedBinding } from '../deployments/ref-binding.js';
 import { metadataStrings } from '../../ostree/commit.js';
 import { parseRefspec } from '../../ostree/refs.js';
 import { transactionSettings } from '../deployments/settings.js';
@@ -122,6 +123,8 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
     if (remote && revision && !opts.check && !opts.cacheOnly) {
       await opts.reporter.task(`Fetching ${newBase.slice(0, 12)}`, () => ostree.pull({ repo, remote, refs: [newBase], timeoutSeconds, signal: tx.signal, onLine }).catch(refuse(repo, remote, ref, newBase)));
     }
+    // A commit fetched by checksum is not checked against its ref by ostree (see ref-binding.ts).
+    checkRefBinding(sysroot, newBase, refspec);
     const oldCommit = sysroot.commit(oldBase);
     const newCommit = sysroot.commit(newBase);
     const result: UpgradeResult = {
@@ -244,7 +247,7 @@ function originForRebase(sysroot: Sysroot, merge: Deployment, reporter: Reporter
 /** A pull's failure, said as a refusal when ostree's verification stopped it (see verification.ts). */
 function refuse(repo: string, remote: string, ref: string, commit?: string): (e: unknown) => never {
   return (e) => {
-    throw refusedPull(e, { repo, remote, ref, commit }) ?? e;
+    throw refusedBinding(e, { remote, ref }) ?? refusedPull(e, { repo, remote, ref, commit }) ?? e;
   };
 }
 

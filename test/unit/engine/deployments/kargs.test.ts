@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../../src/errors.js';
 import {
   applyKargEdits,
+  bootAddedBytes,
+  checkBootKargs,
   editorText,
+  KERNEL_COMMAND_LINE_SIZE,
+  kargsRoom,
   KernelArgs,
   kargsFromProcCmdline,
   parseEditorText,
@@ -135,6 +139,67 @@ describe('validateKarg', () => {
     expect(inputError(() => validateKarg('a b', '--karg', { single: true })).message).toBe("'a b' is not one kernel argument.");
     expect(inputError(() => validateKarg('ostree=/x', '--karg', { single: true })).message).toContain("'ostree='");
     expect(inputError(() => validateKarg('', '--karg', { single: true })).message).toContain('empty');
+  });
+});
+
+describe('what GRUB and the kernel would misread', () => {
+  const GOOD = ['quiet', 'console=ttyS0,115200n8', 'root=UUID=0b5d1c3e-8f2a-4c1e-9d7b-2a6f0e4c9b11', 'rd.luks.options=discard', 'foo="a b"', 'x=', 'a=b=c', 'acpi_osi="!Windows 2012"', 'dyndbg="file drivers/usb/* +p"', 'init=/bin/sh', 'systemd.setenv=A=B', 'video=efifb:off'];
+  const METACHARACTERS = ['|', '&', ';', '<', '>', '(', ')', '{', '}', '$', '`', '\\', "'", '#'];
+
+  it('accepts ordinary arguments and a double-quoted value with spaces', () => {
+    for (const a of GOOD) {
+      validateKarg(a, '--append');
+      validateKarg(a, '--karg', { single: true });
+    }
+    checkBootKargs(GOOD, 'debian');
+  });
+
+  it('refuses each character GRUB reads as syntax, naming the argument and why', () => {
+    for (const c of METACHARACTERS) {
+      for (const arg of [`x=a${c}b`, `x=${c}`, `${c}x`, `foo="a ${c} b"`]) {
+        const e = inputError(() => validateKarg(arg, '--append'));
+        expect(e.message, arg).toContain(`'${arg}' given to --append contains`);
+        expect(e.message, arg).toMatch(/GRUB/);
+        expect(e.hint).toContain('key="a b"');
+        expect(inputError(() => checkBootKargs(['root=/dev/vda', arg], 'debian')).message, arg).toContain(`'${arg}'`);
+      }
+    }
+    expect(inputError(() => validateKarg('x=1;reboot', '--append')).message).toContain("';'");
+    expect(inputError(() => validateKarg('#x', '--append')).message).toContain('comment, ostree= included');
+    expect(inputError(() => validateKarg('x=$(reboot)', '--append')).message).toContain('expands');
+    expect(inputError(() => validateKarg("x='a b'", '--append')).message).toContain('a single quote');
+  });
+
+  it('refuses newlines and other whitespace than a space inside quotes, and quotes not around a whole value', () => {
+    for (const arg of ['x=a\nb', 'x="a\tb"', 'x="a\rb"']) expect(inputError(() => validateKarg(arg, '--append')).message).toContain('control character');
+    for (const arg of ['"x=a b"', 'x=a"b c"', 'x="a"b', 'k"y"=v']) expect(inputError(() => validateKarg(arg, '--append')).message, arg).toContain('does not enclose its whole value');
+    expect(inputError(() => parseEditorText('root=/dev/vda x=a|b')).message).toContain("'x=a|b'");
+  });
+
+  it('lets --delete name an argument an older version let in', () => {
+    validateKarg('x=$(reboot)', '--delete', { removal: true });
+    validateKarg('"x=a b"', '--delete-if-present', { removal: true });
+    expect(inputError(() => validateKarg('a\nb', '--delete', { removal: true })).message).toContain('control character');
+  });
+
+  it('keeps the command line within 2048 bytes with the room BOOT_IMAGE= and ostree= need', () => {
+    const os = 'debian';
+    // What the boot adds, written out for the longest cases it allows for.
+    const bootImage = `BOOT_IMAGE=/boot/ostree/${os}-${'a'.repeat(64)}/vmlinuz-${'v'.repeat(64)}`;
+    const ostreeArg = `ostree=/ostree/boot.1/${os}/${'b'.repeat(64)}/999`;
+    expect(bootAddedBytes(os)).toBe(bootImage.length + ostreeArg.length + 3);
+    expect(bootAddedBytes(os)).toBe(268);
+    expect(ostreeArg.length).toBe(97);
+    expect(kargsRoom(os)).toBe(KERNEL_COMMAND_LINE_SIZE - 268);
+    expect(bootAddedBytes('a-much-longer-stateroot')).toBe(bootAddedBytes(os) + 2 * ('a-much-longer-stateroot'.length - os.length));
+    const fill = (bytes: number) => ['root=/dev/vda', `x=${'y'.repeat(bytes - 'root=/dev/vda '.length - 2)}`];
+    expect(fill(kargsRoom(os)).join(' ')).toHaveLength(kargsRoom(os));
+    checkBootKargs(fill(kargsRoom(os)), os);
+    const e = inputError(() => checkBootKargs(fill(kargsRoom(os) + 1), os));
+    expect(e.message).toBe(`The kernel arguments of the new deployment take ${kargsRoom(os) + 1} bytes, over the 1780 that fit: the kernel keeps 2048 bytes of its command line, 268 of which are kept for GRUB's BOOT_IMAGE= and ostree's ostree= (last, so it would be cut and the deployment would not boot).`);
+    // Counted in bytes, not characters.
+    expect(() => checkBootKargs(['root=/dev/vda', `x=${'é'.repeat(900)}`], os)).toThrow(/take 1816 bytes/);
+    expect(() => checkBootKargs([`x=${'y'.repeat(10_000)}`], os)).toThrow(InputError);
   });
 });
 

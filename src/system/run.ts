@@ -4,6 +4,7 @@
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { CancelledError, ToolError } from '../errors.js';
+import { MARKER_VARIABLE, newProcessTreeMarker, signalMarkedProcesses } from './process-tree.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -229,8 +230,8 @@ export interface DeadlineResult {
 
 /**
  * Run a program that may misbehave (an admin's health check) to its end or to a deadline, never
- * throwing for its failure: its own process group, so that what it started is stopped with it;
- * no stdin; its output kept whatever happens (the end of it, which says why it failed).
+ * throwing for its failure: its own process group and a marker in its environment, so that what
+ * it started is stopped with it, also what left the group (process-tree.ts); no stdin; its output kept whatever happens (the end of it, which says why it failed).
  */
 export async function runWithDeadline(
   tool: string,
@@ -239,6 +240,7 @@ export async function runWithDeadline(
 ): Promise<DeadlineResult> {
   const max = opts.maxOutput ?? 32 * 1024;
   const started = Date.now();
+  const marker = newProcessTreeMarker();
   let chunks: Buffer[] = [];
   let size = 0;
   let truncated = false;
@@ -255,7 +257,9 @@ export async function runWithDeadline(
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {
-      child = childProcess().spawn(tool, [...args], { cwd: opts.cwd ?? '/', env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      child = childProcess().spawn(tool, [...args], {
+        cwd: opts.cwd ?? '/', env: { ...process.env, ...opts.env, [MARKER_VARIABLE]: marker }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      });
     } catch (e) {
       resolve({ timedOut: false, startError: (e as Error).message, output: '', truncated: false, milliseconds: 0 });
       return;
@@ -263,12 +267,14 @@ export async function runWithDeadline(
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     let timedOut = false;
+    // Its process group, and what left the group but carries its marker (process-tree.ts).
     const group = (sig: NodeJS.Signals) => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, sig);
       } catch {
         /* the group is gone */
       }
+      signalMarkedProcesses(marker, sig);
     };
     liveGroups.add(group);
     ensureExitHook();
@@ -284,8 +290,11 @@ export async function runWithDeadline(
       settled = true;
       clearTimeout(deadline);
       liveGroups.delete(group);
-      // Whatever it left running in its group goes with it.
+      // Whatever it left running goes with it, and its pipes are closed on our side: a
+      // descendant that still held them would keep this process (and the boot unit) alive.
       group('SIGKILL');
+      child.stdout?.destroy();
+      child.stderr?.destroy();
       let all = Buffer.concat(chunks);
       if (all.length > max) {
         all = all.subarray(all.length - max);

@@ -92,7 +92,7 @@ export async function run(tool: string, args: readonly string[], opts: RunOption
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     // Children die with us (as execa's cleanup did), except detached commit steps.
-    if (!opts.detached) liveChildren.add(child);
+    if (!opts.detached) liveChildren.set(child, () => stop('SIGTERM'));
     ensureExitHook();
     let spawnError: NodeJS.ErrnoException | undefined;
     let settled = false;
@@ -151,14 +151,25 @@ export function runSync(tool: string, args: readonly string[], opts: { fds?: num
   return { status: r.error || r.status === null ? undefined : r.status, stderr: r.stderr?.toString() ?? '' };
 }
 
-const liveChildren = new Set<ChildProcess>();
+/** The programs running now (not the detached commit steps), each with how to stop it. */
+const liveChildren = new Map<ChildProcess, () => void>();
 let exitHooked = false;
+
+/**
+ * Stop every program running now (SIGTERM, SIGKILL after the grace time), also those started
+ * without an AbortSignal: a transaction told to stop must not wait for a step that never ends
+ * (a key file that is a FIFO, a server that holds a request). Their runs fail; programs started
+ * afterwards (the undo steps) run as usual. Detached commit steps are left to finish.
+ */
+export function stopRunningPrograms(): void {
+  for (const stop of liveChildren.values()) stop();
+}
 
 function ensureExitHook(): void {
   if (exitHooked) return;
   exitHooked = true;
   process.on('exit', () => {
-    for (const c of liveChildren) c.kill('SIGTERM');
+    for (const c of liveChildren.keys()) c.kill('SIGTERM');
     for (const g of liveGroups) g('SIGTERM');
   });
 }

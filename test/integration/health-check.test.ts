@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sysroot } from '../../src/engine/deployments/sysroot.js';
 import { HEALTH_UNIT } from '../../src/engine/deployments/arm.js';
 import { BIN, cli, fsckClean, sh } from '../fixtures/env.js';
+import { findProcess, startCli, waitUntil } from '../fixtures/faults.js';
 import { commitSyntheticBase, makeSyntheticSysroot, type TestSysroot } from '../fixtures/sysroot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -268,5 +269,28 @@ describe('health checks', () => {
     expect(await env()).toEqual({ boot_success: '1' });
     expect((await status()).health.fallbacks).toMatchObject([{ version: before[0], reason: 'no-check-result' }]);
     expect(readFileSync(aside, 'utf8')).toBe('garbage');
+  });
+
+  it('SIGKILL during a rollback never leaves the counter armed for the deployment rolled back to', async () => {
+    await commitSyntheticBase(s.srcRepo, s.ref, '7.0', tmp, undefined, COUNTED);
+    expect((await cli(['--sysroot', s.sysroot, 'upgrade'])).code).toBe(0);
+    expect(await env()).toMatchObject({ boot_counter: '2', boot_success: '0' });
+    const [newest, known] = await ids();
+    expect(newest).toBe('7.0');
+    const run = startCli(['--sysroot', s.sysroot, 'rollback']);
+    await run.waitForOutput(/Writing the new boot order/);
+    run.signal('SIGKILL');
+    expect((await run.result).signal).toBe('SIGKILL');
+    // An ostree it started may finish the switch by itself (it is atomic); wait for it.
+    await waitUntil(() => findProcess(new RegExp(`ostree .*${s.sysroot}`)) === undefined, 'the ostree rollback started to end');
+    const [first] = await ids();
+    // Rolled back or not, nothing is counted: the old default (7.0) is left uncounted when the
+    // switch did not happen, and the deployment rolled back to is never on trial.
+    expect(await env()).toEqual({ boot_success: '0' });
+    expect([newest, known]).toContain(first);
+    // The next command finds the sysroot usable.
+    const again = await cli(['--sysroot', s.sysroot, 'rollback']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await env()).toEqual({ boot_success: '0' });
   });
 });

@@ -24,6 +24,8 @@ export interface RunOptions {
   detached?: boolean;
   /** Exit codes that are not failures. */
   okCodes?: number[];
+  /** Called with the program's pid once it started (a watchdog reads /proc/PID). */
+  onSpawn?: (pid: number) => void;
   /**
    * Leave out the sysroot lock's descriptor (see inheritLockFd). For the sandbox: bwrap dies
    * with us (--die-with-parent) and the sandboxed programs have no business holding a host file.
@@ -73,6 +75,7 @@ export async function run(tool: string, args: readonly string[], opts: RunOption
       resolve({ code: null, signal: null, error: e as NodeJS.ErrnoException, stdout: '', stderr: '', canceled: false });
       return;
     }
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const out = collect(child.stdout, opts.onLine && ((l) => opts.onLine!(l, 'stdout')), () => stop('SIGTERM'));
     const err = collect(child.stderr, opts.onLine && ((l) => opts.onLine!(l, 'stderr')), () => stop('SIGTERM'));
     if (opts.input !== undefined && child.stdin) {

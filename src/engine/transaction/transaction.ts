@@ -171,7 +171,9 @@ export class Transaction {
       opts.reporter.warn(`${sig} received: stopping and undoing the transaction`);
       tx.cancel(sig === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
       // Also the steps that do not watch the cancel signal: their runs fail, and the undo follows.
-      stopRunningPrograms();
+      // Not once a step that cannot be undone started (cleanup's undeploy): it runs to its end,
+      // as the message about it says.
+      if (!tx.irreversibleSteps.length) stopRunningPrograms();
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

@@ -94,7 +94,7 @@ export const CONFIG_SCHEMA: ConfigGroupDef[] = [
         unit: 'seconds',
         default: 300,
         describe:
-          'Seconds after which a download that receives no data fails. For apt (layering, package lists) this is Acquire::http::Timeout, Acquire::https::Timeout and Acquire::ftp::Timeout, which also bound connecting (the deployment\'s /etc/apt/apt.conf.d can override them). For OSTree pulls (upgrade, deploy, rebase) it is `ostree pull --low-speed-time-seconds` with a limit of 1 byte per second, where ostree has that option (2023.7 and newer); older ostree only gives up on connecting after 30 seconds.',
+          'Seconds after which a download that receives no data fails. For apt (layering, package lists) this is Acquire::http::Timeout, Acquire::https::Timeout and Acquire::ftp::Timeout, which also bound connecting (the deployment\'s /etc/apt/apt.conf.d can override them). For OSTree pulls (upgrade, deploy, rebase) it is `ostree pull --low-speed-time-seconds` with a limit of 1 byte per second, where ostree has that option (2023.7 and newer); with an older ostree (Debian 12 has 2022.7) apt-ostree stops the pull itself when ostree reads and writes nothing for this long.',
       },
     ],
   },

@@ -1,11 +1,12 @@
 /** Typed wrappers around the `ostree` command line (2022.7 and newer): the only module that runs it. */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ToolError } from '../errors.js';
+import { AptOstreeError, ToolError } from '../errors.js';
 import { resolveRefFile } from '../ostree/refs.js';
 import { listCommitDir, readCommitFile } from '../ostree/tree.js';
 import { GRUB_REFUSAL_FILE, rethrowRefusedGrubMenu } from './grub-script.js';
 import { run, type RunOptions } from './run.js';
+import { watchForStall, type StallWatch } from './stall-watch.js';
 
 export type MetaValue = string | boolean | number | string[] | Array<string[]>;
 
@@ -179,7 +180,42 @@ export interface PullOptions {
 }
 
 export async function pull(opts: PullOptions): Promise<void> {
-  await run('ostree', await pullArgs(opts), { what: `ostree pull from ${opts.localRepo ?? opts.remote}`, onLine: opts.onLine, signal: opts.signal });
+  const args = await pullArgs(opts);
+  const what = `ostree pull from ${opts.localRepo ?? opts.remote}`;
+  // Where ostree has no stall timeout of its own (before 2023.7), apt-ostree's (stall-watch.ts).
+  const timeout = opts.timeoutSeconds;
+  if (opts.localRepo || timeout === undefined || (await hasPullLowSpeedOptions())) {
+    await run('ostree', args, { what, onLine: opts.onLine, signal: opts.signal });
+    return;
+  }
+  const stop = new AbortController();
+  let stalled = false;
+  let watch: StallWatch | undefined;
+  try {
+    await run('ostree', args, {
+      what,
+      signal: opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal,
+      onSpawn: (pid) => {
+        watch = watchForStall(pid, timeout, () => {
+          stalled = true;
+          stop.abort();
+        });
+      },
+      onLine: (line, stream) => {
+        watch?.activity();
+        opts.onLine?.(line, stream);
+      },
+    });
+  } catch (e) {
+    if (!stalled || opts.signal?.aborted) throw e;
+    const url = await remoteUrl(opts.repo, opts.remote);
+    throw new AptOstreeError(`The pull from the remote ${opts.remote}${url ? ` (${url})` : ''} received no data for ${timeout} seconds and was stopped ([Daemon] DownloadTimeout).`, {
+      hint: 'Check that the server answers (and the network in between), then try again; the objects already fetched are kept.',
+      cause: e,
+    });
+  } finally {
+    watch?.stop();
+  }
 }
 
 /** What the installed ostree can do that changes a pull's command line; asked of it when not given. */

@@ -4,6 +4,7 @@
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { CancelledError, ToolError } from '../errors.js';
+import { MARKER_VARIABLE, newProcessTreeMarker, signalMarkedProcesses } from './process-tree.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -23,6 +24,8 @@ export interface RunOptions {
   detached?: boolean;
   /** Exit codes that are not failures. */
   okCodes?: number[];
+  /** Called with the program's pid once it started (a watchdog reads /proc/PID). */
+  onSpawn?: (pid: number) => void;
   /**
    * Leave out the sysroot lock's descriptor (see inheritLockFd). For the sandbox: bwrap dies
    * with us (--die-with-parent) and the sandboxed programs have no business holding a host file.
@@ -72,6 +75,7 @@ export async function run(tool: string, args: readonly string[], opts: RunOption
       resolve({ code: null, signal: null, error: e as NodeJS.ErrnoException, stdout: '', stderr: '', canceled: false });
       return;
     }
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const out = collect(child.stdout, opts.onLine && ((l) => opts.onLine!(l, 'stdout')), () => stop('SIGTERM'));
     const err = collect(child.stderr, opts.onLine && ((l) => opts.onLine!(l, 'stderr')), () => stop('SIGTERM'));
     if (opts.input !== undefined && child.stdin) {
@@ -91,7 +95,7 @@ export async function run(tool: string, args: readonly string[], opts: RunOption
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     // Children die with us (as execa's cleanup did), except detached commit steps.
-    if (!opts.detached) liveChildren.add(child);
+    if (!opts.detached) liveChildren.set(child, () => stop('SIGTERM'));
     ensureExitHook();
     let spawnError: NodeJS.ErrnoException | undefined;
     let settled = false;
@@ -150,14 +154,25 @@ export function runSync(tool: string, args: readonly string[], opts: { fds?: num
   return { status: r.error || r.status === null ? undefined : r.status, stderr: r.stderr?.toString() ?? '' };
 }
 
-const liveChildren = new Set<ChildProcess>();
+/** The programs running now (not the detached commit steps), each with how to stop it. */
+const liveChildren = new Map<ChildProcess, () => void>();
 let exitHooked = false;
+
+/**
+ * Stop every program running now (SIGTERM, SIGKILL after the grace time), also those started
+ * without an AbortSignal: a transaction told to stop must not wait for a step that never ends
+ * (a key file that is a FIFO, a server that holds a request). Their runs fail; programs started
+ * afterwards (the undo steps) run as usual. Detached commit steps are left to finish.
+ */
+export function stopRunningPrograms(): void {
+  for (const stop of liveChildren.values()) stop();
+}
 
 function ensureExitHook(): void {
   if (exitHooked) return;
   exitHooked = true;
   process.on('exit', () => {
-    for (const c of liveChildren) c.kill('SIGTERM');
+    for (const c of liveChildren.keys()) c.kill('SIGTERM');
     for (const g of liveGroups) g('SIGTERM');
   });
 }
@@ -230,8 +245,8 @@ export interface DeadlineResult {
 
 /**
  * Run a program that may misbehave (an admin's health check) to its end or to a deadline, never
- * throwing for its failure: its own process group, so that what it started is stopped with it;
- * no stdin; its output kept whatever happens (the end of it, which says why it failed).
+ * throwing for its failure: its own process group and a marker in its environment, so that what
+ * it started is stopped with it, also what left the group (process-tree.ts); no stdin; its output kept whatever happens (the end of it, which says why it failed).
  */
 export async function runWithDeadline(
   tool: string,
@@ -240,6 +255,7 @@ export async function runWithDeadline(
 ): Promise<DeadlineResult> {
   const max = opts.maxOutput ?? 32 * 1024;
   const started = Date.now();
+  const marker = newProcessTreeMarker();
   let chunks: Buffer[] = [];
   let size = 0;
   let truncated = false;
@@ -256,7 +272,9 @@ export async function runWithDeadline(
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {
-      child = childProcess().spawn(tool, [...args], { cwd: opts.cwd ?? '/', env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      child = childProcess().spawn(tool, [...args], {
+        cwd: opts.cwd ?? '/', env: { ...process.env, ...opts.env, [MARKER_VARIABLE]: marker }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      });
     } catch (e) {
       resolve({ timedOut: false, startError: (e as Error).message, output: '', truncated: false, milliseconds: 0 });
       return;
@@ -264,12 +282,14 @@ export async function runWithDeadline(
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     let timedOut = false;
+    // Its process group, and what left the group but carries its marker (process-tree.ts).
     const group = (sig: NodeJS.Signals) => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, sig);
       } catch {
         /* the group is gone */
       }
+      signalMarkedProcesses(marker, sig);
     };
     liveGroups.add(group);
     ensureExitHook();
@@ -285,8 +305,11 @@ export async function runWithDeadline(
       settled = true;
       clearTimeout(deadline);
       liveGroups.delete(group);
-      // Whatever it left running in its group goes with it.
+      // Whatever it left running goes with it, and its pipes are closed on our side: a
+      // descendant that still held them would keep this process (and the boot unit) alive.
       group('SIGKILL');
+      child.stdout?.destroy();
+      child.stderr?.destroy();
       let all = Buffer.concat(chunks);
       if (all.length > max) {
         all = all.subarray(all.length - max);

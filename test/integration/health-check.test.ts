@@ -6,13 +6,14 @@
  * GRUB's fallback (boot_counter=-1, what its save_env writes) is rolled back and recorded where
  * `status` shows it, and the automatic update does not stage the same commit again.
  */
-import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sysroot } from '../../src/engine/deployments/sysroot.js';
 import { HEALTH_UNIT } from '../../src/engine/deployments/arm.js';
 import { BIN, cli, fsckClean, sh } from '../fixtures/env.js';
+import { findProcess, startCli, waitUntil } from '../fixtures/faults.js';
 import { commitSyntheticBase, makeSyntheticSysroot, type TestSysroot } from '../fixtures/sysroot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -99,6 +100,29 @@ describe('health checks', () => {
     const own = await cli(['--sysroot', s.sysroot, 'health-check']);
     expect(own.code, own.stderr).toBe(0);
     expect(own.stdout).toMatch(/No health checks were run: the checks of .* are not run on this host; give --checks-dir DIR/);
+  });
+
+  it('a check that leaves helpers running, in its group or in a new session, ends with them', async () => {
+    const dir = join(tmp, 'helpers.d');
+    // Each helper keeps the check's stdout and stderr open.
+    script(dir, '10-background', 'sleep 1000 & echo started');
+    script(dir, '20-new-session', 'setsid sleep 1001 & echo started');
+    script(dir, '30-daemon', `(setsid sh -c 'sleep 1002 & exit 0' &); echo started`);
+    script(dir, '40-new-session-hangs', 'setsid sleep 1003 & sleep 1004');
+    setConf('[Health]\nCheckTimeout=3\n');
+    const started = Date.now();
+    const r = await cli(['--sysroot', s.sysroot, 'health-check', '--checks-dir', dir, '--json']);
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.code, r.stderr).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out.results.map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([
+      ['10-background', 'passed'], ['20-new-session', 'passed'], ['30-daemon', 'passed'], ['40-new-session-hangs', 'timed-out'],
+    ]);
+    expect(out.results[0].output).toBe('started\n');
+    // Three checks that end at once and one stopped after its 3 s: not the helpers' 1000 s.
+    expect(seconds).toBeLessThan(3 + 8);
+    const left = await execa('pgrep', ['-f', '^sleep 100[0-4]$'], { reject: false });
+    expect(left.stdout).toBe('');
   });
 
   it('gives a new default deployment its tries in GRUB\'s environment block', async () => {
@@ -207,6 +231,66 @@ describe('health checks', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr + r.stdout).toMatch(/The new deployment is not boot-counted: it has no \/usr\/lib\/systemd\/system\/apt-ostree-health-check\.service/);
     expect((await ids())[0]).toBe('6.0');
+    expect(await env()).toEqual({ boot_success: '0' });
+  });
+
+  it('a damaged record does not stop the boot\'s assessment: it is set aside, the checks run and the boot is marked good', async () => {
+    const record = join(s.sysroot, 'ostree', 'apt-ostree', 'health.json');
+    const aside = `${record}.damaged`;
+    const damages: Array<[string, () => void, RegExp]> = [
+      ['garbage', () => writeFileSync(record, '{"fallbacks": [\u0000 garbage'), /is damaged \(not JSON\)/],
+      ['empty', () => writeFileSync(record, ''), /is damaged \(not JSON\)/],
+      ['wrong schema', () => writeFileSync(record, '{"fallbacks": 7, "last-check": "yesterday"}'), /is damaged \((fallbacks|last-check): /],
+      ['a directory', () => mkdirSync(join(record, 'sub'), { recursive: true }), /Cannot read the health record .*health\.json: EISDIR/],
+    ];
+    for (const [what, damage, why] of damages) {
+      rmSync(record, { recursive: true, force: true });
+      damage();
+      await sh('grub-editenv', [grubenv, 'set', 'boot_counter=2', 'boot_success=0']);
+      const r = await cli(['--sysroot', s.sysroot, 'health-check', '--boot', '--checks-dir', join(tmp, 'good.d')]);
+      expect(r.code, `${what}: ${r.stderr}`).toBe(0);
+      expect(r.stderr, what).toMatch(why);
+      expect(r.stderr, what).toContain(`set it aside as ${aside} and started a new record`);
+      expect(r.stdout, what).toMatch(/^ok {3}10-service: passed/m);
+      expect(await env(), what).toEqual({ boot_success: '1' });
+      const st = await status();
+      expect(st.health.error, what).toBeUndefined();
+      expect(st.health['last-check'], what).toMatchObject({ passed: true, checks: [{ name: '10-service', status: 'passed' }] });
+      expect(existsSync(aside), what).toBe(true);
+    }
+    // After GRUB fell back, too: the rollback and its record go through a damaged file.
+    writeFileSync(record, 'garbage');
+    await sh('grub-editenv', [grubenv, 'set', 'boot_counter=-1']);
+    const before = await ids();
+    const r = await cli(['--sysroot', s.sysroot, 'health-check', '--boot', '--checks-dir', join(tmp, 'good.d')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`set it aside as ${aside}`);
+    expect(await ids()).toEqual([before[1], before[0], ...before.slice(2)]);
+    expect(await env()).toEqual({ boot_success: '1' });
+    expect((await status()).health.fallbacks).toMatchObject([{ version: before[0], reason: 'no-check-result' }]);
+    expect(readFileSync(aside, 'utf8')).toBe('garbage');
+  });
+
+  it('SIGKILL during a rollback never leaves the counter armed for the deployment rolled back to', async () => {
+    await commitSyntheticBase(s.srcRepo, s.ref, '7.0', tmp, undefined, COUNTED);
+    expect((await cli(['--sysroot', s.sysroot, 'upgrade'])).code).toBe(0);
+    expect(await env()).toMatchObject({ boot_counter: '2', boot_success: '0' });
+    const [newest, known] = await ids();
+    expect(newest).toBe('7.0');
+    const run = startCli(['--sysroot', s.sysroot, 'rollback']);
+    await run.waitForOutput(/Writing the new boot order/);
+    run.signal('SIGKILL');
+    expect((await run.result).signal).toBe('SIGKILL');
+    // An ostree it started may finish the switch by itself (it is atomic); wait for it.
+    await waitUntil(() => findProcess(new RegExp(`ostree .*${s.sysroot}`)) === undefined, 'the ostree rollback started to end');
+    const [first] = await ids();
+    // Rolled back or not, nothing is counted: the old default (7.0) is left uncounted when the
+    // switch did not happen, and the deployment rolled back to is never on trial.
+    expect(await env()).toEqual({ boot_success: '0' });
+    expect([newest, known]).toContain(first);
+    // The next command finds the sysroot usable.
+    const again = await cli(['--sysroot', s.sysroot, 'rollback']);
+    expect(again.code, again.stderr).toBe(0);
     expect(await env()).toEqual({ boot_success: '0' });
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
 import { cli, exists, fsckClean, sh } from '../fixtures/env.js';
-import { deploymentState } from '../fixtures/faults.js';
+import { deploymentState, findProcess, serveGated, startCli } from '../fixtures/faults.js';
 import { minbaseArchiveCopy, minbaseRepo } from '../fixtures/minbase.js';
 import { makeGpgKey, stopGpgAgent, type GpgKey } from '../fixtures/signing.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
@@ -69,6 +69,50 @@ describe('verified pulls', () => {
     expect(r.stderr).toMatch(/The remote origin \(http:\/\/127\.0\.0\.1:\d+\/\) has no key to verify its commits with/);
     expect(r.stderr).toMatch(/--gpg-import FILE, or pass --no-verify/);
     expect(exists(sysroot)).toBe(false);
+  });
+
+  it('refuses a key file that never ends or is not one (a FIFO, /dev/zero, a directory, over 1 MiB) before making anything', async () => {
+    const fifo = join(tmp, 'keys.fifo');
+    await sh('mkfifo', [fifo]);
+    const big = join(tmp, 'big.asc');
+    writeFileSync(big, readFileSync(publisher.publicKey, 'utf8').repeat(Math.ceil((1024 * 1024 + 1) / readFileSync(publisher.publicKey).length)));
+    const cases: Array<[string, RegExp]> = [
+      [fifo, /The key file .*keys\.fifo is a FIFO, not a regular file\./],
+      ['/dev/zero', /The key file \/dev\/zero is a device, not a regular file\./],
+      [tmp, /The key file .* is a directory, not a regular file\./],
+      [big, /The key file .*big\.asc has \d+ bytes, more than the 1048576 a file of public keys has\./],
+    ];
+    for (const [file, message] of cases) {
+      const target = join(tmp, 'never-made');
+      const r = await cli(['--sysroot', target, 'admin', 'provision', '--url', server.url, '--ref', ref, '--gpg-import', file], { timeout: 60_000 });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/gpg --export --armor KEYID > FILE/);
+      expect(exists(target)).toBe(false);
+    }
+  });
+
+  it('SIGTERM while provision waits for a server that holds its request: every program stops, the new sysroot is removed', async () => {
+    const gate = await serveGated(srv);
+    const target = join(tmp, 'terminated');
+    try {
+      // The remote's summary is asked for after the key is imported (configureRemote), by a step
+      // that does not watch the cancel signal.
+      gate.hold(/^\/summary/);
+      const run = startCli(['--sysroot', target, 'admin', 'provision', '--url', gate.url, '--ref', ref, '--gpg-import', publisher.publicKey]);
+      await gate.waitForHeld();
+      expect(exists(join(target, 'ostree', 'repo'))).toBe(true);
+      const signalled = Date.now();
+      run.signal('SIGTERM');
+      const r = await run.result;
+      expect(Date.now() - signalled).toBeLessThan(15_000);
+      expect(r.code, r.stderr).toBe(143);
+      expect(r.stderr).toMatch(/SIGTERM received: stopping and undoing the transaction/);
+      expect(findProcess(new RegExp(`ostree .*--repo=${target}`))).toBeUndefined();
+      expect(exists(target)).toBe(false);
+    } finally {
+      await gate.close();
+    }
   });
 
   it('provisions with --gpg-import: the remote verifies, status shows the base verified by the key', async () => {

@@ -11,7 +11,7 @@ export const ADMIN_PROVISION = {
     { name: 'ref', type: 'string', valueName: 'REF', describe: 'The ref to deploy (e.g. debian/bookworm/x86_64/minimal)' },
     { name: 'remote', type: 'string', valueName: 'NAME[=URL]', describe: 'Name of the remote that later upgrades pull from (default: origin); NAME=URL also gives its URL' },
     { name: 'karg', type: 'array', valueName: 'ARG', describe: 'Kernel argument of the deployment (repeatable; default: the image\'s own, from its commit metadata)' },
-    { name: 'gpg-import', type: 'string', valueName: 'FILE', complete: 'files', describe: 'Import the image publisher\'s GPG public keys from FILE for the remote, which then verifies every commit (verification is on by default: without a key, provisioning is refused unless --no-verify)' },
+    { name: 'gpg-import', type: 'string', valueName: 'FILE', complete: 'files', describe: 'Import the image publisher\'s GPG public keys from FILE for the remote, which then verifies every commit (verification is on by default: without a key, provisioning is refused unless --no-verify); FILE is a regular file of at most 1 MiB' },
     { name: 'gpg-verify', type: 'boolean', describe: 'Verify GPG signatures with keys this system already trusts (none imported)' },
     { name: 'sign-verify', type: 'string', valueName: 'FILE', complete: 'files', describe: 'Verify ed25519 signatures with the public keys in FILE (base64, one a line): not supported yet, refused saying why (an ostree without sign-ed25519, such as Debian 12\'s, cannot verify them at all); verify with --gpg-import' },
     { name: 'no-verify', type: 'boolean', describe: 'Accept unsigned content from the remote, knowingly: recorded in the remote\'s configuration and shown by status' },

@@ -49,9 +49,12 @@ export async function rollback(opts: OperationOptions): Promise<RollbackResult> 
     }
     const previous = sysroot.defaultDeployment(os)!;
     tx.reporter.info(`Moving '${deploymentId(target)}' to be the first deployment`);
-    await tx.reporter.task('Writing the new boot order', () => setDefaultDeployment(tx, sysroot, target));
-    // The deployment rolled back to is not on trial: GRUB stops counting tries.
+    // The deployment rolled back to is not on trial: GRUB stops counting tries. Before the new
+    // boot order, not after: a SIGKILL between the two must not leave the counter armed for
+    // the known deployment, whose used-up tries would fall back to the one rolled away from.
+    // Killed there, the old default stays, uncounted (undone on any other failure).
     disarmBootCounting(tx, sysroot.path);
+    await tx.reporter.task('Writing the new boot order', () => setDefaultDeployment(tx, sysroot, target));
     // ostree wrote the new boot order.
     const after = handle.reload();
     return { sysroot: after, target: after.deployments.find((d) => d.path === target.path) ?? target, previous, os };

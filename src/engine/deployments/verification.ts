@@ -3,7 +3,7 @@
  * trust, or not matching its checksums), said as one sentence naming the remote and the commit;
  * and whether a deployment's base came verified, for `status`.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AptOstreeError, InputError, ToolError } from '../../errors.js';
 import * as ostree from '../../system/ostree.js';
@@ -19,6 +19,31 @@ export interface RemoteSetup {
   noVerify?: boolean;
 }
 
+/** Exported public keys are a few KiB each; a key file larger than this is not one. */
+export const MAX_KEY_FILE_BYTES = 1024 * 1024;
+
+/**
+ * A --gpg-import FILE is a regular file of at most MAX_KEY_FILE_BYTES, checked before any work:
+ * ostree would read a FIFO or /dev/zero for ever.
+ */
+export function checkKeyFile(path: string): void {
+  const hint = 'Give a file of exported GPG public keys (gpg --export --armor KEYID > FILE).';
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? `The key file ${path} does not exist.` : `Cannot read the key file ${path}: ${(e as Error).message}.`, hint);
+  }
+  if (!st.isFile()) {
+    const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : 'not a regular file';
+    throw new InputError(`The key file ${path} is ${what}, not a regular file.`, hint);
+  }
+  if (st.size > MAX_KEY_FILE_BYTES) {
+    throw new InputError(`The key file ${path} has ${st.size} bytes, more than the ${MAX_KEY_FILE_BYTES} a file of public keys has.`, hint);
+  }
+}
+
 /**
  * Add or change a remote so that it verifies (or, with noVerify, knowingly not), importing keys;
  * undone by putting back the repository's config and the remote's keyring byte for byte.
@@ -30,6 +55,7 @@ export async function configureRemote(tx: Transaction, repo: string, o: RemoteSe
   const trust = remoteTrust(repo, o.remote);
   const verifyChanged = o.noVerify ? trust.gpgVerify || !trust.noVerifyRecorded : !trust.gpgVerify || trust.noVerifyRecorded;
   if (oldUrl === o.url && !verifyChanged && !o.gpgImport) return changes;
+  if (o.gpgImport) checkKeyFile(o.gpgImport);
   const saved = ['config', `${o.remote}.trustedkeys.gpg`].map((n) => ({ path: join(repo, n), data: existsSync(join(repo, n)) ? readFileSync(join(repo, n)) : undefined }));
   tx.onUndo(`restore the remote ${o.remote}`, () => {
     for (const f of saved) if (f.data === undefined) rmSync(f.path, { force: true }); else writeFileSync(f.path, f.data);
@@ -59,6 +85,7 @@ export async function configureRemote(tx: Transaction, repo: string, o: RemoteSe
  * (`gpgVerify`, or the remote as an earlier run left it with its keys), or noVerify.
  */
 export function checkRemoteTrust(repo: string, o: { remote: string; url: string; gpgImport?: string; gpgVerify?: boolean; noVerify?: boolean }): void {
+  if (o.gpgImport) checkKeyFile(o.gpgImport);
   if (o.noVerify && (o.gpgImport || o.gpgVerify)) {
     throw new InputError('--no-verify turns verification off; it cannot be given with --gpg-import or --gpg-verify.', 'Give a key to verify with (--gpg-import FILE), or --no-verify to accept unsigned content, not both.');
   }

@@ -24,7 +24,7 @@ import { BOOT_COUNTER, clearFallback, countingState, decideAfterChecks, isFallba
 import { ADMIN_CHECKS_DIR, discoverChecks, runChecks, SHIPPED_CHECKS_DIR, type CheckResult, type SkippedCheck } from './checks.js';
 import { readGrubEnv, writeGrubEnv, type GrubEnv } from '../deployments/grubenv.js';
 import { healthRecordPath } from '../state-paths.js';
-import { addFallback, readHealthRecord, writeHealthRecord, type FallbackRecord, type HealthRecord, type LastCheck } from './record.js';
+import { addFallback, readHealthRecordForBoot, writeHealthRecord, type FallbackRecord, type HealthRecord, type LastCheck } from './record.js';
 
 export interface HealthCheckOptions extends OperationOptions {
   /** The check directories; default on the running system: /usr/lib/apt-ostree/health.d and /etc/apt-ostree/health.d. */
@@ -76,6 +76,11 @@ async function underLock(opts: HealthCheckOptions, title: string, body: (tx: Tra
   await Transaction.run({ sysrootPath: opts.sysrootPath, command: opts.command, title, reporter: opts.reporter, lockWaitSeconds: opts.lockWaitSeconds ?? 300 }, async (tx) => body(tx));
 }
 
+/** The record read under the lock: a damaged one is set aside with a warning, never the end of the boot's assessment. */
+function lockedRecord(sysrootPath: string, opts: HealthCheckOptions): HealthRecord {
+  return readHealthRecordForBoot(sysrootPath, { setAside: true, warn: (m) => opts.reporter.warn(m) });
+}
+
 function saveRecord(tx: Transaction, sysrootPath: string, record: HealthRecord): void {
   const path = healthRecordPath(sysrootPath);
   const before = existsSync(path) ? readFileSync(path) : undefined;
@@ -113,7 +118,7 @@ export async function healthCheck(opts: HealthCheckOptions): Promise<HealthCheck
       const r = await rollback({ ...opts, title: 'health-check fallback' });
       sysroot = r.sysroot;
       booted = sysroot.deployments.find((d) => d.path === booted!.path) ?? booted;
-      const record = readHealthRecord(sysroot.path);
+      const record = readHealthRecordForBoot(sysroot.path, { setAside: false });
       const last = record['last-check'];
       const lastFailed = last && last.deployment === failedRef.deployment && !last.passed ? last : undefined;
       const firstFailure = lastFailed?.checks.find((c) => c.status !== 'passed');
@@ -127,7 +132,7 @@ export async function healthCheck(opts: HealthCheckOptions): Promise<HealthCheck
         'rolled-back-to-version': back.version,
       };
       await underLock(opts, 'health-check: record the fallback', (tx) => {
-        saveRecord(tx, sysroot.path, addFallback(readHealthRecord(sysroot.path), fallback));
+        saveRecord(tx, sysroot.path, addFallback(lockedRecord(sysroot.path, opts), fallback));
         saveEnv(tx, envPath, clearFallback(readGrubEnv(envPath) ?? env));
       });
       outcome.fallback = fallback;
@@ -163,7 +168,7 @@ export async function healthCheck(opts: HealthCheckOptions): Promise<HealthCheck
   const counterSeen = outcome.fallback ? undefined : env?.get(BOOT_COUNTER);
   const defaultSeen = sysroot.defaultDeployment(os)?.path;
   await underLock(opts, 'health-check: record the result', (tx) => {
-    saveRecord(tx, sysroot.path, { ...readHealthRecord(sysroot.path), 'last-check': lastCheck });
+    saveRecord(tx, sysroot.path, { ...lockedRecord(sysroot.path, opts), 'last-check': lastCheck });
     if (decision.action !== 'mark-good' || counting.kind === 'idle') return;
     // A deployment made while the checks ran (its counter armed anew) is not what they judged.
     const now = readGrubEnv(envPath) ?? new Map<string, string>();

@@ -13,7 +13,7 @@
  * fallbacks (refusedBases) until a newer one is published. Validated with zod on read: a damaged
  * file is reported, never trusted.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
@@ -78,15 +78,14 @@ function recordSchema(): Zod.ZodType<HealthRecord> {
   return schema;
 }
 
-/** The record of a sysroot; empty when there is none. A file that does not validate is an error naming it. */
-export function readHealthRecord(sysrootPath: string): HealthRecord {
-  const path = healthRecordPath(sysrootPath);
+/** The record of a sysroot, or what is wrong with its file. */
+function parseHealthRecord(path: string): { record: HealthRecord } | { damage: string; cause?: unknown } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { fallbacks: [] };
-    throw new AptOstreeError(`Cannot read the health record ${path}: ${(e as Error).message}.`, { cause: e });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { record: { fallbacks: [] } };
+    return { damage: `Cannot read the health record ${path}: ${(e as Error).message}.`, cause: e };
   }
   let json: unknown;
   try {
@@ -95,14 +94,37 @@ export function readHealthRecord(sysrootPath: string): HealthRecord {
     json = undefined;
   }
   const parsed = recordSchema().safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AptOstreeError(
-      `The health record ${path} is damaged${json === undefined ? ' (not JSON)' : issue ? ` (${issue.path.join('.') || 'top level'}: ${issue.message})` : ''}.`,
-      { hint: 'Remove it (`apt-ostree health-check` writes a new one at the next boot); the fallbacks it recorded are then forgotten.' },
-    );
-  }
-  return parsed.data;
+  if (parsed.success) return { record: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { damage: `The health record ${path} is damaged${json === undefined ? ' (not JSON)' : issue ? ` (${issue.path.join('.') || 'top level'}: ${issue.message})` : ''}.` };
+}
+
+/** The record of a sysroot; empty when there is none. A file that does not validate is an error naming it. */
+export function readHealthRecord(sysrootPath: string): HealthRecord {
+  const r = parseHealthRecord(healthRecordPath(sysrootPath));
+  if ('record' in r) return r.record;
+  throw new AptOstreeError(r.damage, {
+    cause: r.cause,
+    hint: 'Remove it (`apt-ostree health-check` writes a new one at the next boot); the fallbacks it recorded are then forgotten.',
+  });
+}
+
+/**
+ * The record as the boot's assessment reads it: a damaged file must not keep a healthy boot from
+ * being marked good (GRUB would fall back from it), so it is set aside as health.json.damaged
+ * (replacing an older one), `warn` is told, and the record starts afresh. With setAside false
+ * (outside the lock) a damaged record reads as empty and the file stays.
+ */
+export function readHealthRecordForBoot(sysrootPath: string, opts: { setAside: boolean; warn?: (message: string) => void }): HealthRecord {
+  const path = healthRecordPath(sysrootPath);
+  const r = parseHealthRecord(path);
+  if ('record' in r) return r.record;
+  if (!opts.setAside) return { fallbacks: [] };
+  const aside = `${path}.damaged`;
+  rmSync(aside, { recursive: true, force: true });
+  renameSync(path, aside);
+  opts.warn?.(`${r.damage.replace(/\.$/, '')}; set it aside as ${aside} and started a new record (the fallbacks it held are no longer refused by the automatic update)`);
+  return { fallbacks: [] };
 }
 
 /** Replace the record atomically. */

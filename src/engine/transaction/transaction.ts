@@ -16,6 +16,7 @@ import type { Reporter } from '../../output/reporter.js';
 import { rootRequired } from '../../output/sudo-line.js';
 import { listDir } from '../../system/fs.js';
 import { removeTreeWithRm, removeTreeWithRmSync } from '../../system/files.js';
+import { stopRunningPrograms } from '../../system/run.js';
 import { unmountLazySync } from '../../system/overlay.js';
 import { workRootOf } from '../state-paths.js';
 import { acquireSysrootLock } from './lock.js';
@@ -169,6 +170,10 @@ export class Transaction {
       }
       opts.reporter.warn(`${sig} received: stopping and undoing the transaction`);
       tx.cancel(sig === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT);
+      // Also the steps that do not watch the cancel signal: their runs fail, and the undo follows.
+      // Not once a step that cannot be undone started (cleanup's undeploy): it runs to its end,
+      // as the message about it says.
+      if (!tx.irreversibleSteps.length) stopRunningPrograms();
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

@@ -1,10 +1,10 @@
 // The health record (SYSROOT/ostree/apt-ostree/health.json): validated on read, the fallbacks
 // kept to the last ten, the bases the automatic update refuses.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { addFallback, describeFallback, MAX_FALLBACKS, readHealthRecord, refusedBases, writeHealthRecord, type FallbackRecord } from '../../../../src/engine/health/record.js';
+import { addFallback, describeFallback, MAX_FALLBACKS, readHealthRecord, readHealthRecordForBoot, refusedBases, writeHealthRecord, type FallbackRecord } from '../../../../src/engine/health/record.js';
 import { healthRecordPath } from '../../../../src/engine/state-paths.js';
 import { AptOstreeError } from '../../../../src/errors.js';
 
@@ -41,6 +41,23 @@ describe('health record', () => {
     writeFileSync(healthRecordPath(dir), 'not json');
     expect(() => readHealthRecord(dir)).toThrow(/damaged \(not JSON\)/);
     expect(() => writeHealthRecord(dir, { fallbacks: [{ ...fallback(1), checksum: 'x' }] })).toThrow();
+  });
+
+  it('for the boot, sets a damaged file aside and starts afresh; outside the lock leaves it', () => {
+    const path = healthRecordPath(dir);
+    for (const damage of [() => writeFileSync(path, ''), () => writeFileSync(path, '[]'), () => mkdirSync(path)]) {
+      rmSync(path, { recursive: true, force: true });
+      damage();
+      expect(readHealthRecordForBoot(dir, { setAside: false })).toEqual({ fallbacks: [] });
+      expect(existsSync(path)).toBe(true);
+      const warnings: string[] = [];
+      expect(readHealthRecordForBoot(dir, { setAside: true, warn: (m) => warnings.push(m) })).toEqual({ fallbacks: [] });
+      expect(existsSync(path)).toBe(false);
+      expect(existsSync(`${path}.damaged`)).toBe(true);
+      expect(warnings).toEqual([expect.stringContaining(`set it aside as ${path}.damaged`)]);
+    }
+    writeHealthRecord(dir, addFallback({ fallbacks: [] }, fallback(3)));
+    expect(readHealthRecordForBoot(dir, { setAside: true }).fallbacks).toEqual([fallback(3)]);
   });
 
   it('says a fallback in one line', () => {

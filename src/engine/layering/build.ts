@@ -18,7 +18,7 @@
  *             the change removes something); the work directory is then deleted in the
  *             background while the caller deploys
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
 import { installedPackages, type DpkgPackage as InstalledPackage } from '../../debian/deb822.js';
@@ -441,7 +441,11 @@ function prepareTree(root: string, deploymentUsers: UserDb, warn: (text: string)
   // What apt needs, made inside the tree even where the image's links lead elsewhere; the
   // sandbox's mount points must be real directories (bwrap would follow a link out of the tree).
   for (const d of ['var/log/apt', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/cache/debconf', 'var/tmp', 'etc']) {
-    resolveBeneath(root, d, { create: true });
+    const missing = !existsSync(resolveBeneath(root, d) ?? join(root, d));
+    const made = resolveBeneath(root, d, { create: true });
+    // /var/tmp is 1777 wherever it is made: where the image's tmpfiles.d lines do not declare
+    // it, the layer's do, with the mode it has here (a 0755 one would narrow it at boot).
+    if (made && missing && d === 'var/tmp') chmodSync(made, 0o1777);
   }
   for (const d of SANDBOX_BINDS) requireRealDirectory(root, d, 'where the sandbox mounts a directory');
 }

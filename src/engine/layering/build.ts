@@ -31,6 +31,7 @@ import { readCommit } from '../../ostree/commit.js';
 import type { Reporter } from '../../output/reporter.js';
 import { resolveBeneath } from '../../layout/files.js';
 import { DPKG_DATABASE, DPKG_LINK_TARGET, LAYER_CONF_NAME, relocateOptAndUsrLocal } from '../../layout/rootfs.js';
+import { refuseSpecialFiles } from '../../layout/special-files.js';
 import { effectiveTmpfiles, followTmpfilesLinks, TMPFILES_SEARCH_DIRS, writeTmpfiles, type TmpfilesFile } from '../../layout/tmpfiles.js';
 import { convertVar, createVarFromTmpfiles } from '../../layout/var.js';
 import { localName, requestName } from '../deployments/origin.js';
@@ -285,6 +286,8 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   // The layout conversion writes through the overlay too: the upper directory then holds the
   // whole change, with every directory it touches copied up with the base's metadata.
   postprocessLayeredTree(ov.merged, (t) => reporter.warn(t));
+  // Only what the layer added can be new: the base's tree is a commit already.
+  refuseSpecialFiles(ov.upper, join(ov.merged, DPKG_DATABASE));
   const finalStatus = readFileSync(join(ov.merged, DPKG_DATABASE, 'status'), 'utf8');
   await unmount(ov.merged);
   mounted = false;

@@ -134,8 +134,8 @@ _apt_ostree_spec() {
       valued='--repo:directories --ref: --version: --metadata: --karg: --gpg-sign: --gpg-homedir:directories --sign-key:files --write-commitid-to:files' pos='directories' ;;
     'compose publish')
       subs='' subalias=''
-      opts='--repo --gpg-sign --gpg-homedir --sign-key --deltas --from-scratch --keep --unchanged-exit-77'
-      valued='--repo:directories --gpg-sign: --gpg-homedir:directories --sign-key:files --deltas: --keep:' pos='' ;;
+      opts='--repo --gpg-sign --gpg-homedir --sign-key --deltas --from-scratch --keep --lock-wait --unchanged-exit-77'
+      valued='--repo:directories --gpg-sign: --gpg-homedir:directories --sign-key:files --deltas: --keep: --lock-wait:' pos='' ;;
     'admin')
       subs='provision image' subalias=''
       opts=''

@@ -14,10 +14,11 @@
  *
  * The image is written to a temporary file beside OUTPUT and renamed at the end, so a failed or
  * cancelled run leaves no half-written image (and an existing OUTPUT, with --force, untouched).
+ * What a killed run leaves there is removed by the next run (image-temp.ts).
  */
-import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AptOstreeError, InputError } from '../errors.js';
 import { readLockOwner, sysrootLockHeld } from '../engine/transaction/lock-owner.js';
 import type { Reporter } from '../output/reporter.js';
@@ -25,6 +26,7 @@ import { convertRawToQcow2, fatCopyIn, fatImageAt, fatMakeDirectories, makeExt4F
 import { createSparseFile, diskUsageBytes } from '../system/files.js';
 import { ROOT_LABEL } from '../layout/boot.js';
 import { installBiosBoot, makeGrubImages } from './grub.js';
+import { makeImageTemp, removeStaleImageTemps } from './image-temp.js';
 
 export const DEFAULT_IMAGE_SIZE = '4G';
 
@@ -121,6 +123,7 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
     }
   };
   busy();
+  removeStaleImageTemps(output, (t) => o.reporter.warn(t));
   const contentBytes = await diskUsageBytes(sysroot, { signal: o.signal, what: `measuring ${o.sysroot}` });
   const rootBytes = Math.floor((o.sizeBytes - OVERHEAD_BYTES) / MIB) * MIB;
   // ext4 metadata (inode tables, journal) takes about 5% plus a fixed part.
@@ -130,9 +133,10 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
   }
   const label = o.label ?? ROOT_LABEL;
   const rootUuid = randomUUID();
-  const tmp = join(dirname(output), `.${basename(output)}.apt-ostree-${process.pid}`);
-  rmSync(tmp, { force: true });
-  const work = mkdtempSync(join(dirname(output), `.${basename(output)}.apt-ostree-grub-`));
+  const temp = makeImageTemp(output);
+  const tmp = join(temp.dir, 'disk');
+  const work = join(temp.dir, 'work');
+  mkdirSync(work);
   const runOpts = { signal: o.signal };
   try {
     await createSparseFile(tmp, o.sizeBytes, { ...runOpts, what: `creating ${o.output}` });
@@ -169,11 +173,8 @@ export async function makeDiskImage(o: DiskImageOptions): Promise<DiskImageResul
       );
     }
     renameSync(tmp, output);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    temp.remove();
   }
   const noBootMenu = !existsSync(join(sysroot, 'boot', 'grub', 'grub.cfg'));
   return { output, sizeBytes: o.sizeBytes, contentBytes, rootUuid, noBootMenu, format: o.format ?? 'raw' };

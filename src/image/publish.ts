@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { InputError } from '../errors.js';
+import { acquireFlockLock } from '../engine/transaction/lock.js';
 import { readCommit } from '../ostree/commit.js';
 import { KeyFile } from '../ostree/keyfile.js';
 import type { Reporter } from '../output/reporter.js';
@@ -26,6 +27,10 @@ export interface PublishOptions {
   fromScratch?: boolean;
   sign?: ostree.SignOptions;
   reporter: Reporter;
+  /** The command line, for the lock's owner file and the messages of a refused publish. */
+  command: string;
+  /** --lock-wait: undefined fails at once when another publish holds the repository. */
+  lockWaitSeconds?: number;
 }
 
 export interface PublishResult {
@@ -41,6 +46,13 @@ export interface PublishResult {
 
 /** Where a publish records what the summary was made from (served with the rest; nothing secret). */
 export const PUBLISH_STATE = 'apt-ostree-publish.json';
+
+/**
+ * The repository's publish lock (an flock, engine/transaction/lock.ts) and its owner file, which
+ * exists only while a publish runs: one publish at a time, so that one does not prune or delete
+ * deltas while another writes deltas to those commits.
+ */
+export const PUBLISH_LOCK = '.apt-ostree-publish.lock';
 
 export function validatePublish(o: Pick<PublishOptions, 'repo' | 'deltas' | 'keep'>): void {
   if (!Number.isInteger(o.deltas) || o.deltas < 0 || o.deltas > 100) throw new InputError(`--deltas ${o.deltas} is not a number of commits from 0 to 100.`, 'Give how many previous commits of each ref get a delta to its newest, e.g. --deltas 2.');
@@ -75,6 +87,18 @@ function history(repo: string, head: string, max: number): string[] {
 
 export async function publish(o: PublishOptions): Promise<PublishResult> {
   validatePublish(o);
+  const lock = await acquireFlockLock(
+    { what: `the repository ${o.repo}`, lockName: 'the repository', flock: join(o.repo, PUBLISH_LOCK), owner: join(o.repo, `${PUBLISH_LOCK}.owner`) },
+    { command: o.command, waitSeconds: o.lockWaitSeconds, warn: (t) => o.reporter.warn(t) },
+  );
+  try {
+    return await publishLocked(o);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function publishLocked(o: PublishOptions): Promise<PublishResult> {
   return withCancellation(o.reporter, async (signal) => {
     const repo = o.repo;
     const refs: Array<{ ref: string; commit: string }> = [];

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_OFFSET } from '../../src/image/disk.js';
 import { cli, sh } from '../fixtures/env.js';
+import { startCli } from '../fixtures/faults.js';
 import { makeSyntheticSysroot, type TestSysroot } from '../fixtures/sysroot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -93,6 +94,41 @@ describe('admin image', () => {
     const bad = await cli(['admin', 'image', '--sysroot', s.sysroot, '--output', join(tmp, 'x.img'), '--format', 'vmdk']);
     expect(bad.code).toBe(1);
     expect(existsSync(join(tmp, 'x.img'))).toBe(false);
+  });
+
+  it('removes what an admin image killed with SIGKILL left beside its output, but never the directory of a run still going', async () => {
+    const dir = join(tmp, 'killed');
+    mkdirSync(dir);
+    const temps = () => readdirSync(dir).filter((n) => /^\..*\.apt-ostree-image-/.test(n)).sort();
+    const imageArgs = (name: string) => ['admin', 'image', '--sysroot', s.sysroot, '--output', join(dir, name), '--size', '256M'];
+    // A run stopped mid-way (SIGSTOP) is still going: its directory is never stale.
+    const stopped = startCli(imageArgs('stopped.img'));
+    await stopped.waitForOutput(/Writing .* into an ext4 file system/);
+    stopped.signal('SIGSTOP');
+    const running = temps().find((n) => n.startsWith('.stopped.img.'));
+    expect(running).toBeDefined();
+    // Killed while mkfs.ext4 writes the disk: its directory (the disk in it) stays.
+    const killed = startCli(imageArgs('killed.img'));
+    await killed.waitForOutput(/Writing .* into an ext4 file system/);
+    killed.signal('SIGKILL');
+    await killed.result;
+    expect(killed.output()).not.toMatch(/removing/);
+    const left = join(dir, temps().find((n) => n.startsWith('.killed.img.'))!);
+    expect(statSync(join(left, 'disk')).size).toBe(256 * 1024 ** 2);
+    try {
+      const next = await cli(imageArgs('next.img'));
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stdout + next.stderr).toContain(`removing ${left}, the temporary files of an admin image that was killed`);
+      expect(existsSync(left)).toBe(false);
+      expect(temps()).toEqual([running]);
+    } finally {
+      stopped.signal('SIGCONT');
+    }
+    const done = await stopped.result;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout + done.stderr).not.toMatch(/removing/);
+    expect(temps()).toEqual([]);
+    expect(readdirSync(dir).sort()).toEqual(['next.img', 'stopped.img']);
   });
 
   it('refuses an existing output unless --force, and replaces it with --force', async () => {

@@ -5,7 +5,7 @@
  * install, db list/diff, upgrade, rollback, uninstall, with the real apt, dpkg, bwrap and ostree.
  * Images without what layering needs are refused before any work, with a sentence naming the path.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, fsckClean, sh } from '../fixtures/env.js';
@@ -27,6 +27,7 @@ const PROBE = {
     'stat -c %a /var/lib/foreign-state > /usr/share/probe-ao/foreign-state-mode',
     'readlink /var/lib/dpkg > /usr/share/probe-ao/dpkg-link',
     'stat -c %a /var/roothome > /usr/share/probe-ao/roothome-mode',
+    'stat -c %a /var/tmp > /usr/share/probe-ao/var-tmp-mode',
     'if test -s /var/cache/debconf/config.dat; then echo present > /usr/share/probe-ao/debconf; fi',
     'if test -d /var/lib/new-in-2; then echo present > /usr/share/probe-ao/new-in-2; fi',
   ].join('\n'),
@@ -126,7 +127,18 @@ describe('a base image that apt-ostree did not build', () => {
       if (content === null) expect(readlinkSync(join(root, rel))).toBe('/dev/null');
       else expect(readFileSync(join(root, rel), 'utf8')).toBe(content);
     }
-    expect(readFileSync(join(root, 'usr/lib/tmpfiles.d/apt-ostree-layer.conf'), 'utf8')).toMatch(/^C \/var\/lib\/hello-ao\/state /m);
+    const layerConf = readFileSync(join(root, 'usr/lib/tmpfiles.d/apt-ostree-layer.conf'), 'utf8');
+    expect(layerConf).toMatch(/^C \/var\/lib\/hello-ao\/state /m);
+    // The image declares no /var/tmp: the layer does, world-writable and sticky as the sandbox
+    // had it (`d /var/tmp 0755` made systemd-tmpfiles narrow it at the next boot).
+    expect(probe(root, 'var-tmp-mode')).toBe('1777');
+    expect(layerConf).toMatch(/^d \/var\/tmp 1777 0 0 -$/m);
+    // What the next boot's systemd-tmpfiles makes of that line, on a /var/tmp of 0755.
+    const booted = join(tmp, 'tmpfiles-root');
+    mkdirSync(join(booted, 'var/tmp'), { recursive: true });
+    chmodSync(join(booted, 'var/tmp'), 0o755);
+    await sh('systemd-tmpfiles', ['--create', `--root=${booted}`, '-'], { input: `${/^d \/var\/tmp .*$/m.exec(layerConf)![0]}\n` });
+    expect(statSync(join(booted, 'var/tmp')).mode & 0o7777).toBe(0o1777);
     expect(readdirSync(join(root, 'var'))).toEqual([]);
     await fsckClean(bed.repo);
   });

@@ -92,6 +92,8 @@ describe('health checks', () => {
     expect(text.stdout).toMatch(/^FAIL 20-fail: failed \(exit status 3\)/m);
     expect(text.stdout).toMatch(/\| disk \/data is missing/);
     expect(text.stdout).toMatch(/^skip 50-masked: masked$/m);
+    // Not run, and warned about with the fix (a forgotten chmod would otherwise go unseen).
+    expect(text.stdout + text.stderr).toContain(`warning: the health check ${join(etc, '60-not-executable')} is not executable, so it was not run; make it executable (chmod +x)`);
     // Without --boot nothing is recorded.
     expect((await status()).health).toBeNull();
     // The checks a sysroot directory's deployment ships are that system's, not the host's.
@@ -100,6 +102,13 @@ describe('health checks', () => {
     const own = await cli(['--sysroot', s.sysroot, 'health-check']);
     expect(own.code, own.stderr).toBe(0);
     expect(own.stdout).toMatch(/No health checks were run: the checks of .* are not run on this host; give --checks-dir DIR/);
+    // A directory that is not there fails, naming it (it passed as "no health checks to run").
+    for (const args of [['health-check'], ['health-check', '--boot']]) {
+      const none = await cli(['--sysroot', s.sysroot, ...args, '--checks-dir', usr, '--checks-dir', join(tmp, 'no-such.d')]);
+      expect(none.code, none.stderr).toBe(1);
+      expect(none.stderr).toContain(`error: The health check directory ${join(tmp, 'no-such.d')} does not exist or is not a directory.`);
+      expect(none.stdout).not.toMatch(/No health checks/);
+    }
   });
 
   it('a check that leaves helpers running, in its group or in a new session, ends with them', async () => {

@@ -184,6 +184,24 @@ describe('install and uninstall', () => {
     await expectNothingLeft(bed);
   });
 
+  it('a FIFO under /usr, in a package or made by its postinst, is refused naming the path and the package, before the commit', async () => {
+    const before = await snapshot(bed);
+    const inDeb = await buildDeb({ name: 'fifo-ao', fifos: ['/usr/share/fifo-ao/pipe'], files: { '/usr/share/fifo-ao/README': 'x\n' } }, tmp);
+    const r = await bed.run(['install', inDeb]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n'), r.stderr).toContain('error: /usr/share/fifo-ao/pipe (a FIFO, of the package fifo-ao) cannot be in an OSTree commit, which keeps only regular files, symlinks and directories.');
+    expect(r.stderr).toMatch(/Leave out fifo-ao: on an OSTree system such a file is made at boot/);
+    expect(r.stderr).not.toMatch(/Not a regular file or symlink/);
+    expect(await snapshot(bed)).toEqual(before);
+    await expectNothingLeft(bed);
+    const byScript = await buildDeb({ name: 'fifo-script-ao', postinst: 'mkdir -p /usr/share/fifo-script-ao\nmkfifo /usr/share/fifo-script-ao/pipe' }, tmp);
+    const s = await bed.run(['install', byScript]);
+    expect(s.code).toBe(1);
+    expect(s.stderr.split('\n'), s.stderr).toContain("error: /usr/share/fifo-script-ao/pipe (a FIFO, in no package's file list) cannot be in an OSTree commit, which keeps only regular files, symlinks and directories.");
+    expect(await snapshot(bed)).toEqual(before);
+    await expectNothingLeft(bed);
+  });
+
   it('layers a local .deb and keeps it for later transactions', async () => {
     const deb = await buildDeb({ name: 'local-ao', version: '3.1', files: { '/usr/share/local-ao/README': 'local\n' } }, tmp);
     const r = await bed.run(['install', deb]);

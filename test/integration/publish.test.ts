@@ -6,11 +6,13 @@
  * objects before 2023.7) and lands the newest commit, verified.
  */
 import { execa } from 'execa';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
 import { cli, exists, fsckClean, hostOstreePullsDeltasAlone, sh } from '../fixtures/env.js';
+import { processAlive, startCli } from '../fixtures/faults.js';
 import { makeGpgKey, stopGpgAgent, writePlainTree, type GpgKey } from '../fixtures/signing.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -99,7 +101,10 @@ describe('compose publish', () => {
     const before = snapshot();
     const r = await cli(publishArgs('--deltas', '2', '--from-scratch', '--unchanged-exit-77'));
     expect(r.code, r.stderr).toBe(77);
-    expect(r.stdout).toMatch(/Nothing to publish/);
+    // One line, the refs on stdout before it (a newline inside the message was shown as \x0a).
+    expect(r.stdout).toMatch(/^Nothing to publish: the summary, deltas and pruning of .* are up to date\.$/m);
+    expect(r.stdout + r.stderr).not.toContain('\\x0a');
+    expect(r.stdout).toContain(`${REF} => ${commits[2]}`);
     expect(snapshot()).toEqual(before);
     const r0 = await cli(publishArgs('--deltas', '2', '--from-scratch'));
     expect(r0.code, r0.stderr).toBe(0);
@@ -159,4 +164,47 @@ describe('compose publish', () => {
     expect(await deltas()).toEqual([`${commits[1]}-${c4}`, `${commits[2]}-${c4}`].sort());
     await fsckClean(repo);
   });
+});
+
+describe('compose publish, two at once on one repository', () => {
+  let tmp: string;
+  let repo: string;
+  beforeAll(async () => {
+    tmp = makeTemp('publish-lock-');
+    repo = join(tmp, 'repo');
+    const rootfs = join(tmp, 'rootfs');
+    writePlainTree(rootfs, '0');
+    mkdirSync(join(rootfs, 'usr/share/blob'), { recursive: true });
+    // Incompressible content: the delta from scratch takes seconds to make (lzma).
+    for (let n = 1; n <= 3; n++) {
+      writeFileSync(join(rootfs, 'usr/share/blob/data'), randomBytes(2 * 1024 ** 2));
+      const r = await cli(['compose', 'commit', rootfs, '--repo', repo, '--ref', REF, '--version', String(n)]);
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+  });
+  afterAll(async () => {
+    await removeTemp(tmp);
+  });
+
+  it('the second is refused naming the first, or waits for it with --lock-wait; the repository stays whole', async () => {
+    // The first makes a delta to the newest commit; the waiting one prunes the older commits meanwhile, unless it waits.
+    const first = startCli(['compose', 'publish', '--repo', repo, '--deltas', '0', '--from-scratch']);
+    await first.waitForOutput(/Making the static delta/);
+    expect(processAlive(first.pid)).toBe(true);
+    const refused = await cli(['compose', 'publish', '--repo', repo, '--keep', '1', '--deltas', '0']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`The repository ${repo} is locked by 'apt-ostree compose publish --repo ${repo} --deltas 0 --from-scratch' \\(pid ${first.pid}, since `));
+    expect(refused.stderr).toMatch(/--lock-wait/);
+    const waiting = startCli(['compose', 'publish', '--repo', repo, '--keep', '1', '--deltas', '0', '--lock-wait']);
+    await waiting.waitForOutput(/waiting for 'apt-ostree compose publish .*' \(pid \d+, since .*\) to release the repository/);
+    const a = await first.result;
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toMatch(/made 1 static delta, wrote the summary/);
+    const b = await waiting.result;
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/pruned 2 commits/);
+    await fsckClean(repo);
+    // Nothing of the lock is left but its (empty) flock file.
+    expect(readdirSync(repo).filter((n) => n.startsWith('.apt-ostree'))).toEqual(['.apt-ostree-publish.lock']);
+  }, 300_000);
 });

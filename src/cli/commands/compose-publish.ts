@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { InputError, UnchangedError } from '../../errors.js';
 import { publish, validatePublish } from '../../image/publish.js';
 import { resolveSigning } from '../../image/signing.js';
-import type { CommandContext } from '../context.js';
+import { commandLine, type CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
 import type { COMPOSE_PUBLISH } from '../specs/compose.js';
 
@@ -13,10 +13,12 @@ export async function run(ctx: CommandContext<ArgsOf<typeof COMPOSE_PUBLISH>>): 
   const deltas = ctx.args.deltas ?? 2;
   validatePublish({ repo, deltas, keep });
   const sign = await resolveSigning(ctx.args, 'summary');
-  const r = await publish({ repo, deltas, keep, fromScratch: ctx.args.fromScratch, sign, reporter: ctx.reporter });
+  const r = await publish({ repo, deltas, keep, fromScratch: ctx.args.fromScratch, sign, reporter: ctx.reporter, command: commandLine(), lockWaitSeconds: ctx.args.lockWait });
   const refs = r.refs.map((x) => `${x.ref} => ${x.commit}`).join('\n');
   if (!r.changed) {
-    throw new UnchangedError(`Nothing to publish: the summary, deltas and pruning of ${repo} are up to date.\n${refs}`, ctx.args.unchangedExit77);
+    // The refs on stdout, as after a publish: an error message is one line (a newline in it is shown escaped).
+    process.stdout.write(`${refs}\n`);
+    throw new UnchangedError(`Nothing to publish: the summary, deltas and pruning of ${repo} are up to date.`, ctx.args.unchangedExit77);
   }
   const parts = [
     r.pruned.length ? `pruned ${r.pruned.length} commit${r.pruned.length > 1 ? 's' : ''}` : '',

@@ -2,6 +2,8 @@
 import { healthCheck, type HealthCheckOutcome } from '../../engine/health/boot.js';
 import { describeFallback } from '../../engine/health/record.js';
 import type { CheckResult } from '../../engine/health/checks.js';
+import { InputError } from '../../errors.js';
+import { isDirectory } from '../../system/fs.js';
 import { rebootSystem } from '../../system/systemd.js';
 import { commandLine, type CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
@@ -19,6 +21,9 @@ function indent(text: string): string {
 export async function run(ctx: CommandContext<ArgsOf<typeof HEALTH_CHECK>>): Promise<number> {
   const { json, boot } = ctx.args;
   const checkDirs = ctx.args.checksDir.length ? ctx.args.checksDir : undefined;
+  // A mistyped --checks-dir would otherwise pass with no check run.
+  const missing = checkDirs?.find((d) => !isDirectory(d, { followLinks: true }));
+  if (missing !== undefined) throw new InputError(`The health check directory ${missing} does not exist or is not a directory.`, 'Give a directory of health checks (--checks-dir DIR), e.g. /etc/apt-ostree/health.d.');
   const outcome: HealthCheckOutcome = await healthCheck({
     sysrootPath: ctx.sysroot, os: ctx.os, command: commandLine(), reporter: ctx.reporter,
     checkDirs, runOnly: !boot,
@@ -27,6 +32,11 @@ export async function run(ctx: CommandContext<ArgsOf<typeof HEALTH_CHECK>>): Pro
       if (r.status !== 'passed' && r.output.trim()) process.stdout.write(indent(r.output));
     },
   });
+  // Skipped, not failed: a forgotten chmod must not roll back a good update; but said
+  // (the boot unit's journal) with the fix, not only listed.
+  for (const k of outcome.skipped.filter((x) => x.why === 'not executable')) {
+    ctx.reporter.warn(`the health check ${k.path} is not executable, so it was not run; make it executable (chmod +x) to run it, or name it NAME.units if it lists units`);
+  }
   if (json) {
     const { deployment, ...rest } = outcome;
     process.stdout.write(JSON.stringify({ ...rest, deployment: deployment ? `${deployment.checksum}.${deployment.serial}` : null }, null, 2) + '\n');

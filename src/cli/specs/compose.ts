@@ -63,6 +63,7 @@ export const COMPOSE_PUBLISH = {
     { name: 'deltas', type: 'number', valueName: 'N', default: 2, describe: 'Static deltas to each ref\'s newest commit from its N previous commits (0: none)' },
     { name: 'from-scratch', type: 'boolean', describe: 'Also a static delta from nothing to each ref\'s newest commit (faster first pulls)' },
     { name: 'keep', type: 'number', valueName: 'N', describe: 'Keep the newest N commits of each ref and prune the older ones (default: keep all)' },
+    { name: 'lock-wait', type: 'number', valueName: 'SECONDS', describe: 'Wait up to SECONDS for another compose publish of the repository to finish instead of failing at once (no value: wait forever)' },
     UNCHANGED_EXIT_77,
   ],
   examples: [

@@ -18,7 +18,7 @@
  *             the change removes something); the work directory is then deleted in the
  *             background while the caller deploys
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
 import { installedPackages, type DpkgPackage as InstalledPackage } from '../../debian/deb822.js';
@@ -31,6 +31,7 @@ import { readCommit } from '../../ostree/commit.js';
 import type { Reporter } from '../../output/reporter.js';
 import { resolveBeneath } from '../../layout/files.js';
 import { DPKG_DATABASE, DPKG_LINK_TARGET, LAYER_CONF_NAME, relocateOptAndUsrLocal } from '../../layout/rootfs.js';
+import { refuseSpecialFiles } from '../../layout/special-files.js';
 import { effectiveTmpfiles, followTmpfilesLinks, TMPFILES_SEARCH_DIRS, writeTmpfiles, type TmpfilesFile } from '../../layout/tmpfiles.js';
 import { convertVar, createVarFromTmpfiles } from '../../layout/var.js';
 import { localName, requestName } from '../deployments/origin.js';
@@ -285,6 +286,8 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   // The layout conversion writes through the overlay too: the upper directory then holds the
   // whole change, with every directory it touches copied up with the base's metadata.
   postprocessLayeredTree(ov.merged, (t) => reporter.warn(t));
+  // Only what the layer added can be new: the base's tree is a commit already.
+  refuseSpecialFiles(ov.upper, join(ov.merged, DPKG_DATABASE));
   const finalStatus = readFileSync(join(ov.merged, DPKG_DATABASE, 'status'), 'utf8');
   await unmount(ov.merged);
   mounted = false;
@@ -441,7 +444,11 @@ function prepareTree(root: string, deploymentUsers: UserDb, warn: (text: string)
   // What apt needs, made inside the tree even where the image's links lead elsewhere; the
   // sandbox's mount points must be real directories (bwrap would follow a link out of the tree).
   for (const d of ['var/log/apt', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/cache/debconf', 'var/tmp', 'etc']) {
-    resolveBeneath(root, d, { create: true });
+    const missing = !existsSync(resolveBeneath(root, d) ?? join(root, d));
+    const made = resolveBeneath(root, d, { create: true });
+    // /var/tmp is 1777 wherever it is made: where the image's tmpfiles.d lines do not declare
+    // it, the layer's do, with the mode it has here (a 0755 one would narrow it at boot).
+    if (made && missing && d === 'var/tmp') chmodSync(made, 0o1777);
   }
   for (const d of SANDBOX_BINDS) requireRealDirectory(root, d, 'where the sandbox mounts a directory');
 }

@@ -17,9 +17,14 @@ export interface LockOwner {
 }
 
 export function readLockOwner(sysrootPath: string): LockOwner | undefined {
+  return readOwnerFile(lockPaths(sysrootPath).owner);
+}
+
+/** The owner file at `path` (of the sysroot lock or another flock lock, lock.ts), when it names a holder. */
+export function readOwnerFile(path: string): LockOwner | undefined {
   let owner: Partial<LockOwner>;
   try {
-    owner = JSON.parse(readFileSync(lockPaths(sysrootPath).owner, 'utf8')) as Partial<LockOwner>;
+    owner = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>;
   } catch {
     return undefined;
   }
@@ -81,12 +86,17 @@ export function sysrootLockHeld(sysrootPath: string): boolean {
 
 /** The processes that have the lock file open: the holder and the children it started. */
 export function lockHolderPids(sysrootPath: string): number[] {
+  return processesWithOpen(lockPaths(sysrootPath).flock);
+}
+
+/** The processes that have the file at `path` open. */
+export function processesWithOpen(path: string): number[] {
   const pids: number[] = [];
   let target: string;
   let procs: string[];
   try {
     // /proc/PID/fd links name the file by its real path (/ostree is a link on a booted system).
-    target = realpathSync(lockPaths(sysrootPath).flock);
+    target = realpathSync(path);
     procs = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
   } catch {
     return [];

@@ -109,6 +109,19 @@ function resetMachineId(root: string): void {
   replaceFile(p, '', 0o444);
 }
 
+/** Refuse a symlink at `rel` (relative to the tree's root) or on the way to it, naming it. */
+function refuseLinkOnTheWay(root: string, rel: string, hint: string): void {
+  const parts = rel.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const p = join(root, ...parts.slice(0, i));
+    const st = lstatOrUndefined(p);
+    if (!st) return;
+    if (st.isSymbolicLink()) {
+      throw new AptOstreeError(`The tree ${root} has a symlink /${parts.slice(0, i).join('/')} → ${readlinkSync(p)} where its dpkg database must be a directory (/${rel}).`, { hint });
+    }
+  }
+}
+
 /**
  * Move the dpkg database to /usr/share/dpkg/database: it describes the files of /usr and must
  * change with them, atomically. /var/lib/dpkg becomes a tmpfiles.d link to it.
@@ -116,6 +129,7 @@ function resetMachineId(root: string): void {
 function moveDpkgDatabase(root: string): TmpfilesEntry[] {
   const varDpkg = join(root, 'var/lib/dpkg');
   const db = join(root, DPKG_DATABASE);
+  refuseLinkOnTheWay(root, DPKG_DATABASE, 'apt-ostree keeps the dpkg database in a real directory at /usr/share/dpkg/database (docs/layout.md): move it there in the tree, in place of the link.');
   const st = lstatOrUndefined(varDpkg);
   if (st?.isDirectory()) {
     if (existsSync(db) && readdirSync(varDpkg).length === 0) rmdirSync(varDpkg);
@@ -128,7 +142,14 @@ function moveDpkgDatabase(root: string): TmpfilesEntry[] {
       renameSync(varDpkg, db);
     }
   } else if (st) {
-    rmSync(varDpkg, { force: true }); // the link itself; tmpfiles.d recreates it
+    // The link itself; tmpfiles.d recreates it. A database only at its target is not moved:
+    // a link is never followed out of the tree (an absolute one would lead to the host's).
+    if (st.isSymbolicLink() && !existsSync(db)) {
+      throw new AptOstreeError(`The tree ${root} has /var/lib/dpkg as a symlink to ${readlinkSync(varDpkg)} and no dpkg database at /${DPKG_DATABASE}.`, {
+        hint: 'Make /var/lib/dpkg the database directory itself, or move the database to /usr/share/dpkg/database (docs/layout.md).',
+      });
+    }
+    rmSync(varDpkg, { force: true });
   }
   if (!isDirectory(db)) {
     throw new AptOstreeError(`The tree ${root} has no dpkg database (neither /var/lib/dpkg nor /${DPKG_DATABASE}).`, {

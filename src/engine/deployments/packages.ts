@@ -10,7 +10,6 @@
  * Debian tree committed as it is has it at /var/lib/dpkg/status.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AptOstreeError, ToolError } from '../../errors.js';
 import { sha256Hex } from '../../hash.js';
 import { installedPackages } from '../../debian/deb822.js';
@@ -19,6 +18,7 @@ import { readCommit, type CommitInfo } from '../../ostree/commit.js';
 import type { GValue } from '../../ostree/gvariant.js';
 import type { Sysroot } from './sysroot.js';
 import { META } from '../../layout/commit-metadata.js';
+import { resolveBeneath } from '../../layout/files.js';
 
 /** Where the dpkg status file is in a commit, in the order they are tried. */
 const DPKG_STATUS_PATHS = ['/usr/share/dpkg/database/status', '/var/lib/dpkg/status'];
@@ -51,7 +51,10 @@ export function packagesFromStatus(statusText: string, source?: string): Package
 /** The installed packages of a tree on disk (a checkout or a deployment), from its dpkg status file. */
 function treePackages(root: string): PackageEntry[] {
   for (const rel of DPKG_STATUS_PATHS) {
-    const file = join(root, rel);
+    // Links on the way are followed inside the tree, as a chroot would: an image's absolute
+    // link (/usr/share/dpkg/database → /var/lib/dpkg) must not read the host's database.
+    const file = resolveBeneath(root, rel);
+    if (file === undefined) continue;
     let text: string;
     try {
       text = readFileSync(file, 'utf8');

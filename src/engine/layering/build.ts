@@ -91,8 +91,15 @@ export interface LayerBuildResult {
 /** The dpkg status file of a commit in the apt-ostree layout; a clear error when the image has none there. */
 export async function readBaseStatus(repo: string, checksum: string): Promise<string> {
   const path = `/${DPKG_DATABASE}/status`;
-  const text = await ostree.catFileIfExists(repo, checksum, path, { what: 'reading the base image\'s dpkg database' });
+  let text: string | undefined;
+  try {
+    text = await ostree.catFileIfExists(repo, checksum, path, { what: 'reading the base image\'s dpkg database' });
+  } catch (e) {
+    await refuseDatabaseLink(repo, checksum); // ostree said only "Not a directory"
+    throw e;
+  }
   if (text !== undefined) return text;
+  await refuseDatabaseLink(repo, checksum);
   // A plain Debian tree committed as it is keeps it in /var/lib/dpkg: say how to convert it.
   const plain = await ostree.ls(repo, checksum, '/var/lib/dpkg/status');
   throw new AptOstreeError(`The base image ${checksum.slice(0, 12)} has no dpkg database at /${DPKG_DATABASE}, so packages cannot be layered on it.`, {
@@ -100,6 +107,24 @@ export async function readBaseStatus(repo: string, checksum: string): Promise<st
       ? `It keeps one in /var/lib/dpkg, as a plain Debian tree: convert the tree with \`apt-ostree compose commit\`, which moves it where docs/layout.md says.`
       : `apt-ostree layers packages on images in the layout of docs/layout.md: the dpkg database (status, info/, …) in /${DPKG_DATABASE}.`,
   });
+}
+
+/**
+ * A symlink at /usr/share/dpkg/database or on the way to it (usr, usr/share, usr/share/dpkg) is
+ * refused, naming it: ostree reads no path through a link, and the layer's reads and writes of
+ * the database from the host would follow an absolute one out of the tree.
+ */
+async function refuseDatabaseLink(repo: string, checksum: string): Promise<void> {
+  const parts = DPKG_DATABASE.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const path = `/${parts.slice(0, i).join('/')}`;
+    const entry = (await ostree.ls(repo, checksum, `/${parts.slice(0, i - 1).join('/')}`))?.find((e) => e.path === path);
+    if (!entry || entry.type === 'file') return;
+    if (entry.type !== 'symlink') continue;
+    throw new AptOstreeError(`The base image ${checksum.slice(0, 12)} has a symlink ${path} → ${entry.target ?? '?'} where its dpkg database must be a directory, so packages cannot be layered on it.`, {
+      hint: `docs/layout.md: the dpkg database is a real directory at /${DPKG_DATABASE} (no link on the way), and /var/lib/dpkg a tmpfiles.d link to it; move the database there in the image.`,
+    });
+  }
 }
 
 /**

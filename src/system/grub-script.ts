@@ -79,7 +79,8 @@ export function refusedGrubMenu(e: unknown): AptOstreeError | undefined {
   const m = GENERATOR_REFUSAL.exec(text);
   if (!m) return undefined;
   return new AptOstreeError(`The boot menu was not changed: ${m[1]}.`, {
-    hint: 'Look for characters GRUB reads as syntax in the kernel arguments (`apt-ostree kargs`) or in the name of the image (PRETTY_NAME in its /usr/lib/os-release).',
+    hint:
+      'Look for characters GRUB reads as syntax in the kernel arguments (`apt-ostree kargs`), in an older deployment\'s entry under /boot/loader/entries (fix its options line, or remove that deployment with `ostree admin undeploy INDEX`), or in the name of the image (PRETTY_NAME in its /usr/lib/os-release).',
     detail: e.detail,
     cause: e,
   });

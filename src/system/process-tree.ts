@@ -53,8 +53,8 @@ export function markedProcesses(marker: string): number[] {
 
 /**
  * Send `signal` to every process that carries `marker`, looking again until none is found (a
- * process may fork between a look and its kill); with SIGKILL, none is left afterwards. Returns
- * how many were signalled.
+ * process may fork between a look and its kill); with SIGKILL, none can go on running (the kernel
+ * may take a moment to end them, a SIGKILL cannot be caught). Returns how many were signalled.
  */
 export function signalMarkedProcesses(marker: string, signal: NodeJS.Signals, rounds = 20): number {
   let signalled = 0;

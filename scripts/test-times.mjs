@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Where the test time went: printed at the end of every `.ci/run` (docs/testing.md, "Budget").
-// Reads the JSON reports that vitest writes for each suite (.ci/reports/SUITE.json, see the
-// vitest configs) and the wall time of each step that .ci/run records (.ci/reports/steps.tsv:
+// Reads the report of each suite's files (.ci/reports/SUITE.json, written by
+// scripts/file-times-reporter.mjs, see the vitest configs) and the wall time of each step that .ci/run records (.ci/reports/steps.tsv:
 // NAME<TAB>SECONDS), and prints the steps against their budget, each suite's files added up,
 // and the slowest files. Usage: node scripts/test-times.mjs [REPORT-DIR]
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -16,18 +16,35 @@ const SLOWEST = 15;
 const minutes = (s) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 
 /**
- * The test files of one vitest JSON report, with their durations in seconds.
+ * How long N files ran side by side, for each N, in seconds: a suite that runs its files in K lanes
+ * and shows long stretches below K has idle lanes (vitest's pool once shrank to one worker after
+ * its first files ended, which cost the boot suite 6 minutes).
+ * @param {Array<{ start: number, end: number }>} spans
+ * @returns {Map<number, number>}
+ */
+function sideBySide(spans) {
+  const events = spans.flatMap((s) => [[s.start, 1], [s.end, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const at = new Map();
+  let running = 0;
+  let last = events[0]?.[0] ?? 0;
+  for (const [time, change] of events) {
+    if (running > 0) at.set(running, (at.get(running) ?? 0) + time - last);
+    running += change;
+    last = time;
+  }
+  return at;
+}
+
+/**
+ * The test files of one suite's report, with their durations in seconds (hooks included).
  * @param {string} file
- * @returns {Array<{ file: string, seconds: number, status: string }>}
+ * @returns {Array<{ file: string, seconds: number, status: string, start: number, end: number }>}
  */
 function filesOf(file) {
-  /** @type {{ testResults?: Array<{ name: string, startTime: number, endTime: number, status: string }> }} */
+  /** @type {{ files?: Array<{ file: string, start: number, seconds: number, status: string }> }} */
   const report = JSON.parse(readFileSync(file, 'utf8'));
-  return (report.testResults ?? []).map((r) => ({
-    file: r.name.replace(`${process.cwd()}/`, ''),
-    seconds: Math.max(0, (r.endTime - r.startTime) / 1000),
-    status: r.status,
-  }));
+  if (!Array.isArray(report.files)) throw new Error('not a report of scripts/file-times-reporter.mjs');
+  return report.files.map((f) => ({ ...f, seconds: Math.max(0, f.seconds), end: f.start + Math.max(0, f.seconds) }));
 }
 
 const lines = [];
@@ -59,7 +76,8 @@ for (const name of reports) {
     continue;
   }
   const sum = files.reduce((a, f) => a + f.seconds, 0);
-  lines.push(`  ${suite.padEnd(12)} ${String(files.length).padStart(3)} files ${minutes(sum).padStart(7)}`);
+  const lanes = [...sideBySide(files)].sort((a, b) => b[0] - a[0]).map(([n, s]) => `${n} for ${minutes(s)}`);
+  lines.push(`  ${suite.padEnd(12)} ${String(files.length).padStart(3)} files ${minutes(sum).padStart(7)}${lanes.length ? `   side by side: ${lanes.join(', ')}` : ''}`);
   all.push(...files.map((f) => ({ ...f, suite })));
 }
 if (all.length) {

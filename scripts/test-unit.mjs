@@ -42,7 +42,7 @@ for (const dir of ['home', 'tmp']) {
 
 const report = join(run, 'tmp', 'unit.json');
 const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
-const args = [vitest, 'run', '--project', 'unit', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`,
+const args = [vitest, 'run', '--project', 'unit', '--reporter=default', `--reporter=${join(ROOT, 'scripts', 'file-times-reporter.mjs')}`, `--outputFile.json=${report}`,
   // The default loader writes the bundled config to node_modules/.vite-temp, which nobody cannot.
   '--configLoader', 'runner',
   // The unit files share their worker processes instead of a fresh one each: a third of the time

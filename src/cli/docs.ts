@@ -284,8 +284,8 @@ export function renderConfManPage(version: string): string {
   for (const g of CONFIG_SCHEMA) {
     out.push(`.SS "[${esc(g.group)}]"`, line(prose(g.describe)));
     for (const k of g.keys) {
-      const values = k.type === 'enum' ? k.values.map(bold).join('|') : k.type === 'boolean' ? bold('true') + '|' + bold('false') : italic(k.unit ?? 'number');
-      out.push('.TP', line(`${bold(`${k.key}=`)}${values}`), line(prose(`${sentence(k.describe)} Allowed: ${allowedValues(k)}. Default: ${formatValue(k.default)}.`)));
+      const values = k.type === 'enum' ? k.values.map(bold).join('|') : k.type === 'boolean' ? bold('true') + '|' + bold('false') : k.type === 'text' ? italic(k.valueName) : italic(k.unit ?? 'number');
+      out.push('.TP', line(`${bold(`${k.key}=`)}${values}`), line(prose(`${sentence(k.describe)} Allowed: ${allowedValues(k)}. Default: ${k.default === '' ? 'empty' : formatValue(k.default)}.`)));
     }
   }
   out.push(section('EXAMPLE'), line(esc('Check for updates daily, and never layer recommended packages:')), '.PP', '.RS 4', '.nf');

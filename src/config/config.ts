@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { AptOstreeError, InputError } from '../errors.js';
 import { scanKeyFile } from '../ostree/keyfile.js';
+import { FLEET_LOCK_GROUP_PATTERN, isKnownTimeZone, parseMaintenanceWindows } from './maintenance-windows.js';
 
 /** The file's path inside an /etc directory. */
 export const CONFIG_RELATIVE_PATH = 'apt-ostree/apt-ostree.conf';
@@ -20,7 +21,7 @@ export const CONFIG_PATH = `/etc/${CONFIG_RELATIVE_PATH}`;
 
 export interface AptOstreeConfig {
   Daemon: {
-    AutomaticUpdatePolicy: 'none' | 'check' | 'stage';
+    AutomaticUpdatePolicy: 'none' | 'check' | 'stage' | 'apply';
     LockLayering: boolean;
     DisableRecommends: boolean;
     MaxConcurrentDownloads: number;
@@ -33,6 +34,15 @@ export interface AptOstreeConfig {
     CheckTimeout: number;
     RebootOnFailure: boolean;
   };
+  Updates: {
+    RebootStrategy: 'immediate' | 'periodic' | 'fleet-lock';
+    /** As written; parseMaintenanceWindows reads it. */
+    MaintenanceWindows: string;
+    /** An IANA name, UTC or localtime. */
+    TimeZone: string;
+    FleetLockURL: string;
+    FleetLockGroup: string;
+  };
   Experimental: {
     Enabled: boolean;
     LiveFs: boolean;
@@ -42,7 +52,9 @@ export interface AptOstreeConfig {
 export type ConfigKeyDef =
   | { key: string; type: 'enum'; values: readonly string[]; default: string; describe: string }
   | { key: string; type: 'boolean'; default: boolean; describe: string }
-  | { key: string; type: 'integer'; min: number; max?: number; unit?: string; default: number; describe: string };
+  | { key: string; type: 'integer'; min: number; max?: number; unit?: string; default: number; describe: string }
+  /** Free text checked by `check` (undefined: valid; else why not); `allowed` says what is accepted, `valueName` names it in the man page. */
+  | { key: string; type: 'text'; default: string; describe: string; allowed: string; valueName: string; check: (value: string) => string | undefined };
 
 export interface ConfigGroupDef {
   group: string;
@@ -60,10 +72,10 @@ export const CONFIG_SCHEMA: ConfigGroupDef[] = [
       {
         key: 'AutomaticUpdatePolicy',
         type: 'enum',
-        values: ['none', 'check', 'stage'],
+        values: ['none', 'check', 'stage', 'apply'],
         default: 'none',
         describe:
-          'What `apt-ostree upgrade --trigger-automatic-update-policy` does; apt-ostree-automatic.timer runs it daily. none: nothing. check: look for a newer base commit and record it, so that `apt-ostree status` shows it as the cached update. stage: also prepare the new deployment for the next boot. The system is never rebooted automatically.',
+          'What `apt-ostree upgrade --trigger-automatic-update-policy` does; apt-ostree-automatic.timer runs it daily. none: nothing. check: look for a newer base commit and record it, so that `apt-ostree status` shows it as the cached update. stage: also prepare the new deployment for the next boot; the system is not rebooted. apply: stage it held back with ostree\'s finalization lock, then reboot into it when RebootStrategy in [Updates] allows (see docs/fleet.md).',
       },
       {
         key: 'LockLayering',
@@ -132,6 +144,71 @@ export const CONFIG_SCHEMA: ConfigGroupDef[] = [
     ],
   },
   {
+    group: 'Updates',
+    describe:
+      'How AutomaticUpdatePolicy=apply reboots into a staged update (docs/fleet.md). The update is staged with ostree\'s finalization lock and finalized (`finalize-deployment`) only when the strategy allows; while it waits, each run of the timer asks again. A reboot is postponed while users are logged in (up to 10 times 60 seconds, with a wall message each time). The keys are read by the other policies too, and ignored by them.',
+    keys: [
+      {
+        key: 'RebootStrategy',
+        type: 'enum',
+        values: ['immediate', 'periodic', 'fleet-lock'],
+        default: 'immediate',
+        describe:
+          'immediate: reboot as soon as the update is staged. periodic: only inside one of MaintenanceWindows. fleet-lock: only after the FleetLock server at FleetLockURL granted a reboot slot (`POST /v1/pre-reboot`, as Zincati); the slot is released (`/v1/steady-state`) once the new deployment passed its health checks (`apt-ostree health-check --boot`), and kept after a health fallback, so that the fleet stops rolling out a bad update.',
+      },
+      {
+        key: 'MaintenanceWindows',
+        type: 'text',
+        valueName: 'windows',
+        default: '',
+        allowed: 'windows separated by `;`, each DAYS HH:MM MINUTES, e.g. `Sat,Sun 23:30 60; Wed 01:00 30` (days Mon … Sun or their full names, comma-separated; the start in 24-hour time; the length in minutes, from 1 to 10080)',
+        check: (v) => {
+          const r = parseMaintenanceWindows(v);
+          return 'error' in r ? r.error : undefined;
+        },
+        describe:
+          'The weekly windows of RebootStrategy=periodic, in TimeZone. A window may run past midnight and past Sunday into Monday. Required by the periodic strategy.',
+      },
+      {
+        key: 'TimeZone',
+        type: 'text',
+        valueName: 'zone',
+        default: 'UTC',
+        allowed: 'an IANA time zone name (e.g. Europe/Berlin), UTC, or localtime (the system\'s /etc/localtime)',
+        check: (v) => (isKnownTimeZone(v) ? undefined : `'${v}' is not a time zone name known to this system`),
+        describe:
+          'The time zone of MaintenanceWindows. A window follows the wall clock: on the days the clocks change it may be an hour longer or shorter.',
+      },
+      {
+        key: 'FleetLockURL',
+        type: 'text',
+        valueName: 'URL',
+        default: '',
+        allowed: 'an http or https URL',
+        check: (v) => {
+          if (v === '') return undefined;
+          try {
+            const u = new URL(v);
+            return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : `'${v}' is not an http or https URL`;
+          } catch {
+            return `'${v}' is not a URL`;
+          }
+        },
+        describe:
+          'The base URL of the FleetLock server (Zincati\'s base_url): requests go to URL/v1/pre-reboot and URL/v1/steady-state. Required by the fleet-lock strategy.',
+      },
+      {
+        key: 'FleetLockGroup',
+        type: 'text',
+        valueName: 'group',
+        default: 'default',
+        allowed: 'letters, digits, `.` and `-` (the FleetLock protocol\'s ^[a-zA-Z0-9.-]+$)',
+        check: (v) => (FLEET_LOCK_GROUP_PATTERN.test(v) ? undefined : `'${v}' is not a FleetLock group name`),
+        describe: 'The reboot group sent to the FleetLock server, as Zincati\'s `identity.group` (which is `default` too when not set).',
+      },
+    ],
+  },
+  {
     group: 'Experimental',
     describe: 'Features that may change or go away in a later release.',
     keys: [
@@ -163,7 +240,7 @@ const BOOLEAN_FALSE = ['false', 'no', '0'];
 let zod: typeof Zod | undefined;
 
 /** A zod schema for one key's text value, producing the typed value. */
-function valueSchema(def: ConfigKeyDef): Zod.ZodType<string | number | boolean> {
+function valueSchema(def: Exclude<ConfigKeyDef, { type: 'text' }>): Zod.ZodType<string | number | boolean> {
   // Loaded on first use: transactions read the defaults on every run, most systems have no file.
   zod ??= createRequire(import.meta.url)('zod') as typeof Zod;
   const { z } = zod;
@@ -194,6 +271,8 @@ export function allowedValues(def: ConfigKeyDef): string {
       return 'true, false, yes, no, 1 or 0';
     case 'enum':
       return def.values.length > 1 ? `${def.values.slice(0, -1).join(', ')} or ${def.values.at(-1)}` : def.values.join('');
+    case 'text':
+      return def.allowed;
     case 'integer':
       return def.max !== undefined
         ? `a whole number from ${def.min} to ${def.max}${def.unit ? ` (${def.unit})` : ''}`
@@ -265,9 +344,10 @@ export function parseConfig(text: string, file: string): ParsedConfig {
       continue;
     }
     const id = `${group.group}.${def.key}`;
-    const parsed = valueSchema(def).safeParse(value);
+    const parsed = def.type === 'text' ? checkText(def, value) : valueSchema(def).safeParse(value);
     if (!parsed.success) {
-      errors.push(`${where}: ${def.key}=${shorten(value)} in [${group.group}] is not valid; allowed: ${allowedValues(def)}`);
+      const why = 'why' in parsed && parsed.why ? ` (${shorten(parsed.why, 120)})` : '';
+      errors.push(`${where}: ${def.key}=${shorten(value)} in [${group.group}] is not valid${why}; allowed: ${allowedValues(def)}`);
       continue;
     }
     const before = seen.get(id);
@@ -283,15 +363,32 @@ export function parseConfig(text: string, file: string): ParsedConfig {
     );
   }
   const cfg = config as unknown as AptOstreeConfig;
+  const needs = updatesRequirement(cfg);
+  if (needs) {
+    throw new InputError(`${file}: ${needs}.`, 'Fix the file (see apt-ostree.conf(5)), then check it with `apt-ostree reload`.');
+  }
   if (cfg.Experimental.LiveFs && !cfg.Experimental.Enabled) {
     warnings.push(`${file} line ${seen.get('Experimental.LiveFs')}: LiveFs=true has no effect unless Enabled=true in [Experimental]`);
   }
   return { config: cfg, explicit, warnings };
 }
 
-function shorten(s: string): string {
+function shorten(s: string, max = 60): string {
   const clean = s.replace(/[\x00-\x1f\x7f]/g, '?'); // never echo control characters to the terminal
-  return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean;
+  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
+}
+
+function checkText(def: Extract<ConfigKeyDef, { type: 'text' }>, value: string): { success: true; data: string } | { success: false; why: string } {
+  const why = def.check(value);
+  return why === undefined ? { success: true, data: value } : { success: false, why };
+}
+
+/** A strategy without what it needs is an error whatever the policy: `reload` must catch it before the timer's run does. */
+function updatesRequirement(cfg: AptOstreeConfig): string | undefined {
+  const u = cfg.Updates;
+  if (u.RebootStrategy === 'periodic' && !u.MaintenanceWindows.trim()) return 'RebootStrategy=periodic in [Updates] needs MaintenanceWindows (e.g. MaintenanceWindows=Sat,Sun 23:30 60)';
+  if (u.RebootStrategy === 'fleet-lock' && !u.FleetLockURL) return 'RebootStrategy=fleet-lock in [Updates] needs FleetLockURL, the base URL of the FleetLock server';
+  return undefined;
 }
 
 export interface LoadedConfig extends ParsedConfig {

@@ -21,6 +21,7 @@ describe('config parser', () => {
     expect(r.config).toEqual({
       Daemon: { AutomaticUpdatePolicy: 'none', LockLayering: false, DisableRecommends: false, MaxConcurrentDownloads: 5, DownloadTimeout: 300 },
       Health: { BootTries: 3, CheckTimeout: 120, RebootOnFailure: true },
+      Updates: { RebootStrategy: 'immediate', MaintenanceWindows: '', TimeZone: 'UTC', FleetLockURL: '', FleetLockGroup: 'default' },
       Experimental: { Enabled: false, LiveFs: false },
     });
     expect(r.warnings).toEqual([]);
@@ -43,6 +44,13 @@ describe('config parser', () => {
       'CheckTimeout = 30',
       'RebootOnFailure=no',
       '',
+      '[Updates]',
+      'RebootStrategy=fleet-lock',
+      'MaintenanceWindows = Sat,Sun 23:30 60; wednesday 01:00 30',
+      'TimeZone=Europe/Berlin',
+      'FleetLockURL=http://lock.example:8080/base/',
+      'FleetLockGroup=workers.eu-1',
+      '',
       '[Experimental]',
       'Enabled=TRUE',
       'LiveFs=no',
@@ -51,6 +59,7 @@ describe('config parser', () => {
     expect(r.config).toEqual({
       Daemon: { AutomaticUpdatePolicy: 'stage', LockLayering: true, DisableRecommends: true, MaxConcurrentDownloads: 64, DownloadTimeout: 30 },
       Health: { BootTries: 5, CheckTimeout: 30, RebootOnFailure: false },
+      Updates: { RebootStrategy: 'fleet-lock', MaintenanceWindows: 'Sat,Sun 23:30 60; wednesday 01:00 30', TimeZone: 'Europe/Berlin', FleetLockURL: 'http://lock.example:8080/base/', FleetLockGroup: 'workers.eu-1' },
       Experimental: { Enabled: true, LiveFs: false },
     });
     expect(r.warnings).toEqual([]);
@@ -63,6 +72,11 @@ describe('config parser', () => {
       'Health.BootTries',
       'Health.CheckTimeout',
       'Health.RebootOnFailure',
+      'Updates.RebootStrategy',
+      'Updates.MaintenanceWindows',
+      'Updates.TimeZone',
+      'Updates.FleetLockURL',
+      'Updates.FleetLockGroup',
       'Experimental.Enabled',
       'Experimental.LiveFs',
     ]);
@@ -84,7 +98,7 @@ describe('config parser', () => {
     expect(e.message).toContain(FILE);
     expect(e.message).toContain('line 4');
     expect(e.message).toContain('AutomaticUpdatePolicy=sometimes');
-    expect(e.message).toContain('none, check or stage');
+    expect(e.message).toContain('none, check, stage or apply');
     expect(e.hint).toMatch(/apt-ostree reload/);
   });
 
@@ -103,6 +117,35 @@ describe('config parser', () => {
     expect(e.message).toContain(`${FILE} line 2`);
     expect(e.message).toContain(setting.split('=')[0]);
     expect(e.message).toContain(`allowed: ${allowed}`);
+  });
+
+  it.each([
+    ['MaintenanceWindows=Sat 23:30', /'Sat 23:30' is not DAYS HH:MM MINUTES/],
+    ['MaintenanceWindows=Caturday 23:30 60', /'Caturday' in 'Caturday 23:30 60' is not a day of the week/],
+    ['MaintenanceWindows=Sat,Sun 24:00 60', /24:00 in 'Sat,Sun 24:00 60' is not a time of day/],
+    ['MaintenanceWindows=Sat 23:30 0', /the length 0 .* is not from 1 to 10080 minutes/],
+    ['TimeZone=Mars/Olympus_Mons', /'Mars\/Olympus_Mons' is not a time zone name/],
+    ['FleetLockURL=ftp://lock.example/', /'ftp:\/\/lock.example\/' is not an http or https URL/],
+    ['FleetLockURL=lock.example', /'lock.example' is not a URL/],
+    ['FleetLockGroup=my group', /'my group' is not a FleetLock group name/],
+    ['FleetLockGroup=workers_1', /allowed: letters, digits, `.` and `-`/],
+    ['FleetLockGroup=', /is not a FleetLock group name/],
+  ])('rejects [Updates] %s, saying why', (setting, why) => {
+    const e = parseError(`[Updates]\n${setting}\n`);
+    expect(e.message).toContain(`${FILE} line 2: ${setting.split('=')[0]}=`);
+    expect(e.message).toMatch(why);
+  });
+
+  it('accepts the time zones Zincati accepts: IANA names and localtime', () => {
+    for (const zone of ['UTC', 'America/Panama', 'US/Eastern', 'localtime']) {
+      expect(parseConfig(`[Updates]\nTimeZone=${zone}\n`, FILE).config.Updates.TimeZone).toBe(zone);
+    }
+  });
+
+  it('refuses a strategy without what it needs, so that reload catches it before the timer does', () => {
+    expect(parseError('[Updates]\nRebootStrategy=periodic\n').message).toMatch(/RebootStrategy=periodic in \[Updates\] needs MaintenanceWindows/);
+    expect(parseError('[Updates]\nRebootStrategy=fleet-lock\n').message).toMatch(/RebootStrategy=fleet-lock in \[Updates\] needs FleetLockURL/);
+    expect(parseConfig('[Updates]\nRebootStrategy=periodic\nMaintenanceWindows=Sun 03:00 120\n', FILE).config.Updates.RebootStrategy).toBe('periodic');
   });
 
   it('reports every bad line at once', () => {
@@ -127,7 +170,7 @@ describe('config parser', () => {
       `${FILE} line 4: unknown key Frobnicate in [Daemon] is ignored (known keys: AutomaticUpdatePolicy, LockLayering, DisableRecommends, MaxConcurrentDownloads, DownloadTimeout)`,
       `${FILE} line 5: IdleExitTimeout has no effect (apt-ostree has no daemon that could exit when idle)`,
       `${FILE} line 6: unknown group [daemon] is ignored (did you mean [Daemon]?)`,
-      `${FILE} line 8: unknown group [Other] is ignored (known groups: [Daemon], [Health], [Experimental])`,
+      `${FILE} line 8: unknown group [Other] is ignored (known groups: [Daemon], [Health], [Updates], [Experimental])`,
     ]);
   });
 

@@ -86,3 +86,8 @@ export const LIVE_REF = 'apt-ostree/live-apply';
 export function liveStatePath(checksum: string, serial: number): string {
   return join('/run/ostree/deployment-state', `${checksum}.${serial}`, 'apt-ostree-live.json');
 }
+
+/** The state of AutomaticUpdatePolicy=apply's reboot: the FleetLock slot, why a reboot waits (updates/reboot-lock.ts). */
+export function rebootStatePath(sysrootPath: string): string {
+  return join(stateDir(sysrootPath), 'reboot-state.json');
+}

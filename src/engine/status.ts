@@ -15,7 +15,8 @@ import { baseVerification } from './deployments/verification.js';
 import { readLiveState } from './deployments/live-state.js';
 import { readHealthRecord, type HealthRecord } from './health/record.js';
 import { readCachedUpdate } from './updates/cached-update.js';
-import { healthRecordPath } from './state-paths.js';
+import { healthRecordPath, rebootStatePath } from './state-paths.js';
+import { readRebootState, type RebootState } from './updates/reboot-lock.js';
 
 export interface DeploymentStatus {
   id: string;
@@ -72,6 +73,8 @@ export interface SysrootStatus {
   'update-driver': UpdateDriver | null;
   /** What the health checks found (health/record.ts): the latest checks, the fallbacks; null when nothing was recorded. */
   health: (HealthRecord & { error?: string }) | null;
+  /** AutomaticUpdatePolicy=apply: the FleetLock slot and why a staged update waits (updates/reboot-lock.ts); null when never used. */
+  'reboot-state': RebootState | null;
 }
 
 function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
@@ -124,6 +127,7 @@ export function sysrootStatus(sysroot: Sysroot): SysrootStatus {
     'cached-update': readCachedUpdate(sysroot.path) ?? null,
     'update-driver': readUpdateDriver(sysroot.path, { booted: sysroot.isBootedSystem }) ?? null,
     health: healthStatus(sysroot.path),
+    'reboot-state': existsSync(rebootStatePath(sysroot.path)) ? readRebootState(sysroot.path) : null,
   };
 }
 

@@ -46,6 +46,8 @@ export async function run(ctx: CommandContext<ArgsOf<typeof HEALTH_CHECK>>): Pro
     else if (!outcome.results.length) process.stdout.write('No health checks to run.\n');
     if (outcome.fallback) process.stdout.write(`Fallback: ${describeFallback(outcome.fallback)}.\n`);
   }
+  // FleetLock (AutomaticUpdatePolicy=apply): the slot is released only by a boot that passed.
+  if (boot) await (await import('../../engine/updates/reboot-lock.js')).afterBootAssessment(ctx.sysroot, { passed: outcome.passed, deployment: outcome.deployment, fellBack: Boolean(outcome.fallback) }, ctx.reporter);
   const d = outcome.decision;
   if (d?.action === 'reboot') {
     const tries = `${d.left} more ${d.left === 1 ? 'try' : 'tries'} before the boot loader falls back`;

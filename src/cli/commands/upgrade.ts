@@ -28,8 +28,8 @@ async function automatic(ctx: CommandContext<ArgsOf<typeof UPGRADE>>): Promise<n
       'Use `apt-ostree upgrade --check --preview` to check by hand, or set AutomaticUpdatePolicy in apt-ostree.conf(5).',
     );
   }
-  // Automatic updates never reboot: a staged deployment waits for the admin's reboot.
-  if (ctx.args.reboot) ctx.reporter.warn('--reboot is ignored with --trigger-automatic-update-policy: automatic updates never reboot.');
+  // Only AutomaticUpdatePolicy=apply reboots, as its RebootStrategy allows.
+  if (ctx.args.reboot) ctx.reporter.warn('--reboot is ignored with --trigger-automatic-update-policy: AutomaticUpdatePolicy=apply reboots as [Updates] RebootStrategy allows, the other policies never.');
   const { runAutomaticUpdate, describeNonePolicy } = await import('../../engine/updates/auto-update.js');
   const outcome = await runAutomaticUpdate({
     ...transactionOptions(ctx),
@@ -37,11 +37,11 @@ async function automatic(ctx: CommandContext<ArgsOf<typeof UPGRADE>>): Promise<n
     unchangedExit77: ctx.args.unchangedExit77,
   });
   ctx.reporter.end();
-  if (!outcome.result) {
+  if (!outcome.result && !outcome.apply) {
     process.stdout.write(describeNonePolicy(outcome));
     return 0;
   }
-  process.stdout.write(renderUpgrade(outcome.result));
+  process.stdout.write(`${outcome.result ? renderUpgrade(outcome.result) : ''}${outcome.apply ? `${outcome.apply.message}\n` : ''}`);
   if (outcome.policy === 'check') process.stdout.write('Recorded as the cached update (`apt-ostree status` shows it); nothing was deployed.\n');
   return 0;
 }

@@ -26,7 +26,7 @@ export function renderStatus(status: SysrootStatus, opts: RenderOptions): string
     const diff = updateDiffSummary((cached as Record<string, unknown>)['package-diff']);
     if (diff) lines.push(`           Diff: ${diff}`);
   }
-  lines.push(...renderHealth(status.health));
+  lines.push(...renderHealth(status.health), ...renderRebootState(status['reboot-state']));
   if (status.deployments.length === 0) {
     lines.push('Deployments: none');
     return lines.join('\n') + '\n';
@@ -70,6 +70,20 @@ function renderDeployment(d: DeploymentStatus, opts: RenderOptions): string[] {
     row('Id', d.id);
     if (d.kargs.length) row('KernelArguments', d.kargs.join(' '));
   }
+  return out;
+}
+
+/** AutomaticUpdatePolicy=apply: why the staged update waits, and the FleetLock slot. */
+function renderRebootState(state: SysrootStatus['reboot-state']): string[] {
+  const out: string[] = [];
+  if (state?.waiting) out.push(`RebootWaits: ${state.waiting.why} (as of ${state.waiting.at})`);
+  const lock = state?.['fleet-lock'];
+  if (!lock) return out;
+  const slot = lock.held ? `held since ${lock['taken-at'] ?? '?'} for ${lock['for-checksum']?.slice(0, 12) ?? '?'}` : `not held${lock['released-at'] ? ` (released ${lock['released-at']})` : ''}`;
+  out.push(`FleetLock: ${slot}; ${lock.url} group ${lock.group} id ${lock.id}`);
+  if (lock['kept-because']) out.push(`   Kept: ${lock['kept-because']}`);
+  const e = lock['last-error'];
+  if (e) out.push(`   LastError: ${e.api} at ${e.at}: ${e.status ? `HTTP ${e.status} ` : ''}${e.kind}: ${e.value}`);
   return out;
 }
 

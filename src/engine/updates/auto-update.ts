@@ -7,8 +7,11 @@
  *          (status shows it as `cached-update`), or drop the record when there is none
  *   stage  a normal upgrade: on the running system ostree stages the new deployment, which
  *          becomes the default at the next boot; on a sysroot directory it is written directly
+ *   apply  stage, held with ostree's finalization lock on the running system, then reboot
+ *          into it when [Updates] RebootStrategy allows (apply.ts); a run that finds the update
+ *          already staged goes straight to that decision
  *
- * Never reboots. The upgrade itself is upgradeDeployment's, the one place that upgrades. A base
+ * Only apply reboots. The upgrade itself is upgradeDeployment's, the one place that upgrades. A base
  * commit that a deployment fell back from (failed health checks, health/record.ts) is not
  * checked or staged again until a newer one is published.
  */
@@ -19,6 +22,8 @@ import { openSysroot } from '../deployments/sysroot.js';
 import { upgradeDeployment, type UpgradeResult } from './upgrade.js';
 import { readUpdateDriver } from './driver.js';
 import { describeFallback, readHealthRecord, refusedBases as refusedBasesOf } from '../health/record.js';
+import { UnchangedError } from '../../errors.js';
+import type { ApplyOutcome } from './apply.js';
 
 export type AutomaticUpdatePolicy = AptOstreeConfig['Daemon']['AutomaticUpdatePolicy'];
 
@@ -32,8 +37,10 @@ export interface AutomaticUpdateOutcome {
   /** The configuration file the policy came from (or would have, when it does not exist). */
   configPath?: string;
   configExists: boolean;
-  /** The upgrade's result; undefined with policy none. */
+  /** The upgrade's result; undefined with policy none, and with apply when the update was staged before. */
   result?: UpgradeResult;
+  /** With policy apply: the reboot, or why there is none yet. */
+  apply?: ApplyOutcome;
 }
 
 /** Read the policy, then run the check or the upgrade it asks for. UnchangedError passes through. */
@@ -59,7 +66,7 @@ export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<
       `Not updating to this commit again: ${describeFallback(f)}. A newer commit will be tried when it is published.`,
     ]),
   );
-  outcome.result = await upgradeDeployment({
+  const upgrade = () => upgradeDeployment({
     sysrootPath: opts.sysrootPath,
     os: opts.os,
     command: opts.command,
@@ -71,9 +78,31 @@ export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<
     cacheOnly: opts.cacheOnly,
     unchangedExit77: opts.unchangedExit77,
     lockWaitSeconds: opts.lockWaitSeconds,
+    // apply holds the staged deployment back until the strategy allows the reboot.
+    lockFinalization: policy === 'apply' && sysroot.isBootedSystem,
     refusedBases,
   });
+  if (policy !== 'apply') {
+    outcome.result = await upgrade();
+    return outcome;
+  }
+  try {
+    outcome.result = await upgrade();
+  } catch (e) {
+    // Staged by an earlier run, still waiting for its reboot: decide again.
+    if (!(e instanceof UnchangedError) || !stagedDeployment(openSysroot(opts.sysrootPath))) throw e;
+  }
+  const after = openSysroot(opts.sysrootPath);
+  const os = after.resolveOs(opts.os);
+  const pending = after.isBootedSystem ? stagedDeployment(after) : after.deploymentsOf(os)[0];
+  if (!pending) return outcome;
+  const { applyStagedUpdate } = await import('./apply.js');
+  outcome.apply = await applyStagedUpdate({ sysroot: after, os, pending, updates: loaded.config.Updates, reporter: opts.reporter, command: opts.command });
   return outcome;
+}
+
+function stagedDeployment(sysroot: ReturnType<typeof openSysroot>) {
+  return sysroot.isBootedSystem && sysroot.deployments[0]?.staged ? sysroot.deployments[0] : undefined;
 }
 
 /** The one line saying why nothing was done under policy none. */

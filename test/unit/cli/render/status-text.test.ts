@@ -15,7 +15,7 @@ function deployment(extra: Partial<DeploymentStatus>): DeploymentStatus {
 }
 
 function render(d: DeploymentStatus): string {
-  const status: SysrootStatus = { deployments: [d], transaction: null, 'cached-update': null, 'update-driver': null, health: null };
+  const status: SysrootStatus = { deployments: [d], transaction: null, 'cached-update': null, 'update-driver': null, health: null, 'reboot-state': null };
   return renderStatus(status, { sysroot: '/', verbose: false });
 }
 

@@ -24,6 +24,7 @@ import { readUpdateDriver } from './driver.js';
 import { describeFallback, readHealthRecord, refusedBases as refusedBasesOf } from '../health/record.js';
 import { UnchangedError } from '../../errors.js';
 import type { ApplyOutcome } from './apply.js';
+import { readRebootState } from './reboot-lock.js';
 
 export type AutomaticUpdatePolicy = AptOstreeConfig['Daemon']['AutomaticUpdatePolicy'];
 
@@ -90,7 +91,9 @@ export async function runAutomaticUpdate(opts: AutomaticUpdateOptions): Promise<
     outcome.result = await upgrade();
   } catch (e) {
     // Staged by an earlier run, still waiting for its reboot: decide again.
-    if (!(e instanceof UnchangedError) || !stagedDeployment(openSysroot(opts.sysrootPath))) throw e;
+    // (On a sysroot directory the new default is written at once: it waits when the state says so.)
+    const waits = sysroot.isBootedSystem ? stagedDeployment(openSysroot(opts.sysrootPath)) : readRebootState(sysroot.path).waiting;
+    if (!(e instanceof UnchangedError) || !waits) throw e;
   }
   const after = openSysroot(opts.sysrootPath);
   const os = after.resolveOs(opts.os);

@@ -34,7 +34,7 @@ export const UPGRADE = {
     {
       name: 'trigger-automatic-update-policy',
       type: 'boolean',
-      describe: 'Do what AutomaticUpdatePolicy in apt-ostree.conf says (none, check or stage; run by apt-ostree-automatic.timer); never reboots',
+      describe: 'Do what AutomaticUpdatePolicy in apt-ostree.conf says (none, check, stage or apply; run by apt-ostree-automatic.timer); only apply reboots, as [Updates] RebootStrategy allows',
     },
     ...MOVE_COMMON,
     { ...UNCHANGED_EXIT_77, alias: ['upgrade-unchanged-exit-77'] },

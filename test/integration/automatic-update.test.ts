@@ -100,7 +100,7 @@ describe('automatic updates (upgrade --trigger-automatic-update-policy)', () => 
     setPolicy('weekly');
     const bad = await trigger();
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/apt-ostree\.conf line 3: AutomaticUpdatePolicy=weekly in \[Daemon\] is not valid; allowed: none, check or stage/);
+    expect(bad.stderr).toMatch(/apt-ostree\.conf line 3: AutomaticUpdatePolicy=weekly in \[Daemon\] is not valid; allowed: none, check, stage or apply/);
     expect(await status()).toEqual(before);
   });
 

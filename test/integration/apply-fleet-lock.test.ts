@@ -70,15 +70,26 @@ describe('AutomaticUpdatePolicy=apply, RebootStrategy=fleet-lock, on a sysroot d
     expect(st['reboot-state'].waiting).toBeUndefined();
   });
 
-  it('health-check --boot of the new deployment that passes releases the slot (steady-state)', async () => {
+  it('health-check --boot of the new deployment that passes releases the slot (steady-state), at the server configured now', async () => {
     const checks = join(tmp, 'checks.d');
     mkdirSync(checks, { recursive: true });
     writeFileSync(join(checks, '10-ok'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-    const before = server.requests.length;
-    const r = await cli(['--sysroot', s.sysroot, 'health-check', '--boot', '--checks-dir', checks]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(server.requests.slice(before).map((q) => q.path)).toEqual(['/base/v1/steady-state']);
-    expect(server.holders.size).toBe(0);
-    expect((await status())['reboot-state']['fleet-lock']).toMatchObject({ held: false });
+    // The admin moved the lock server since the slot was taken: the release goes to the new one.
+    const moved = await startFleetLockServer({ slots: 1 });
+    try {
+      moved.holders.add(appSpecificId(MACHINE_ID));
+      const conf = join(Sysroot.load(s.sysroot).deployments[0]!.path, 'etc/apt-ostree/apt-ostree.conf');
+      writeFileSync(conf, `[Daemon]\nAutomaticUpdatePolicy=apply\n[Updates]\nRebootStrategy=fleet-lock\nFleetLockURL=${moved.url}\nFleetLockGroup=workers\n`);
+      const before = server.requests.length;
+      const r = await cli(['--sysroot', s.sysroot, 'health-check', '--boot', '--checks-dir', checks]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(server.requests.length).toBe(before);
+      expect(moved.requests.map((q) => q.path)).toEqual(['/base/v1/steady-state']);
+      expect(JSON.parse(moved.requests[0]!.body)).toEqual({ client_params: { id: appSpecificId(MACHINE_ID), group: 'workers' } });
+      expect(moved.holders.size).toBe(0);
+      expect((await status())['reboot-state']['fleet-lock']).toMatchObject({ held: false });
+    } finally {
+      await moved.close();
+    }
   });
 });

@@ -2,6 +2,8 @@
 import { healthCheck, type HealthCheckOutcome } from '../../engine/health/boot.js';
 import { describeFallback } from '../../engine/health/record.js';
 import type { CheckResult } from '../../engine/health/checks.js';
+import type { AptOstreeConfig } from '../../config/config.js';
+import { loadConfig } from '../../engine/deployments/settings.js';
 import { InputError } from '../../errors.js';
 import { isDirectory } from '../../system/fs.js';
 import { rebootSystem } from '../../system/systemd.js';
@@ -47,7 +49,17 @@ export async function run(ctx: CommandContext<ArgsOf<typeof HEALTH_CHECK>>): Pro
     if (outcome.fallback) process.stdout.write(`Fallback: ${describeFallback(outcome.fallback)}.\n`);
   }
   // FleetLock (AutomaticUpdatePolicy=apply): the slot is released only by a boot that passed.
-  if (boot) await (await import('../../engine/updates/reboot-lock.js')).afterBootAssessment(ctx.sysroot, { passed: outcome.passed, deployment: outcome.deployment, fellBack: Boolean(outcome.fallback) }, ctx.reporter);
+  if (boot) {
+    // A configuration that does not read (the health check reports on the boot regardless) leaves the release to the server that granted the slot.
+    let updates: AptOstreeConfig['Updates'] | undefined;
+    try {
+      updates = loadConfig(ctx.sysroot, undefined, ctx.os).config.Updates;
+    } catch {
+      updates = undefined;
+    }
+    const server = updates?.RebootStrategy === 'fleet-lock' && updates.FleetLockURL ? { url: updates.FleetLockURL, group: updates.FleetLockGroup } : undefined;
+    await (await import('../../engine/updates/reboot-lock.js')).afterBootAssessment(ctx.sysroot, { passed: outcome.passed, deployment: outcome.deployment, fellBack: Boolean(outcome.fallback) }, ctx.reporter, undefined, server);
+  }
   const d = outcome.decision;
   if (d?.action === 'reboot') {
     const tries = `${d.left} more ${d.left === 1 ? 'try' : 'tries'} before the boot loader falls back`;

@@ -75,12 +75,16 @@ export async function fleetLockStep(sysrootPath: string, client: FleetLockClient
 /**
  * After `health-check --boot`: release the slot when the deployment that booted is the base it was
  * taken for and passed its checks; keep it (and say why) when another base booted (a fallback).
+ * SERVER is the FleetLock server and group configured now, where RebootStrategy=fleet-lock: the
+ * release goes there (as Zincati sends steady-state to the server of its configuration, which an
+ * admin may have moved since the slot was taken); without it, to the server that granted the slot.
  */
 export async function afterBootAssessment(
   sysrootPath: string,
   boot: { passed: boolean; deployment?: Deployment; fellBack: boolean },
   reporter: Reporter,
   retry?: RetryPolicy,
+  server?: { url: string; group: string },
 ): Promise<'released' | 'kept' | 'none'> {
   const state = readRebootState(sysrootPath);
   const lock = state['fleet-lock'];
@@ -93,6 +97,6 @@ export async function afterBootAssessment(
     return 'kept';
   }
   if (!boot.passed) return 'kept'; // a try left: the next boot of the same base decides
-  const ok = await fleetLockStep(sysrootPath, { baseUrl: lock.url, id: lock.id, group: lock.group }, 'steady-state', reporter, retry);
+  const ok = await fleetLockStep(sysrootPath, { baseUrl: server?.url ?? lock.url, id: lock.id, group: server?.group ?? lock.group }, 'steady-state', reporter, retry);
   return ok ? 'released' : 'kept';
 }

@@ -3,26 +3,45 @@
  * .deb layered (as in-vm.test.ts), booted from UEFI firmware through GRUB, whose menu carries
  * apt-ostree's boot counting (08_apt-ostree-boot-counting in the VM's grub-mkconfig, the host's
  * generator for the deployments made before the disk). [Health] BootTries=2, so that GRUB
- * counts down through more than one try; AutomaticUpdatePolicy=stage for the timer's command.
+ * counts down through more than one try. AutomaticUpdatePolicy=apply with
+ * RebootStrategy=fleet-lock (docs/fleet.md): the timer's command reboots only with a slot of the
+ * FleetLock server that the test runs on the host (test/fixtures/fleetlock-server.ts, one slot,
+ * reached from the VM through QEMU's user network), and a boot releases the slot only once it
+ * passed its health checks.
  *
  * One disk, three QEMU runs (a run lasts until a boot reports; the VM may reboot on its own):
- *   1. the good update 2.0 (deployed on the host, on trial) boots, passes and is marked good;
- *      inside, `upgrade` stages 3.0, whose image carries a health check that fails;
+ *   1. the good update 2.0 (deployed by the automatic update on the host, which took the slot;
+ *      on trial) boots, passes, is marked good and releases the slot; another node takes it;
+ *      inside, the timer's command stages 3.0 (whose image carries a health check that fails),
+ *      is refused the slot and does not reboot; the other node gives the slot back; the next
+ *      run takes it and reboots into 3.0;
  *   2. 3.0 boots twice, fails, reboots each time; GRUB falls back to 2.0, whose health check
- *      rolls back and records why; the automatic update does not stage 3.0 again; `kargs`
- *      stages 2.0 with a command line that panics before userspace (panic=1, no init), with
- *      BootTries=1;
+ *      rolls back and records why; the slot stays taken, so that the fleet's rollout stops; the
+ *      automatic update does not stage 3.0 again; `kargs` stages 2.0 with a command line that
+ *      panics before userspace (panic=1, no init), with BootTries=1;
  *   3. that deployment panics once; GRUB falls back; 4.0 is published, and the automatic
- *      update stages it.
+ *      update (policy stage now) stages it.
  */
 import { execa } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootFirmware, diskBootEntry, makeDisk, type BootOptions, type BootResult } from '../fixtures/boot.js';
+import { appSpecificId } from '../../src/engine/updates/node-id.js';
+import { bootFirmware, defaultBootEntry, diskBootEntry, makeDisk, type BootOptions, type BootResult } from '../fixtures/boot.js';
 import { cli } from '../fixtures/env.js';
+import { startFleetLockServer, type FleetLockServer } from '../fixtures/fleetlock-server.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
-import { expectReport, trixieVm, updateServer, VM_OSTREE_REPO } from '../fixtures/trixie-vm.js';
+import { enableVmNetwork, expectReport, HOST_FROM_VM, trixieVm, updateServer, VM_OSTREE_REPO } from '../fixtures/trixie-vm.js';
+
+/** The VM's machine id, set from the host: its FleetLock node id is known before it boots. */
+const MACHINE_ID = '5b0e1f3c9a7d4e21b6c8f0a2d4e6f801';
+/** Another node of the FleetLock group, played by the test. */
+const OTHER_NODE = 'f00df00df00df00df00df00df00df00d';
+
+/** The admin's configuration, in /etc of the deployment (and so of those made from it). */
+function config(fleetLockUrl: string): string {
+  return `[Daemon]\nAutomaticUpdatePolicy=apply\n\n[Health]\nBootTries=2\n\n[Updates]\nRebootStrategy=fleet-lock\nFleetLockURL=${fleetLockUrl}\nFleetLockGroup=health-test\n`;
+}
 
 /** A command line that panics before userspace: no init in the initramfs, none on the root file system (which the kernel cannot even find by LABEL= alone). */
 const PANIC_KARGS = ['panic=1', 'rdinit=/apt-ostree-test-no-init', 'init=/apt-ostree-test-no-init'];
@@ -52,7 +71,8 @@ EOF
 json() { node /tmp/json.js "$@"; }
 auto_update() {
   apt-ostree upgrade --trigger-automatic-update-policy >/tmp/$1.log 2>&1; echo "$1-exit=$?"; log $1
-  echo "$1-staged=$(ostree admin status | grep -c '(staged)')"
+  # "(staged)", or "(staged, finalization locked)" for one held back.
+  echo "$1-staged=$(ostree admin status | grep -c '(staged')"
   echo "$1-refused=$(grep -c 'Not updating to this commit again' /tmp/$1.log)"
 }
 `;
@@ -90,6 +110,10 @@ describe('health-checked updates in a booted trixie VM', () => {
   let newerBase = '';
   /** What the runs reported, for the automatic update's case. */
   const reports: Record<string, BootResult> = {};
+  let fleet: FleetLockServer;
+  const nodeId = appSpecificId(MACHINE_ID);
+  /** The FleetLock requests so far, as "API ID". */
+  const fleetRequests = () => fleet.requests.map((q) => `${q.path.split('/').pop()} ${(JSON.parse(q.body) as { client_params: { id: string } }).client_params.id}`);
 
   async function run(name: string, check: string, expectations: (r: BootResult) => void, opts: BootOptions = {}): Promise<BootResult> {
     const r = await bootFirmware(disk, 'uefi', { check: CHECK_PRELUDE + check, name, timeoutSeconds: 1200, ...opts });
@@ -104,9 +128,19 @@ describe('health-checked updates in a booted trixie VM', () => {
     const vm = await trixieVm(tmp);
     times.push(...vm.times);
     ref = vm.image.ref;
-    // The admin's configuration, in /etc of the deployment (and so of those made from it).
-    mkdirSync(join(vm.deployDir(vm.firstDeployment), 'etc/apt-ostree'), { recursive: true });
-    writeFileSync(join(vm.deployDir(vm.firstDeployment), 'etc/apt-ostree/apt-ostree.conf'), '[Daemon]\nAutomaticUpdatePolicy=stage\n\n[Health]\nBootTries=2\n');
+    fleet = await startFleetLockServer({ slots: 1 });
+    // The rest of the fleet: another node takes the slot as soon as this one released it, and
+    // gives it back once this one was refused.
+    fleet.onAnswer = (request, status) => {
+      if (request.path.endsWith('/steady-state') && status === 200 && fleet.holders.size === 0) fleet.holders.add(OTHER_NODE);
+      if (request.path.endsWith('/pre-reboot') && status === 409) fleet.holders.delete(OTHER_NODE);
+    };
+    const etc = join(vm.deployDir(vm.firstDeployment), 'etc');
+    mkdirSync(join(etc, 'apt-ostree'), { recursive: true });
+    // The host's own run below reaches the server on loopback; the VM's configuration is set after it.
+    writeFileSync(join(etc, 'apt-ostree/apt-ostree.conf'), config(fleet.url));
+    writeFileSync(join(etc, 'machine-id'), `${MACHINE_ID}\n`);
+    enableVmNetwork(vm.deployDir(vm.firstDeployment));
     const server = await updateServer(vm, tmp);
     const goodBase = await server.commit({ base: vm.image.checksum, version: '2.0' });
     // The good update, deployed on the host: the new default on trial, armed with 2 tries. The
@@ -115,9 +149,13 @@ describe('health-checked updates in a booted trixie VM', () => {
     await server.remoteFrom('host');
     await execa('ostree', [`--repo=${join(vm.sysroot, 'ostree/repo')}`, 'pull', 'origin', ref]);
     await server.remoteFrom('vm');
-    const u = await cli(['--sysroot', vm.sysroot, 'upgrade', '--cache-only']);
+    // The automatic update on the host: 2.0 is written as the new default (a sysroot directory is
+    // not the running system: the run stops after taking the slot, for the VM's node id).
+    const u = await cli(['--sysroot', vm.sysroot, 'upgrade', '--trigger-automatic-update-policy', '--cache-only']);
     expect(u.code, u.stderr).toBe(0);
-    expect(u.stdout).toMatch(/Base: 1\.0 \(\w+\) -> 2\.0/);
+    expect(u.stdout).toMatch(/the FleetLock slot is taken; not rebooting: .* is not the running system/);
+    expect(fleetRequests()).toEqual([`pre-reboot ${nodeId}`]);
+    writeFileSync(join(vm.deployDir(defaultBootEntry(vm.sysroot).deployment), 'etc/apt-ostree/apt-ostree.conf'), config(fleet.url.replace('127.0.0.1', HOST_FROM_VM)));
     badBase = await server.commit({ base: goodBase, version: '3.0', files: { '/usr/lib/apt-ostree/health.d/50-web': { content: FAILING_CHECK, mode: 0o755 } } });
     // 4.0, which fixes 3.0: published (the ref moved to it) only in the last run.
     newerBase = await server.commit({ base: goodBase, version: '4.0', ref: 'apt-ostree-test/next' });
@@ -133,6 +171,7 @@ describe('health-checked updates in a booted trixie VM', () => {
 
   afterAll(async () => {
     console.log(`[boot] timings:\n  ${times.join('\n  ')}`);
+    await fleet?.close();
     if (tmp) await removeTemp(tmp);
   });
 
@@ -141,10 +180,19 @@ describe('health-checked updates in a booted trixie VM', () => {
 grubenv
 apt-ostree health-check --json | json 'hc-results=v.results.map(r => r.name + ":" + r.status).join(" ")' 'hc-passed=v.passed'
 apt-ostree status --json | json 'last-deployment=v.health["last-check"].deployment' 'last-passed=v.health["last-check"].passed' 'fallbacks=v.health.fallbacks.length'
-echo "status-health=$(apt-ostree status | grep 'HealthCheck:')"
-apt-ostree upgrade >/tmp/upgrade.log 2>&1; echo "upgrade-exit=$?"; log upgrade
-echo "staged=$(ostree admin status | grep -c '(staged)')"
+apt-ostree status >/tmp/status.log 2>&1
+echo "status-health=$(grep 'HealthCheck:' /tmp/status.log)"
+echo "fleet-lock=$(grep 'FleetLock:' /tmp/status.log)"
+# The timer's command: 3.0 is staged, held back; the slot is refused (the other node has it).
+auto_update auto-denied
+echo "locked=$(test -e /run/ostree/staged-deployment-locked && echo yes || echo no)"
+apt-ostree status >/tmp/status-denied.log 2>&1
+echo "waits=$(sed -n 's/^RebootWaits: //p' /tmp/status-denied.log)"
+echo "last-error=$(sed -n 's/^ *LastError: //p' /tmp/status-denied.log)"
 echo "staged-$(grubenv)"
+# The next run: the slot is free again; it is taken, and the system reboots into 3.0.
+apt-ostree upgrade --trigger-automatic-update-policy >/tmp/auto-granted.log 2>&1
+echo "auto-granted-exit=$?"; log auto-granted
 `;
     await run('good update', check, (r) => {
       expect(r.report.deployment).toBe(good);
@@ -157,11 +205,20 @@ echo "staged-$(grubenv)"
       expect(r.report['last-passed']).toBe('true');
       expect(r.report.fallbacks).toBe('0');
       expect(r.report['status-health']).toMatch(/^HealthCheck: passed \(3 checks\) on 2\.0 /);
-      // The update staged inside is on trial from the next boot: armed at once, with 2 tries.
-      expect(r.report['upgrade-exit']).toBe('0');
-      expect(r.report.staged).toBe('1');
+      // The boot that passed released the slot the host's run had taken for it.
+      expect(r.report['fleet-lock']).toMatch(new RegExp(`^FleetLock: not held \\(released .*; http://${HOST_FROM_VM}:\\d+/base/ group health-test id ${nodeId}$`));
+      // Refused: staged, held back, waiting, and why; on trial from the boot that runs it, with 2 tries.
+      expect(r.report['auto-denied-exit']).toBe('0');
+      expect(r.report['auto-denied-staged']).toBe('1');
+      expect(r.report.locked).toBe('yes');
+      expect(r.report.waits).toMatch(/^no reboot without the FleetLock slot \(pre-reboot: failed_lock_semaphore_full: /);
+      expect(r.report['last-error']).toMatch(/^pre-reboot at \S+: HTTP 409 failed_lock_semaphore_full: /);
       expect(r.report['staged-grubenv']).toBe('boot_counter=2 boot_success=0');
-    });
+      // Granted: the command rebooted (the VM stopped with -no-reboot) before it could say more.
+      expect(r.report['auto-granted-exit']).toBeUndefined();
+      expect(fleetRequests()).toEqual([`pre-reboot ${nodeId}`, `steady-state ${nodeId}`, `pre-reboot ${nodeId}`, `pre-reboot ${nodeId}`]);
+      expect(fleet.holders).toEqual(new Set([nodeId]));
+    }, { rebootsItself: true });
     failing = await defaultOnDisk();
     expect(failing).not.toBe(good);
   });
@@ -172,6 +229,7 @@ echo "staged-$(grubenv)"
 grubenv
 echo "default=$(ostree admin status | sed -n 's/^\\* debian \\([0-9a-f]*\\.[0-9]*\\).*/\\1/p;q')"
 apt-ostree status >/tmp/status.log 2>&1; log status
+echo "fleet-lock-kept=$(sed -n 's/^ *Kept: //p' /tmp/status.log)"
 echo "status-fallback=$(apt-ostree status | sed -n 's/^ *Fallback: //p')"
 echo "status-output=$(apt-ostree status | sed -n 's/^ *Output: //p')"
 apt-ostree status --json | json 'fb-deployment=v.health.fallbacks.at(-1).deployment' 'fb-reason=v.health.fallbacks.at(-1).reason' 'fb-check=v.health.fallbacks.at(-1)["failed-check"]' 'fb-output=v.health.fallbacks.at(-1).output.trim()' 'fb-back=v.health.fallbacks.at(-1)["rolled-back-to"]' 'last-deployment=v.health["last-check"].deployment' 'last-passed=v.health["last-check"].passed'
@@ -205,6 +263,10 @@ echo "kargs-$(grubenv)"
         // kargs stages the panicking command line on trial.
         expect(r.report['kargs-exit']).toBe('0');
         expect(r.report['kargs-grubenv']).toBe('boot_counter=1 boot_success=0');
+        // The slot stays taken after the fallback: no steady-state, and status says why.
+        expect(r.report['fleet-lock-kept']).toMatch(/did not stay booted \(health fallback\); the FleetLock slot is kept/);
+        expect(fleetRequests()).toHaveLength(4);
+        expect(fleet.holders).toEqual(new Set([nodeId]));
       },
       { reboots: true },
     );
@@ -219,6 +281,8 @@ grubenv
 echo "default=$(ostree admin status | sed -n 's/^\\* debian \\([0-9a-f]*\\.[0-9]*\\).*/\\1/p;q')"
 echo "status-fallback=$(apt-ostree status | sed -n 's/^ *Fallback: //p')"
 apt-ostree status --json | json 'fb-deployment=v.health.fallbacks.at(-1).deployment' 'fb-reason=v.health.fallbacks.at(-1).reason' 'fb-check=v.health.fallbacks.at(-1)["failed-check"] ?? "none"' 'fallbacks=v.health.fallbacks.length'
+# The admin stops the automatic reboots while the rollout is held (the slot stays taken).
+sed -i 's/^AutomaticUpdatePolicy=apply$/AutomaticUpdatePolicy=stage/' /etc/apt-ostree/apt-ostree.conf
 auto_update auto-same
 ostree --repo=${VM_OSTREE_REPO} reset ${ref} ${newerBase}; echo "publish-exit=$?"
 auto_update auto-newer
@@ -240,6 +304,7 @@ apt-ostree status --json | json 'staged-base=v.deployments.find(d => d.staged)?.
         expect(r.report['fb-reason']).toBe('no-check-result');
         expect(r.report['fb-check']).toBe('none');
         expect(r.report.fallbacks).toBe('2');
+        expect(fleetRequests()).toHaveLength(4);
       },
       { reboots: true },
     );

@@ -21,11 +21,25 @@ export interface OverlayDirs {
   upper: string;
   work: string;
   merged: string;
+  /**
+   * Names at the top of `lower` that the merged tree does not show: each a whiteout in a layer
+   * of its own above `lower` (made at `${work}-hidden`), so that nothing reads or writes them.
+   */
+  hidden?: string[];
 }
 
 export async function mountOverlay(d: OverlayDirs, signal?: AbortSignal): Promise<void> {
   await Promise.all([d.upper, d.work, d.merged].map((p) => mkdir(p, { recursive: true })));
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${d.lower},upperdir=${d.upper},workdir=${d.work},redirect_dir=off,metacopy=off,index=off,xino=off`, d.merged], {
+  let lowers = d.lower;
+  if (d.hidden?.length) {
+    const mask = `${d.work}-hidden`;
+    await mkdir(mask, { recursive: true });
+    for (const name of d.hidden) {
+      if (!lstatOrUndefined(join(mask, name))) await run('mknod', [join(mask, name), 'c', '0', '0'], { what: 'making a whiteout for the overlay', signal });
+    }
+    lowers = `${mask}:${d.lower}`;
+  }
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowers},upperdir=${d.upper},workdir=${d.work},redirect_dir=off,metacopy=off,index=off,xino=off`, d.merged], {
     what: 'mounting the overlay over the checkout',
     hint: 'apt-ostree needs overlayfs (modprobe overlay) and must run as root.',
     signal,

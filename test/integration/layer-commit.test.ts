@@ -53,21 +53,27 @@ describe('layered commits', () => {
   const base = async () => JSON.parse((await bed.run(['status', '--json'])).stdout).deployments[0]['base-checksum'] as string;
 
   it('an install that only adds and replaces files commits what changed, the same tree as the full walk', async () => {
+    // A file only the admin's /etc has: the deployment's /etc must not reach the image.
+    writeFileSync(join(await bed.defaultDeployment(), 'etc/admin-only.conf'), 'admin\n');
     const r = await bed.run(['-v', 'install', 'hello-ao', 'conf-ao', 'svc-ao'], { env: VERIFY });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/verified: the change-only commit has the tree of the full walk/);
     expect(r.stderr).not.toMatch(/committing the whole tree/);
-    // The base is checked out once, and kept.
-    expect(r.stderr).toMatch(/Checking out the base/);
-    expect(readdirSync(kept)).toEqual([await base()]);
+    // The base is deployed: its deployment is the sandbox's root, nothing is checked out.
+    expect(r.stderr).toMatch(/the sandbox's root is the base's deployment \S+ \(its \/etc hidden\): no checkout/);
+    expect(r.stderr).not.toMatch(/Checking out the base/);
+    expect(existsSync(kept) ? readdirSync(kept) : []).toEqual([]);
     await fsckClean(bed.repo);
   });
 
-  it('the next transaction on the same base starts from the kept checkout', async () => {
+  it('the next transaction uses the base\'s deployment while there is one', async () => {
     const r = await bed.run(['-v', 'uninstall', 'svc-ao'], { env: VERIFY });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/Checking out the base/);
+    expect(r.stderr).toMatch(/the sandbox's root is the base's deployment/);
     expect(r.stderr).toMatch(/verified: the change-only commit/);
+    // The deployment's /etc never reached the layer: the admin's file is not in the image.
+    expect(existsSync(join(await bed.defaultDeployment(), 'usr/etc/admin-only.conf'))).toBe(false);
     // The deployment is what the packages say, from the kept checkout.
     const dep = await bed.defaultDeployment();
     expect(existsSync(join(dep, 'usr/bin/hello-ao'))).toBe(true);
@@ -78,6 +84,9 @@ describe('layered commits', () => {
   it('a transaction that removes files of the base commits only the change, the same tree as the full walk', async () => {
     const r = await bed.run(['-v', 'override', 'remove', 'tzdata'], { env: VERIFY });
     expect(r.code, r.stderr).toBe(0);
+    // No deployment of the base is left: it is checked out once, and kept.
+    expect(r.stderr).toMatch(/Checking out the base/);
+    expect(readdirSync(kept)).toEqual([await base()]);
     expect(r.stderr).not.toMatch(/committing the whole tree/);
     expect(r.stderr).toMatch(/the base's tree without what the change removes: \/usr\/\S+ was removed/);
     expect(r.stderr).toMatch(/verified: the change-only commit has the tree of the full walk/);

@@ -45,7 +45,7 @@ import type { Transaction } from '../transaction/transaction.js';
 import { aptConfigFor, nativeArchitecture } from './apt-setup.js';
 import { applyUserChanges, diffUserDb, sysusersFor, USER_DB_FILES, type UserDb } from './users.js';
 import { META } from '../../layout/commit-metadata.js';
-import { dropBaseCheckouts, keepBaseCheckout, keptBaseCheckout } from './base-checkout.js';
+import { DEPLOYMENT_ONLY, deployedBase, dropBaseCheckouts, keepBaseCheckout, keptBaseCheckout } from './base-checkout.js';
 import { LAYERED_REF_PREFIX } from '../state-paths.js';
 
 export interface LayerBuildInput {
@@ -243,9 +243,11 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   // The root of the sandbox is the base's kept checkout (base-checkout.ts). Without one, the
   // checkout does not depend on the resolution: it runs meanwhile. Not for runs that stop
   // before building (dry run, download only) or may stop once they see the plan (onPlan).
+  // Or, without one, a deployment of the base (base-checkout.ts): nothing to check out.
   const kept = keptBaseCheckout(sysroot.path, input.baseChecksum);
+  const deployed = kept ? undefined : deployedBase(sysroot.deployments, input.baseChecksum);
   const checkoutStarted = Date.now();
-  const earlyCheckout = kept || input.dryRun || input.downloadOnly || input.onPlan
+  const earlyCheckout = kept || deployed || input.dryRun || input.downloadOnly || input.onPlan
     ? undefined
     : ostree.checkout(repo, input.baseChecksum, join(work, 'tree'), { hardlink: true }, { signal: tx.signal });
   earlyCheckout?.catch(() => undefined); // its failure is reported where it is awaited
@@ -282,11 +284,12 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   }
 
   // A checkout that ran beside the resolution shows its real duration, not the wait for it.
-  const lower = kept ?? (await reporter.task('Checking out the base', async () => {
+  if (deployed) reporter.debug(`the sandbox's root is the base's deployment ${deployed} (its /etc hidden): no checkout`);
+  const lower = kept ?? deployed ?? (await reporter.task('Checking out the base', async () => {
     await (earlyCheckout ?? ostree.checkout(repo, input.baseChecksum, join(work, 'tree'), { hardlink: true }, { signal: tx.signal }));
     return keepBaseCheckout(sysroot.path, input.baseChecksum, join(work, 'tree'));
   }, earlyCheckout ? { startedAt: checkoutStarted } : {}));
-  const ov = { lower, upper: join(work, 'upper'), work: join(work, 'ovl-work'), merged: join(work, 'merged') };
+  const ov = { lower, upper: join(work, 'upper'), work: join(work, 'ovl-work'), merged: join(work, 'merged'), hidden: deployed ? DEPLOYMENT_ONLY : [] };
   await mountOverlay(ov, tx.signal);
   let mounted = true;
   tx.onUndo('unmount the overlay', async () => {

@@ -105,6 +105,9 @@ describe('a base image that apt-ostree did not build', () => {
     const r = await bed.run(['-v', 'install', 'hello-ao', 'probe-ao'], { env: { APT_OSTREE_VERIFY_LAYER_COMMIT: '1' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/tmpfiles\.d:/); // every line of the image applied cleanly
+    // The plain `ostree admin deploy` of the base is the sandbox's root: nothing checked out.
+    expect(r.stderr).toMatch(/the sandbox's root is the base's deployment/);
+    expect(r.stderr).not.toMatch(/Checking out the base/);
     // The change only: the sandbox takes nothing of the base away (minbase's /etc/.pwd.lock stays).
     expect(r.stderr).not.toMatch(/committing the whole tree|the base's tree without/);
     expect(r.stderr).toMatch(/verified: the change-only commit has the tree of the full walk/);

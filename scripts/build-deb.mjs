@@ -40,7 +40,8 @@ const DEPENDS = 'nodejs (>= 20), ostree, bubblewrap, attr, apt, mount';
 // through gpgme, which asks gpg-agent for the secret key. Verifying needs no more: ostree's
 // libgpgme11 already depends on gpg, and keeps the public keys in its own scratch home.
 // admin image: the partition table, the EFI system partition, GRUB for both firmwares, qcow2;
-// rollback with an ostree older than 2024.1 (no `admin set-default`): libostree through python3-gi.
+// rollback with an ostree older than 2024.1 (no `admin set-default`), and layered commits that
+// remove paths of the base (ostree-tree-without): libostree through python3-gi.
 const RECOMMENDS = 'mmdebstrap, gpg, gpg-agent, fdisk, dosfstools, mtools, grub-common, grub-pc-bin, grub-efi-amd64-bin, qemu-utils, python3-gi, gir1.2-ostree-1.0';
 const PREFIX = 'usr/lib/apt-ostree';
 

@@ -545,6 +545,26 @@ export async function setDefaultThroughLibostree(sysroot: string, index: number)
   });
 }
 
+/** data/ostree/ostree-tree-without: a commit of a base's tree without some paths, through libostree. */
+const TREE_WITHOUT_HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'data', 'ostree', 'ostree-tree-without');
+
+/**
+ * An orphan commit (no ref, no metadata) whose tree is `base`'s without `paths` (absolute; those
+ * the tree lacks are skipped): only the directories on the way to them are written again. For
+ * `commit({ baseTree })` of a change that removes something, which the command line cannot
+ * express. Undefined when libostree's introspection bindings are missing (python3-gi,
+ * gir1.2-ostree-1.0: recommended, not required).
+ */
+export async function commitTreeWithout(repo: string, base: string, paths: string[], runOpts: RunOptions = {}): Promise<string | undefined> {
+  const r = await run(TREE_WITHOUT_HELPER, [repo, base], {
+    what: `writing the tree of ${base.slice(0, 12)} without the removed paths (libostree)`,
+    input: paths.map((p) => `${p}\0`).join(''),
+    okCodes: [3],
+    ...runOpts,
+  });
+  return r.exitCode === 3 ? undefined : r.stdout.trim();
+}
+
 /**
  * The content of the file at `path` in commit `rev`, or undefined when the commit has no such
  * file; any other failure of `ostree cat` is an error.

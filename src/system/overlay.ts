@@ -1,10 +1,10 @@
 /**
  * An overlay mount over a hardlinked ostree checkout, so that nothing run in the tree can
  * write through a hardlink into a repository object: every write lands in the upper dir.
- * After the work, the upper layer holds every change. Where it only adds and replaces files
- * (`upperNeedsMerge` says), it is committed on top of the base's tree as it is
- * (`prepareUpperForCommit`); otherwise `applyUpper` moves its changes onto a checkout by
- * directory-entry operations (rename, unlink, mkdir) that never touch an object's inode.
+ * After the work, the upper layer holds every change. It is committed on top of the base's
+ * tree (`prepareUpperForCommit`), with what it removes (`upperRemovals`) taken out of that tree
+ * first; or `applyUpper` moves its changes onto a checkout by directory-entry operations
+ * (rename, unlink, mkdir) that never touch an object's inode, for the full walk.
  *
  * Mount options: redirect_dir=off (a directory rename copies instead of leaving a redirect
  * xattr we would have to interpret), metacopy=off (copy-ups carry data, not just metadata),
@@ -21,11 +21,25 @@ export interface OverlayDirs {
   upper: string;
   work: string;
   merged: string;
+  /**
+   * Names at the top of `lower` that the merged tree does not show: each a whiteout in a layer
+   * of its own above `lower` (made at `${work}-hidden`), so that nothing reads or writes them.
+   */
+  hidden?: string[];
 }
 
 export async function mountOverlay(d: OverlayDirs, signal?: AbortSignal): Promise<void> {
   await Promise.all([d.upper, d.work, d.merged].map((p) => mkdir(p, { recursive: true })));
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${d.lower},upperdir=${d.upper},workdir=${d.work},redirect_dir=off,metacopy=off,index=off,xino=off`, d.merged], {
+  let lowers = d.lower;
+  if (d.hidden?.length) {
+    const mask = `${d.work}-hidden`;
+    await mkdir(mask, { recursive: true });
+    for (const name of d.hidden) {
+      if (!lstatOrUndefined(join(mask, name))) await run('mknod', [join(mask, name), 'c', '0', '0'], { what: 'making a whiteout for the overlay', signal });
+    }
+    lowers = `${mask}:${d.lower}`;
+  }
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowers},upperdir=${d.upper},workdir=${d.work},redirect_dir=off,metacopy=off,index=off,xino=off`, d.merged], {
     what: 'mounting the overlay over the checkout',
     hint: 'apt-ostree needs overlayfs (modprobe overlay) and must run as root.',
     signal,
@@ -50,40 +64,56 @@ export function unmountLazySync(path: string): void {
 const OVERLAY_XATTR = /^trusted\.overlay\./;
 
 /**
- * Why the changes in `upper` cannot be laid over `lower` by adding files and directories alone
- * (an `ostree commit` of the base's tree with `upper` on top), or undefined when they can:
- * a deletion (whiteout), a directory whose lower content was hidden (opaque), or an entry that
- * changed between directory and non-directory. The overlay must be unmounted.
+ * What the changes in `upper` take away from `lower`, which laying `upper` over it cannot say
+ * (an `ostree commit` of the base's tree with `upper` on top only adds and replaces): paths of
+ * `lower` ('/usr/x') deleted (a whiteout), hidden by a directory made anew in their place
+ * (opaque), or replaced by an entry of the other kind (directory and non-directory), each with
+ * why; and the whiteouts themselves, which are not committed. A path under one already listed
+ * is not listed. The overlay must be unmounted.
  */
-export async function upperNeedsMerge(upper: string, lower: string): Promise<string | undefined> {
+export async function upperRemovals(upper: string, lower: string): Promise<UpperRemovals> {
   const xattrs = await listOverlayXattrs(upper);
-  const walk = (rel: string): string | undefined => {
+  const removals: UpperRemovals = { paths: [], whiteouts: [] };
+  const walk = (rel: string, hasLower: boolean): void => {
     for (const name of readdirSync(join(upper, rel))) {
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(join(upper, r));
-      const below = lstatOrUndefined(join(lower, r));
+      const below = hasLower ? lstatOrUndefined(join(lower, r)) : undefined;
       if (st.isCharacterDevice() && st.rdev === 0) {
-        if (below) return `/${r} was removed`;
+        removals.whiteouts.push(join(upper, r));
+        if (below) removals.paths.push({ path: `/${r}`, why: 'was removed' });
         continue;
       }
-      if (below && below.isDirectory() !== st.isDirectory()) return `/${r} changed type`;
-      if (st.isDirectory()) {
-        if (below && (xattrs.get(join(upper, r)) ?? []).includes('trusted.overlay.opaque')) return `/${r} was replaced`;
-        const inner = walk(r);
-        if (inner) return inner;
+      if (below && below.isDirectory() !== st.isDirectory()) {
+        removals.paths.push({ path: `/${r}`, why: 'changed type' });
+        if (st.isDirectory()) walk(r, false);
+        continue;
       }
+      if (!st.isDirectory()) continue;
+      if (below && (xattrs.get(join(upper, r)) ?? []).includes('trusted.overlay.opaque')) {
+        removals.paths.push({ path: `/${r}`, why: 'was replaced' });
+        walk(r, false);
+      } else walk(r, below !== undefined);
     }
-    return undefined;
   };
-  return walk('');
+  walk('', true);
+  return removals;
+}
+
+export interface UpperRemovals {
+  paths: Array<{ path: string; why: string }>;
+  /** Absolute paths of the whiteouts in the upper directory. */
+  whiteouts: string[];
 }
 
 /**
  * Make `upper` commit as it would after `applyUpper`: no overlay bookkeeping attributes on any
- * file or directory, and the top directory with the metadata of the lower one (overlay made it
- * ours; every other directory was copied up with its lower metadata, or is new).
+ * file or directory, no whiteout (`removals` from upperRemovals: the caller takes their paths
+ * out of the base's tree), and the top directory with the metadata of the lower one (overlay
+ * made it ours; every other directory was copied up with its lower metadata, or is new).
  */
-export async function prepareUpperForCommit(upper: string, lower: string): Promise<void> {
+export async function prepareUpperForCommit(upper: string, lower: string, removals?: UpperRemovals): Promise<void> {
+  for (const w of removals?.whiteouts ?? []) rmSync(w);
   await stripOverlayXattrs(await listOverlayXattrs(upper), { directories: true });
   const top = lstatSync(lower);
   lchownSync(upper, top.uid, top.gid);

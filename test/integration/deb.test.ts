@@ -72,6 +72,7 @@ describe('the apt-ostree .deb', () => {
       '/usr/lib/apt-ostree/data/apt-guard/apt-guard',
       '/usr/lib/apt-ostree/data/grub/grub-mkconfig-ostree',
       '/usr/lib/apt-ostree/data/ostree/ostree-set-default',
+      '/usr/lib/apt-ostree/data/ostree/ostree-tree-without',
       '/usr/share/man/man8/apt-ostree.8.gz',
       '/usr/share/man/man5/apt-ostree.conf.5.gz',
       '/usr/share/bash-completion/completions/apt-ostree',

@@ -121,7 +121,7 @@ describe('signals at every phase, then a rerun', () => {
     if (c.phase === 'download') aptGate.hold(/\.deb$/);
     if (c.phase === 'pull') ostreeGate.hold(/^\/objects\//);
     if (c.phase === 'sandbox') writeFileSync(join(archives, HOLD_FILE), '');
-    // Layering checks the base out only when it has no kept checkout of it (base-checkout.ts).
+    // And only when it has no kept checkout of it.
     if (c.phase === 'checkout') rmSync(join(bed.sysroot, 'ostree', 'apt-ostree', 'base-checkouts'), { recursive: true, force: true });
   }
 
@@ -169,6 +169,11 @@ describe('signals at every phase, then a rerun', () => {
   async function prepare(c: Case, i: number): Promise<string[]> {
     switch (c.command) {
       case 'install':
+        if (c.phase === 'checkout') {
+          // Layering checks the base out only where no deployment of it is left (base-checkout.ts).
+          const r = await cli(['--sysroot', link, 'cleanup', '-r']);
+          expect(r.code, r.stderr).toBe(0);
+        }
         return ['install', '--idempotent', `fault${i}-ao`];
       case 'upgrade':
         await publish();

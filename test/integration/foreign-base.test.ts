@@ -102,9 +102,15 @@ describe('a base image that apt-ostree did not build', () => {
   });
 
   it('install layers packages, with /var made from all of its tmpfiles.d files', async () => {
-    const r = await bed.run(['install', 'hello-ao', 'probe-ao']);
+    const r = await bed.run(['-v', 'install', 'hello-ao', 'probe-ao'], { env: { APT_OSTREE_VERIFY_LAYER_COMMIT: '1' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/tmpfiles\.d:/); // every line of the image applied cleanly
+    // The plain `ostree admin deploy` of the base is the sandbox's root: nothing checked out.
+    expect(r.stderr).toMatch(/the sandbox's root is the base's deployment/);
+    expect(r.stderr).not.toMatch(/Checking out the base/);
+    // The change only: the sandbox takes nothing of the base away (minbase's /etc/.pwd.lock stays).
+    expect(r.stderr).not.toMatch(/committing the whole tree|the base's tree without/);
+    expect(r.stderr).toMatch(/verified: the change-only commit has the tree of the full walk/);
     const st = await status();
     const d = st.deployments[0]!;
     expect(d['requested-packages'].sort()).toEqual(['hello-ao', 'probe-ao']);
@@ -115,6 +121,7 @@ describe('a base image that apt-ostree did not build', () => {
     const root = await bed.defaultDeployment();
     expect(readFileSync(join(root, 'usr/bin/hello-ao'), 'utf8')).toMatch(/hello from a layered package/);
     expect(readFileSync(join(root, 'usr/etc/debian_version'), 'utf8')).toMatch(/touched by hello-ao/);
+    expect(statSync(join(root, 'usr/etc/.pwd.lock')).mode & 0o7777).toBe(0o600);
     for (const p of ['hello-ao', 'dep-ao', 'probe-ao']) expect(installed(root, p), p).toBe(true);
     // What the sandbox saw: the dpkg link (the masked file would have made a directory), the
     // admin's override of 50-foreign-state.conf, whole directories copied from the factory.

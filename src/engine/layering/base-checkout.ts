@@ -6,10 +6,10 @@
  * costs seconds (66,000 entries: ~2.7 s on 2 cores), more than a whole plain `apt-get install`.
  * The overlay never writes to its lower layer (every write lands in the transaction's upper
  * directory), so the checkout stays exactly the base commit and the next transaction on the same
- * base starts at once. Other roots were measured and set aside: a deployment of the base is not
- * a pristine tree (its /etc is the admin's, and on a booted system it changes while the overlay
- * is mounted, which overlayfs does not allow), and checking out only the directories dpkg will
- * touch is not known before maintainer scripts run.
+ * base starts at once. Where the base is deployed, that deployment's tree is the lower layer
+ * instead (deployedBase) and nothing is checked out: its /etc, the one part that is not the
+ * commit's and that changes on a booted system, is hidden by a whiteout layer. Checking out only
+ * the directories dpkg will touch was set aside: they are not known before maintainer scripts run.
  *
  * Made under the transaction's work directory and renamed in when complete, so a killed run
  * leaves no half checkout here. Kept: the checkouts of the bases of existing deployments;
@@ -22,6 +22,21 @@ import * as ostree from '../../system/ostree.js';
 import { listDir } from '../../system/fs.js';
 import { baseCheckoutsDir } from '../state-paths.js';
 import { removeTree, type Transaction } from '../transaction/transaction.js';
+import type { Deployment } from '../deployments/sysroot.js';
+
+/**
+ * A deployment of `checksum` whose tree can be the overlay's lower layer instead of a checkout,
+ * so that the first layering on a deployed base checks nothing out: its /usr is the commit's
+ * (hardlinks to the same objects; the overlay never writes to them), and so is everything else
+ * at its top but /etc, the admin's merged one, which the overlay hides (`hidden: ['etc']`). Not
+ * a deployment whose /usr is unlocked (ostree admin unlock, usroverlay).
+ */
+export function deployedBase(deployments: readonly Deployment[], checksum: string): string | undefined {
+  return deployments.find((d) => d.checksum === checksum && d.unlocked === 'none' && existsSync(join(d.path, 'usr')))?.path;
+}
+
+/** What a deployment's tree has at its top that its commit does not (deployedBase). */
+export const DEPLOYMENT_ONLY = ['etc'];
 
 export function keptBaseCheckout(sysrootPath: string, checksum: string): string | undefined {
   const dir = join(baseCheckoutsDir(sysrootPath), checksum);

@@ -14,11 +14,12 @@
  *   finish    users → sysusers.d, /var → tmpfiles.d, /opt and /usr/local relocated, all
  *             through the overlay, so that its upper directory holds the whole change
  *   commit    the base's tree with the upper directory on top, reusing every unchanged
- *             directory by checksum (commitLayer; the full walk of a merged checkout where
- *             the change removes something); the work directory is then deleted in the
- *             background while the caller deploys
+ *             directory by checksum, what the change removes taken out of the base's tree
+ *             first (commitLayer); the work directory is then deleted in the background
+ *             while the caller deploys
  */
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lchownSync, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatOrUndefined } from '../../system/fs.js';
 import { basename, join } from 'node:path';
 import { AptOstreeError } from '../../errors.js';
 import { installedPackages, type DpkgPackage as InstalledPackage } from '../../debian/deb822.js';
@@ -26,7 +27,8 @@ import { compareVersions } from '../../debian/version.js';
 import { aptFetch, aptInstallInSandbox, aptResolve, aptUpdate, archiveFileName, type AptConfig, type AptPlan, type PlannedPackage } from '../../system/apt.js';
 import { makeInitramfsInSandbox, type InitramfsTool } from '../../system/initramfs.js';
 import * as ostree from '../../system/ostree.js';
-import { applyUpper, mountOverlay, prepareUpperForCommit, unmount, unmountLazy, upperNeedsMerge } from '../../system/overlay.js';
+import { applyUpper, mountOverlay, prepareUpperForCommit, unmount, unmountLazy, upperRemovals } from '../../system/overlay.js';
+import { copyPreserving } from '../../system/files.js';
 import { readCommit } from '../../ostree/commit.js';
 import type { Reporter } from '../../output/reporter.js';
 import { resolveBeneath } from '../../layout/files.js';
@@ -43,7 +45,7 @@ import type { Transaction } from '../transaction/transaction.js';
 import { aptConfigFor, nativeArchitecture } from './apt-setup.js';
 import { applyUserChanges, diffUserDb, sysusersFor, USER_DB_FILES, type UserDb } from './users.js';
 import { META } from '../../layout/commit-metadata.js';
-import { dropBaseCheckouts, keepBaseCheckout, keptBaseCheckout } from './base-checkout.js';
+import { DEPLOYMENT_ONLY, deployedBase, dropBaseCheckouts, keepBaseCheckout, keptBaseCheckout } from './base-checkout.js';
 import { LAYERED_REF_PREFIX } from '../state-paths.js';
 
 export interface LayerBuildInput {
@@ -241,9 +243,11 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   // The root of the sandbox is the base's kept checkout (base-checkout.ts). Without one, the
   // checkout does not depend on the resolution: it runs meanwhile. Not for runs that stop
   // before building (dry run, download only) or may stop once they see the plan (onPlan).
+  // Or, without one, a deployment of the base (base-checkout.ts): nothing to check out.
   const kept = keptBaseCheckout(sysroot.path, input.baseChecksum);
+  const deployed = kept ? undefined : deployedBase(sysroot.deployments, input.baseChecksum);
   const checkoutStarted = Date.now();
-  const earlyCheckout = kept || input.dryRun || input.downloadOnly || input.onPlan
+  const earlyCheckout = kept || deployed || input.dryRun || input.downloadOnly || input.onPlan
     ? undefined
     : ostree.checkout(repo, input.baseChecksum, join(work, 'tree'), { hardlink: true }, { signal: tx.signal });
   earlyCheckout?.catch(() => undefined); // its failure is reported where it is awaited
@@ -280,11 +284,12 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   }
 
   // A checkout that ran beside the resolution shows its real duration, not the wait for it.
-  const lower = kept ?? (await reporter.task('Checking out the base', async () => {
+  if (deployed) reporter.debug(`the sandbox's root is the base's deployment ${deployed} (its /etc hidden): no checkout`);
+  const lower = kept ?? deployed ?? (await reporter.task('Checking out the base', async () => {
     await (earlyCheckout ?? ostree.checkout(repo, input.baseChecksum, join(work, 'tree'), { hardlink: true }, { signal: tx.signal }));
     return keepBaseCheckout(sysroot.path, input.baseChecksum, join(work, 'tree'));
   }, earlyCheckout ? { startedAt: checkoutStarted } : {}));
-  const ov = { lower, upper: join(work, 'upper'), work: join(work, 'ovl-work'), merged: join(work, 'merged') };
+  const ov = { lower, upper: join(work, 'upper'), work: join(work, 'ovl-work'), merged: join(work, 'merged'), hidden: deployed ? DEPLOYMENT_ONLY : [] };
   await mountOverlay(ov, tx.signal);
   let mounted = true;
   tx.onUndo('unmount the overlay', async () => {
@@ -307,7 +312,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     mkdirSync(join(ov.merged, 'usr', 'lib', 'sysusers.d'), { recursive: true });
     writeFileSync(join(ov.merged, 'usr', 'lib', 'sysusers.d', 'apt-ostree-layer.conf'), sysusers);
   }
-  cleanSandboxLeftovers(ov.merged);
+  cleanSandboxLeftovers(ov.merged, lower);
   // The layout conversion writes through the overlay too: the upper directory then holds the
   // whole change, with every directory it touches copied up with the base's metadata.
   postprocessLayeredTree(ov.merged, (t) => reporter.warn(t));
@@ -354,13 +359,15 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
 const VERIFY_ENV = 'APT_OSTREE_VERIFY_LAYER_COMMIT';
 
 /**
- * Commit the layered tree. Where the transaction only added and replaced files (the usual
- * install), the commit is the base commit's tree with the upper directory on top
- * (`ostree commit --tree=ref=BASE --tree=dir=UPPER`): unchanged directories are reused by
- * checksum, and the cost follows the change, not the size of the base. Where it removed
- * something or turned a directory into a file (override remove, a base package upgraded),
- * the changes are applied to a fresh hardlinked checkout, and the whole tree is committed
- * (devino-canonical: hardlinked files are not read again). Both give the same tree, byte for
+ * Commit the layered tree: the base commit's tree with the upper directory on top
+ * (`ostree commit --tree=ref=BASE --tree=dir=UPPER`), unchanged directories reused by checksum,
+ * so that the cost follows the change, not the size of the base. What the change removes from
+ * the base (deleted paths, a directory made anew, a path that changed between directory and
+ * non-directory: override remove, a base package upgraded, a maintainer script) is first taken
+ * out of the base's tree by libostree (ostree.commitTreeWithout), which rewrites only the
+ * directories on the way to those paths. Without libostree's bindings, the changes are applied
+ * to a fresh hardlinked checkout and the whole tree is committed (the full walk:
+ * devino-canonical, hardlinked files are not read again). Both give the same tree, byte for
  * byte; with APT_OSTREE_VERIFY_LAYER_COMMIT=1 both are made and compared.
  */
 async function commitLayer(
@@ -369,23 +376,38 @@ async function commitLayer(
   opts: Omit<ostree.CommitOptions, 'tree'>,
   reporter: Reporter,
 ): Promise<string> {
-  const mergeReason = await upperNeedsMerge(dirs.upper, dirs.lower);
-  const fullWalk = async (o: Omit<ostree.CommitOptions, 'tree'>) => {
+  const removals = await upperRemovals(dirs.upper, dirs.lower);
+  const fullWalk = async (o: Omit<ostree.CommitOptions, 'tree'>, upper = dirs.upper) => {
     const tree = join(dirs.work, 'tree');
     await ostree.checkout(dirs.repo, dirs.base, tree, { hardlink: true }, { signal: tx.signal });
-    await applyUpper(dirs.upper, tree);
+    await applyUpper(upper, tree);
     // Every file still hardlinked is an untouched repository object: writes went to the
     // overlay and were moved in as new files.
     return ostree.commit({ ...o, tree, devinoCanonical: true }, { signal: tx.signal });
   };
-  if (mergeReason) {
-    reporter.debug(`committing the whole tree: ${mergeReason}`);
-    return fullWalk(opts);
+  let baseTree = dirs.base;
+  if (removals.paths.length) {
+    const shown = removals.paths.slice(0, 3).map((r) => `${r.path} ${r.why}`).join(', ');
+    const more = removals.paths.length > 3 ? ` and ${removals.paths.length - 3} more` : '';
+    const without = await ostree.commitTreeWithout(dirs.repo, dirs.base, removals.paths.map((r) => r.path), { signal: tx.signal });
+    if (!without) {
+      reporter.debug(`committing the whole tree: ${shown}${more}, and libostree's bindings (python3-gi, gir1.2-ostree-1.0) are not installed`);
+      return fullWalk(opts);
+    }
+    reporter.debug(`the base's tree without what the change removes: ${shown}${more}`);
+    baseTree = without;
   }
-  await prepareUpperForCommit(dirs.upper, dirs.lower);
-  const commit = await ostree.commit({ ...opts, baseTree: dirs.base, tree: dirs.upper }, { signal: tx.signal });
+  // The verification's full walk consumes a copy of the upper directory as the overlay left it
+  // (whiteouts, overlay attributes and all), made before the change-only commit prepares it.
+  let walked: string | undefined;
   if (process.env[VERIFY_ENV] === '1') {
-    const walked = await fullWalk({ ...opts, branch: undefined });
+    const copy = join(dirs.work, 'upper-for-full-walk');
+    await copyPreserving(dirs.upper, copy, { signal: tx.signal });
+    walked = await fullWalk({ ...opts, branch: undefined }, copy);
+  }
+  await prepareUpperForCommit(dirs.upper, dirs.lower, removals);
+  const commit = await ostree.commit({ ...opts, baseTree, tree: dirs.upper }, { signal: tx.signal });
+  if (walked) {
     const root = (c: string) => { const i = readCommit(dirs.repo, c); return `${i.rootContents}/${i.rootMetadata}`; };
     const [a, b] = [root(commit), root(walked)];
     if (a !== b) throw new AptOstreeError(`The change-only commit ${commit} and the full-walk commit ${walked} of the same transaction differ (${a} != ${b}).`);
@@ -453,6 +475,8 @@ function prepareTree(root: string, deploymentUsers: UserDb, warn: (text: string)
   // Written from the host below: a link on the way would lead out of the tree.
   for (const d of ['usr/sbin', 'usr/etc']) requireRealDirectory(root, d, 'where layering writes files');
   // Scripts must not start services in a tree that is not running (invoke-rc.d honours this).
+  // Removed first: writing would follow a link the image may have there.
+  rmSync(join(root, POLICY_RC_D), { force: true });
   writeFileSync(join(root, POLICY_RC_D), '#!/bin/sh\n# apt-ostree: no service starts while building a deployment\nexit 101\n', { mode: 0o755 });
   // New users must not collide with users the admin added to this deployment.
   writeUserDb(join(root, 'usr', 'etc'), deploymentUsers);
@@ -489,14 +513,31 @@ function requireRealDirectory(root: string, d: string, what: string): void {
   });
 }
 
-/** Remove what prepareTree and the sandbox left that must not be committed. */
-function cleanSandboxLeftovers(root: string): void {
-  rmSync(join(root, POLICY_RC_D), { force: true });
-  rmSync(join(root, 'usr', 'etc', '.pwd.lock'), { force: true });
+/**
+ * Remove what prepareTree and the sandbox left that must not be committed; what the base has
+ * at those paths (a policy-rc.d of its own, the .pwd.lock of every debootstrap or mmdebstrap
+ * root) stays as the base has it, so that the change removes nothing of the base.
+ */
+function cleanSandboxLeftovers(root: string, base: string): void {
+  restoreFromBase(root, base, POLICY_RC_D);
+  // Made (empty) by the shadow tools' lckpwdf; one the base has was only opened.
+  if (!lstatOrUndefined(join(base, 'usr', 'etc', '.pwd.lock'))) rmSync(join(root, 'usr', 'etc', '.pwd.lock'), { force: true });
   // apt's own state of the install run; the layout conversion drops the other build state.
   for (const d of ['var/log/apt', 'var/cache/apt', 'var/lib/apt/lists', 'var/lib/apt/extended_states']) rmSync(join(root, d), { recursive: true, force: true });
   // The mount point of the sandbox's /etc bind.
   rmdirSync(join(root, 'etc'));
+}
+
+/** Put `rel` of `root` back as `base` has it (a file or a link), or remove it where the base has none. */
+function restoreFromBase(root: string, base: string, rel: string): void {
+  const dest = join(root, rel);
+  const st = lstatOrUndefined(join(base, rel));
+  rmSync(dest, { force: true });
+  if (st?.isSymbolicLink()) symlinkSync(readlinkSync(join(base, rel)), dest);
+  else if (st?.isFile()) copyFileSync(join(base, rel), dest);
+  else return;
+  lchownSync(dest, st.uid, st.gid);
+  if (st.isFile()) chmodSync(dest, st.mode & 0o7777);
 }
 
 async function installInSandbox(root: string, apt: AptConfig, plan: AptPlan, signal: AbortSignal, reporter: Reporter): Promise<void> {

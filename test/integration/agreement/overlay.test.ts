@@ -1,14 +1,15 @@
 /**
  * The overlay's upper directory as layering commits it (system/overlay.ts), with real overlay
- * mounts (root): what can be laid over the base by adding files, and what needs the merge.
+ * mounts (root): what can be laid over the base by adding files, and what the change removes
+ * from the base's tree.
  * An integration test: it needs root (mount) and getfattr.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mountOverlay, prepareUpperForCommit, unmount, upperNeedsMerge, type OverlayDirs } from '../../../src/system/overlay.js';
+import { mountOverlay, prepareUpperForCommit, unmount, upperRemovals, type OverlayDirs } from '../../../src/system/overlay.js';
 
 let dir: string;
 let ov: OverlayDirs;
@@ -36,8 +37,8 @@ const xattrNames = (path: string) =>
     .split('\n')
     .filter((l) => l && !l.startsWith('#'));
 
-describe('upperNeedsMerge', () => {
-  it('added and replaced files, in place included, need no merge', async () => {
+describe('upperRemovals', () => {
+  it('added and replaced files, in place included, remove nothing', async () => {
     writeFileSync(join(ov.merged, 'usr/share/doc/new'), 'new\n');
     writeFileSync(join(ov.merged, 'usr/share/doc/readme'), 'appended\n', { flag: 'a' });
     mkdirSync(join(ov.merged, 'opt/vendor'), { recursive: true });
@@ -45,20 +46,28 @@ describe('upperNeedsMerge', () => {
     writeFileSync(join(ov.merged, 'usr/share/doc/tmp'), 'x');
     unlinkSync(join(ov.merged, 'usr/share/doc/tmp'));
     await unmount(ov.merged);
-    expect(await upperNeedsMerge(ov.upper, ov.lower)).toBeUndefined();
+    expect(await upperRemovals(ov.upper, ov.lower)).toEqual({ paths: [], whiteouts: [] });
   });
 
-  it('a removed base file, a renamed one, a replaced directory and a changed type need it', async () => {
-    const cases: Array<[() => void, RegExp]> = [
-      [() => unlinkSync(join(ov.merged, 'usr/share/doc/readme')), /^\/usr\/share\/doc\/readme was removed$/],
-      [() => renameSync(join(ov.merged, 'usr/lib/tree/file'), join(ov.merged, 'usr/lib/tree/moved')), /^\/usr\/lib\/tree\/file was removed$/],
-      [() => { rmSync(join(ov.merged, 'usr/lib/tree'), { recursive: true }); mkdirSync(join(ov.merged, 'usr/lib/tree')); }, /^\/usr\/lib\/tree was replaced$|^\/usr\/lib\/tree\/file was removed$/],
-      [() => { unlinkSync(join(ov.merged, 'usr/share/link')); mkdirSync(join(ov.merged, 'usr/share/link')); }, /^\/usr\/share\/link changed type$/],
+  it('a removed base file, a renamed one, a replaced directory and a changed type are removals', async () => {
+    const cases: Array<[() => void, Array<{ path: string; why: string }>, string[]]> = [
+      [() => unlinkSync(join(ov.merged, 'usr/share/doc/readme')), [{ path: '/usr/share/doc/readme', why: 'was removed' }], ['usr/share/doc/readme']],
+      [() => renameSync(join(ov.merged, 'usr/lib/tree/file'), join(ov.merged, 'usr/lib/tree/moved')), [{ path: '/usr/lib/tree/file', why: 'was removed' }], ['usr/lib/tree/file']],
+      // A directory made anew hides all of the base's: the directory goes, not its entries one by one.
+      [() => { rmSync(join(ov.merged, 'usr/lib/tree'), { recursive: true }); mkdirSync(join(ov.merged, 'usr/lib/tree')); writeFileSync(join(ov.merged, 'usr/lib/tree/other'), 'x'); }, [{ path: '/usr/lib/tree', why: 'was replaced' }], []],
+      [() => { unlinkSync(join(ov.merged, 'usr/share/link')); mkdirSync(join(ov.merged, 'usr/share/link')); }, [{ path: '/usr/share/link', why: 'changed type' }], []],
+      [() => { rmSync(join(ov.merged, 'usr/lib/tree'), { recursive: true }); symlinkSync('../share', join(ov.merged, 'usr/lib/tree')); }, [{ path: '/usr/lib/tree', why: 'changed type' }], []],
+      // Not in the base: nothing to remove from it, but the whiteout is not committed either.
+      [() => { rmSync(join(ov.merged, 'usr/lib/tree'), { recursive: true }); }, [{ path: '/usr/lib/tree', why: 'was removed' }], ['usr/lib/tree']],
     ];
-    for (const [change, reason] of cases) {
+    for (const [change, paths, whiteouts] of cases) {
       change();
       await unmount(ov.merged);
-      expect(await upperNeedsMerge(ov.upper, ov.lower)).toMatch(reason);
+      const removals = await upperRemovals(ov.upper, ov.lower);
+      expect(removals.paths).toEqual(paths);
+      expect(removals.whiteouts).toEqual(whiteouts.map((w) => join(ov.upper, w)));
+      await prepareUpperForCommit(ov.upper, ov.lower, removals);
+      for (const w of removals.whiteouts) expect(existsSync(w)).toBe(false);
       rmSync(ov.upper, { recursive: true, force: true });
       rmSync(ov.work, { recursive: true, force: true });
       await mountOverlay(ov);

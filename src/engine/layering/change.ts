@@ -44,6 +44,8 @@ export interface DeploymentChangeOptions extends OperationOptions {
   localDebs?: string[];
   dryRun?: boolean;
   cacheOnly?: boolean;
+  /** Refresh the package lists whatever their age (--refresh). */
+  refreshLists?: boolean;
   downloadOnly?: boolean;
   unchangedExit77?: boolean;
   installRecommends?: boolean;
@@ -108,6 +110,7 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
         tx, sysroot, os, baseChecksum, baseStatus, mergeDeployment: merge,
         ...layerInputsOf(origin, localDir, locals),
         dryRun: opts.dryRun, cacheOnly: opts.cacheOnly, downloadOnly: opts.downloadOnly,
+        refreshLists: opts.refreshLists ? '--refresh' : undefined, listsMaxAgeSeconds: settings.listsMaxAgeSeconds,
         installRecommends: opts.installRecommends ?? settings.installRecommends, downloads: settings.downloads, reporter: opts.reporter,
       });
       result.build = build;

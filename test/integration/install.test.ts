@@ -301,6 +301,10 @@ describe('install and uninstall', () => {
     expect(young.code, young.stderr).toBe(0);
     expect(young.stderr).toMatch(/package lists: using those refreshed \d+ s ago \(PackageListsMaxAge=86400 s; --refresh forces one\)/);
     expect(refreshed(young)).toBe(false);
+    // -v accounts for the whole wall clock: Node's start-up, the lock and the load are phases too.
+    for (const row of ["Start-up \\(Node, the command's modules\\)", 'Taking the sysroot lock', 'Loading the sysroot', 'Resolving packages', 'Outside the phases', 'Total \\(wall clock\\)']) {
+      expect(young.stderr).toMatch(new RegExp(`^${row} +\\d+(\\.\\d+)? m?s$`, 'm'));
+    }
     // A package published since: not in the lists, so they are refreshed once, and it is found.
     await bed.apt.add([{ name: 'late-ao', version: '1.0', files: { '/usr/share/late-ao/README': 'published later\n' } }]);
     const late = await bed.run(['-v', 'install', '--dry-run', 'late-ao']);

@@ -210,6 +210,8 @@ function storedLocalDebPath(dir: string, entry: string, fresh: Array<{ entry: st
 
 export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerBuildResult> {
   const { tx, sysroot, reporter } = input;
+  // Steps between the printed phases are recorded for the -v table (reporter.recordPhase).
+  const started = Date.now();
   const work = tx.workDir('layer');
   const repo = sysroot.repoPath;
 
@@ -258,6 +260,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   let plan: AptPlan;
   let upgradedBase: PlannedPackage[];
   try {
+    reporter.recordPhase('Reading the base, setting up apt', started);
     let refreshed = await refreshListsWhenStale(apt, {
       force: input.refreshLists, cacheOnly: input.cacheOnly, maxAgeSeconds: input.listsMaxAgeSeconds ?? DEFAULT_LISTS_MAX_AGE, reporter, signal: tx.signal,
     });
@@ -315,6 +318,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     await (earlyCheckout ?? ostree.checkout(repo, input.baseChecksum, join(work, 'tree'), { hardlink: true }, { signal: tx.signal }));
     return keepBaseCheckout(sysroot.path, input.baseChecksum, join(work, 'tree'));
   }, earlyCheckout ? { startedAt: checkoutStarted } : {}));
+  const preparing = Date.now();
   const ov = { lower, upper: join(work, 'upper'), work: join(work, 'ovl-work'), merged: join(work, 'merged') };
   await mountOverlay(ov, tx.signal);
   let mounted = true;
@@ -325,12 +329,14 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   const deploymentUsers = readUserDb(input.sysroot.etcOf(input.mergeDeployment));
   const baseUsers = readUserDb(join(lower, 'usr', 'etc'));
   prepareTree(ov.merged, deploymentUsers, (t) => reporter.warn(`tmpfiles.d: ${t}`));
+  reporter.recordPhase('Preparing the sandbox (overlay, users, /var)', preparing);
   await reporter.task(`Installing ${plan.install.length} package${plan.install.length === 1 ? '' : 's'}`, () =>
     installInSandbox(ov.merged, apt, plan, tx.signal, reporter),
   );
   if (input.initramfs) {
     await reporter.task('Generating the initramfs', () => regenerateInitramfs(ov.merged, input.initramfs!.args, tx.signal));
   }
+  const finishingTree = Date.now();
   const userChanges = diffUserDb(deploymentUsers, readUserDb(join(ov.merged, 'usr', 'etc')));
   writeUserDb(join(ov.merged, 'usr', 'etc'), applyUserChanges(baseUsers, userChanges));
   const sysusers = sysusersFor(userChanges);
@@ -347,6 +353,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   const finalStatus = readFileSync(join(ov.merged, DPKG_DATABASE, 'status'), 'utf8');
   await unmount(ov.merged);
   mounted = false;
+  reporter.recordPhase('Finishing the tree (users, layout, checks)', finishingTree);
 
   const packages = installedPackages(finalStatus);
   const base = sysroot.commit(input.baseChecksum);

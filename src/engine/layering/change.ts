@@ -71,6 +71,7 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
     if (!merge) {
       throw new AptOstreeError(`The stateroot '${os}' has no deployment with an origin to change.`, { hint: 'Provision it first with `apt-ostree admin provision`.' });
     }
+    const reading = Date.now();
     // A damaged origin is refused here, before any work: never rebuilt from what could be read.
     const current = sysroot.requireOrigin(merge);
     const baseChecksum = sysroot.baseChecksum(merge);
@@ -103,6 +104,7 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
       }
     }
 
+    opts.reporter.recordPhase('Reading the origin, the base\'s packages and settings', reading);
     let revision = baseChecksum;
     let after: PackageEntry[] = packagesFromStatus(baseStatus);
     if (hasClientLayer(origin)) {
@@ -120,8 +122,10 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
     } else if (opts.dryRun || opts.downloadOnly) {
       return result;
     }
+    const comparing = Date.now();
     const before = await commitPackages(sysroot, merge.checksum, { treeRoot: merge.path });
     result.diff = diffPackages(before.packages, after);
+    opts.reporter.recordPhase('Comparing the packages with the current deployment', comparing);
     const { staged } = await deployAsDefault(tx, sysroot, os, { revision, origin, prune: 'when-grown' });
     result.staged = staged;
     result.newChecksum = revision;

@@ -18,15 +18,15 @@ _apt_ostree_spec() {
       valued='--jsonpath: -J:' pos='' ;;
     'upgrade')
       subs='' subalias=''
-      opts='--check --preview --check-diff --trigger-automatic-update-policy --cache-only -C --download-only --allow-downgrade --reboot -r --lock-finalization --bypass-driver --lock-wait --unchanged-exit-77 --upgrade-unchanged-exit-77'
+      opts='--check --preview --check-diff --trigger-automatic-update-policy --cache-only -C --refresh --download-only --allow-downgrade --reboot -r --lock-finalization --bypass-driver --lock-wait --unchanged-exit-77 --upgrade-unchanged-exit-77'
       valued='--lock-wait:' pos='' ;;
     'deploy')
       subs='' subalias=''
-      opts='--preview --skip-branch-check --disallow-downgrade --register-driver --cache-only -C --download-only --allow-downgrade --reboot -r --lock-finalization --bypass-driver --lock-wait --unchanged-exit-77'
+      opts='--preview --skip-branch-check --disallow-downgrade --register-driver --cache-only -C --refresh --download-only --allow-downgrade --reboot -r --lock-finalization --bypass-driver --lock-wait --unchanged-exit-77'
       valued='--register-driver: --lock-wait:' pos='-' ;;
     'rebase')
       subs='' subalias=''
-      opts='--skip-purge --url --gpg-import --no-verify --disallow-downgrade --cache-only -C --download-only --allow-downgrade --reboot -r --lock-finalization --bypass-driver --lock-wait --unchanged-exit-77'
+      opts='--skip-purge --url --gpg-import --no-verify --disallow-downgrade --cache-only -C --refresh --download-only --allow-downgrade --reboot -r --lock-finalization --bypass-driver --lock-wait --unchanged-exit-77'
       valued='--url: --gpg-import:files --lock-wait:' pos='- -' ;;
     'finalize-deployment')
       subs='' subalias=''
@@ -34,11 +34,11 @@ _apt_ostree_spec() {
       valued='--lock-wait:' pos='-' ;;
     'install')
       subs='' subalias=''
-      opts='--dry-run -n --assumeyes -y --idempotent --cache-only -C --download-only --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait --allow-inactive --uninstall --apply-live -A'
+      opts='--dry-run -n --assumeyes -y --idempotent --cache-only -C --refresh --download-only --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait --allow-inactive --uninstall --apply-live -A'
       valued='--lock-wait: --uninstall:layered-packages' pos='available-packages*' ;;
     'uninstall')
       subs='' subalias=''
-      opts='--dry-run -n --assumeyes -y --idempotent --cache-only -C --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait --allow-inactive --all --install'
+      opts='--dry-run -n --assumeyes -y --idempotent --cache-only -C --refresh --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait --allow-inactive --all --install'
       valued='--lock-wait: --install:available-packages' pos='layered-packages*' ;;
     'apply-live')
       subs='' subalias=''
@@ -50,19 +50,19 @@ _apt_ostree_spec() {
       valued='' pos='' ;;
     'override remove')
       subs='' subalias=''
-      opts='--dry-run -n --cache-only -C --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait'
+      opts='--dry-run -n --cache-only -C --refresh --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait'
       valued='--lock-wait:' pos='-*' ;;
     'override replace')
       subs='' subalias=''
-      opts='--dry-run -n --cache-only -C --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait'
+      opts='--dry-run -n --cache-only -C --refresh --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait'
       valued='--lock-wait:' pos='files*' ;;
     'override reset')
       subs='' subalias=''
-      opts='--all -a --dry-run -n --cache-only -C --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait'
+      opts='--all -a --dry-run -n --cache-only -C --refresh --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait'
       valued='--lock-wait:' pos='-*' ;;
     'reset')
       subs='' subalias=''
-      opts='--overlays -l --overrides -o --initramfs -i --install --dry-run -n --cache-only -C --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait'
+      opts='--overlays -l --overrides -o --initramfs -i --install --dry-run -n --cache-only -C --refresh --unchanged-exit-77 --reboot -r --lock-finalization --lock-wait'
       valued='--install:available-packages --lock-wait:' pos='' ;;
     'initramfs')
       subs='' subalias=''

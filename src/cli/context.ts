@@ -73,3 +73,10 @@ export function resolveSysrootPath(path: string): string {
     return parent === abs ? abs : join(resolveSysrootPath(parent), basename(abs));
   }
 }
+
+/** --refresh fetches the package lists, which --cache-only forbids: refused before the lock. */
+export function refuseRefreshWithCacheOnly(args: { readonly refresh?: boolean; readonly cacheOnly?: boolean }): void {
+  if (args.refresh && args.cacheOnly) {
+    throw new InputError('--refresh downloads the package lists, and --cache-only forbids any download.', 'Give one of them, not both.');
+  }
+}

@@ -70,11 +70,13 @@ function sysrootArg(args: string[]): string | undefined {
 export async function runCommand(spec: CommandSpec, path: string, argv: CommandArgs): Promise<number> {
   const quiet = argv.quiet === true;
   const verbose = argv.verbose === true;
+  // The process's start: the -v table counts Node's own start-up as a phase.
+  const startedAt = Math.round(performance.timeOrigin);
   let reporter: Reporter;
   if (spec.mutating) {
-    reporter = await (await import('../output/reporter.js')).consoleReporter({ quiet, verbose });
+    reporter = await (await import('../output/reporter.js')).consoleReporter({ quiet, verbose, startedAt });
   } else {
-    reporter = new Reporter();
+    reporter = new Reporter({ startedAt });
     reporter.addSink(plainSink({ quiet, verbose, tty: false }));
   }
   const ctx: CommandContext = {
@@ -92,6 +94,8 @@ export async function runCommand(spec: CommandSpec, path: string, argv: CommandA
   }
   try {
     const mod = await spec.load!();
+    // Only for commands that run phases: a read-only command's -v prints no table.
+    if (spec.mutating) reporter.recordPhase('Start-up (Node, the command\'s modules)', startedAt);
     const code = await mod.run(ctx);
     return typeof code === 'number' ? code : EXIT_OK;
   } finally {

@@ -27,6 +27,8 @@ export interface AptOstreeConfig {
     MaxConcurrentDownloads: number;
     /** Seconds. */
     DownloadTimeout: number;
+    /** Seconds. */
+    PackageListsMaxAge: number;
   };
   Health: {
     BootTries: number;
@@ -107,6 +109,15 @@ export const CONFIG_SCHEMA: ConfigGroupDef[] = [
         default: 300,
         describe:
           'Seconds after which a download that receives no data fails. For apt (layering, package lists) this is Acquire::http::Timeout, Acquire::https::Timeout and Acquire::ftp::Timeout, which also bound connecting (the deployment\'s /etc/apt/apt.conf.d can override them). For OSTree pulls (upgrade, deploy, rebase) it is `ostree pull --low-speed-time-seconds` with a limit of 1 byte per second, where ostree has that option (2023.7 and newer); with an older ostree (Debian 12 has 2022.7) apt-ostree stops the pull itself when ostree reads and writes nothing for this long.',
+      },
+      {
+        key: 'PackageListsMaxAge',
+        type: 'integer',
+        min: 0,
+        unit: 'seconds',
+        default: 86400,
+        describe:
+          'How old the package lists may be before a layering transaction (install, uninstall, override, reset, initramfs, deploy, rebase) refreshes them with `apt-get update` first. The default is a day, as apt\'s APT::Periodic::Update-Package-Lists "1"; 0 refreshes on every transaction. `upgrade` always refreshes them when it rebuilds layered packages: it looks for newer ones. Lists are also refreshed when there are none yet, when the deployment\'s apt sources or keys (/etc/apt/sources.list, sources.list.d, trusted.gpg, trusted.gpg.d, keyrings) changed since the last refresh, when the command is given --refresh, and once when a requested package is not in lists that were not just refreshed. --cache-only never refreshes them; `apt-ostree refresh-md` refreshes them at once.',
       },
     ],
   },

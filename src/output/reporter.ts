@@ -14,7 +14,7 @@ export type ProgressEvent =
   | { type: 'message'; text: string; level: 'info' | 'warn' | 'debug' }
   | { type: 'progress-end' }
   /** Once, when the command is done (Reporter.finish): the phases it ran, for `-v`. */
-  | { type: 'summary'; phases: readonly PhaseTiming[]; totalMs: number };
+  | { type: 'summary'; phases: readonly PhaseTiming[]; totalMs: number; startedAt: number };
 
 export type Sink = (e: ProgressEvent) => void;
 
@@ -52,10 +52,17 @@ export class Reporter {
   private currentTask?: string;
   private depth = 0;
   private finished = false;
-  /** When the command started: the total of the timing table. */
-  private readonly createdAt = Date.now();
+  /**
+   * When the command started, for the total of the timing table: the process's start for the
+   * reporter of a command (main.ts), so that Node's own start-up is counted too.
+   */
+  private readonly createdAt: number;
   /** Every phase (task) that ended, in the order they ended. */
   readonly phases: PhaseTiming[] = [];
+
+  constructor(opts: { startedAt?: number } = {}) {
+    this.createdAt = opts.startedAt ?? Date.now();
+  }
 
   addSink(sink: Sink): () => void {
     this.sinks.push(sink);
@@ -121,6 +128,14 @@ export class Reporter {
     this.endPhase(text, ok, startedAt, this.depth, true);
   }
 
+  /**
+   * A phase for the `-v` table only, with no progress line: what every command pays and nobody
+   * needs to watch (Node's start-up, taking the lock, loading the sysroot).
+   */
+  recordPhase(text: string, startedAt: number, ok = true): void {
+    this.phases.push({ text, startedAt, ms: Math.max(0, Date.now() - startedAt), ok, depth: this.depth, background: false });
+  }
+
   private endPhase(text: string, ok: boolean, startedAt: number, depth: number, background: boolean): void {
     const ms = Math.max(0, Date.now() - startedAt);
     this.phases.push({ text, startedAt, ms, ok, depth, background });
@@ -137,25 +152,41 @@ export class Reporter {
     this.end();
     if (this.finished) return;
     this.finished = true;
-    this.emit({ type: 'summary', phases: [...this.phases], totalMs: Date.now() - this.createdAt });
+    this.emit({ type: 'summary', phases: [...this.phases], totalMs: Date.now() - this.createdAt, startedAt: this.createdAt });
   }
 }
 
 /**
  * The `-v` timing table: every phase in the order they started, its duration, and the total
  * (wall clock from the command's start: phases that overlap are not added up). Phases that ran
- * in the background are marked; nested ones are indented.
+ * in the background are marked; nested ones are indented. Given when the command started, a row
+ * says how much of the wall clock no phase covers (issue 26: every millisecond in a phase).
  */
-export function formatPhaseTable(phases: readonly PhaseTiming[], totalMs: number): string {
+export function formatPhaseTable(phases: readonly PhaseTiming[], totalMs: number, startedAt?: number): string {
   const rows = [...phases]
     .map((p, i) => ({ p, i }))
     .sort((a, b) => a.p.startedAt - b.p.startedAt || a.i - b.i)
     .map(({ p }) => [`${'  '.repeat(p.depth)}${p.text}${p.ok ? '' : ' (failed)'}`, formatDuration(p.ms), p.background ? 'in the background' : '']);
+  if (startedAt !== undefined) rows.push(['Outside the phases', formatDuration(uncoveredMs(phases, startedAt, totalMs)), '']);
   rows.push(['Total (wall clock)', formatDuration(totalMs), '']);
   const width = Math.max('Phase'.length, ...rows.map((r) => r[0]!.length));
   const timeWidth = Math.max('Time'.length, ...rows.map((r) => r[1]!.length));
   const line = (r: string[]) => `${r[0]!.padEnd(width)}  ${r[1]!.padStart(timeWidth)}${r[2] ? `  ${r[2]}` : ''}`;
   return [line(['Phase', 'Time', '']), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** The time from `startedAt` to `startedAt + totalMs` that no phase covers. */
+export function uncoveredMs(phases: readonly PhaseTiming[], startedAt: number, totalMs: number): number {
+  const end = startedAt + totalMs;
+  const spans = phases.map((p) => [Math.max(p.startedAt, startedAt), Math.min(p.startedAt + p.ms, end)] as const).filter(([a, b]) => b > a).sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  let reached = startedAt;
+  for (const [a, b] of spans) {
+    if (b <= reached) continue;
+    covered += b - Math.max(a, reached);
+    reached = b;
+  }
+  return Math.max(0, totalMs - covered);
 }
 
 /** 850 ms, 2.75 s, 1 min 05 s. */
@@ -264,7 +295,7 @@ export function plainSink(opts: ConsoleOptions): Sink {
       case 'progress-end':
         break;
       case 'summary':
-        if (opts.verbose && e.phases.length) out.write(formatPhaseTable(e.phases, e.totalMs));
+        if (opts.verbose && e.phases.length) out.write(formatPhaseTable(e.phases, e.totalMs, e.startedAt));
         break;
     }
   };
@@ -333,7 +364,7 @@ export async function spinnerSink(opts: ConsoleOptions): Promise<Sink> {
         spinner.stop();
         break;
       case 'summary':
-        if (opts.verbose && e.phases.length) stream.write(formatPhaseTable(e.phases, e.totalMs));
+        if (opts.verbose && e.phases.length) stream.write(formatPhaseTable(e.phases, e.totalMs, e.startedAt));
         break;
     }
   };
@@ -352,8 +383,8 @@ export function formatBytes(n: number): string {
 }
 
 /** The reporter every command gets: spinner on a terminal, plain lines otherwise. */
-export async function consoleReporter(opts: Omit<ConsoleOptions, 'tty'>): Promise<Reporter> {
-  const reporter = new Reporter();
+export async function consoleReporter(opts: Omit<ConsoleOptions, 'tty'> & { startedAt?: number }): Promise<Reporter> {
+  const reporter = new Reporter({ startedAt: opts.startedAt });
   // The rule ora and most tools follow: a terminal, not TERM=dumb, not under CI (any value of CI).
   const stream = opts.stream ?? process.stderr;
   const tty = Boolean(stream.isTTY) && process.env.TERM !== 'dumb' && !('CI' in process.env) && !opts.quiet;

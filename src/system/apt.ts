@@ -387,6 +387,15 @@ function packageOfFileName(file: string): PlannedPackage | undefined {
   return m ? { name: m[1]!, version: decodeURIComponent(m[2]!), architecture: m[3]! } : undefined;
 }
 
+/** Requested packages (or versions, releases) that the lists do not have. */
+export class PackagesNotFoundError extends AptOstreeError {
+  constructor(readonly packages: string[]) {
+    super(`Package${packages.length > 1 ? 's' : ''} not found in the apt repositories: ${packages.join(', ')}.`, {
+      hint: 'Check the names (apt-ostree search TERM), the apt sources of the deployment, or refresh without --cache-only.',
+    });
+  }
+}
+
 /** Turn apt's resolution errors into one message listing every unknown package. */
 function translateResolveError(e: unknown): unknown {
   const err = e as { stdout?: string; stderr?: string };
@@ -396,11 +405,7 @@ function translateResolveError(e: unknown): unknown {
   const badVersion = [...text.matchAll(/Version '([^']+)' for '([^']+)' was not found/g)].map((m) => `${m[2]}=${m[1]}`);
   const badRelease = [...text.matchAll(/Release '([^']+)' for '([^']+)' was not found/g)].map((m) => `${m[2]}/${m[1]}`);
   const unknown = [...new Set([...missing, ...noCandidate, ...badVersion, ...badRelease])];
-  if (unknown.length) {
-    return new AptOstreeError(`Package${unknown.length > 1 ? 's' : ''} not found in the apt repositories: ${unknown.join(', ')}.`, {
-      hint: 'Check the names (apt-ostree search TERM), the apt sources of the deployment, or refresh without --cache-only.',
-    });
-  }
+  if (unknown.length) return new PackagesNotFoundError(unknown);
   const unmet = /The following packages have unmet dependencies:([\s\S]*?)(?:\nE:|$)/.exec(text);
   const essential = /WARNING: The following essential packages will be removed[\s\S]*?\n((?: {2}.*\n?)+)/.exec(text);
   if (unmet || essential || /held broken packages|essential packages|pkgProblemResolver/.test(text)) {

@@ -18,7 +18,7 @@ async function bench(name: string, env: Record<string, string>) {
 
 describe('bench/', () => {
   it('status.mjs prints its ratio and goal', async () => {
-    expect(await bench('status', {})).toMatch(/ratio status --json \/ node -e 0\s+\d+\.\d+\s+\(goal <= 1\.6\)/);
+    expect(await bench('status', {})).toMatch(/ratio status --json \/ node -e 0\s+\d+\.\d+\s+\(goal <= 1\.3\)/);
   });
 
   it('upgrade.mjs prints its ratio and goal', async () => {

@@ -37,7 +37,7 @@ describe('configuration of a sysroot', () => {
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json).toMatchObject({ file: defaultConf, exists: false, valid: true, warnings: [], explicit: [] });
-    expect(json.settings.Daemon).toEqual({ AutomaticUpdatePolicy: 'none', LockLayering: false, DisableRecommends: false, MaxConcurrentDownloads: 5, DownloadTimeout: 300 });
+    expect(json.settings.Daemon).toEqual({ AutomaticUpdatePolicy: 'none', LockLayering: false, DisableRecommends: false, MaxConcurrentDownloads: 5, DownloadTimeout: 300, PackageListsMaxAge: 86400 });
     const text = await cli(['--sysroot', s.sysroot, 'reload']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`${defaultConf} does not exist`);
@@ -53,7 +53,7 @@ describe('configuration of a sysroot', () => {
     expect(json.file).toBe(defaultConf);
     expect(json.exists).toBe(true);
     expect(json.settings).toEqual({
-      Daemon: { AutomaticUpdatePolicy: 'check', LockLayering: true, DisableRecommends: false, MaxConcurrentDownloads: 5, DownloadTimeout: 300 },
+      Daemon: { AutomaticUpdatePolicy: 'check', LockLayering: true, DisableRecommends: false, MaxConcurrentDownloads: 5, DownloadTimeout: 300, PackageListsMaxAge: 86400 },
       Health: { BootTries: 3, CheckTimeout: 120, RebootOnFailure: true },
       Experimental: { Enabled: true, LiveFs: false },
     });

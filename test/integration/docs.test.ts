@@ -108,10 +108,11 @@ describe('man pages render', () => {
 
   it('apt-ostree.conf(5) documents every key with its default', async () => {
     const text = (await execa('man', ['-l', MAN5], { env: { MANPAGER: 'cat', MANWIDTH: '200' } })).stdout;
-    for (const k of ['AutomaticUpdatePolicy=none|check|stage', 'LockLayering=true|false', 'DisableRecommends=true|false', 'MaxConcurrentDownloads=number', 'DownloadTimeout=seconds', 'Enabled=true|false', 'LiveFs=true|false']) {
+    for (const k of ['AutomaticUpdatePolicy=none|check|stage', 'LockLayering=true|false', 'DisableRecommends=true|false', 'MaxConcurrentDownloads=number', 'DownloadTimeout=seconds', 'PackageListsMaxAge=seconds', 'Enabled=true|false', 'LiveFs=true|false']) {
       expect(text).toContain(k);
     }
     expect(text).toContain('Default: 300.');
+    expect(text).toContain('Default: 86400.');
     expect(text).toContain('[Experimental]');
   });
 });

@@ -284,12 +284,59 @@ describe('install and uninstall', () => {
       const refresh = await bed.run(['refresh-md'], { env });
       expect(refresh.code, refresh.stderr).toBe(0);
       expect(seen()).toEqual({ limit: '3', timeouts: ['17', '17', '17'] });
-      const install = await bed.run(['install', '--dry-run', 'hello-ao'], { env });
+      const install = await bed.run(['install', '--dry-run', '--refresh', 'hello-ao'], { env });
       expect(install.code, install.stderr).toBe(0);
       expect(seen()).toEqual({ limit: '3', timeouts: ['17', '17', '17'] });
     } finally {
       rmSync(conf, { force: true });
     }
+  });
+
+  it('package lists: refreshed when stale or when the sources changed, not on every install; once more for a package they lack', async () => {
+    const deployment = await bed.defaultDeployment();
+    const conf = join(deployment, 'etc', 'apt-ostree', 'apt-ostree.conf');
+    const refreshed = (r: { stderr: string }) => r.stderr.includes('Updating package lists');
+    // Young lists of the same sources are used as they are, and -v says so.
+    const young = await bed.run(['-v', 'install', '--dry-run', 'hello-ao']);
+    expect(young.code, young.stderr).toBe(0);
+    expect(young.stderr).toMatch(/package lists: using those refreshed \d+ s ago \(PackageListsMaxAge=86400 s; --refresh forces one\)/);
+    expect(refreshed(young)).toBe(false);
+    // -v accounts for the whole wall clock: Node's start-up, the lock and the load are phases too.
+    for (const row of ["Start-up \\(Node, the command's modules\\)", 'Taking the sysroot lock', 'Loading the sysroot', 'Resolving packages', 'Outside the phases', 'Total \\(wall clock\\)']) {
+      expect(young.stderr).toMatch(new RegExp(`^${row} +\\d+(\\.\\d+)? m?s$`, 'm'));
+    }
+    // A package published since: not in the lists, so they are refreshed once, and it is found.
+    await bed.apt.add([{ name: 'late-ao', version: '1.0', files: { '/usr/share/late-ao/README': 'published later\n' } }]);
+    const late = await bed.run(['-v', 'install', '--dry-run', 'late-ao']);
+    expect(late.code, late.stderr).toBe(0);
+    expect(late.stderr).toMatch(/package lists: refreshing \(late-ao not in the lists\), then resolving again/);
+    expect(late.stdout).toMatch(/late-ao 1\.0/);
+    // Not with --cache-only, which never downloads, and which --refresh contradicts.
+    const unknown = await bed.run(['install', '--dry-run', '--cache-only', 'never-published-ao']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/not found in the apt repositories: never-published-ao/);
+    expect(refreshed(unknown)).toBe(false);
+    const both = await bed.run(['install', '--dry-run', '--cache-only', '--refresh', 'hello-ao']);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/--refresh downloads the package lists, and --cache-only forbids any download/);
+    // --refresh, PackageListsMaxAge=0 and changed sources refresh young lists.
+    const forced = await bed.run(['-v', 'install', '--dry-run', '--refresh', 'hello-ao']);
+    expect(forced.stderr).toMatch(/package lists: refreshing \(--refresh\)/);
+    expect(refreshed(forced)).toBe(true);
+    mkdirSync(join(conf, '..'), { recursive: true });
+    writeFileSync(conf, '[Daemon]\nPackageListsMaxAge=0\n');
+    try {
+      const aged = await bed.run(['-v', 'install', '--dry-run', 'hello-ao']);
+      expect(aged.stderr).toMatch(/package lists: refreshing \(last refreshed \d+ s ago, PackageListsMaxAge=0 s\)/);
+      expect(refreshed(aged)).toBe(true);
+    } finally {
+      rmSync(conf);
+    }
+    appendFileSync(join(deployment, 'etc', 'apt', 'sources.list'), '# a comment is a change of the file\n');
+    const sources = await bed.run(['-v', 'install', '--dry-run', 'hello-ao']);
+    expect(sources.stderr).toMatch(/package lists: refreshing \(the deployment's apt sources or keys changed since the last refresh\)/);
+    expect(refreshed(sources)).toBe(true);
+    await expectNothingLeft(bed);
   });
 
   it('two installs at once: one runs, the other fails at once naming the holder', async () => {

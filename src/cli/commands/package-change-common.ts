@@ -6,7 +6,7 @@ import { localName, requestName } from '../../engine/deployments/origin.js';
 import { withLayerChange, type LayerChange } from '../../engine/layering/requests.js';
 import { newDeploymentLine } from '../../engine/deployments/deploy.js';
 import { renderDiffBlocks } from '../render/package-diff.js';
-import { commandTitle, rebootIfAsked, transactionOptions, type CommandContext, type LockArgs, type RebootArgs } from '../context.js';
+import { commandTitle, rebootIfAsked, refuseRefreshWithCacheOnly, transactionOptions, type CommandContext, type LockArgs, type RebootArgs } from '../context.js';
 
 export interface LayerArgs {
   install: string[];
@@ -26,6 +26,7 @@ type DeploymentChangeArgs = LockArgs & RebootArgs & {
   readonly unchangedExit77: boolean;
   readonly dryRun?: boolean;
   readonly cacheOnly?: boolean;
+  readonly refresh?: boolean;
   readonly downloadOnly?: boolean;
 };
 
@@ -51,12 +52,14 @@ export async function runLayerChange(ctx: CommandContext<LayerChangeArgs>, args:
 
 /** Run a change of the deployment's origin as a transaction, print the summary, reboot if asked. */
 export async function runDeploymentChange(ctx: CommandContext<DeploymentChangeArgs>, change: OriginChange, localDebs: string[] = []): Promise<number> {
+  refuseRefreshWithCacheOnly(ctx.args);
   const result = await changeDeployment({
     ...transactionOptions(ctx, commandTitle(ctx)),
     change,
     localDebs,
     dryRun: ctx.args.dryRun === true,
     cacheOnly: ctx.args.cacheOnly === true,
+    refreshLists: ctx.args.refresh === true,
     downloadOnly: ctx.args.downloadOnly === true,
     unchangedExit77: ctx.args.unchangedExit77,
   });

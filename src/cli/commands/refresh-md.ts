@@ -1,5 +1,5 @@
-import { aptUpdate } from '../../system/apt.js';
 import { withDeploymentApt } from '../../engine/layering/apt-lists.js';
+import { refreshLists } from '../../engine/layering/lists-freshness.js';
 import { Transaction } from '../../engine/transaction/transaction.js';
 import { transactionOptions, type CommandContext } from '../context.js';
 import type { ArgsOf } from '../spec-types.js';
@@ -11,7 +11,7 @@ export async function run(ctx: CommandContext<ArgsOf<typeof REFRESH_MD>>): Promi
     { ...transactionOptions(ctx, 'refresh-md'), command: 'refresh-md' },
     async (tx) => {
       await withDeploymentApt(ctx.sysroot, ctx.os, { create: true, workDir: tx.workDir('refresh-md'), reporter: ctx.reporter }, (apt) =>
-        ctx.reporter.task('Updating package lists', () => aptUpdate(apt, { signal: tx.signal })),
+        refreshLists(apt, ctx.reporter, tx.signal),
       );
     },
   );

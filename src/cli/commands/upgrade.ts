@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { InputError } from '../../errors.js';
 import type { UpdateDriver } from '../../engine/updates/driver.js';
 import { isRunningSystem } from '../../engine/deployments/running-system.js';
-import { commandLine, commandTitle, rebootIfAsked, transactionOptions, type CommandContext } from '../context.js';
+import { commandLine, commandTitle, rebootIfAsked, refuseRefreshWithCacheOnly, transactionOptions, type CommandContext } from '../context.js';
 import type { ArgsOf, OptionArgs } from '../spec-types.js';
 import type { DEPLOY, MOVE_OPTIONS, REBASE, UPGRADE } from '../specs/upgrade.js';
 
@@ -82,6 +82,7 @@ export async function runRebase(ctx: CommandContext<ArgsOf<typeof REBASE>>): Pro
 async function move(ctx: CommandContext<MoveArgs>, target: UpgradeTarget): Promise<number> {
   // --preview is a check that also lists the package changes, as rpm-ostree's (upgrade and deploy).
   const check = ctx.args.check === true || ctx.args.preview === true;
+  refuseRefreshWithCacheOnly(ctx.args);
   const options = transactionOptions(ctx, commandTitle(ctx));
   if (!check) {
     const { refuseBesideDriver } = await import('../../engine/updates/driver.js');
@@ -92,7 +93,7 @@ async function move(ctx: CommandContext<MoveArgs>, target: UpgradeTarget): Promi
     target,
     check,
     preview: ctx.args.preview === true,
-    cacheOnly: ctx.args.cacheOnly, downloadOnly: ctx.args.downloadOnly,
+    cacheOnly: ctx.args.cacheOnly, downloadOnly: ctx.args.downloadOnly, refreshLists: ctx.args.refresh,
     allowDowngrade: ctx.args.allowDowngrade,
     disallowDowngrade: ctx.args.disallowDowngrade === true,
     unchangedExit77: ctx.args.unchangedExit77,

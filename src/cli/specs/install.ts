@@ -7,6 +7,7 @@ const COMMON_FIRST = [
   { name: 'assumeyes', alias: ['y'], type: 'boolean', describe: 'Do not ask for confirmation (apt-ostree never asks; accepted for scripts written for rpm-ostree)' },
   { name: 'idempotent', type: 'boolean', describe: 'Do nothing, successfully, if a package is already (or not) requested' },
   { name: 'cache-only', alias: ['C'], type: 'boolean', describe: 'Use only downloaded packages and package lists; never access the network' },
+  { name: 'refresh', type: 'boolean', describe: 'Refresh the package lists first, whatever their age (see PackageListsMaxAge in apt-ostree.conf(5))' },
 ] as const satisfies readonly OptionSpec[];
 const ALLOW_INACTIVE = { name: 'allow-inactive', type: 'boolean', describe: 'Allow requesting a package that the base image already contains' } as const satisfies OptionSpec;
 const DOWNLOAD_ONLY = { name: 'download-only', type: 'boolean', describe: 'Download the packages into the cache and stop' } as const satisfies OptionSpec;

@@ -4,6 +4,7 @@ import type { CommandSpec, OptionSpec } from '../spec-types.js';
 const COMMON = [
   { name: 'dry-run', alias: ['n'], type: 'boolean', describe: 'Resolve and print what would change; change nothing' },
   { name: 'cache-only', alias: ['C'], type: 'boolean', describe: 'Use only downloaded packages and package lists' },
+  { name: 'refresh', type: 'boolean', describe: 'Refresh the package lists first, whatever their age (see PackageListsMaxAge in apt-ostree.conf(5))' },
   UNCHANGED_EXIT_77,
   REBOOT,
   LOCK_FINALIZATION,

@@ -12,6 +12,7 @@ const DISALLOW_DOWNGRADE = { name: 'disallow-downgrade', type: 'boolean', descri
 /** The options of upgrade, deploy and rebase, but --unchanged-exit-77 (upgrade has an older name for it too). */
 const MOVE_COMMON = [
   { name: 'cache-only', alias: ['C'], type: 'boolean', describe: 'Do not download: use the commits and packages already on the system' },
+  { name: 'refresh', type: 'boolean', describe: 'Refresh the package lists of layered packages first, whatever their age (upgrade always does; see PackageListsMaxAge in apt-ostree.conf(5))' },
   { name: 'download-only', type: 'boolean', describe: 'Download the commit and packages, then stop without deploying' },
   { name: 'allow-downgrade', type: 'boolean', describe: 'Allow a base commit older than the current one' },
   REBOOT,

@@ -17,6 +17,8 @@ export interface TransactionSettings {
   lockLayering: boolean;
   installRecommends: boolean;
   downloads: DownloadSettings;
+  /** PackageListsMaxAge: how old the package lists may be before a layering transaction refreshes them. */
+  listsMaxAgeSeconds: number;
   /** The file they came from, for messages. */
   file?: string;
 }
@@ -29,6 +31,7 @@ export async function transactionSettings(sysroot: Sysroot, os: string, reporter
     lockLayering: d.LockLayering,
     installRecommends: !d.DisableRecommends,
     downloads: { maxConcurrent: d.MaxConcurrentDownloads, timeoutSeconds: d.DownloadTimeout },
+    listsMaxAgeSeconds: d.PackageListsMaxAge,
     file: loaded.exists ? loaded.path : undefined,
   };
 }

@@ -49,7 +49,9 @@ export async function runOnSysroot<T>(opts: OperationOptions, refuse: DamagedOri
 export async function runLocked<T>(opts: OperationOptions, body: (h: LockedSysroot) => Promise<T>): Promise<T> {
   return Transaction.run(opts, async (tx) => {
     // The one load under the lock: nothing else changes the sysroot while we hold it.
+    const loading = Date.now();
     const sysroot = Sysroot.load(opts.sysrootPath);
+    opts.reporter.recordPhase('Loading the sysroot', loading);
     const handle: LockedSysroot = {
       tx,
       sysroot,

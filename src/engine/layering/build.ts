@@ -21,10 +21,10 @@
 import { chmodSync, copyFileSync, existsSync, lchownSync, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { lstatOrUndefined } from '../../system/fs.js';
 import { basename, join } from 'node:path';
-import { AptOstreeError } from '../../errors.js';
+import { AptOstreeError, ToolError } from '../../errors.js';
 import { installedPackages, type DpkgPackage as InstalledPackage } from '../../debian/deb822.js';
 import { compareVersions } from '../../debian/version.js';
-import { aptFetch, aptInstallInSandbox, aptResolve, aptUpdate, archiveFileName, type AptConfig, type AptPlan, type PlannedPackage } from '../../system/apt.js';
+import { aptFetch, aptInstallInSandbox, aptResolve, archiveFileName, PackagesNotFoundError, type AptConfig, type AptPlan, type AptResolution, type PlannedPackage } from '../../system/apt.js';
 import { makeInitramfsInSandbox, type InitramfsTool } from '../../system/initramfs.js';
 import * as ostree from '../../system/ostree.js';
 import { applyUpper, mountOverlay, prepareUpperForCommit, unmount, unmountLazy, upperRemovals } from '../../system/overlay.js';
@@ -45,8 +45,12 @@ import type { Transaction } from '../transaction/transaction.js';
 import { aptConfigFor, nativeArchitecture } from './apt-setup.js';
 import { applyUserChanges, diffUserDb, sysusersFor, USER_DB_FILES, type UserDb } from './users.js';
 import { META } from '../../layout/commit-metadata.js';
+import { refreshLists, refreshListsWhenStale } from './lists-freshness.js';
 import { DEPLOYMENT_ONLY, deployedBase, dropBaseCheckouts, keepBaseCheckout, keptBaseCheckout } from './base-checkout.js';
 import { LAYERED_REF_PREFIX } from '../state-paths.js';
+
+/** PackageListsMaxAge's default (config.ts), for callers that read no apt-ostree.conf. */
+const DEFAULT_LISTS_MAX_AGE = 86400;
 
 export interface LayerBuildInput {
   tx: Transaction;
@@ -68,6 +72,10 @@ export interface LayerBuildInput {
   /** Regenerate the initramfs in the transaction (initramfs --enable), with these extra arguments. */
   initramfs?: { args: string[] };
   cacheOnly?: boolean;
+  /** Why the package lists are refreshed whatever their age ('--refresh'), if they are. */
+  refreshLists?: string;
+  /** PackageListsMaxAge of apt-ostree.conf (lists-freshness.ts); a day without. */
+  listsMaxAgeSeconds?: number;
   downloadOnly?: boolean;
   dryRun?: boolean;
   installRecommends?: boolean;
@@ -204,6 +212,8 @@ function storedLocalDebPath(dir: string, entry: string, fresh: Array<{ entry: st
 
 export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerBuildResult> {
   const { tx, sysroot, reporter } = input;
+  // Steps between the printed phases are recorded for the -v table (reporter.recordPhase).
+  const started = Date.now();
   const work = tx.workDir('layer');
   const repo = sysroot.repoPath;
 
@@ -254,21 +264,45 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   let plan: AptPlan;
   let upgradedBase: PlannedPackage[];
   try {
-    if (!input.cacheOnly) {
-      await reporter.task('Updating package lists', () => aptUpdate(apt, { signal: tx.signal }));
-    }
-    // One apt run: the plan, and the .debs of it that are not in the archives cache yet.
-    const resolved = await reporter.task('Resolving packages', () => aptResolve(apt, requests, { signal: tx.signal }));
-    plan = resolved.plan;
-    checkPlan(plan, basePackages, overrides);
-    input.onPlan?.(plan, basePackages);
-    upgradedBase = plan.install.filter((p) => p.oldVersion !== undefined);
-    if (input.dryRun) return { plan, upgradedBase, packages: basePackages };
+    reporter.recordPhase('Reading the base, setting up apt', started);
+    let refreshed = await refreshListsWhenStale(apt, {
+      force: input.refreshLists, cacheOnly: input.cacheOnly, maxAgeSeconds: input.listsMaxAgeSeconds ?? DEFAULT_LISTS_MAX_AGE, reporter, signal: tx.signal,
+    });
+    // Lists that were not refreshed may predate a package, or name a version the repository
+    // has dropped since: then they are refreshed once and the request resolved again.
+    const refreshAgain = async (why: string) => {
+      reporter.debug(`package lists: refreshing (${why}), then resolving again`);
+      await refreshLists(apt, reporter, tx.signal);
+      refreshed = true;
+    };
+    for (;;) {
+      // One apt run: the plan, and the .debs of it that are not in the archives cache yet.
+      let resolved: AptResolution;
+      try {
+        resolved = await reporter.task('Resolving packages', () => aptResolve(apt, requests, { signal: tx.signal }));
+      } catch (e) {
+        if (refreshed || input.cacheOnly || !(e instanceof PackagesNotFoundError)) throw e;
+        await refreshAgain(`${e.packages.join(', ')} not in the lists`);
+        continue;
+      }
+      plan = resolved.plan;
+      checkPlan(plan, basePackages, overrides);
+      input.onPlan?.(plan, basePackages);
+      upgradedBase = plan.install.filter((p) => p.oldVersion !== undefined);
+      if (input.dryRun) return { plan, upgradedBase, packages: basePackages };
 
-    const { downloads } = resolved;
-    if (!input.cacheOnly && downloads.length) {
-      const text = `Downloading ${downloads.length} package${downloads.length === 1 ? '' : 's'}`;
-      await reporter.task(text, () => aptFetch(apt, downloads, { signal: tx.signal, onProgress: (p) => reporter.download(text, p.bytes, p.totalBytes) }));
+      const { downloads } = resolved;
+      if (!input.cacheOnly && downloads.length) {
+        const text = `Downloading ${downloads.length} package${downloads.length === 1 ? '' : 's'}`;
+        try {
+          await reporter.task(text, () => aptFetch(apt, downloads, { signal: tx.signal, onProgress: (p) => reporter.download(text, p.bytes, p.totalBytes) }));
+        } catch (e) {
+          if (refreshed || !(e instanceof ToolError)) throw e;
+          await refreshAgain('a download failed, and the lists may name versions the repository no longer has');
+          continue;
+        }
+      }
+      break;
     }
     const stillMissing = plan.install.filter((p) => !existsSync(join(apt.archivesDir, archiveFileName(p))));
     if (stillMissing.length) {
@@ -289,6 +323,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     await (earlyCheckout ?? ostree.checkout(repo, input.baseChecksum, join(work, 'tree'), { hardlink: true }, { signal: tx.signal }));
     return keepBaseCheckout(sysroot.path, input.baseChecksum, join(work, 'tree'));
   }, earlyCheckout ? { startedAt: checkoutStarted } : {}));
+  const preparing = Date.now();
   const ov = { lower, upper: join(work, 'upper'), work: join(work, 'ovl-work'), merged: join(work, 'merged'), hidden: deployed ? DEPLOYMENT_ONLY : [] };
   await mountOverlay(ov, tx.signal);
   let mounted = true;
@@ -299,12 +334,14 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   const deploymentUsers = readUserDb(input.sysroot.etcOf(input.mergeDeployment));
   const baseUsers = readUserDb(join(lower, 'usr', 'etc'));
   prepareTree(ov.merged, deploymentUsers, (t) => reporter.warn(`tmpfiles.d: ${t}`));
+  reporter.recordPhase('Preparing the sandbox (overlay, users, /var)', preparing);
   await reporter.task(`Installing ${plan.install.length} package${plan.install.length === 1 ? '' : 's'}`, () =>
     installInSandbox(ov.merged, apt, plan, tx.signal, reporter),
   );
   if (input.initramfs) {
     await reporter.task('Generating the initramfs', () => regenerateInitramfs(ov.merged, input.initramfs!.args, tx.signal));
   }
+  const finishingTree = Date.now();
   const userChanges = diffUserDb(deploymentUsers, readUserDb(join(ov.merged, 'usr', 'etc')));
   writeUserDb(join(ov.merged, 'usr', 'etc'), applyUserChanges(baseUsers, userChanges));
   const sysusers = sysusersFor(userChanges);
@@ -321,6 +358,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   const finalStatus = readFileSync(join(ov.merged, DPKG_DATABASE, 'status'), 'utf8');
   await unmount(ov.merged);
   mounted = false;
+  reporter.recordPhase('Finishing the tree (users, layout, checks)', finishingTree);
 
   const packages = installedPackages(finalStatus);
   const base = sysroot.commit(input.baseChecksum);

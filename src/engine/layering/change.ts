@@ -44,6 +44,8 @@ export interface DeploymentChangeOptions extends OperationOptions {
   localDebs?: string[];
   dryRun?: boolean;
   cacheOnly?: boolean;
+  /** Refresh the package lists whatever their age (--refresh). */
+  refreshLists?: boolean;
   downloadOnly?: boolean;
   unchangedExit77?: boolean;
   installRecommends?: boolean;
@@ -69,6 +71,7 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
     if (!merge) {
       throw new AptOstreeError(`The stateroot '${os}' has no deployment with an origin to change.`, { hint: 'Provision it first with `apt-ostree admin provision`.' });
     }
+    const reading = Date.now();
     // A damaged origin is refused here, before any work: never rebuilt from what could be read.
     const current = sysroot.requireOrigin(merge);
     const baseChecksum = sysroot.baseChecksum(merge);
@@ -101,6 +104,7 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
       }
     }
 
+    opts.reporter.recordPhase('Reading the origin, the base\'s packages and settings', reading);
     let revision = baseChecksum;
     let after: PackageEntry[] = packagesFromStatus(baseStatus);
     if (hasClientLayer(origin)) {
@@ -108,6 +112,7 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
         tx, sysroot, os, baseChecksum, baseStatus, mergeDeployment: merge,
         ...layerInputsOf(origin, localDir, locals),
         dryRun: opts.dryRun, cacheOnly: opts.cacheOnly, downloadOnly: opts.downloadOnly,
+        refreshLists: opts.refreshLists ? '--refresh' : undefined, listsMaxAgeSeconds: settings.listsMaxAgeSeconds,
         installRecommends: opts.installRecommends ?? settings.installRecommends, downloads: settings.downloads, reporter: opts.reporter,
       });
       result.build = build;
@@ -117,8 +122,10 @@ export async function changeDeployment(opts: DeploymentChangeOptions): Promise<D
     } else if (opts.dryRun || opts.downloadOnly) {
       return result;
     }
+    const comparing = Date.now();
     const before = await commitPackages(sysroot, merge.checksum, { treeRoot: merge.path });
     result.diff = diffPackages(before.packages, after);
+    opts.reporter.recordPhase('Comparing the packages with the current deployment', comparing);
     const { staged } = await deployAsDefault(tx, sysroot, os, { revision, origin, prune: 'when-grown' });
     result.staged = staged;
     result.newChecksum = revision;

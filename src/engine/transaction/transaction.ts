@@ -150,6 +150,7 @@ export class Transaction {
   }
 
   static async run<T>(opts: TransactionOptions, body: (tx: Transaction) => Promise<T>): Promise<T> {
+    const lockStarted = Date.now();
     requireRoot(opts.command);
     if (opts.createSysroot) mkdirSync(join(opts.sysrootPath, 'ostree'), { recursive: true });
     else requireSysroot(opts.sysrootPath);
@@ -181,10 +182,13 @@ export class Transaction {
     try {
       cleanupStaleWork(tx.workRoot, opts.reporter);
       removeStagingLeftovers(join(opts.sysrootPath, 'ostree', 'repo'));
+      opts.reporter.recordPhase(opts.lockWaitSeconds !== undefined ? 'Taking the sysroot lock (waiting included)' : 'Taking the sysroot lock', lockStarted);
       transactionHooks.onStart?.(tx);
       const result = await body(tx);
       if (!tx.committing) tx.throwIfCancelled();
+      const finishing = Date.now();
       await tx.finish();
+      opts.reporter.recordPhase('Finishing the transaction', finishing);
       transactionHooks.onEnd?.(tx);
       return result;
     } catch (err) {

@@ -35,6 +35,8 @@ export interface UpgradeOptions extends OperationOptions {
   check?: boolean;
   preview?: boolean;
   cacheOnly?: boolean;
+  /** Refresh the package lists of the layer whatever their age (--refresh). */
+  refreshLists?: boolean;
   downloadOnly?: boolean;
   allowDowngrade?: boolean;
   /** Refuse an older base even where it is allowed otherwise (rebase, --allow-downgrade). */
@@ -175,6 +177,10 @@ export async function upgradeDeployment(opts: UpgradeOptions): Promise<UpgradeRe
         tx, sysroot, os, baseChecksum: newBase, mergeDeployment: merge,
         ...layerInputsOf(newOrigin, localDebDir(sysroot.path, os)),
         cacheOnly: opts.cacheOnly, reporter: opts.reporter,
+        // upgrade asks what is newer, in the apt repositories too; deploy and rebase ask for a
+        // given base, and take the lists as they are unless they are stale.
+        refreshLists: t.kind === 'upgrade' ? 'upgrade looks for newer packages' : opts.refreshLists ? '--refresh' : undefined,
+        listsMaxAgeSeconds: settings.listsMaxAgeSeconds,
         installRecommends: settings.installRecommends,
         downloads: settings.downloads,
       };

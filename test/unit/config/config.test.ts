@@ -19,7 +19,7 @@ describe('config parser', () => {
   it('gives the documented defaults for an empty file', () => {
     const r = parseConfig('', FILE);
     expect(r.config).toEqual({
-      Daemon: { AutomaticUpdatePolicy: 'none', LockLayering: false, DisableRecommends: false, MaxConcurrentDownloads: 5, DownloadTimeout: 300 },
+      Daemon: { AutomaticUpdatePolicy: 'none', LockLayering: false, DisableRecommends: false, MaxConcurrentDownloads: 5, DownloadTimeout: 300, PackageListsMaxAge: 86400 },
       Health: { BootTries: 3, CheckTimeout: 120, RebootOnFailure: true },
       Updates: { RebootStrategy: 'immediate', MaintenanceWindows: '', TimeZone: 'UTC', FleetLockURL: '', FleetLockGroup: 'default' },
       Experimental: { Enabled: false, LiveFs: false },
@@ -38,6 +38,7 @@ describe('config parser', () => {
       'DisableRecommends=1',
       'MaxConcurrentDownloads=64',
       'DownloadTimeout = 30',
+      'PackageListsMaxAge=0',
       '',
       '[Health]',
       'BootTries=5',
@@ -57,7 +58,7 @@ describe('config parser', () => {
     ].join('\r\n');
     const r = parseConfig(text, FILE);
     expect(r.config).toEqual({
-      Daemon: { AutomaticUpdatePolicy: 'stage', LockLayering: true, DisableRecommends: true, MaxConcurrentDownloads: 64, DownloadTimeout: 30 },
+      Daemon: { AutomaticUpdatePolicy: 'stage', LockLayering: true, DisableRecommends: true, MaxConcurrentDownloads: 64, DownloadTimeout: 30, PackageListsMaxAge: 0 },
       Health: { BootTries: 5, CheckTimeout: 30, RebootOnFailure: false },
       Updates: { RebootStrategy: 'fleet-lock', MaintenanceWindows: 'Sat,Sun 23:30 60; wednesday 01:00 30', TimeZone: 'Europe/Berlin', FleetLockURL: 'http://lock.example:8080/base/', FleetLockGroup: 'workers.eu-1' },
       Experimental: { Enabled: true, LiveFs: false },
@@ -69,6 +70,7 @@ describe('config parser', () => {
       'Daemon.DisableRecommends',
       'Daemon.MaxConcurrentDownloads',
       'Daemon.DownloadTimeout',
+      'Daemon.PackageListsMaxAge',
       'Health.BootTries',
       'Health.CheckTimeout',
       'Health.RebootOnFailure',
@@ -112,6 +114,8 @@ describe('config parser', () => {
     ['DownloadTimeout=0', 'a whole number of 1 or more (seconds)'],
     ['DownloadTimeout=-5', 'a whole number of 1 or more (seconds)'],
     ['DownloadTimeout=300 # five minutes', 'a whole number of 1 or more (seconds)'],
+    ['PackageListsMaxAge=-1', 'a whole number of 0 or more (seconds)'],
+    ['PackageListsMaxAge=1d', 'a whole number of 0 or more (seconds)'],
   ])('rejects %s', (setting, allowed) => {
     const e = parseError(`[Daemon]\n${setting}\n`);
     expect(e.message).toContain(`${FILE} line 2`);
@@ -167,7 +171,7 @@ describe('config parser', () => {
     expect(r.config.Daemon.LockLayering).toBe(true);
     expect(r.warnings).toEqual([
       `${FILE} line 3: unknown key locklayering in [Daemon] is ignored (did you mean LockLayering?)`,
-      `${FILE} line 4: unknown key Frobnicate in [Daemon] is ignored (known keys: AutomaticUpdatePolicy, LockLayering, DisableRecommends, MaxConcurrentDownloads, DownloadTimeout)`,
+      `${FILE} line 4: unknown key Frobnicate in [Daemon] is ignored (known keys: AutomaticUpdatePolicy, LockLayering, DisableRecommends, MaxConcurrentDownloads, DownloadTimeout, PackageListsMaxAge)`,
       `${FILE} line 5: IdleExitTimeout has no effect (apt-ostree has no daemon that could exit when idle)`,
       `${FILE} line 6: unknown group [daemon] is ignored (did you mean [Daemon]?)`,
       `${FILE} line 8: unknown group [Other] is ignored (known groups: [Daemon], [Health], [Updates], [Experimental])`,

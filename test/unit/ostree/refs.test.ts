@@ -15,4 +15,18 @@ describe('the refspec grammar', () => {
     expect(isValidRemoteName('a/b')).toBe(false);
     expect(isValidRefspec('')).toBe(false);
   });
+
+  it('answers for ASCII (matched without Unicode properties) as the Unicode grammar does, and still takes Unicode letters', () => {
+    const fragment = String.raw`[\p{L}\p{N}_][-.\p{L}\p{N}_]*`;
+    const unicodeRef = new RegExp(`^${fragment}(?:/${fragment})*$`, 'u');
+    for (let c = 0; c < 128; c++) {
+      const ch = String.fromCharCode(c);
+      for (const ref of [ch, `a${ch}`, `a/${ch}b`, `${ch}/a`]) expect(isValidRef(ref), JSON.stringify(ref)).toBe(unicodeRef.test(ref));
+    }
+    expect(isValidRef('café/ré-1')).toBe(true);
+    expect(parseRefspec('dépôt:été/12')).toEqual({ remote: 'dépôt', ref: 'été/12' });
+    expect(isValidRef('.é')).toBe(false);
+    expect(isValidRef('a→b')).toBe(false);
+    expect(isValidRemoteName('é')).toBe(true);
+  });
 });

@@ -4,7 +4,7 @@
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { consoleReporter, formatDuration, formatPhaseTable, plainSink, RateMeter, Reporter, spinnerSink, type ProgressEvent } from '../../../src/output/reporter.js';
+import { consoleReporter, formatDuration, formatPhaseTable, uncoveredMs, plainSink, RateMeter, Reporter, spinnerSink, type ProgressEvent } from '../../../src/output/reporter.js';
 
 /** A stream collecting what is written to it; `tty` makes ora draw on it. */
 function capture(tty = false): { stream: NodeJS.WriteStream; text(): string } {
@@ -95,6 +95,20 @@ describe('the -v timing table', () => {
     );
   });
 
+  it('says how much of the wall clock no phase covers, overlaps counted once', () => {
+    const phases = [
+      { text: 'Start-up', startedAt: 1000, ms: 100, ok: true, depth: 0, background: false },
+      { text: 'Checking out the base', startedAt: 1150, ms: 500, ok: true, depth: 0, background: true },
+      { text: 'Resolving packages', startedAt: 1200, ms: 200, ok: true, depth: 0, background: false },
+      { text: 'Nested', startedAt: 1210, ms: 50, ok: true, depth: 1, background: false },
+      { text: 'Deploying', startedAt: 1700, ms: 250, ok: true, depth: 0, background: false },
+    ];
+    // Covered: 1000–1100, 1150–1650, 1700–1950 of 1000–2000: 150 ms are not.
+    expect(uncoveredMs(phases, 1000, 1000)).toBe(150);
+    expect(uncoveredMs([], 1000, 80)).toBe(80);
+    expect(formatPhaseTable(phases, 1000, 1000).split('\n').slice(-3)).toEqual(['Outside the phases     150 ms', 'Total (wall clock)     1.00 s', '']);
+  });
+
   it('formats durations for people', () => {
     expect([0, 999, 1000, 2754, 59_994, 65_000, 600_000].map(formatDuration)).toEqual(['0 ms', '999 ms', '1.00 s', '2.75 s', '59.99 s', '1 min 05 s', '10 min 00 s']);
   });
@@ -110,7 +124,7 @@ describe('the -v timing table', () => {
       expect(text).toMatch(/Resolving packages\.\.\.\n/);
       if (verbose) {
         expect(text).toMatch(/Resolving packages: done \(\d+ ms\)\n/);
-        expect(text).toMatch(/Phase +Time\nResolving packages +\d+ ms\nTotal \(wall clock\) +\d+ ms\n$/);
+        expect(text).toMatch(/Phase +Time\nResolving packages +\d+ ms\nOutside the phases +\d+ ms\nTotal \(wall clock\) +\d+ ms\n$/);
       } else {
         expect(text).toMatch(/Resolving packages: done\n$/);
         expect(text).not.toMatch(/Phase/);

@@ -45,6 +45,7 @@ import { applyUserChanges, diffUserDb, sysusersFor, USER_DB_FILES, type UserDb }
 import { META } from '../../layout/commit-metadata.js';
 import { dropBaseCheckouts, keepBaseCheckout, keptBaseCheckout } from './base-checkout.js';
 import { LAYERED_REF_PREFIX } from '../state-paths.js';
+import { keepLayerPackages, keptSourceSettings, namePackagesFromKept, restoreKeptDebs } from './kept-packages.js';
 
 export interface LayerBuildInput {
   tx: Transaction;
@@ -219,6 +220,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     architecture: arch,
     installRecommends: input.installRecommends,
     downloads: input.downloads,
+    settings: keptSourceSettings(sysroot.path, input.os),
   });
 
   const localArchives = input.localDebs.map((deb) => linkLocalDeb(deb, apt));
@@ -258,6 +260,9 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     plan = resolved.plan;
     checkPlan(plan, basePackages, overrides);
     input.onPlan?.(plan, basePackages);
+    const newBase = input.baseChecksum !== sysroot.baseChecksum(input.mergeDeployment);
+    await namePackagesFromKept(apt, sysroot.path, input.os, plan.install, newBase, reporter, tx.signal);
+    restoreKeptDebs(sysroot.path, input.os, apt.archivesDir, plan.install);
     upgradedBase = plan.install.filter((p) => p.oldVersion !== undefined);
     if (input.dryRun) return { plan, upgradedBase, packages: basePackages };
 
@@ -343,6 +348,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   };
   const commit = await reporter.task('Committing the new tree', () => commitLayer(tx, { repo, base: input.baseChecksum, upper: ov.upper, lower, work }, commitOptions, reporter));
   tx.onUndo(`restore the ref ${ref}`, () => ostree.setRef(repo, ref, previousRef ?? null));
+  await keepLayerPackages(tx, sysroot.path, input.os, apt.archivesDir, plan.install);
   // What the transaction wrote is committed: delete it while the transaction deploys, with the
   // kept checkouts of bases no deployment uses any more.
   tx.discardWorkDir(work);

@@ -1,0 +1,99 @@
+/**
+ * Layered packages that stay (issue 32): the .debs of every layer are kept in the stateroot, and
+ * a later change re-layers them from there when no source offers them any more: the repository
+ * they came from removed, then every source gone (--cache-only, no server, no lists).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeAptRepo, type AptRepo } from '../fixtures/apt-repo.js';
+import { fsckClean } from '../fixtures/env.js';
+import { makeLayeringBed, setDeploymentSources, type LayeringBed } from '../fixtures/layering.js';
+import { makeTemp, removeTemp } from '../fixtures/tmp.js';
+
+interface Dep { checksum: string; serial: number; 'requested-packages': string[]; packages: string[] }
+
+describe('kept packages', () => {
+  let tmp: string;
+  let bed: LayeringBed;
+  let other: AptRepo;
+  let kept: string;
+
+  const keptDebs = () => (existsSync(kept) ? readdirSync(kept).filter((f) => f.endsWith('.deb')).sort() : []);
+  const deployments = async (): Promise<Dep[]> => {
+    const r = await bed.run(['status', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { deployments: Dep[] }).deployments;
+  };
+
+  beforeAll(async () => {
+    tmp = makeTemp('kept-');
+    bed = await makeLayeringBed(tmp);
+    other = await makeAptRepo(join(tmp, 'other'), [{ name: 'tool-ao', version: '1.0', files: { '/usr/bin/tool-ao': '#!/bin/sh\necho tool\n' } }]);
+    await other.serve();
+    kept = join(bed.sysroot, 'ostree', 'deploy', bed.os, 'var', 'lib', 'apt-ostree', 'kept');
+  });
+  afterAll(async () => {
+    await bed?.close();
+    await other?.close();
+    await removeTemp(tmp);
+  });
+
+  it('keeps every .deb of a layer, dependencies included, with an index apt reads', async () => {
+    const r = await bed.run(['install', 'hello-ao']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(keptDebs()).toEqual(['dep-ao_2.0_all.deb', 'hello-ao_1.0_all.deb']);
+    const index = readFileSync(join(kept, 'Packages'), 'utf8');
+    expect(index).toMatch(/^Package: hello-ao\n(.+\n)*Depends: dep-ao \(>= 2\.0\)\n(.+\n)*Filename: \.\/hello-ao_1\.0_all\.deb\nSize: \d+\nSHA256: [0-9a-f]{64}$/m);
+  });
+
+  it('re-layers from the kept packages once their repository is gone (the reproduction of the issue)', async () => {
+    // The first repository removed, the deployment's sources pointed at another one, the
+    // archives cache emptied: only the kept packages still have hello-ao and dep-ao.
+    await bed.apt.close();
+    setDeploymentSources(await bed.defaultDeployment(), other.sourcesLine());
+    const clean = await bed.run(['cleanup', '-b']);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).not.toMatch(/kept package/); // every kept one is used
+    const r = await bed.run(['install', 'tool-ao']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/Taken from the kept packages \(no source offers these versions any more\): dep-ao 2\.0, hello-ao 1\.0\./);
+    const [d] = await deployments();
+    expect(d!['requested-packages'].sort()).toEqual(['hello-ao', 'tool-ao']);
+    const root = await bed.defaultDeployment();
+    expect(readFileSync(join(root, 'usr/bin/hello-ao'), 'utf8')).toMatch(/hello from a layered package/);
+    expect(existsSync(join(root, 'usr/bin/tool-ao'))).toBe(true);
+    expect(keptDebs()).toEqual(['dep-ao_2.0_all.deb', 'hello-ao_1.0_all.deb', 'tool-ao_1.0_all.deb']);
+  });
+
+  it('re-layers with --cache-only and every source gone: no server, no lists, no archives cache', async () => {
+    await other.close();
+    const clean = await bed.run(['cleanup', '-b', '-m']);
+    expect(clean.code, clean.stderr).toBe(0);
+    const started = Date.now();
+    const r = await bed.run(['uninstall', '--cache-only', 'tool-ao']);
+    expect(r.code, r.stderr).toBe(0);
+    console.log(`re-layering 2 kept packages with every source gone: ${Date.now() - started} ms`);
+    expect(r.stdout + r.stderr).toMatch(/Taken from the kept packages .*: dep-ao 2\.0, hello-ao 1\.0\./);
+    const [d] = await deployments();
+    expect(d!['requested-packages']).toEqual(['hello-ao']);
+    expect(existsSync(join(await bed.defaultDeployment(), 'usr/bin/tool-ao'))).toBe(false);
+  });
+
+  it('cleanup -b removes the kept packages no deployment uses and keeps the others', async () => {
+    // The rollback deployment (hello-ao and tool-ao) still uses tool-ao.
+    let r = await bed.run(['cleanup', '-b']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(keptDebs()).toContain('tool-ao_1.0_all.deb');
+    r = await bed.run(['cleanup', '-r', '-b']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Removed 1 kept package no deployment layers: tool-ao_1\.0_all\./);
+    expect(keptDebs()).toEqual(['dep-ao_2.0_all.deb', 'hello-ao_1.0_all.deb']);
+    expect(readFileSync(join(kept, 'Packages'), 'utf8')).not.toMatch(/tool-ao/);
+    // What went is gone for good: no source, no list, no kept package has tool-ao.
+    r = await bed.run(['install', '--cache-only', '--dry-run', 'tool-ao']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not found in the apt repositories: tool-ao/);
+    await fsckClean(bed.repo);
+  });
+});

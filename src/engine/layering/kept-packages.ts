@@ -155,7 +155,8 @@ export async function onlyKept(apt: AptConfig, sysrootPath: string, os: string, 
   const sources = parsePolicy(await aptCachePolicy(apt, [...new Set(kept.map((p) => p.name))], { signal }));
   return kept.filter((p) => {
     const offered = sources.get(p.name)?.get(p.version) ?? [];
-    return !offered.some((s) => s !== index && !s.endsWith('/status'));
+    // The dpkg status file lists what the base has installed: no source.
+    return !offered.some((s) => s !== index && s !== apt.dirs.statusFile);
   });
 }
 

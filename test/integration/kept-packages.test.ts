@@ -3,11 +3,12 @@
  * a later change re-layers them from there when no source offers them any more: the repository
  * they came from removed, then every source gone (--cache-only, no server, no lists).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeAptRepo, type AptRepo } from '../fixtures/apt-repo.js';
-import { fsckClean } from '../fixtures/env.js';
+import { makeAptRepo, serveDirectory, type AptRepo, type StaticServer } from '../fixtures/apt-repo.js';
+import { cli, fsckClean, sh } from '../fixtures/env.js';
+import { minbaseArchiveCopy, minbaseRepo } from '../fixtures/minbase.js';
 import { makeLayeringBed, setDeploymentSources, type LayeringBed } from '../fixtures/layering.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -94,6 +95,88 @@ describe('kept packages', () => {
     r = await bed.run(['install', '--cache-only', '--dry-run', 'tool-ao']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not found in the apt repositories: tool-ao/);
+    await fsckClean(bed.repo);
+  });
+});
+
+describe('kept packages on a new base', () => {
+  let tmp: string;
+  let bed: LayeringBed;
+  let other: AptRepo;
+  let server: StaticServer;
+  let srv: string;
+  let ref: string;
+  let base: string;
+
+  /** A new base on the server: the first one plus a marker file, and `status` as its dpkg database's status file. */
+  async function publish(version: string, status?: string): Promise<void> {
+    const extra = join(tmp, `extra-${version}`);
+    mkdirSync(join(extra, 'usr/share/apt-ostree-test'), { recursive: true });
+    writeFileSync(join(extra, 'usr/share/apt-ostree-test/version'), `${version}\n`);
+    if (status) {
+      mkdirSync(join(extra, 'usr/share/dpkg/database'), { recursive: true });
+      writeFileSync(join(extra, 'usr/share/dpkg/database/status'), status);
+    }
+    const parent = (await sh('ostree', [`--repo=${srv}`, 'rev-parse', ref])).trim();
+    await sh('ostree', [`--repo=${srv}`, 'commit', `--branch=${ref}`, `--parent=${parent}`, `--tree=ref=${base}`, `--tree=dir=${extra}`, `--add-metadata-string=version=${version}`, '--no-bindings']);
+  }
+  const ids = async () => ((JSON.parse((await bed.run(['status', '--json'])).stdout) as { deployments: Dep[] }).deployments).map((d) => `${d.checksum}.${d.serial}`);
+
+  beforeAll(async () => {
+    tmp = makeTemp('kept-upgrade-');
+    const cached = await minbaseRepo();
+    srv = join(tmp, 'srv-repo');
+    ref = cached.ref;
+    base = cached.checksum;
+    await minbaseArchiveCopy(srv, cached);
+    server = await serveDirectory(srv);
+    bed = await makeLayeringBed(tmp, {
+      sysroot: async (dir) => {
+        const r = await cli(['admin', 'provision', '--no-verify', '--sysroot', dir, '--url', server.url, '--ref', ref, '--os', 'debian']);
+        if (r.code !== 0) throw new Error(r.stderr);
+        return { sysroot: dir, os: 'debian' };
+      },
+    });
+    other = await makeAptRepo(join(tmp, 'other'), [{ name: 'tool-ao', version: '1.0' }]);
+    await other.serve();
+    const r = await bed.run(['install', 'hello-ao']);
+    if (r.code !== 0) throw new Error(r.stderr);
+  });
+  afterAll(async () => {
+    await bed?.close();
+    await other?.close();
+    await server?.close();
+    await removeTemp(tmp);
+  });
+
+  it('records the repository each kept package came from', () => {
+    const index = readFileSync(join(bed.sysroot, 'ostree/deploy/debian/var/lib/apt-ostree/kept/Packages'), 'utf8');
+    expect(index).toContain(`Filename: ./hello-ao_1.0_all.deb`);
+    expect(index).toMatch(new RegExp(`X-Apt-Ostree-Origin: ${bed.apt.url!.replace(/\/$/, '')} \\./\nX-Apt-Ostree-Offered: yes`));
+  });
+
+  it('an upgrade with the layer\'s repository gone layers the kept versions on the new base, with a warning naming them', async () => {
+    await bed.apt.close();
+    setDeploymentSources(await bed.defaultDeployment(), other.sourcesLine());
+    await publish('2.0');
+    const r = await bed.run(['upgrade']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/Kept versions layered on the new base, as no source offers them any more: dep-ao 2\.0, hello-ao 1\.0\./);
+    const root = await bed.defaultDeployment();
+    expect(readFileSync(join(root, 'usr/share/apt-ostree-test/version'), 'utf8')).toBe('2.0\n');
+    expect(existsSync(join(root, 'usr/bin/hello-ao'))).toBe(true);
+  });
+
+  it('an upgrade to a base where the kept version cannot install is refused, naming the package, its repository and the ways out', async () => {
+    // The new base has a package that breaks hello-ao 1.0.
+    const status = await sh('ostree', [`--repo=${bed.repo}`, 'cat', base, '/usr/share/dpkg/database/status']);
+    await publish('3.0', `${status.trimEnd()}\n\nPackage: breaker-ao\nStatus: install ok installed\nPriority: optional\nMaintainer: t <t@example.org>\nArchitecture: all\nVersion: 1.0\nBreaks: hello-ao (<< 2.0)\nDescription: breaks the kept hello-ao\n`);
+    const before = await ids();
+    const r = await bed.run(['upgrade']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/The layered packages dep-ao 2\.0 \(from http:\/\/127\.0\.0\.1:\d+ \.\/\), hello-ao 1\.0 \(from http:\/\/127\.0\.0\.1:\d+ \.\/\) are offered by no source any more, and the kept version does not install on the new base [0-9a-f]{12}\./);
+    expect(r.stderr).toMatch(/apt-ostree uninstall hello-ao` before the upgrade, or an apt source/);
+    expect(await ids()).toEqual(before);
     await fsckClean(bed.repo);
   });
 });

@@ -45,7 +45,7 @@ import { applyUserChanges, diffUserDb, sysusersFor, USER_DB_FILES, type UserDb }
 import { META } from '../../layout/commit-metadata.js';
 import { dropBaseCheckouts, keepBaseCheckout, keptBaseCheckout } from './base-checkout.js';
 import { LAYERED_REF_PREFIX } from '../state-paths.js';
-import { keepLayerPackages, keptSourceSettings, namePackagesFromKept, restoreKeptDebs } from './kept-packages.js';
+import { keepLayerPackages, keptSourceSettings, layerSources, namePackagesFromKept, refusalForUnofferedKept, restoreKeptDebs, type LayerSources } from './kept-packages.js';
 
 export interface LayerBuildInput {
   tx: Transaction;
@@ -251,17 +251,25 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   earlyCheckout?.catch(() => undefined); // its failure is reported where it is awaited
   let plan: AptPlan;
   let upgradedBase: PlannedPackage[];
+  let sources: LayerSources;
   try {
     if (!input.cacheOnly) {
       await reporter.task('Updating package lists', () => aptUpdate(apt, { signal: tx.signal }));
     }
     // One apt run: the plan, and the .debs of it that are not in the archives cache yet.
-    const resolved = await reporter.task('Resolving packages', () => aptResolve(apt, requests, { signal: tx.signal }));
-    plan = resolved.plan;
-    checkPlan(plan, basePackages, overrides);
-    input.onPlan?.(plan, basePackages);
     const newBase = input.baseChecksum !== sysroot.baseChecksum(input.mergeDeployment);
-    await namePackagesFromKept(apt, sysroot.path, input.os, plan.install, newBase, reporter, tx.signal);
+    let resolved: Awaited<ReturnType<typeof aptResolve>>;
+    try {
+      resolved = await reporter.task('Resolving packages', () => aptResolve(apt, requests, { signal: tx.signal }));
+      checkPlan(resolved.plan, basePackages, overrides);
+    } catch (e) {
+      // On a new base, a layered package no source offers any more is named with the ways out.
+      throw (newBase && (await refusalForUnofferedKept(apt, sysroot, input.os, input.mergeDeployment, input.baseChecksum, e, tx.signal))) || e;
+    }
+    plan = resolved.plan;
+    input.onPlan?.(plan, basePackages);
+    sources = await layerSources(apt, sysroot.path, input.os, plan.install, tx.signal);
+    namePackagesFromKept(sources.onlyKept, newBase, reporter);
     restoreKeptDebs(sysroot.path, input.os, apt.archivesDir, plan.install);
     upgradedBase = plan.install.filter((p) => p.oldVersion !== undefined);
     if (input.dryRun) return { plan, upgradedBase, packages: basePackages };
@@ -348,7 +356,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   };
   const commit = await reporter.task('Committing the new tree', () => commitLayer(tx, { repo, base: input.baseChecksum, upper: ov.upper, lower, work }, commitOptions, reporter));
   tx.onUndo(`restore the ref ${ref}`, () => ostree.setRef(repo, ref, previousRef ?? null));
-  await keepLayerPackages(tx, sysroot.path, input.os, apt.archivesDir, plan.install);
+  await keepLayerPackages(tx, sysroot.path, input.os, apt.archivesDir, plan.install, sources);
   // What the transaction wrote is committed: delete it while the transaction deploys, with the
   // kept checkouts of bases no deployment uses any more.
   tx.discardWorkDir(work);

@@ -26,8 +26,10 @@ import { sha256File } from '../../hash.js';
 import { aptCachePolicy, archiveFileName, type AptConfig } from '../../system/apt.js';
 import { readDebControl } from '../../system/dpkg.js';
 import { listDir } from '../../system/fs.js';
+import { requestName } from '../deployments/origin.js';
 import { commitPackages } from '../deployments/packages.js';
-import type { Sysroot } from '../deployments/sysroot.js';
+import type { Deployment, Sysroot } from '../deployments/sysroot.js';
+import { AptOstreeError } from '../../errors.js';
 import { keptPackagesDir } from '../state-paths.js';
 import type { Transaction } from '../transaction/transaction.js';
 import type { Reporter } from '../../output/reporter.js';
@@ -40,6 +42,9 @@ export interface PackageVersion {
 }
 
 const INDEX = 'Packages';
+/** Fields of our own in the index (apt keeps and ignores them). */
+const ORIGIN_FIELD = 'X-Apt-Ostree-Origin';
+const OFFERED_FIELD = 'X-Apt-Ostree-Offered';
 
 /** apt configuration lines that add the kept packages as a source; none while nothing is kept. */
 export function keptSourceSettings(sysrootPath: string, os: string): string[] {
@@ -49,16 +54,18 @@ export function keptSourceSettings(sysrootPath: string, os: string): string[] {
   return [`APT::Sources::With { "${index}"; };`];
 }
 
+function readIndexText(dir: string): string {
+  try {
+    return readFileSync(join(dir, INDEX), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** The index's paragraphs by file name (its Filename field without "./"). */
 function readIndex(dir: string): Map<string, string> {
-  let text = '';
-  try {
-    text = readFileSync(join(dir, INDEX), 'utf8');
-  } catch {
-    return new Map();
-  }
   const entries = new Map<string, string>();
-  for (const stanza of parseDeb822(text, {})) {
+  for (const stanza of parseDeb822(readIndexText(dir), {})) {
     const file = stanza.get('Filename')?.replace(/^\.\//, '');
     if (file) entries.set(file, formatStanza(stanza));
   }
@@ -76,16 +83,27 @@ function writeIndex(dir: string, entries: Map<string, string>): void {
   renameSync(join(dir, `${INDEX}.new`), join(dir, INDEX));
 }
 
-/** The index paragraph of a kept .deb: its control fields, then where it is, its size and hash. */
-async function indexEntry(dir: string, file: string): Promise<string> {
+/**
+ * The index paragraph of a kept .deb: its control fields, where it is, its size and hash, then
+ * where it came from and whether its sources still offer it.
+ */
+async function indexEntry(dir: string, file: string, origin: string, offered: boolean): Promise<string> {
   const control = parseDeb822(await readDebControl(join(dir, file)), {})[0];
-  const fields = (control?.fields ?? []).filter((f) => !/^(Filename|Size|MD5sum|SHA1|SHA256|SHA512)$/i.test(f.name));
+  const fields = (control?.fields ?? []).filter((f) => !/^(Filename|Size|MD5sum|SHA1|SHA256|SHA512|X-Apt-Ostree-.*)$/i.test(f.name));
   return [
     ...fields.map((f) => `${f.name}: ${f.value}`),
     `Filename: ./${file}`,
     `Size: ${statSync(join(dir, file)).size}`,
     `SHA256: ${sha256File(join(dir, file))}`,
+    ...(origin ? [`${ORIGIN_FIELD}: ${origin}`] : []),
+    `${OFFERED_FIELD}: ${offered ? 'yes' : 'no'}`,
   ].join('\n');
+}
+
+/** The same paragraph with the offered field set (no program started). */
+function withOffered(entry: string, offered: boolean): string {
+  const lines = entry.split('\n').filter((l) => !l.startsWith(`${OFFERED_FIELD}:`));
+  return [...lines, `${OFFERED_FIELD}: ${offered ? 'yes' : 'no'}`].join('\n');
 }
 
 /** Hardlink a file (copy across file systems). */
@@ -102,7 +120,9 @@ function linkOrCopy(from: string, to: string): void {
  * and index the new ones. Undone with the transaction: the files it added go, the index is put
  * back.
  */
-export async function keepLayerPackages(tx: Transaction, sysrootPath: string, os: string, archivesDir: string, packages: readonly PackageVersion[]): Promise<void> {
+export async function keepLayerPackages(
+  tx: Transaction, sysrootPath: string, os: string, archivesDir: string, packages: readonly PackageVersion[], sources: LayerSources,
+): Promise<void> {
   const dir = keptPackagesDir(sysrootPath, os);
   mkdirSync(dir, { recursive: true });
   const entries = readIndex(dir);
@@ -110,16 +130,21 @@ export async function keepLayerPackages(tx: Transaction, sysrootPath: string, os
   const added: string[] = [];
   for (const p of packages) {
     const file = archiveFileName(p);
-    if (entries.has(file) && existsSync(join(dir, file))) continue;
+    const offeredBy = sources.offered.get(file) ?? [];
+    const known = entries.get(file);
+    if (known !== undefined && existsSync(join(dir, file))) {
+      entries.set(file, withOffered(known, offeredBy.length > 0));
+      continue;
+    }
     const source = join(archivesDir, file);
     if (!existsSync(source)) continue; // a package the plan removes or keeps: nothing to keep
     if (!existsSync(join(dir, file))) {
       linkOrCopy(source, join(dir, file));
       added.push(file);
     }
-    entries.set(file, await indexEntry(dir, file));
+    entries.set(file, await indexEntry(dir, file, offeredBy[0] ?? '', offeredBy.length > 0));
   }
-  if (entries.size === before.size && !added.length) return;
+  if (!added.length && [...entries].every(([k, v]) => before.get(k) === v)) return;
   writeIndex(dir, entries);
   tx.onUndo('put back the kept packages', () => {
     for (const file of added) rmSync(join(dir, file), { force: true });
@@ -143,21 +168,33 @@ export function restoreKeptDebs(sysrootPath: string, os: string, archivesDir: st
   return restored;
 }
 
+/** Where each package version of a plan comes from, as apt's sources say at this run. */
+export interface LayerSources {
+  /** `name_version_arch.deb` → the sources (not the kept index) that offer that version. */
+  offered: Map<string, string[]>;
+  /** The packages only the kept index has. */
+  onlyKept: PackageVersion[];
+}
+
 /**
- * The packages of a plan whose version only the kept index offers: no source of the deployment
- * has it any more (one `apt-cache policy` of the kept ones in the plan).
+ * One `apt-cache policy` of a plan's packages: which sources offer each version (recorded as the
+ * kept package's origin), and which versions only the kept index still has.
  */
-export async function onlyKept(apt: AptConfig, sysrootPath: string, os: string, packages: readonly PackageVersion[], signal?: AbortSignal): Promise<PackageVersion[]> {
+export async function layerSources(apt: AptConfig, sysrootPath: string, os: string, packages: readonly PackageVersion[], signal?: AbortSignal): Promise<LayerSources> {
   const dir = keptPackagesDir(sysrootPath, os);
   const index = join(dir, INDEX);
-  const kept = packages.filter((p) => existsSync(join(dir, archiveFileName(p))));
-  if (!kept.length) return [];
-  const sources = parsePolicy(await aptCachePolicy(apt, [...new Set(kept.map((p) => p.name))], { signal }));
-  return kept.filter((p) => {
-    const offered = sources.get(p.name)?.get(p.version) ?? [];
+  const offered = new Map<string, string[]>();
+  if (!packages.length) return { offered, onlyKept: [] };
+  const policy = parsePolicy(await aptCachePolicy(apt, [...new Set(packages.map((p) => p.name))], { signal }));
+  const onlyKept: PackageVersion[] = [];
+  for (const p of packages) {
+    const all = policy.get(p.name)?.get(p.version) ?? [];
     // The dpkg status file lists what the base has installed: no source.
-    return !offered.some((s) => s !== index && s !== apt.dirs.statusFile);
-  });
+    const sources = all.filter((s) => s !== index && s !== apt.dirs.statusFile);
+    offered.set(archiveFileName(p), sources);
+    if (!sources.length && all.includes(index)) onlyKept.push(p);
+  }
+  return { offered, onlyKept };
 }
 
 /**
@@ -165,15 +202,65 @@ export async function onlyKept(apt: AptConfig, sysrootPath: string, os: string, 
  * same base, a warning on a new base (upgrade, rebase), where the kept version is installed on a
  * base it was not built for.
  */
-export async function namePackagesFromKept(
-  apt: AptConfig, sysrootPath: string, os: string, packages: readonly PackageVersion[], newBase: boolean, reporter: Reporter, signal?: AbortSignal,
-): Promise<PackageVersion[]> {
-  const kept = await onlyKept(apt, sysrootPath, os, packages, signal);
-  if (!kept.length) return kept;
+export function namePackagesFromKept(kept: readonly PackageVersion[], newBase: boolean, reporter: Reporter): void {
+  if (!kept.length) return;
   const names = kept.map((p) => `${p.name} ${p.version}`).join(', ');
   if (newBase) reporter.warn(`Kept version${kept.length === 1 ? '' : 's'} layered on the new base, as no source offers ${kept.length === 1 ? 'it' : 'them'} any more: ${names}.`);
   else reporter.info(`Taken from the kept packages (no source offers ${kept.length === 1 ? 'this version' : 'these versions'} any more): ${names}.`);
-  return kept;
+}
+
+/** A kept package as the index records it: where it came from, and whether its sources still offered it at the last layering. */
+export interface KeptPackage extends PackageVersion {
+  file: string;
+  /** The source it was first kept from (`URI SUITE [COMPONENT]`, as apt-cache policy names it); '' when unknown. */
+  origin: string;
+  /** False when the last layering run that used it found it in no source any more. */
+  offered: boolean;
+}
+
+/** The kept packages of a stateroot, from its index. */
+export function keptPackages(sysrootPath: string, os: string): KeptPackage[] {
+  const text = readIndexText(keptPackagesDir(sysrootPath, os));
+  return parseDeb822(text, {}).map((st) => ({
+    name: st.get('Package') ?? '',
+    version: st.get('Version') ?? '',
+    architecture: st.get('Architecture') ?? '',
+    file: (st.get('Filename') ?? '').replace(/^\.\//, ''),
+    origin: st.get(ORIGIN_FIELD) ?? '',
+    offered: st.get(OFFERED_FIELD) !== 'no',
+  }));
+}
+
+/**
+ * On a new base, a resolution that failed while the layer has packages no source offers any more:
+ * one sentence naming them, where they came from, and the ways out. Undefined when no package of
+ * the layer is such (the failure is then apt's own).
+ */
+export async function refusalForUnofferedKept(
+  apt: AptConfig, sysroot: Sysroot, os: string, merge: Deployment, baseChecksum: string, cause: unknown, signal?: AbortSignal,
+): Promise<AptOstreeError | undefined> {
+  const sysrootPath = sysroot.path;
+  const layer = (await commitPackages(sysroot, merge.checksum, { treeRoot: merge.path })).packages;
+  const inLayer = new Set(layer.map((p) => archiveFileName({ name: p.name, version: p.version, architecture: p.arch })));
+  const kept = keptPackages(sysrootPath, os).filter((k) => inLayer.has(k.file));
+  if (!kept.length) return undefined;
+  const { onlyKept } = await layerSources(apt, sysrootPath, os, kept, signal);
+  if (!onlyKept.length) return undefined;
+  const origin = new Map(kept.map((k) => [k.file, k.origin]));
+  const named = onlyKept.map((p) => `${p.name} ${p.version} (from ${origin.get(archiveFileName(p)) || 'a source not recorded'})`).join(', ');
+  // What `uninstall` takes: the requested ones among them, else every requested package (the
+  // unoffered ones are dependencies of some of them).
+  const requested = (merge.origin?.requestedPackages ?? []).map(requestName);
+  const blocking = requested.filter((n) => onlyKept.some((p) => p.name === n));
+  const names = (blocking.length ? blocking : requested).join(' ');
+  return new AptOstreeError(
+    `The layered package${onlyKept.length === 1 ? '' : 's'} ${named} ${onlyKept.length === 1 ? 'is' : 'are'} offered by no source any more, and the kept version does not install on the new base ${baseChecksum.slice(0, 12)}.`,
+    {
+      hint: `Ways out: \`apt-ostree uninstall ${names}\` before the upgrade, or an apt source in the deployment's /etc/apt that offers a version for the new base.`,
+      detail: cause instanceof AptOstreeError ? [cause.message, cause.detail].filter(Boolean).join('\n') : undefined,
+      cause,
+    },
+  );
 }
 
 /**

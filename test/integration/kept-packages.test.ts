@@ -67,6 +67,18 @@ describe('kept packages', () => {
     expect(keptDebs()).toEqual(['dep-ao_2.0_all.deb', 'hello-ao_1.0_all.deb', 'tool-ao_1.0_all.deb']);
   });
 
+  it('status -v names the repository each layered package came from, and those no source offers any more', async () => {
+    const r = await bed.run(['status', '-v']);
+    expect(r.code, r.stderr).toBe(0);
+    const first = r.stdout.split(/\n(?=[● ] \S)/)[1]!;
+    const gone = `${bed.apt.url!.replace(/\/$/, '')} ./`;
+    expect(first).toContain(`LayeredPackageSources: dep-ao 2.0 from ${gone} (no source offers it any more: kept copy)`);
+    expect(first).toContain(`hello-ao 1.0 from ${gone} (no source offers it any more: kept copy)`);
+    expect(first).toContain(`tool-ao 1.0 from ${other.url!.replace(/\/$/, '')} ./\n`);
+    const json = JSON.parse((await bed.run(['status', '--json'])).stdout) as { deployments: Array<{ 'layered-package-sources': Array<{ name: string; offered: boolean }> }> };
+    expect(json.deployments[0]!['layered-package-sources'].map((p) => `${p.name}:${p.offered}`)).toEqual(['dep-ao:false', 'hello-ao:false', 'tool-ao:true']);
+  });
+
   it('re-layers with --cache-only and every source gone: no server, no lists, no archives cache', async () => {
     await other.close();
     const clean = await bed.run(['cleanup', '-b', '-m']);

@@ -270,9 +270,9 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     input.onPlan?.(plan, basePackages);
     sources = await layerSources(apt, sysroot.path, input.os, plan.install, tx.signal);
     namePackagesFromKept(sources.onlyKept, newBase, reporter);
-    restoreKeptDebs(sysroot.path, input.os, apt.archivesDir, plan.install);
     upgradedBase = plan.install.filter((p) => p.oldVersion !== undefined);
     if (input.dryRun) return { plan, upgradedBase, packages: basePackages };
+    restoreKeptDebs(sysroot.path, input.os, apt.archivesDir, plan.install);
 
     const { downloads } = resolved;
     if (!input.cacheOnly && downloads.length) {

@@ -16,7 +16,7 @@
  * the measurements): a .deb is what apt and dpkg install, so the same resolution and install run
  * re-layers it, maintainer scripts included; imported content would need a second install path
  * (no scripts, no dpkg database entries) and costs more space (objects are stored uncompressed)
- * and time (an ostree commit per package). The kept file is a hardlink of the archives cache's
+ * and time (unpacking and committing every file). The kept file is a hardlink of the archives cache's
  * while both exist: keeping costs no space until `cleanup -b` empties the cache.
  */
 import { existsSync, linkSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -22,6 +22,7 @@ import type { Deployment } from './deployments/sysroot.js';
 import { readLiveState } from './deployments/live-state.js';
 import { AptOstreeError } from '../errors.js';
 import { dropBaseCheckouts } from './layering/base-checkout.js';
+import { dropUnusedKept, keptInUse } from './layering/kept-packages.js';
 
 export interface CleanupOptions extends OperationOptions {
   /** The pending deployment(s): what the next boot would start instead of the running one. */
@@ -51,6 +52,8 @@ export interface CleanupResult {
   removedRefs: string[];
   /** What the repository freed; measured only when objects could go (base, or a deployment removed). */
   repositoryFreed?: { bytes: number; objects: number };
+  /** The kept packages of layers (layering/kept-packages.ts) removed as no deployment uses them (base). */
+  keptRemoved?: string[];
   /** Bytes of package cache freed (base, repomd). */
   cacheFreed?: number;
 }
@@ -166,6 +169,11 @@ export async function cleanupDeployments(opts: CleanupOptions): Promise<CleanupR
         await ostree.setRef(sysroot.repoPath, ref, null);
         result.removedRefs.push(ref);
       }
+      // The kept .debs of layers no deployment left has (after the archives cache: a file linked
+      // from both frees its space only now).
+      const kept = dropUnusedKept(sysroot.path, os, await keptInUse(live, os));
+      cacheFreed += kept.bytes;
+      result.keptRemoved = kept.files;
       await tx.reporter.task('Pruning unused objects', () => ostree.prune(sysroot.repoPath, { refsOnly: true }));
       recordPrune(sysroot.path);
       if (!cleanedFirst) {

@@ -73,6 +73,15 @@ export function localDebDir(sysrootPath: string, os: string): string {
   return join(staterootDir(sysrootPath, os), 'var', 'lib', 'apt-ostree', 'local');
 }
 
+/**
+ * The .debs of the layers of a stateroot's deployments, with a Packages index of our own, so that
+ * a later change re-layers them when no source offers them any more (layering/kept-packages.ts).
+ * In /var/lib, not /var/cache: they are not a cache that can go without loss.
+ */
+export function keptPackagesDir(sysrootPath: string, os: string): string {
+  return join(staterootDir(sysrootPath, os), 'var', 'lib', 'apt-ostree', 'kept');
+}
+
 /** The layered commit of each stateroot: LAYERED_REF_PREFIX + OS (layering/build.ts). */
 export const LAYERED_REF_PREFIX = 'aptostree/layered/';
 

@@ -12,6 +12,8 @@ import type { GValue } from '../ostree/gvariant.js';
 import { META } from '../layout/commit-metadata.js';
 import type { CommitSignature } from '../ostree/signatures.js';
 import { baseVerification } from './deployments/verification.js';
+import { pkglistFromMetadata } from './deployments/packages.js';
+import { keptPackages, type KeptPackage } from './layering/kept-packages.js';
 import { readLiveState } from './deployments/live-state.js';
 import { readHealthRecord, type HealthRecord } from './health/record.js';
 import { readCachedUpdate } from './updates/cached-update.js';
@@ -58,6 +60,12 @@ export interface DeploymentStatus {
   verified: boolean;
   /** gpg, ed25519, or why the base is not verified. */
   verification: string;
+  /**
+   * apt-ostree's own: each kept package of the layer (requested ones and their dependencies),
+   * the apt source it came from, and whether its sources still offered it at the last layering
+   * run that used it (layering/kept-packages.ts).
+   */
+  'layered-package-sources'?: Array<{ name: string; version: string; architecture: string; origin: string; offered: boolean }>;
   /** Only for a damaged origin file: `FILE: what is wrong` (its other fields are then empty). */
   'origin-error'?: string;
   /** With origin-error: how to repair it. */
@@ -77,13 +85,15 @@ export interface SysrootStatus {
   'reboot-state': RebootState | null;
 }
 
-function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
+function deploymentStatus(sysroot: Sysroot, d: Deployment, kept: (os: string) => Map<string, KeptPackage>): DeploymentStatus {
   const commit = sysroot.commit(d.checksum);
   const baseChecksum = sysroot.baseChecksum(d);
   const layered = baseChecksum !== d.checksum;
   const base = layered ? sysroot.commit(baseChecksum) : commit;
   const o = d.origin;
   const live = readLiveState(d);
+  // Left out when there are none (DBus: an empty list would change the key's type).
+  const sources = layered && commit ? layerSourcesOf(kept(d.osname), commit.metadata[META.pkglist]) : [];
   return {
     id: `${d.osname}-${d.checksum}.${d.serial}`,
     osname: d.osname,
@@ -114,21 +124,38 @@ function deploymentStatus(sysroot: Sysroot, d: Deployment): DeploymentStatus {
     ...baseVerification(sysroot.repoPath, o?.refspec, baseChecksum),
     'base-commit-meta': base ? plainMetadata(base.metadata) : {},
     ...(layered && commit ? { 'layered-commit-meta': plainMetadata(commit.metadata) } : {}),
+    ...(sources.length ? { 'layered-package-sources': sources } : {}),
     ...(d.originDamage ? { 'origin-error': `${d.originPath}: ${d.originDamage.problem}`, 'origin-repair': originRepair(d.originDamage) } : {}),
   };
 }
 
 export function sysrootStatus(sysroot: Sysroot): SysrootStatus {
+  // Each stateroot's kept index, read once.
+  const keptIndexes = new Map<string, Map<string, KeptPackage>>();
+  const kept = (os: string) => {
+    if (!keptIndexes.has(os)) keptIndexes.set(os, new Map(keptPackages(sysroot.path, os).map((k) => [`${k.name} ${k.version} ${k.architecture}`, k])));
+    return keptIndexes.get(os)!;
+  };
   // Busy only while the lock is held: an owner file left by a dead run names nobody.
   const owner = sysrootLockHeld(sysroot.path) ? readLockOwner(sysroot.path) : undefined;
   return {
-    deployments: sysroot.deployments.map((d) => deploymentStatus(sysroot, d)),
+    deployments: sysroot.deployments.map((d) => deploymentStatus(sysroot, d, kept)),
     transaction: owner ? [owner.command, `pid ${owner.pid}`, ''] : null,
     'cached-update': readCachedUpdate(sysroot.path) ?? null,
     'update-driver': readUpdateDriver(sysroot.path, { booted: sysroot.isBootedSystem }) ?? null,
     health: healthStatus(sysroot.path),
     'reboot-state': existsSync(rebootStatePath(sysroot.path)) ? readRebootState(sysroot.path) : null,
   };
+}
+
+/** The kept packages among a layered commit's packages (its pkglist metadata). */
+function layerSourcesOf(kept: Map<string, KeptPackage>, pkglist: GValue | undefined): NonNullable<DeploymentStatus['layered-package-sources']> {
+  const out: NonNullable<DeploymentStatus['layered-package-sources']> = [];
+  for (const p of pkglistFromMetadata(pkglist) ?? []) {
+    const k = kept.get(`${p.name} ${p.version} ${p.arch}`);
+    if (k) out.push({ name: k.name, version: k.version, architecture: k.architecture, origin: k.origin, offered: k.offered });
+  }
+  return out;
 }
 
 /** The health record, or what is wrong with it: status shows a damaged record instead of failing. */

@@ -540,6 +540,12 @@ export async function aptCacheShowAll(cfg: AptConfig, names: string[], opts: Run
   return stdout;
 }
 
+/** `apt-cache policy NAMES`: each name's versions with the sources that offer them. */
+export async function aptCachePolicy(cfg: AptConfig, names: string[], opts: RunOptions = {}): Promise<string> {
+  const { stdout } = await run('apt-cache', ['policy', '--', ...names], { env: aptEnv(cfg), what: 'apt-cache policy', ...opts });
+  return stdout;
+}
+
 /** `apt-get indextargets` of the package lists: each list file and the source entry (FILE:N) it comes from, tab-separated. */
 export async function aptPackageIndexTargets(cfg: AptConfig, opts: RunOptions = {}): Promise<string> {
   const { stdout } = await run('apt-get', ['indextargets', '--format', '$(FILENAME)\t$(SOURCESENTRY)', 'Created-By: Packages'], { env: aptEnv(cfg), what: 'apt-get indextargets', ...opts });

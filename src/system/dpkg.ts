@@ -28,6 +28,11 @@ export async function readDebInfo(path: string): Promise<DebInfo> {
   return info;
 }
 
+/** Every control field of a .deb file (`dpkg-deb --field PATH`), as the control file has them. */
+export async function readDebControl(path: string): Promise<string> {
+  return (await run('dpkg-deb', ['--field', path], { what: `reading the control fields of ${path}` })).stdout;
+}
+
 /** `dpkg --print-architecture`: the host's Debian architecture (amd64). */
 export async function dpkgArchitecture(): Promise<string> {
   return (await run('dpkg', ['--print-architecture'], { what: 'dpkg --print-architecture' })).stdout.trim();

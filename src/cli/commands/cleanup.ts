@@ -32,6 +32,7 @@ function renderCleanup(r: CleanupResult, sysroot: string): string[] {
   if (r.listsRemoved) out.push('Removed the cached package lists.');
   out.push(...r.removed.map((d) => `Removed deployment ${d.description}.`));
   out.push(...r.removedRefs.map((ref) => `Removed the unused ref ${ref}.`));
+  if (r.keptRemoved?.length) out.push(`Removed ${r.keptRemoved.length} kept package${r.keptRemoved.length === 1 ? '' : 's'} no deployment layers: ${r.keptRemoved.map((f) => f.replace(/\.deb$/, '')).join(', ')}.`);
   const parts: string[] = [];
   if (r.repositoryFreed) {
     const { bytes, objects } = r.repositoryFreed;

@@ -69,6 +69,12 @@ function renderDeployment(d: DeploymentStatus, opts: RenderOptions): string[] {
   if (opts.verbose) {
     row('Id', d.id);
     if (d.kargs.length) row('KernelArguments', d.kargs.join(' '));
+    // Where each kept package of the layer came from, and whether its source still offers it.
+    for (const [i, p] of (d['layered-package-sources'] ?? []).entries()) {
+      const text = `${p.name} ${p.version} from ${p.origin || '(not recorded)'}${p.offered ? '' : ' (no source offers it any more: kept copy)'}`;
+      if (i === 0) row('LayeredPackageSources', text);
+      else out.push(`${''.padStart(28)}${text}`);
+    }
   }
   return out;
 }

@@ -8,7 +8,7 @@ export const CLEANUP = {
   options: [
     { name: 'pending', alias: ['p'], type: 'boolean', describe: 'Remove the pending deployment (staged, or deployed but not booted yet) on the running system' },
     { name: 'rollback', alias: ['r'], type: 'boolean', describe: 'Remove the rollback deployment(s); pinned ones are kept' },
-    { name: 'base', alias: ['b'], type: 'boolean', describe: 'Prune unused refs and objects (including unused layered commits), the downloaded-package cache and the kept base checkouts' },
+    { name: 'base', alias: ['b'], type: 'boolean', describe: 'Prune unused refs and objects (including unused layered commits), the downloaded-package cache, the kept base checkouts and the kept packages of layers no deployment has' },
     { name: 'repomd', alias: ['m'], type: 'boolean', describe: 'Remove the cached apt package lists' },
     ...LOCK_OPTIONS,
   ],

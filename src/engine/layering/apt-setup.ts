@@ -36,6 +36,8 @@ export async function aptConfigFor(
     installRecommends?: boolean;
     downloads?: DownloadSettings;
     create?: boolean;
+    /** apt configuration lines of the caller's own (layering: the kept packages' source). */
+    settings?: readonly string[];
   },
 ): Promise<AptConfig> {
   const cacheDir = aptCacheDir(sysroot.path, os);
@@ -50,6 +52,7 @@ export async function aptConfigFor(
     architecture: opts.architecture,
     installRecommends: opts.installRecommends,
     downloads: opts.downloads,
+    settings: opts.settings,
     binaryCaches: {
       pkgcache: join(cacheDir, base ? 'pkgcache.bin' : 'pkgcache-deployment.bin'),
       srcpkgcache: join(cacheDir, 'srcpkgcache.bin'),

@@ -48,6 +48,7 @@ import { META } from '../../layout/commit-metadata.js';
 import { refreshLists, refreshListsWhenStale } from './lists-freshness.js';
 import { DEPLOYMENT_ONLY, deployedBase, dropBaseCheckouts, keepBaseCheckout, keptBaseCheckout } from './base-checkout.js';
 import { LAYERED_REF_PREFIX } from '../state-paths.js';
+import { keepLayerPackages, keptSourceSettings, layerSources, namePackagesFromKept, refusalForUnofferedKept, restoreKeptDebs, type LayerSources } from './kept-packages.js';
 
 /** PackageListsMaxAge's default (config.ts), for callers that read no apt-ostree.conf. */
 const DEFAULT_LISTS_MAX_AGE = 86400;
@@ -231,6 +232,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     architecture: arch,
     installRecommends: input.installRecommends,
     downloads: input.downloads,
+    settings: keptSourceSettings(sysroot.path, input.os),
   });
 
   const localArchives = input.localDebs.map((deb) => linkLocalDeb(deb, apt));
@@ -250,10 +252,10 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
     replace: new Set([...replacements.map(requestName), ...replacementArchives.map((p) => p.name)]),
   };
 
-  // The root of the sandbox is the base's kept checkout (base-checkout.ts). Without one, the
-  // checkout does not depend on the resolution: it runs meanwhile. Not for runs that stop
-  // before building (dry run, download only) or may stop once they see the plan (onPlan).
-  // Or, without one, a deployment of the base (base-checkout.ts): nothing to check out.
+  // The root of the sandbox is the base's kept checkout, or else a deployment of the base
+  // (base-checkout.ts): nothing to check out. Without either, the checkout does not depend on
+  // the resolution: it runs meanwhile. Not for runs that stop before building (dry run,
+  // download only) or may stop once they see the plan (onPlan).
   const kept = keptBaseCheckout(sysroot.path, input.baseChecksum);
   const deployed = kept ? undefined : deployedBase(sysroot.deployments, input.baseChecksum);
   const checkoutStarted = Date.now();
@@ -263,6 +265,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   earlyCheckout?.catch(() => undefined); // its failure is reported where it is awaited
   let plan: AptPlan;
   let upgradedBase: PlannedPackage[];
+  let sources: LayerSources;
   try {
     reporter.recordPhase('Reading the base, setting up apt', started);
     let refreshed = await refreshListsWhenStale(apt, {
@@ -275,21 +278,28 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
       await refreshLists(apt, reporter, tx.signal);
       refreshed = true;
     };
+    const newBase = input.baseChecksum !== sysroot.baseChecksum(input.mergeDeployment);
     for (;;) {
       // One apt run: the plan, and the .debs of it that are not in the archives cache yet.
       let resolved: AptResolution;
       try {
         resolved = await reporter.task('Resolving packages', () => aptResolve(apt, requests, { signal: tx.signal }));
+        checkPlan(resolved.plan, basePackages, overrides);
       } catch (e) {
-        if (refreshed || input.cacheOnly || !(e instanceof PackagesNotFoundError)) throw e;
-        await refreshAgain(`${e.packages.join(', ')} not in the lists`);
-        continue;
+        if (!refreshed && !input.cacheOnly && e instanceof PackagesNotFoundError) {
+          await refreshAgain(`${e.packages.join(', ')} not in the lists`);
+          continue;
+        }
+        // On a new base, a layered package no source offers any more is named with the ways out.
+        throw (newBase && (await refusalForUnofferedKept(apt, sysroot, input.os, input.mergeDeployment, input.baseChecksum, e, tx.signal))) || e;
       }
       plan = resolved.plan;
-      checkPlan(plan, basePackages, overrides);
       input.onPlan?.(plan, basePackages);
+      sources = await layerSources(apt, sysroot.path, input.os, plan.install, tx.signal);
+      namePackagesFromKept(sources.onlyKept, newBase, reporter);
       upgradedBase = plan.install.filter((p) => p.oldVersion !== undefined);
       if (input.dryRun) return { plan, upgradedBase, packages: basePackages };
+      restoreKeptDebs(sysroot.path, input.os, apt.archivesDir, plan.install);
 
       const { downloads } = resolved;
       if (!input.cacheOnly && downloads.length) {
@@ -386,6 +396,7 @@ export async function buildLayeredCommit(input: LayerBuildInput): Promise<LayerB
   };
   const commit = await reporter.task('Committing the new tree', () => commitLayer(tx, { repo, base: input.baseChecksum, upper: ov.upper, lower, work }, commitOptions, reporter));
   tx.onUndo(`restore the ref ${ref}`, () => ostree.setRef(repo, ref, previousRef ?? null));
+  await keepLayerPackages(tx, sysroot.path, input.os, apt.archivesDir, plan.install, sources);
   // What the transaction wrote is committed: delete it while the transaction deploys, with the
   // kept checkouts of bases no deployment uses any more.
   tx.discardWorkDir(work);

@@ -36,3 +36,25 @@ describe('status text: live changes (apply-live), as rpm-ostree shows them', () 
     expect(text).toMatch(new RegExp(`^ +InterruptedLiveCommit: ${C2}$`, 'm'));
   });
 });
+
+describe('status text: the sources of the layered packages (status -v)', () => {
+  const d = deployment({
+    'base-checksum': C2,
+    'layered-package-sources': [
+      { name: 'dep-ao', version: '2.0', architecture: 'all', origin: 'http://gone.example ./', offered: false },
+      { name: 'tool-ao', version: '1.0', architecture: 'all', origin: 'http://deb.example/debian bookworm/main amd64', offered: true },
+    ],
+  });
+  const status = (verbose: boolean) => renderStatus({ deployments: [d], transaction: null, 'cached-update': null, 'update-driver': null, health: null }, { sysroot: '/', verbose });
+
+  it('lists each kept package of the layer with its source, one a line, and says which no source offers any more', () => {
+    const lines = status(true).split('\n');
+    const i = lines.findIndex((l) => l.includes('LayeredPackageSources:'));
+    expect(lines[i]).toBe('     LayeredPackageSources: dep-ao 2.0 from http://gone.example ./ (no source offers it any more: kept copy)');
+    expect(lines[i + 1]).toBe(`${' '.repeat(28)}tool-ao 1.0 from http://deb.example/debian bookworm/main amd64`);
+  });
+
+  it('shows them only with -v', () => {
+    expect(status(false)).not.toMatch(/LayeredPackageSources/);
+  });
+});

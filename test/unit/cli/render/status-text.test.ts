@@ -45,7 +45,7 @@ describe('status text: the sources of the layered packages (status -v)', () => {
       { name: 'tool-ao', version: '1.0', architecture: 'all', origin: 'http://deb.example/debian bookworm/main amd64', offered: true },
     ],
   });
-  const status = (verbose: boolean) => renderStatus({ deployments: [d], transaction: null, 'cached-update': null, 'update-driver': null, health: null }, { sysroot: '/', verbose });
+  const status = (verbose: boolean) => renderStatus({ deployments: [d], transaction: null, 'cached-update': null, 'update-driver': null, health: null, 'reboot-state': null }, { sysroot: '/', verbose });
 
   it('lists each kept package of the layer with its source, one a line, and says which no source offers any more', () => {
     const lines = status(true).split('\n');

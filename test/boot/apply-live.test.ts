@@ -3,7 +3,9 @@
  * two boots of one disk.
  *   1. LiveFs off → refused; on → `install --apply-live` of a package with a binary, a systemd
  *      unit, a sysusers.d and a tmpfiles.d file and an /etc default: the binary runs and the
- *      unit starts without a reboot; status shows the live commit (text and --json); rollback
+ *      unit starts without a reboot, although a package layered on the host comes from a
+ *      repository the VM does not have (it is re-layered from the kept packages, issue 32);
+ *      status shows the live commit (text and --json); rollback
  *      is refused; an upgrade of a package is refused without --allow-replacement and applied
  *      with it; an apply that meets a clashing entry midway leaves /usr as it was.
  *   2. The reboot runs the pending deployment: the packages are there, from the deployment,
@@ -47,6 +49,9 @@ const FIRST: DebSpec[] = [
   },
 ];
 
+/** Layered on the host from a repository the VM never has (test/fixtures/trixie-vm.ts). */
+const HOST_ONLY: DebSpec[] = [{ name: 'live-host-ao', version: '1.0', files: { '/usr/share/live-host-ao/origin': 'the host\'s repository\n' } }];
+
 const SECOND: DebSpec[] = [
   { name: 'live-dep-ao', version: '2.0', files: { '/usr/share/live-dep-ao/version': '2.0\n' } },
   { name: 'live-extra-ao', version: '1.0', depends: 'live-dep-ao (>= 2.0)', files: { '/usr/share/live-extra-ao/readme': 'extra\n' } },
@@ -82,7 +87,7 @@ describe('apply-live inside a booted trixie VM', () => {
     const vm = await trixieVm(tmp, [
       { vmPath: VM_APT_REPO, packages: FIRST },
       { vmPath: VM_REPO_2, packages: SECOND },
-    ]);
+    ], HOST_ONLY);
     times.push(...vm.times);
     firstDeployment = vm.firstDeployment;
     disk = join(tmp, 'disk.img');
@@ -102,6 +107,7 @@ mkdir -p /etc/apt-ostree
 printf '[Experimental]\\nEnabled=true\\nLiveFs=true\\n' >/etc/apt-ostree/apt-ostree.conf
 start=$(date +%s)
 apt-ostree install --apply-live live-tool-ao >/tmp/install.log 2>&1; echo "install-exit=$?"; log install
+echo "kept-line=$(grep -o 'Taken from the kept packages.*' /tmp/install.log)"
 echo "install-seconds=$(( $(date +%s) - start ))"
 echo "tool=$(live-tool-ao)"
 systemctl start live-tool-ao.service; echo "unit-exit=$?"
@@ -144,6 +150,7 @@ echo "usr-ro-after=$(touch /usr/share/apt-ostree-live-probe 2>/dev/null && echo 
       expect(b.report['off-exit']).toBe('1');
       expect(b.reportText).toMatch(/off: .*apply-live is turned off on this system: it needs Enabled=true and LiveFs=true/);
       expect(b.report['install-exit']).toBe('0');
+      expect(b.report['kept-line']).toMatch(/^Taken from the kept packages \(no source offers (this version|these versions) any more\): .*live-host-ao 1\.0/);
       expect(b.report.tool).toBe('live-tool 1.0 as root');
       // The unit runs as the user its sysusers.d file declares, writing into the directory its tmpfiles.d file makes.
       expect(b.report['unit-exit']).toBe('0');
@@ -207,7 +214,7 @@ echo "layered=$(booted_field LayeredPackages)"
       expect(b.report.live).toBe('');
       expect(b.report['json-live']).toBe('');
       expect(b.report['usr-mount']).not.toBe('overlay');
-      expect(b.report.layered.split(' ').sort()).toEqual(['live-clash-ao', 'live-extra-ao', 'live-tool-ao']);
+      expect(b.report.layered.split(' ').sort()).toEqual(['live-clash-ao', 'live-extra-ao', 'live-host-ao', 'live-tool-ao']);
     }, { timeoutSeconds: 900 });
     expect(existsSync(disk)).toBe(true);
   }, 2_700_000);

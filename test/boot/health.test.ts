@@ -71,8 +71,8 @@ EOF
 json() { node /tmp/json.js "$@"; }
 auto_update() {
   apt-ostree upgrade --trigger-automatic-update-policy >/tmp/$1.log 2>&1; echo "$1-exit=$?"; log $1
-  # "(staged)", or "(staged, finalization locked)" for one held back.
-  echo "$1-staged=$(ostree admin status | grep -c '(staged')"
+  # ostree's record of a staged deployment, held back (finalization locked) or not.
+  echo "$1-staged=$(test -e /run/ostree/staged-deployment && echo 1 || echo 0)"
   echo "$1-refused=$(grep -c 'Not updating to this commit again' /tmp/$1.log)"
 }
 `;

@@ -22,7 +22,7 @@ import {
   deploymentIds, deploymentState, findProcess, fsckProblems, leftovers, mountsBelow, NOTHING_LEFT, serveGated, startCli, waitUntil,
   type BackgroundRun, type DeploymentState, type GatedServer,
 } from '../fixtures/faults.js';
-import { makeLayeringBed, setDeploymentSources, type LayeringBed } from '../fixtures/layering.js';
+import { makeLayeringBed, setDeploymentSources, type LayeringBed, provisionedFrom } from '../fixtures/layering.js';
 import { minbaseArchiveCopy, minbaseRepo } from '../fixtures/minbase.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -86,11 +86,7 @@ describe('signals at every phase, then a rerun', () => {
     await minbaseArchiveCopy(srv, cached);
     ostreeGate = await serveGated(srv);
     bed = await makeLayeringBed(tmp, {
-      sysroot: async (dir) => {
-        const r = await cli(['admin', 'provision', '--no-verify', '--sysroot', dir, '--url', ostreeGate.url, '--ref', ref, '--os', 'debian']);
-        if (r.code !== 0) throw new Error(r.stderr);
-        return { sysroot: dir, os: 'debian' };
-      },
+      sysroot: provisionedFrom(ostreeGate.url, ref),
     });
     await bed.apt.add(CASES.map((_, i) => faultPackage(i)));
     aptGate = await serveGated(bed.apt.dir);

@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAptRepo, serveDirectory, type AptRepo, type StaticServer } from '../fixtures/apt-repo.js';
-import { cli, fsckClean, sh } from '../fixtures/env.js';
+import { fsckClean, sh } from '../fixtures/env.js';
 import { minbaseArchiveCopy, minbaseRepo } from '../fixtures/minbase.js';
-import { makeLayeringBed, setDeploymentSources, type LayeringBed } from '../fixtures/layering.js';
+import { makeLayeringBed, setDeploymentSources, type LayeringBed, provisionedFrom } from '../fixtures/layering.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
 interface Dep { checksum: string; serial: number; 'requested-packages': string[]; packages: string[] }
@@ -143,11 +143,7 @@ describe('kept packages on a new base', () => {
     await minbaseArchiveCopy(srv, cached);
     server = await serveDirectory(srv);
     bed = await makeLayeringBed(tmp, {
-      sysroot: async (dir) => {
-        const r = await cli(['admin', 'provision', '--no-verify', '--sysroot', dir, '--url', server.url, '--ref', ref, '--os', 'debian']);
-        if (r.code !== 0) throw new Error(r.stderr);
-        return { sysroot: dir, os: 'debian' };
-      },
+      sysroot: provisionedFrom(server.url, ref),
     });
     other = await makeAptRepo(join(tmp, 'other'), [{ name: 'tool-ao', version: '1.0' }]);
     await other.serve();

@@ -21,8 +21,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
-import { cli, sh } from '../fixtures/env.js';
-import { makeLayeringBed, type LayeringBed } from '../fixtures/layering.js';
+import { sh } from '../fixtures/env.js';
+import { makeLayeringBed, type LayeringBed, provisionedFrom } from '../fixtures/layering.js';
 import { minbaseArchiveCopy, minbaseRepo } from '../fixtures/minbase.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -49,12 +49,8 @@ describe('clients written for rpm-ostree', () => {
     next = (await sh('ostree', [`--repo=${srv}`, 'commit', `--branch=${ref}`, `--parent=${base}`, `--tree=ref=${base}`, `--tree=dir=${extra}`, '--add-metadata-string=version=2.0', '--keep-metadata=aptostree.dpkg.pkglist', '--no-bindings'])).trim();
     server = await serveDirectory(srv);
     bed = await makeLayeringBed(tmp, {
-      sysroot: async (dir) => {
-        // Provisioned at the first commit, which the ref no longer points at on the server.
-        const r = await cli(['admin', 'provision', '--no-verify', '--sysroot', dir, '--url', server.url, '--ref', ref, '--os', 'debian']);
-        if (r.code !== 0) throw new Error(r.stderr);
-        return { sysroot: dir, os: 'debian' };
-      },
+      // Provisioned at the first commit, which the ref no longer points at on the server.
+      sysroot: provisionedFrom(server.url, ref),
     });
   });
   afterAll(async () => {

@@ -7,8 +7,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveDirectory, type StaticServer } from '../fixtures/apt-repo.js';
-import { cli, fsckClean, sh } from '../fixtures/env.js';
-import { makeLayeringBed, type LayeringBed } from '../fixtures/layering.js';
+import { fsckClean, sh } from '../fixtures/env.js';
+import { makeLayeringBed, type LayeringBed, provisionedFrom } from '../fixtures/layering.js';
 import { minbaseArchiveCopy, minbaseRepo } from '../fixtures/minbase.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -40,11 +40,7 @@ describe('upgrade, deploy, rebase', () => {
     commits.base = cached.checksum;
     server = await serveDirectory(srv);
     bed = await makeLayeringBed(tmp, {
-      sysroot: async (dir) => {
-        const r = await cli(['admin', 'provision', '--no-verify', '--sysroot', dir, '--url', server.url, '--ref', ref, '--os', 'debian']);
-        if (r.code !== 0) throw new Error(r.stderr);
-        return { sysroot: dir, os: 'debian' };
-      },
+      sysroot: provisionedFrom(server.url, ref),
     });
     for (const pkg of ['hello-ao', 'conf-ao']) {
       const r = await bed.run(['install', pkg]);

@@ -5,6 +5,7 @@
  * only prints help (and never runs a command). Command modules are loaded only when their command
  * runs. Errors are printed in one place, reportError.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EXIT_ERROR, EXIT_OK, printable, withoutControls } from '../errors.js';
 import { explainError } from './explain-error.js';
@@ -95,9 +96,24 @@ export async function runCommand(spec: CommandSpec, path: string, argv: CommandA
     const code = await mod.run(ctx);
     return typeof code === 'number' ? code : EXIT_OK;
   } finally {
+    if (spec.mutating || spec.name === 'health-check') await updateMetrics(ctx);
     // Ends the progress; with -v the sinks print the phase timing table.
     reporter.finish();
     await dbus?.close();
+  }
+}
+
+/**
+ * The node exporter's textfile (engine/metrics.ts), after every command that may have changed a
+ * sysroot or run the health checks, whatever its outcome: as root, on an OSTree sysroot only.
+ * The command's own result stands; a failure here is a warning.
+ */
+async function updateMetrics(ctx: CommandContext): Promise<void> {
+  if (process.geteuid?.() !== 0 || !existsSync(resolve(ctx.sysroot, 'ostree', 'deploy'))) return;
+  try {
+    (await import('../engine/metrics.js')).writeMetrics(ctx.sysroot);
+  } catch (e) {
+    ctx.reporter.warn(`could not write the metrics file: ${(e as Error).message}`);
   }
 }
 

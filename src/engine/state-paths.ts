@@ -36,6 +36,21 @@ export function healthRecordPath(sysrootPath: string): string {
   return join(stateDir(sysrootPath), 'health.json');
 }
 
+/** The transaction history (transaction/history.ts), `apt-ostree history`. */
+export function historyPath(sysrootPath: string): string {
+  return join(stateDir(sysrootPath), 'history.json');
+}
+
+/** The reboot lock's state as the update strategy last set it (updates/reboot-lock-state.ts), for the metrics. */
+export function rebootLockStatePath(sysrootPath: string): string {
+  return join(stateDir(sysrootPath), 'reboot-lock.json');
+}
+
+/** The node exporter's textfile of a stateroot (metrics.ts): its /var, the running system's /var. */
+export function metricsFilePath(sysrootPath: string, os: string): string {
+  return join(staterootDir(sysrootPath, os), 'var', 'lib', 'prometheus', 'node-exporter', 'apt_ostree.prom');
+}
+
 /** How many commit objects the repository kept after the last prune (deployments/deploy.ts). */
 export function pruneRecordPath(sysrootPath: string): string {
   return join(stateDir(sysrootPath), 'commits-after-prune');

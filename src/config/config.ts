@@ -33,6 +33,10 @@ export interface AptOstreeConfig {
     CheckTimeout: number;
     RebootOnFailure: boolean;
   };
+  /** Issue 29: automatic updates and rollback points. */
+  Updates: {
+    KeepRollbacks: number;
+  };
   Experimental: {
     Enabled: boolean;
     LiveFs: boolean;
@@ -128,6 +132,21 @@ export const CONFIG_SCHEMA: ConfigGroupDef[] = [
         default: true,
         describe:
           'When true, a new deployment that fails a health check reboots at once, so that its next try (or, when none is left, the previous deployment) starts without waiting for someone to reboot. When false the failed boot stays up until it is rebooted. A system whose default deployment is already known good is never rebooted by a failed check.',
+      },
+    ],
+  },
+  {
+    group: 'Updates',
+    describe: 'Automatic updates and rollback points (docs/fleet.md).',
+    keys: [
+      {
+        key: 'KeepRollbacks',
+        type: 'integer',
+        min: 1,
+        max: 10,
+        default: 1,
+        describe:
+          'How many earlier deployments of the stateroot a new deployment keeps besides itself (the rollback points): 1 keeps only the previous default, as ostree does. Pinned deployments (`apt-ostree pin`) are kept on top of these and not counted, and the booted deployment is always kept. Applies when a deployment is written to a sysroot directory; on the running system ostree itself finalizes the staged deployment at shutdown and keeps the booted one and the pinned ones: pin what must survive there. `apt-ostree rollback --to INDEX` makes any kept deployment the default.',
       },
     ],
   },

@@ -21,6 +21,7 @@ describe('config parser', () => {
     expect(r.config).toEqual({
       Daemon: { AutomaticUpdatePolicy: 'none', LockLayering: false, DisableRecommends: false, MaxConcurrentDownloads: 5, DownloadTimeout: 300 },
       Health: { BootTries: 3, CheckTimeout: 120, RebootOnFailure: true },
+      Updates: { KeepRollbacks: 1 },
       Experimental: { Enabled: false, LiveFs: false },
     });
     expect(r.warnings).toEqual([]);
@@ -43,6 +44,9 @@ describe('config parser', () => {
       'CheckTimeout = 30',
       'RebootOnFailure=no',
       '',
+      '[Updates]',
+      'KeepRollbacks=3',
+      '',
       '[Experimental]',
       'Enabled=TRUE',
       'LiveFs=no',
@@ -51,6 +55,7 @@ describe('config parser', () => {
     expect(r.config).toEqual({
       Daemon: { AutomaticUpdatePolicy: 'stage', LockLayering: true, DisableRecommends: true, MaxConcurrentDownloads: 64, DownloadTimeout: 30 },
       Health: { BootTries: 5, CheckTimeout: 30, RebootOnFailure: false },
+      Updates: { KeepRollbacks: 3 },
       Experimental: { Enabled: true, LiveFs: false },
     });
     expect(r.warnings).toEqual([]);
@@ -63,6 +68,7 @@ describe('config parser', () => {
       'Health.BootTries',
       'Health.CheckTimeout',
       'Health.RebootOnFailure',
+      'Updates.KeepRollbacks',
       'Experimental.Enabled',
       'Experimental.LiveFs',
     ]);
@@ -127,7 +133,7 @@ describe('config parser', () => {
       `${FILE} line 4: unknown key Frobnicate in [Daemon] is ignored (known keys: AutomaticUpdatePolicy, LockLayering, DisableRecommends, MaxConcurrentDownloads, DownloadTimeout)`,
       `${FILE} line 5: IdleExitTimeout has no effect (apt-ostree has no daemon that could exit when idle)`,
       `${FILE} line 6: unknown group [daemon] is ignored (did you mean [Daemon]?)`,
-      `${FILE} line 8: unknown group [Other] is ignored (known groups: [Daemon], [Health], [Experimental])`,
+      `${FILE} line 8: unknown group [Other] is ignored (known groups: [Daemon], [Health], [Updates], [Experimental])`,
     ]);
   });
 

@@ -38,7 +38,7 @@ export function healthRecordPath(sysrootPath: string): string {
 
 /** The transaction history (transaction/history.ts), `apt-ostree history`. */
 export function historyPath(sysrootPath: string): string {
-  return join(stateDir(sysrootPath), 'history.json');
+  return join(stateDir(sysrootPath), 'history.jsonl');
 }
 
 /** The reboot lock's state as the update strategy last set it (updates/reboot-lock-state.ts), for the metrics. */

@@ -1,4 +1,5 @@
 /** `history`: the transactions recorded on the sysroot, newest first (engine/transaction/history.ts). Read-only. */
+import { openSysroot } from '../../engine/deployments/sysroot.js';
 import { readHistory, type HistoryDeployment, type HistoryEntry } from '../../engine/transaction/history.js';
 import { historyPath } from '../../engine/state-paths.js';
 import { InputError } from '../../errors.js';
@@ -9,8 +10,10 @@ import type { HISTORY } from '../specs/history.js';
 export async function run(ctx: CommandContext<ArgsOf<typeof HISTORY>>): Promise<number> {
   const { limit } = ctx.args;
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new InputError(`--limit takes a whole number of entries, 1 or more; got ${limit}.`, 'E.g. `apt-ostree history -n 10`.');
+  // A path that is not a sysroot is said so (rather than "no transactions").
+  openSysroot(ctx.sysroot);
   const { entries, damaged } = readHistory(ctx.sysroot);
-  if (damaged) ctx.reporter.warn(`${historyPath(ctx.sysroot)} cannot be read (${damaged}); the next transaction sets it aside and starts a new one.`);
+  if (damaged) ctx.reporter.warn(`${historyPath(ctx.sysroot)}: ${damaged}`);
   const newestFirst = entries.reverse().slice(0, limit ?? entries.length);
   if (ctx.args.json) {
     process.stdout.write(JSON.stringify(newestFirst, null, 2) + '\n');

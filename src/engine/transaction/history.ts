@@ -1,22 +1,20 @@
 /**
  * The transaction history (`apt-ostree history`, rpm-ostree's `ex history`): one record per
  * transaction, written by Transaction.run when it ends, whatever the outcome. Kept in
- * SYSROOT/ostree/apt-ostree/history.json, outside every deployment, so that upgrades,
- * rollbacks and fallbacks all see the same list.
- *
- *   {"version": 1, "entries": [ENTRY, …]}       oldest first; the newest MAX_ENTRIES kept
+ * SYSROOT/ostree/apt-ostree/history.jsonl, outside every deployment, so that upgrades,
+ * rollbacks and fallbacks all see the same list: one JSON object (ENTRY) a line, oldest first.
  *
  * ENTRY: when it started (ISO 8601) and how long it took, the command line, who ran it
  * (`user`: SUDO_USER or the process's user; `trigger`: command, timer or boot), the deployment
  * the next boot would start before and after (`from`, `to`), the packages that changed between
  * their commits (from the commits' package lists; at most MAX_PACKAGE_NAMES names, the rest
- * counted), and the outcome with its error. Bounded: MAX_ENTRIES × (a few hundred bytes +
- * MAX_PACKAGE_NAMES names) stays under ~2 MB even with full package lists.
+ * counted), and the outcome with its error. Bounded: at most MAX_BYTES (appendHistory), which
+ * holds some 5,000 transactions of a few changed packages, or ~300 with MAX_PACKAGE_NAMES each.
  *
  * Reads the boot order itself from ostree's files (ostree/), not through engine/deployments
  * (above this part of the stack): only what the record needs.
  */
-import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { META } from '../../layout/commit-metadata.js';
@@ -25,7 +23,8 @@ import { metadataString, readCommit } from '../../ostree/commit.js';
 import { readGVariant, vardictToObject } from '../../ostree/gvariant.js';
 import { historyPath } from '../state-paths.js';
 
-export const MAX_ENTRIES = 500;
+/** The file's size limit: trimmed to half of it once over (appendHistory). */
+export const MAX_BYTES = 2_000_000;
 export const MAX_PACKAGE_NAMES = 100;
 
 export interface HistoryDeployment {
@@ -68,12 +67,10 @@ export interface HistoryEntry {
   error?: string;
 }
 
-interface HistoryFile {
-  version: 1;
-  entries: HistoryEntry[];
-}
-
-/** The entries, oldest first; none when there is no file. A damaged file reads as empty (it is history, not state). */
+/**
+ * The entries, oldest first; none when there is no file. A line that does not parse (a run
+ * killed while it appended) is left out and counted in `damaged`: it is history, not state.
+ */
 export function readHistory(sysrootPath: string): { entries: HistoryEntry[]; damaged?: string } {
   let text: string;
   try {
@@ -82,13 +79,20 @@ export function readHistory(sysrootPath: string): { entries: HistoryEntry[]; dam
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [] };
     return { entries: [], damaged: (e as Error).message };
   }
-  try {
-    const file = JSON.parse(text) as Partial<HistoryFile>;
-    if (file?.version === 1 && Array.isArray(file.entries)) return { entries: file.entries.filter(isEntry) };
-  } catch {
-    /* reported below */
+  const entries: HistoryEntry[] = [];
+  let bad = 0;
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    let e: unknown;
+    try {
+      e = JSON.parse(line);
+    } catch {
+      e = undefined;
+    }
+    if (isEntry(e)) entries.push(e);
+    else bad++;
   }
-  return { entries: [], damaged: 'not a history file of this version' };
+  return bad ? { entries, damaged: `${bad} line${bad === 1 ? '' : 's'} that ${bad === 1 ? 'is' : 'are'} not a history entry, left out` } : { entries };
 }
 
 function isEntry(e: unknown): e is HistoryEntry {
@@ -96,16 +100,40 @@ function isEntry(e: unknown): e is HistoryEntry {
   return typeof o?.start === 'string' && typeof o.command === 'string' && typeof o.outcome === 'string';
 }
 
-/** Add an entry, keeping the newest MAX_ENTRIES; replaced atomically. A damaged file is set aside first. */
+/**
+ * Add an entry: one line appended (a transaction pays for its own entry, not for the whole
+ * history). Once the file is over MAX_BYTES, it is replaced atomically by its newest entries up
+ * to half of that, so it never holds more than MAX_BYTES and one entry.
+ */
 export function appendHistory(sysrootPath: string, entry: HistoryEntry): void {
   const path = historyPath(sysrootPath);
-  const { entries, damaged } = readHistory(sysrootPath);
   mkdirSync(dirname(path), { recursive: true });
-  if (damaged && existsSync(path)) renameSync(path, `${path}.damaged`);
-  const file: HistoryFile = { version: 1, entries: [...entries, entry].slice(-MAX_ENTRIES) };
+  // After a line cut short by a killed run, start a new line: the cut one stays alone, left out.
+  appendFileSync(path, (endsMidLine(path) ? '\n' : '') + JSON.stringify(entry) + '\n', { mode: 0o644 });
+  if (statSync(path).size <= MAX_BYTES) return;
+  const lines = readHistory(sysrootPath).entries.map((e) => JSON.stringify(e) + '\n');
+  let kept = 0;
+  let bytes = 0;
+  while (kept < lines.length && bytes + Buffer.byteLength(lines[lines.length - 1 - kept]!) <= MAX_BYTES / 2) bytes += Buffer.byteLength(lines[lines.length - 1 - kept++]!);
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(file) + '\n', { mode: 0o644 });
+  writeFileSync(tmp, lines.slice(lines.length - kept).join(''), { mode: 0o644 });
   renameSync(tmp, path);
+}
+
+function endsMidLine(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Who started the transaction: the user behind sudo or pkexec, else the process's own. */

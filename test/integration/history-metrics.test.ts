@@ -1,6 +1,6 @@
 /**
  * Issue 29's history and metrics on a sysroot directory: `apt-ostree history` after an upgrade,
- * a rollback and a failed upgrade (newest first, from/to, the packages that changed, the outcome
+ * a rollback, a failed upgrade and one stopped by SIGTERM (newest first, from/to, the packages that changed, the outcome
  * and its error), and the node exporter's textfile after a transaction and after a health
  * check, read with the Prometheus client library's own parser (python3-prometheus-client,
  * Debian's; `promtool` comes only with the whole prometheus server package).
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_UNIT } from '../../src/engine/deployments/arm.js';
 import { setRebootLockState } from '../../src/engine/updates/reboot-lock-state.js';
 import { cli, sh } from '../fixtures/env.js';
+import { sleepyEditor, startCli, waitUntil } from '../fixtures/faults.js';
 import { commitSyntheticBase, makeSyntheticSysroot, syntheticPkglist, type SyntheticPackage, type TestSysroot } from '../fixtures/sysroot.js';
 import { makeTemp, removeTemp } from '../fixtures/tmp.js';
 
@@ -110,6 +111,18 @@ describe('history and metrics', () => {
     expect(value(samples, 'apt_ostree_reboot_pending', { reason: 'none' })).toBe(0);
     expect(value(samples, 'apt_ostree_reboot_lock_state', { state: 'none' })).toBe(1);
     expect(value(samples, 'apt_ostree_deployments', { pinned: 'false' })).toBe(2);
+  });
+
+  it('records a transaction stopped by SIGTERM as cancelled', async () => {
+    const ed = sleepyEditor(tmp, 'slow', 30);
+    const run = startCli(['--sysroot', s.sysroot, 'kargs', '--editor'], { env: { EDITOR: ed.path, VISUAL: '' } });
+    await waitUntil(() => existsSync(ed.pidFile), 'the editor');
+    run.signal('SIGTERM');
+    const r = await run.result;
+    expect(r.code).not.toBe(0);
+    const [cancelled] = await history();
+    expect(cancelled).toMatchObject({ title: 'kargs', outcome: 'cancelled', from: { version: '1.0' }, to: { version: '1.0' } });
+    expect(cancelled.error).toMatch(/terminated/);
   });
 
   it('the metrics after a health check: its result, the failed check; the reboot lock state the strategy set', async () => {

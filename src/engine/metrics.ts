@@ -3,9 +3,9 @@
  * updates on this machine: /var/lib/prometheus/node-exporter/apt_ostree.prom, where Debian's
  * prometheus-node-exporter reads textfiles; for --sysroot DIR the same path under the default
  * stateroot's /var (SYSROOT/ostree/deploy/OS/var/…, which is the running system's /var).
- * Written after every command that changes a sysroot and after every health check
- * (cli/main.ts), atomically (a temporary file renamed over it: the exporter never reads half a
- * file). Every value comes from what is on disk: the deployments, the history
+ * Written after every command whose transaction ended, the boot's health check included
+ * (cli/main.ts: the history changed), atomically (a temporary file renamed over it: the
+ * exporter never reads half a file). Every value comes from what is on disk: the deployments, the history
  * (transaction/history.ts), the health record (health/record.ts) and the reboot lock's state
  * (updates/reboot-lock-state.ts). docs/fleet.md lists the metrics.
  */

@@ -1,11 +1,12 @@
 /**
  * The reboot lock's state as the update strategy last set it (FleetLock: auto-update.ts), kept
  * in SYSROOT/ostree/apt-ostree/reboot-lock.json so that the metrics (engine/metrics.ts,
- * `apt_ostree_reboot_lock_state`) and `status` can show it without asking the lock server.
+ * `apt_ostree_reboot_lock_state`) can show it without asking the lock server.
  *
  * The strategy calls setRebootLockState whenever the state changes; the metrics file is written
- * again at the end of every command that changes a sysroot (cli/main.ts), or at once with
- * writeMetrics. No file: no reboot lock is in use ('none').
+ * again at the end of every command whose transaction ended (cli/main.ts), or at once with
+ * writeMetrics (engine/metrics.ts) where no transaction runs. No file: no reboot lock is in use
+ * ('none').
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';

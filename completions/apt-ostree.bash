@@ -9,7 +9,7 @@ _apt_ostree_global_valued='--sysroot:directories --os:stateroots --stateroot:sta
 _apt_ostree_spec() {
   case $1 in
     '')
-      subs='status upgrade deploy rebase finalize-deployment install uninstall apply-live override reset initramfs search info refresh-md reload db rollback health-check cleanup kargs usroverlay compose admin' subalias='update=upgrade remove=uninstall unlock=usroverlay'
+      subs='status upgrade deploy rebase finalize-deployment install uninstall apply-live override reset initramfs search info refresh-md reload db rollback pin unpin history health-check cleanup kargs usroverlay compose admin' subalias='update=upgrade remove=uninstall unlock=usroverlay'
       opts='--version'
       valued='' pos='' ;;
     'status')
@@ -102,8 +102,20 @@ _apt_ostree_spec() {
       valued='' pos='-*' ;;
     'rollback')
       subs='' subalias=''
-      opts='--reboot -r --lock-wait'
-      valued='--lock-wait:' pos='' ;;
+      opts='--to --reboot -r --lock-wait'
+      valued='--to: --lock-wait:' pos='' ;;
+    'pin')
+      subs='' subalias=''
+      opts='--lock-wait'
+      valued='--lock-wait:' pos='-' ;;
+    'unpin')
+      subs='' subalias=''
+      opts='--lock-wait'
+      valued='--lock-wait:' pos='-' ;;
+    'history')
+      subs='' subalias=''
+      opts='--json --limit -n'
+      valued='--limit: -n:' pos='' ;;
     'health-check')
       subs='' subalias=''
       opts='--boot --checks-dir --json'

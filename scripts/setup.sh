@@ -10,7 +10,7 @@ DEBIAN_PACKAGES=(
   ca-certificates groff-base man-db zsh bash-completion lintian systemd
   qemu-system-x86 shellcheck gnupg grub-emu
   fdisk dosfstools mtools grub-common grub-pc-bin grub-efi-amd64-bin ovmf qemu-utils
-  python3-gi gir1.2-ostree-1.0 eatmydata procps git
+  python3-gi gir1.2-ostree-1.0 eatmydata procps git python3-prometheus-client
 )
 
 missing=()

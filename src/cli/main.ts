@@ -5,6 +5,8 @@
  * only prints help (and never runs a command). Command modules are loaded only when their command
  * runs. Errors are printed in one place, reportError.
  */
+import { existsSync, statSync } from 'node:fs';
+import { historyPath } from '../engine/state-paths.js';
 import { resolve } from 'node:path';
 import { EXIT_ERROR, EXIT_OK, printable, withoutControls } from '../errors.js';
 import { explainError } from './explain-error.js';
@@ -92,6 +94,8 @@ export async function runCommand(spec: CommandSpec, path: string, argv: CommandA
   if (argv.dbusCompat) {
     dbus = await (await import('../dbus/compat.js')).startDbusCompat(ctx);
   }
+  // The metrics are written when a transaction ended (it adds to the history); a refused command leaves every file as it was.
+  const historyBefore = spec.mutating || spec.name === 'health-check' ? historyStamp(ctx.sysroot) : undefined;
   try {
     const mod = await spec.load!();
     // Only for commands that run phases: a read-only command's -v prints no table.
@@ -99,9 +103,34 @@ export async function runCommand(spec: CommandSpec, path: string, argv: CommandA
     const code = await mod.run(ctx);
     return typeof code === 'number' ? code : EXIT_OK;
   } finally {
+    if (historyBefore !== undefined && historyStamp(ctx.sysroot) !== historyBefore) await updateMetrics(ctx);
     // Ends the progress; with -v the sinks print the phase timing table.
     reporter.finish();
     await dbus?.close();
+  }
+}
+
+/** The history file's size and change time: a new entry (every transaction's end) changes them. */
+function historyStamp(sysroot: string): string {
+  try {
+    const st = statSync(historyPath(sysroot), { bigint: true });
+    return `${st.size}:${st.mtimeNs}`;
+  } catch {
+    return 'none';
+  }
+}
+
+/**
+ * The node exporter's textfile (engine/metrics.ts), after every transaction (a command's, an
+ * upgrade --check's, the boot's health check), whatever its outcome: as root, on an OSTree
+ * sysroot only. The command's own result stands; a failure here is a warning.
+ */
+async function updateMetrics(ctx: CommandContext): Promise<void> {
+  if (process.geteuid?.() !== 0 || !existsSync(resolve(ctx.sysroot, 'ostree', 'deploy'))) return;
+  try {
+    (await import('../engine/metrics.js')).writeMetrics(ctx.sysroot);
+  } catch (e) {
+    ctx.reporter.warn(`could not write the metrics file: ${(e as Error).message}`);
   }
 }
 

@@ -11,8 +11,10 @@ import { COMPOSE, COMPOSE_COMMIT, COMPOSE_PUBLISH, COMPOSE_TREE } from './specs/
 import { DB, DB_DIFF, DB_LIST, DB_VERSION } from './specs/db.js';
 import { INSTALL, UNINSTALL } from './specs/install.js';
 import { HEALTH_CHECK } from './specs/health-check.js';
+import { HISTORY } from './specs/history.js';
 import { KARGS } from './specs/kargs.js';
 import { INITRAMFS, OVERRIDE, OVERRIDE_REMOVE, OVERRIDE_REPLACE, OVERRIDE_RESET, RESET } from './specs/override.js';
+import { PIN, UNPIN } from './specs/pin.js';
 import { RELOAD } from './specs/reload.js';
 import { ROLLBACK } from './specs/rollback.js';
 import { INFO, REFRESH_MD, SEARCH } from './specs/search.js';
@@ -30,7 +32,7 @@ export type { ArgsOf, CommandContext, CommandModule, CommandSpec, CompletionKind
  * commands (specs/install.ts: install and uninstall); add a new one here, and its module to
  * MODULES below, to register it.
  */
-const SPECS: CommandSpec[] = [STATUS, UPGRADE, DEPLOY, REBASE, FINALIZE_DEPLOYMENT, INSTALL, UNINSTALL, APPLY_LIVE, OVERRIDE, RESET, INITRAMFS, SEARCH, INFO, REFRESH_MD, RELOAD, DB, ROLLBACK, HEALTH_CHECK, CLEANUP, KARGS, USROVERLAY, COMPOSE, ADMIN];
+const SPECS: CommandSpec[] = [STATUS, UPGRADE, DEPLOY, REBASE, FINALIZE_DEPLOYMENT, INSTALL, UNINSTALL, APPLY_LIVE, OVERRIDE, RESET, INITRAMFS, SEARCH, INFO, REFRESH_MD, RELOAD, DB, ROLLBACK, PIN, UNPIN, HISTORY, HEALTH_CHECK, CLEANUP, KARGS, USROVERLAY, COMPOSE, ADMIN];
 
 type Loader = () => Promise<CommandModule>;
 
@@ -66,6 +68,9 @@ const MODULES = new Map<CommandSpec, Loader>([
   command(DB_LIST, () => import('./commands/db-list.js')),
   command(DB_VERSION, () => import('./commands/db-version.js')),
   command(ROLLBACK, () => import('./commands/rollback.js')),
+  command(PIN, () => import('./commands/pin.js')),
+  command(UNPIN, () => import('./commands/pin.js').then((m) => ({ run: m.runUnpin }))),
+  command(HISTORY, () => import('./commands/history.js')),
   command(HEALTH_CHECK, () => import('./commands/health-check.js')),
   command(CLEANUP, () => import('./commands/cleanup.js')),
   command(KARGS, () => import('./commands/kargs.js')),

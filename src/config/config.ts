@@ -44,6 +44,8 @@ export interface AptOstreeConfig {
     TimeZone: string;
     FleetLockURL: string;
     FleetLockGroup: string;
+    /** Earlier deployments a new one keeps (rollback points). */
+    KeepRollbacks: number;
   };
   Experimental: {
     Enabled: boolean;
@@ -157,7 +159,7 @@ export const CONFIG_SCHEMA: ConfigGroupDef[] = [
   {
     group: 'Updates',
     describe:
-      'How AutomaticUpdatePolicy=apply reboots into a staged update (docs/fleet.md). The update is staged with ostree\'s finalization lock and finalized (`finalize-deployment`) only when the strategy allows; while it waits, each run of the timer asks again. A reboot is postponed while users are logged in (up to 10 times 60 seconds, with a wall message each time). The keys are read by the other policies too, and ignored by them.',
+      'How AutomaticUpdatePolicy=apply reboots into a staged update, and how many rollback points a new deployment keeps (docs/fleet.md). The update is staged with ostree\'s finalization lock and finalized (`finalize-deployment`) only when the strategy allows; while it waits, each run of the timer asks again. A reboot is postponed while users are logged in (up to 10 times 60 seconds, with a wall message each time). The keys are read by the other policies too, and ignored by them.',
     keys: [
       {
         key: 'RebootStrategy',
@@ -216,6 +218,15 @@ export const CONFIG_SCHEMA: ConfigGroupDef[] = [
         allowed: 'letters, digits, `.` and `-` (the FleetLock protocol\'s ^[a-zA-Z0-9.-]+$)',
         check: (v) => (FLEET_LOCK_GROUP_PATTERN.test(v) ? undefined : `'${v}' is not a FleetLock group name`),
         describe: 'The reboot group sent to the FleetLock server, as Zincati\'s `identity.group` (which is `default` too when not set).',
+      },
+      {
+        key: 'KeepRollbacks',
+        type: 'integer',
+        min: 1,
+        max: 10,
+        default: 1,
+        describe:
+          'How many earlier deployments of the stateroot a new deployment keeps besides itself (the rollback points): 1 keeps only the previous default, as ostree does. Pinned deployments (`apt-ostree pin`) are kept on top of these and not counted, and the booted deployment is always kept. Applies when a deployment is written to a sysroot directory; on the running system ostree itself finalizes the staged deployment at shutdown and keeps the booted one and the pinned ones: pin what must survive there. `apt-ostree rollback --to INDEX` makes any kept deployment the default.',
       },
     ],
   },

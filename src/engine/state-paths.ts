@@ -36,6 +36,16 @@ export function healthRecordPath(sysrootPath: string): string {
   return join(stateDir(sysrootPath), 'health.json');
 }
 
+/** The transaction history (transaction/history.ts), `apt-ostree history`. */
+export function historyPath(sysrootPath: string): string {
+  return join(stateDir(sysrootPath), 'history.jsonl');
+}
+
+/** The node exporter's textfile of a stateroot (metrics.ts): its /var, the running system's /var. */
+export function metricsFilePath(sysrootPath: string, os: string): string {
+  return join(staterootDir(sysrootPath, os), 'var', 'lib', 'prometheus', 'node-exporter', 'apt_ostree.prom');
+}
+
 /** How many commit objects the repository kept after the last prune (deployments/deploy.ts). */
 export function pruneRecordPath(sysrootPath: string): string {
   return join(stateDir(sysrootPath), 'commits-after-prune');

@@ -466,6 +466,11 @@ export async function adminUndeploy(sysroot: string, index: number): Promise<voi
   await run('ostree', ['admin', ...sysrootArgs(sysroot), 'undeploy', String(index)], { what: `ostree admin undeploy ${index}`, env: adminEnv(sysroot) }).catch(rethrowRefusedGrubMenu);
 }
 
+/** `ostree admin pin INDEX` (or `--unpin`): a pinned deployment is never removed by ostree's or apt-ostree's cleanup. */
+export async function adminPin(sysroot: string, index: number, pinned: boolean): Promise<void> {
+  await run('ostree', ['admin', ...sysrootArgs(sysroot), 'pin', ...(pinned ? [] : ['--unpin']), String(index)], { what: `ostree admin pin${pinned ? '' : ' --unpin'} ${index}` });
+}
+
 export async function adminCleanup(sysroot: string): Promise<void> {
   await run('ostree', ['admin', ...sysrootArgs(sysroot), 'cleanup'], { what: 'ostree admin cleanup', env: adminEnv(sysroot) }).catch(rethrowRefusedGrubMenu);
 }

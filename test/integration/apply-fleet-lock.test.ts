@@ -5,7 +5,7 @@
  * saying so (the host is never rebooted); a denied slot leaves the reboot waiting, the next run
  * asks again; `health-check --boot` of the new deployment releases the slot (steady-state).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sysroot } from '../../src/engine/deployments/sysroot.js';
@@ -25,6 +25,8 @@ describe('AutomaticUpdatePolicy=apply, RebootStrategy=fleet-lock, on a sysroot d
 
   const status = async () => JSON.parse((await cli(['--sysroot', s.sysroot, 'status', '--json'])).stdout);
   const trigger = () => cli(['--sysroot', s.sysroot, 'upgrade', '--trigger-automatic-update-policy', '--quiet']);
+  /** The reboot lock's state in the node exporter's textfile (docs/fleet.md, "Metrics"). */
+  const lockMetric = () => /^apt_ostree_reboot_lock_state\{state="([a-z-]+)"\} 1$/m.exec(readFileSync(join(s.sysroot, 'ostree/deploy/debian/var/lib/prometheus/node-exporter/apt_ostree.prom'), 'utf8'))?.[1];
 
   beforeAll(async () => {
     tmp = makeTemp('apply-fleet-lock-');
@@ -55,6 +57,7 @@ describe('AutomaticUpdatePolicy=apply, RebootStrategy=fleet-lock, on a sysroot d
     const text = await cli(['--sysroot', s.sysroot, 'status']);
     expect(text.stdout).toMatch(/FleetLock: not held; .* group workers id [0-9a-f]{32}/);
     expect(text.stdout).toMatch(/LastError: pre-reboot at .*HTTP 409 failed_lock_semaphore_full/);
+    expect(lockMetric()).toBe('error');
   });
 
   it('the next run asks again; granted, it stops short of a reboot on a directory and says so', async () => {
@@ -68,6 +71,7 @@ describe('AutomaticUpdatePolicy=apply, RebootStrategy=fleet-lock, on a sysroot d
     expect(st['reboot-state']['fleet-lock']).toMatchObject({ held: true, 'for-checksum': newBase });
     expect(st['reboot-state']['fleet-lock']['last-error']).toBeUndefined();
     expect(st['reboot-state'].waiting).toBeUndefined();
+    expect(lockMetric()).toBe('held');
   });
 
   it('health-check --boot of the new deployment that passes releases the slot (steady-state), at the server configured now', async () => {
@@ -88,6 +92,7 @@ describe('AutomaticUpdatePolicy=apply, RebootStrategy=fleet-lock, on a sysroot d
       expect(JSON.parse(moved.requests[0]!.body)).toEqual({ client_params: { id: appSpecificId(MACHINE_ID), group: 'workers' } });
       expect(moved.holders.size).toBe(0);
       expect((await status())['reboot-state']['fleet-lock']).toMatchObject({ held: false });
+      expect(lockMetric()).toBe('unlocked');
     } finally {
       await moved.close();
     }

@@ -27,7 +27,7 @@ function importsOf(file: string): string[] {
  * engine/ has its own stack, bottom first (src/README.md): a file imports only from its own
  * sub-folder (or top-level file) of engine/ or from those below it.
  */
-const ENGINE_STACK = ['state-paths', 'transaction', 'deployments', 'health', 'layering', 'updates', 'cleanup', 'status'];
+const ENGINE_STACK = ['state-paths', 'transaction', 'deployments', 'health', 'layering', 'updates', 'cleanup', 'status', 'metrics'];
 
 const folderOf = (file: string) => relative(SRC, file).split('/')[0]!.replace(/\.ts$/, '');
 /** The engine sub-folder or top-level engine file a file is in; undefined outside engine/. */

@@ -34,17 +34,19 @@ export function renderStatus(status: SysrootStatus, opts: RenderOptions): string
   lines.push('Deployments:');
   status.deployments.forEach((d, i) => {
     if (i > 0) lines.push('');
-    lines.push(...renderDeployment(d, opts));
+    lines.push(...renderDeployment(d, i, opts));
   });
   return lines.join('\n') + '\n';
 }
 
-function renderDeployment(d: DeploymentStatus, opts: RenderOptions): string[] {
+/** `index`: its place in the list, which pin, unpin and rollback --to take (shown for all but the first). */
+function renderDeployment(d: DeploymentStatus, index: number, opts: RenderOptions): string[] {
   const mark = d.booted ? '●' : ' ';
   const out = [`${mark} ${d.osname}:${d.origin || (d['origin-error'] ? '(damaged origin)' : '(no origin)')}`];
   const row = (key: string, value: string) => out.push(`${key.padStart(26)}: ${value}`);
   const when = d.timestamp ? new Date(d.timestamp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
   if (d.version || when) row('Version', `${d.version || '(none)'}${when ? ` (${when})` : ''}`);
+  if (index > 0) row('Index', String(index));
   // One line, first: commands refuse this deployment until it is repaired.
   if (d['origin-error']) row('Origin', `damaged (${d['origin-error']})${d['origin-repair'] ? `; ${d['origin-repair']}` : ''}`);
   // As rpm-ostree: with live changes, the commit that booted is named as such.

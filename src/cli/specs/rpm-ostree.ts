@@ -218,7 +218,7 @@ export const RPM_OSTREE_COMMANDS: readonly RpmOstreeCommand[] = [
   { path: 'cancel', refused: 'there is no daemon running transactions: stop the apt-ostree command that runs one (Ctrl-C or SIGTERM), and it undoes its work' },
   { path: 'initramfs-etc', refused: 'apt-ostree regenerates the whole initramfs with `apt-ostree initramfs --enable`, which takes /etc as it is' },
   { path: 'rebuild', refused: 'it applies a container build\'s treefile; apt-ostree layers with install, override and reset' },
-  { path: 'ex', refused: 'rpm-ostree\'s experimental commands have no apt-ostree counterpart' },
+  { path: 'ex', refused: 'rpm-ostree\'s experimental commands have no apt-ostree counterpart, but for `ex history`: that is `apt-ostree history`' },
   { path: 'start-daemon', refused: 'apt-ostree has no daemon; `--dbus-compat` exports the DBus interface while one command runs' },
 ];
 

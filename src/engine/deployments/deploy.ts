@@ -16,6 +16,7 @@ import { prepareLockedStaging } from './finalization.js';
 import { armBootCounting } from './arm.js';
 import { checkNewDeploymentKargs } from './boot-kargs.js';
 import { originFileText, type Origin } from './origin.js';
+import { keptRollbacks, supersededDeployments } from './rollback-points.js';
 import { Sysroot, type Deployment } from './sysroot.js';
 import { removeTree, type Transaction } from '../transaction/transaction.js';
 import { pruneRecordPath } from '../state-paths.js';
@@ -213,18 +214,18 @@ function removeUnlistedDeployments(before: Sysroot, os: string, revision: string
 }
 
 /**
- * After `deployNew`: remove the deployments of `os` that a plain `ostree admin deploy` would
- * not have kept (it keeps the new one, the booted one, the merge deployment — the previous
- * default —, pinned ones and other stateroots'). Best effort: the new deployment is in place,
- * so a failure here is only reported. Returns what was removed.
+ * After `deployNew`: remove the deployments of `os` that are not to be kept. A plain
+ * `ostree admin deploy` keeps the new one, the booted one, the merge deployment — the previous
+ * default —, pinned ones and other stateroots'; with [Updates] KeepRollbacks=N the N newest
+ * earlier unpinned ones instead of only the previous default (rollback-points.ts). Best effort:
+ * the new deployment is in place, so a failure here is only reported. Returns what was removed.
  */
 export async function dropSuperseded(tx: Transaction, before: Sysroot, result: NewDeployment, os: string): Promise<Deployment[]> {
   if (result.staged) return []; // ostree applies its own policy when it finalizes
   const merge = (before.booted?.osname === os ? before.booted : undefined) ?? before.defaultDeployment(os);
-  const keep = new Set([result.added.path, merge?.path, before.booted?.path]);
-  const drop = result.sysroot.deploymentsOf(os).filter((d) => !keep.has(d.path) && !d.pinned && !d.booted);
+  const drop = supersededDeployments(result.sysroot, result.added, os, keptRollbacks(before, os), new Set([merge?.path]));
   const removed: Deployment[] = [];
-  for (const d of drop.sort((a, b) => b.index - a.index)) {
+  for (const d of drop) {
     try {
       await undeployByPath(before, d.path);
       removed.push(d);
@@ -238,7 +239,8 @@ export async function dropSuperseded(tx: Transaction, before: Sysroot, result: N
 /**
  * The usual end of a transaction: `revision` with `origin` becomes the new default, keeping
  * the current default's kernel arguments unless others are given. A plain deploy (ostree drops
- * the old rollback in the same atomic swap): it is the last step, so nothing after it needs
+ * the old rollback in the same atomic swap; with KeepRollbacks above 1 a deploy that keeps all,
+ * then dropSuperseded): it is the last step, so nothing after it needs
  * the exact undo that --retain gives kargs, and one boot configuration write is half the cost.
  */
 export async function deployAsDefault(
@@ -248,5 +250,11 @@ export async function deployAsDefault(
   req: { revision: string; origin: Origin; kargs?: string[]; prune?: NewDeploymentRequest['prune'] },
 ): Promise<NewDeployment> {
   const kargs = req.kargs ?? sysroot.mergeDeployment(os)?.kargs ?? [];
+  // [Updates] KeepRollbacks above 1: keep every deployment, then drop what is beyond the count.
+  if (keptRollbacks(sysroot, os) > 1 && !sysroot.isBootedSystem) {
+    const result = await deployNew(tx, sysroot, { os, revision: req.revision, origin: req.origin, kargs, retain: true, prune: req.prune });
+    await dropSuperseded(tx, sysroot, result, os);
+    return { ...result, sysroot: result.sysroot.reload() };
+  }
   return deployNew(tx, sysroot, { os, revision: req.revision, origin: req.origin, kargs, retain: false, prune: req.prune });
 }

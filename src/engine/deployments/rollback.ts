@@ -1,6 +1,6 @@
 /**
- * Rollback: make the rollback deployment the default for the next boot, keeping the other
- * deployments in order (a second rollback swaps back). Nothing is deployed: only the boot
+ * Rollback: make the rollback deployment (or, with --to INDEX, any kept deployment) the default
+ * for the next boot, keeping the other deployments in order (a second rollback swaps back). Nothing is deployed: only the boot
  * configuration changes (see bootconfig.ts). Refused while a staged deployment is pending on
  * the running system, like rpm-ostree, and after apply-live until the reboot.
  */
@@ -11,6 +11,7 @@ import { setDefaultDeployment } from './bootconfig.js';
 import { disarmBootCounting } from './arm.js';
 import { deploymentId } from './deploy.js';
 import { readLiveState } from './live-state.js';
+import { deploymentAt } from './rollback-points.js';
 import type { Deployment, Sysroot } from './sysroot.js';
 
 export interface RollbackResult {
@@ -23,7 +24,8 @@ export interface RollbackResult {
   os: string;
 }
 
-export async function rollback(opts: OperationOptions): Promise<RollbackResult> {
+/** `to`: the index (as `status` lists them) of the deployment to make the default; the rollback deployment when undefined. */
+export async function rollback(opts: OperationOptions & { to?: number }): Promise<RollbackResult> {
   // Rollback reads no origin (moving away from a damaged one is a repair), but ostree
   // cannot load a sysroot with an origin that is not a key file.
   return runOnSysroot(opts, 'unloadable', async (handle) => {
@@ -41,13 +43,13 @@ export async function rollback(opts: OperationOptions): Promise<RollbackResult> 
         hint: 'Or reboot into it first; `apt-ostree status` shows it.',
       });
     }
-    const target = sysroot.rollbackDeployment(os);
+    const target = opts.to === undefined ? sysroot.rollbackDeployment(os) : chosenTarget(sysroot, opts.to);
     if (!target) {
       throw new AptOstreeError(`There is no rollback deployment: the stateroot '${os}' has only ${sysroot.deploymentsOf(os).length === 1 ? 'one deployment' : 'no deployment'}.`, {
         hint: 'A rollback needs a previous deployment; `apt-ostree status` lists them.',
       });
     }
-    const previous = sysroot.defaultDeployment(os)!;
+    const previous = sysroot.defaultDeployment(target.osname)!;
     tx.reporter.info(`Moving '${deploymentId(target)}' to be the first deployment`);
     // The deployment rolled back to is not on trial: GRUB stops counting tries. Before the new
     // boot order, not after: a SIGKILL between the two must not leave the counter armed for
@@ -59,4 +61,15 @@ export async function rollback(opts: OperationOptions): Promise<RollbackResult> 
     const after = handle.reload();
     return { sysroot: after, target: after.deployments.find((d) => d.path === target.path) ?? target, previous, os };
   });
+}
+
+/** `rollback --to INDEX`: any kept deployment but the default (rollback-points.ts). */
+function chosenTarget(sysroot: Sysroot, index: number): Deployment {
+  const target = deploymentAt(sysroot, index, 'roll back to');
+  if (index === 0) {
+    throw new AptOstreeError(`Deployment 0 (${deploymentId(target)}) is already the default.`, {
+      hint: 'Give the index of another deployment, as `apt-ostree status` lists them.',
+    });
+  }
+  return target;
 }

@@ -19,6 +19,7 @@ import { removeTreeWithRm, removeTreeWithRmSync } from '../../system/files.js';
 import { stopRunningPrograms } from '../../system/run.js';
 import { unmountLazySync } from '../../system/overlay.js';
 import { workRootOf } from '../state-paths.js';
+import { appendHistory, invokingUser, nextBootDeployment, packageChanges, triggerOf, type HistoryDeployment, type HistoryOutcome } from './history.js';
 import { acquireSysrootLock } from './lock.js';
 import { flockHeld } from './lock-owner.js';
 
@@ -179,6 +180,8 @@ export class Transaction {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     process.on('SIGHUP', onSignal);
+    const started = new Date();
+    const from = nextBootDeployment(opts.sysrootPath);
     try {
       cleanupStaleWork(tx.workRoot, opts.reporter);
       removeStagingLeftovers(join(opts.sysrootPath, 'ostree', 'repo'));
@@ -188,6 +191,7 @@ export class Transaction {
       if (!tx.committing) tx.throwIfCancelled();
       const finishing = Date.now();
       await tx.finish();
+      recordHistory(opts, started, from, 'succeeded');
       opts.reporter.recordPhase('Finishing the transaction', finishing);
       transactionHooks.onEnd?.(tx);
       return result;
@@ -199,6 +203,7 @@ export class Transaction {
       if (!tx.signal.aborted && tx.irreversibleSteps.length) {
         opts.reporter.warn(`${tx.irreversibleSteps.join(', ')} had started before this failure and cannot be undone; the steps after it were not done.`);
       }
+      recordHistory(opts, started, from, final instanceof CancelledError ? 'cancelled' : 'failed', final);
       transactionHooks.onEnd?.(tx, final);
       throw final;
     } finally {
@@ -231,6 +236,29 @@ export class Transaction {
         this.reporter.warn(`while undoing (${s.what}): ${(e as Error).message}`);
       }
     }
+  }
+}
+
+/** Add the transaction to the history (history.ts), under the lock; a failure to write it is only reported. */
+function recordHistory(opts: TransactionOptions, started: Date, from: HistoryDeployment | undefined, outcome: HistoryOutcome, error?: unknown): void {
+  try {
+    const to = nextBootDeployment(opts.sysrootPath);
+    const packages = from && to ? packageChanges(opts.sysrootPath, from.checksum, to.checksum) : undefined;
+    appendHistory(opts.sysrootPath, {
+      start: started.toISOString(),
+      'duration-seconds': Math.round((Date.now() - started.getTime()) / 100) / 10,
+      command: opts.command,
+      title: opts.title ?? opts.command,
+      user: invokingUser(),
+      trigger: triggerOf(opts.command),
+      ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
+      ...(packages ? { packages } : {}),
+      outcome,
+      ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
+    });
+  } catch (e) {
+    opts.reporter.warn(`could not add the transaction to the history: ${(e as Error).message}`);
   }
 }
 

@@ -32,6 +32,24 @@ export interface RebootState {
   waiting?: { why: string; at: string };
 }
 
+/**
+ * The slot's state in one word, for the metrics (apt_ostree_reboot_lock_state):
+ *   none                 no FleetLock in use, or never asked
+ *   unlocked             this node holds no slot (released, or not yet granted)
+ *   held                 granted: held until the new deployment passed its checks
+ *   kept-after-fallback  the new deployment fell back: the slot is kept on purpose
+ *   error                the last request failed (refused, or the server unreachable)
+ */
+export const REBOOT_LOCK_STATES = ['none', 'unlocked', 'held', 'kept-after-fallback', 'error'] as const;
+
+export function rebootLockState(state: RebootState): (typeof REBOOT_LOCK_STATES)[number] {
+  const lock = state['fleet-lock'];
+  if (!lock) return 'none';
+  if (lock['kept-because']) return 'kept-after-fallback';
+  if (lock['last-error']) return 'error';
+  return lock.held ? 'held' : 'unlocked';
+}
+
 export function readRebootState(sysrootPath: string): RebootState {
   try {
     const v = JSON.parse(readFileSync(rebootStatePath(sysrootPath), 'utf8')) as unknown;

@@ -21,7 +21,7 @@ describe('config parser', () => {
     expect(r.config).toEqual({
       Daemon: { AutomaticUpdatePolicy: 'none', LockLayering: false, DisableRecommends: false, MaxConcurrentDownloads: 5, DownloadTimeout: 300, PackageListsMaxAge: 86400 },
       Health: { BootTries: 3, CheckTimeout: 120, RebootOnFailure: true },
-      Updates: { RebootStrategy: 'immediate', MaintenanceWindows: '', TimeZone: 'UTC', FleetLockURL: '', FleetLockGroup: 'default' },
+      Updates: { RebootStrategy: 'immediate', MaintenanceWindows: '', TimeZone: 'UTC', FleetLockURL: '', FleetLockGroup: 'default', KeepRollbacks: 1 },
       Experimental: { Enabled: false, LiveFs: false },
     });
     expect(r.warnings).toEqual([]);
@@ -51,6 +51,7 @@ describe('config parser', () => {
       'TimeZone=Europe/Berlin',
       'FleetLockURL=http://lock.example:8080/base/',
       'FleetLockGroup=workers.eu-1',
+      'KeepRollbacks=3',
       '',
       '[Experimental]',
       'Enabled=TRUE',
@@ -60,7 +61,7 @@ describe('config parser', () => {
     expect(r.config).toEqual({
       Daemon: { AutomaticUpdatePolicy: 'stage', LockLayering: true, DisableRecommends: true, MaxConcurrentDownloads: 64, DownloadTimeout: 30, PackageListsMaxAge: 0 },
       Health: { BootTries: 5, CheckTimeout: 30, RebootOnFailure: false },
-      Updates: { RebootStrategy: 'fleet-lock', MaintenanceWindows: 'Sat,Sun 23:30 60; wednesday 01:00 30', TimeZone: 'Europe/Berlin', FleetLockURL: 'http://lock.example:8080/base/', FleetLockGroup: 'workers.eu-1' },
+      Updates: { RebootStrategy: 'fleet-lock', MaintenanceWindows: 'Sat,Sun 23:30 60; wednesday 01:00 30', TimeZone: 'Europe/Berlin', FleetLockURL: 'http://lock.example:8080/base/', FleetLockGroup: 'workers.eu-1', KeepRollbacks: 3 },
       Experimental: { Enabled: true, LiveFs: false },
     });
     expect(r.warnings).toEqual([]);
@@ -79,6 +80,7 @@ describe('config parser', () => {
       'Updates.TimeZone',
       'Updates.FleetLockURL',
       'Updates.FleetLockGroup',
+      'Updates.KeepRollbacks',
       'Experimental.Enabled',
       'Experimental.LiveFs',
     ]);

@@ -9,8 +9,7 @@
  * (transaction/history.ts), the health record (health/record.ts) and the reboot lock's state
  * (updates/reboot-lock.ts). docs/fleet.md lists the metrics.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { replaceFile } from '../layout/files.js';
 import { metadataString } from '../ostree/commit.js';
 import { stagedFinalizationLocked } from './deployments/finalization.js';
 import { openSysroot, type Deployment, type Sysroot } from './deployments/sysroot.js';
@@ -33,10 +32,7 @@ export function writeMetrics(sysrootPath: string, now = new Date()): string | un
   const os = sysroot.booted?.osname ?? sysroot.deployments[0]?.osname;
   if (!os) return undefined;
   const path = metricsFilePath(sysroot.path, os);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, renderMetrics(collectMetrics(sysroot, now)), { mode: 0o644 });
-  renameSync(tmp, path);
+  replaceFile(path, renderMetrics(collectMetrics(sysroot, now)));
   return path;
 }
 

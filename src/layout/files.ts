@@ -42,10 +42,14 @@ export function resolveBeneath(root: string, path: string, opts: { create?: bool
   return join(root, ...done);
 }
 
-/** Write a file as a new inode (never through an existing one, which may be a shared hardlink). */
+/**
+ * Write a file as a new inode (never through an existing one, which may be a shared hardlink),
+ * renamed into place: a reader sees the old content or the new, never half of it. The temporary
+ * name carries the process id, for the state files that two commands may write at once.
+ */
 export function replaceFile(path: string, content: string | Buffer, mode = 0o644): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.apt-ostree-tmp`;
+  const tmp = `${path}.tmp-${process.pid}`;
   rmSync(tmp, { force: true });
   writeFileSync(tmp, content, { mode });
   renameSync(tmp, path);

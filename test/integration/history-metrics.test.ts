@@ -5,8 +5,8 @@
  * check, read with the Prometheus client library's own parser (python3-prometheus-client,
  * Debian's; `promtool` comes only with the whole prometheus server package).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_UNIT } from '../../src/engine/deployments/arm.js';
@@ -143,6 +143,7 @@ describe('history and metrics', () => {
     // No FleetLock strategy here (apply-fleet-lock.test.ts has the others).
     expect(value(samples, 'apt_ostree_reboot_lock_state', { state: 'none' })).toBe(1);
     expect(value(samples, 'apt_ostree_reboot_lock_state', { state: 'held' })).toBe(0);
-    expect(existsSync(`${metricsFile()}.tmp-${process.pid}`)).toBe(false);
+    // Written whole under a temporary name, renamed over the old file: no temporary is left.
+    expect(readdirSync(dirname(metricsFile())).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 });

@@ -13,8 +13,8 @@
  * fallbacks (refusedBases) until a newer one is published. Validated with zod on read: a damaged
  * file is reported, never trusted.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { replaceFile } from '../../layout/files.js';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { AptOstreeError } from '../../errors.js';
@@ -129,11 +129,7 @@ export function readHealthRecordForBoot(sysrootPath: string, opts: { setAside: b
 
 /** Replace the record atomically. */
 export function writeHealthRecord(sysrootPath: string, record: HealthRecord): void {
-  const path = healthRecordPath(sysrootPath);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(recordSchema().parse(record), null, 2) + '\n', { mode: 0o644 });
-  renameSync(tmp, path);
+  replaceFile(healthRecordPath(sysrootPath), JSON.stringify(recordSchema().parse(record), null, 2) + '\n');
 }
 
 export function addFallback(record: HealthRecord, f: FallbackRecord): HealthRecord {

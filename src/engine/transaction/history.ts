@@ -14,7 +14,8 @@
  * Reads the boot order itself from ostree's files (ostree/), not through engine/deployments
  * (above this part of the stack): only what the record needs.
  */
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { replaceFile } from '../../layout/files.js';
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { META } from '../../layout/commit-metadata.js';
@@ -115,9 +116,7 @@ export function appendHistory(sysrootPath: string, entry: HistoryEntry): void {
   let kept = 0;
   let bytes = 0;
   while (kept < lines.length && bytes + Buffer.byteLength(lines[lines.length - 1 - kept]!) <= MAX_BYTES / 2) bytes += Buffer.byteLength(lines[lines.length - 1 - kept++]!);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, lines.slice(lines.length - kept).join(''), { mode: 0o644 });
-  renameSync(tmp, path);
+  replaceFile(path, lines.slice(lines.length - kept).join(''));
 }
 
 function endsMidLine(path: string): boolean {

@@ -4,8 +4,8 @@
  * Recorded as JSON in `cachedUpdatePath(sysroot)`; `status` shows it as `cached-update`
  * (rpm-ostree's name) until a check finds nothing new or an upgrade deploys it.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { replaceFile } from '../../layout/files.js';
+import { readFileSync, rmSync } from 'node:fs';
 import type { PackageDiff } from '../deployments/packages.js';
 import { cachedUpdatePath } from '../state-paths.js';
 
@@ -55,11 +55,7 @@ export function makeCachedUpdate(u: {
 
 /** Replace the record atomically (write a temporary file, rename it over the old one). */
 export function writeCachedUpdate(sysrootPath: string, record: CachedUpdate): void {
-  const path = cachedUpdatePath(sysrootPath);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(record, null, 2) + '\n', { mode: 0o644 });
-  renameSync(tmp, path);
+  replaceFile(cachedUpdatePath(sysrootPath), JSON.stringify(record, null, 2) + '\n');
 }
 
 export function readCachedUpdate(sysrootPath: string): CachedUpdate | undefined {

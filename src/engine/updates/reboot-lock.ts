@@ -5,8 +5,8 @@
  * its health checks; after a health fallback the booted base is another, so the slot stays taken
  * and the fleet's lock server stops the rollout there.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { replaceFile } from '../../layout/files.js';
+import { readFileSync } from 'node:fs';
 import { rebootStatePath } from '../state-paths.js';
 import { openSysroot, type Deployment } from '../deployments/sysroot.js';
 import type { Reporter } from '../../output/reporter.js';
@@ -60,11 +60,7 @@ export function readRebootState(sysrootPath: string): RebootState {
 }
 
 export function writeRebootState(sysrootPath: string, state: RebootState): void {
-  const path = rebootStatePath(sysrootPath);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o644 });
-  renameSync(tmp, path);
+  replaceFile(rebootStatePath(sysrootPath), JSON.stringify(state, null, 2) + '\n');
 }
 
 /** Send a request with retries and record its outcome in the state; true when the server said 200. */

@@ -55,7 +55,7 @@ describe('configuration of a sysroot', () => {
     expect(json.settings).toEqual({
       Daemon: { AutomaticUpdatePolicy: 'check', LockLayering: true, DisableRecommends: false, MaxConcurrentDownloads: 5, DownloadTimeout: 300, PackageListsMaxAge: 86400 },
       Health: { BootTries: 3, CheckTimeout: 120, RebootOnFailure: true },
-      Updates: { KeepRollbacks: 1 },
+      Updates: { RebootStrategy: 'immediate', MaintenanceWindows: '', TimeZone: 'UTC', FleetLockURL: '', FleetLockGroup: 'default', KeepRollbacks: 1 },
       Experimental: { Enabled: true, LiveFs: false },
     });
     expect(json.explicit).toEqual(['Daemon.AutomaticUpdatePolicy', 'Daemon.LockLayering', 'Experimental.Enabled']);

@@ -173,7 +173,7 @@ describe('damaged origin files', () => {
       const junk = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x3d, 0x0a, 0xff, 0xd8, 0x0a, 0x5b, 0x0a]);
       for (const [content, message] of [
         [junk, `error: The configuration file ${conf} is not a text file (it contains NUL bytes): it is damaged.`],
-        [Buffer.from('[Daemon]\nAutomaticUpdatePolicy=ch'), `error: ${conf} line 2: AutomaticUpdatePolicy=ch in [Daemon] is not valid; allowed: none, check or stage.`],
+        [Buffer.from('[Daemon]\nAutomaticUpdatePolicy=ch'), `error: ${conf} line 2: AutomaticUpdatePolicy=ch in [Daemon] is not valid; allowed: none, check, stage or apply.`],
         [Buffer.from([...Buffer.from('[Daemon]\nLockLayering=true\n# caf'), 0xe9, 0x0a]), `error: The configuration file ${conf} is not a text file (it contains bytes that are not UTF-8): it is damaged.`],
         [Buffer.from('[Daemon]\nLockLayering=true\n[Experim'), `error: ${conf} line 3: '[Experim' is not a [Group] header, a Key=value setting or a # comment.`],
       ] as Array<[Buffer, string]>) {

@@ -123,7 +123,9 @@ describe('a full disk', () => {
       margin: 2 * MB,
       reach: async () => undefined,
       leave: 2 * MB,
-      failed: /Downloading 1 package: failed/,
+      // apt-cache policy, which finds the versions only the kept packages offer (issue 32), writes
+      // apt's binary cache first and is now what meets the full disk; else the download does.
+      failed: /running apt-cache policy|Downloading 1 package: failed/,
     });
   });
 

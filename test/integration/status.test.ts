@@ -30,7 +30,7 @@ describe('status on a real sysroot', () => {
     const json = JSON.parse(r.stdout);
     expect(json.deployments.map((d: { checksum: string; serial: number }) => `${d.checksum}.${d.serial}`)).toEqual(ostree.map((d) => d.id));
     expect(ostree.length).toBeGreaterThanOrEqual(2);
-    expect(Object.keys(json).sort()).toEqual(['cached-update', 'deployments', 'health', 'transaction', 'update-driver']);
+    expect(Object.keys(json).sort()).toEqual(['cached-update', 'deployments', 'health', 'reboot-state', 'transaction', 'update-driver']);
     const d0 = json.deployments[0];
     expect(d0).toMatchObject({
       osname: 'debian',
